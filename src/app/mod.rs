@@ -1,0 +1,1 @@
+//! UI state, keymap, layers and the terminal event loop.

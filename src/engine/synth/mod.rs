@@ -1,0 +1,1 @@
+//! Code synthesis helpers: code-block extraction.

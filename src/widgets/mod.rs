@@ -1,0 +1,1 @@
+//! Borrowed views that draw app state into a ratatui buffer.

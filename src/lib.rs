@@ -5,5 +5,6 @@
 //! that state. The two halves meet only at `engine::protocol` (`Op` in, `Event` out).
 
 pub mod app;
+pub mod cli;
 pub mod engine;
 pub mod widgets;

@@ -1,1 +1,36 @@
-fn main() {}
+//! The `kv1nt` binary: parses the command line and runs the TUI or a headless command.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use kv1nt::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(error) => {
+            eprintln!("kv1nt: {}", format!("{error:#}").replace('\n', " "));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Some(Command::Completions { shell }) = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "kv1nt", &mut std::io::stdout());
+        return Ok(0);
+    }
+    let setup = cli::load_setup(&cli.model, cli.theme.clone())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    match cli.command {
+        Some(Command::Exec(args)) => runtime.block_on(cli::exec::run(args, setup)),
+        Some(Command::Sessions(args)) => {
+            let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
+            cli::sessions::run(&args, &store)?;
+            Ok(0)
+        }
+        Some(Command::Completions { .. }) => Ok(0),
+        None => runtime.block_on(kv1nt::app::run(setup, cli.resume, cli.exit_after_first_frame)),
+    }
+}

@@ -1,1 +1,173 @@
 //! UI state, keymap, layers and the terminal event loop.
+//!
+//! The loop waits on three sources — terminal input, engine events, and a timer — applies
+//! everything pending, and draws at most once per frame interval (≤ 60 fps) and only when
+//! something changed. Slow work (syntax sets, HTTP, SQLite) never runs on this loop.
+
+pub mod blocks;
+pub mod commands;
+pub mod composer;
+pub mod input;
+pub mod keymap;
+pub mod layers;
+pub mod state;
+pub mod terminal;
+pub mod update;
+pub mod view;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use crossterm::event::EventStream;
+use futures_util::StreamExt;
+
+use crate::cli::{self, Setup};
+use crate::engine::protocol::{LogLevel, Op};
+use crate::engine::runtime::{EngineSetup, spawn};
+use crate::widgets::highlight;
+use crate::widgets::theme::{ColorMode, Theme};
+
+use keymap::Keymap;
+use state::AppState;
+
+const FRAME: Duration = Duration::from_millis(16);
+const BLOCK_REFRESH: Duration = Duration::from_millis(100);
+const SPINNER_TICK: Duration = Duration::from_millis(100);
+
+/// Build the UI state for `setup` (shared by the TUI and the benchmarks).
+pub fn initial_state(setup: &Setup) -> Result<AppState> {
+    let mode = ColorMode::detect();
+    let theme = Theme::load(&setup.config.ui.theme, setup.paths.themes_dir().as_deref())
+        .map_err(|e| anyhow::anyhow!("theme: {e}"))?
+        .with_color_mode(mode);
+    let keymap = Keymap::load(&setup.config.keymap).map_err(anyhow::Error::msg)?;
+    let provider = setup.config.llm.primary;
+    Ok(AppState::new(keymap, theme, provider, setup.config.model_of(provider).to_string()))
+}
+
+/// Run the full-screen app until the user quits; returns the exit code.
+pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: bool) -> Result<i32> {
+    let mut state = initial_state(&setup)?;
+    let (store, store_error) = match cli::open_store(&setup.paths.data_dir) {
+        Ok(store) => (Some(store), None),
+        Err(e) => (None, Some(e)),
+    };
+    let resume = cli::resolve_resume(store.as_ref(), resume.as_deref())?;
+    let mouse = setup.config.ui.mouse;
+    let mut engine = spawn(EngineSetup {
+        config: setup.config,
+        secrets: setup.secrets,
+        workspace: setup.paths.workspace.clone(),
+        store,
+        resume,
+        preflight: !exit_after_first_frame,
+    });
+    if let Some(e) = store_error {
+        update::notice(&mut state, LogLevel::Error, format!("{e}. This session will not be saved."));
+    }
+    let mut guard = terminal::TerminalGuard::enter(mouse).context("cannot set up the terminal")?;
+    guard.terminal.draw(|f| view::draw(f, &mut state, Instant::now()))?;
+    if exit_after_first_frame {
+        return Ok(0);
+    }
+    highlight::warm_up();
+    let mut highlight_ready = highlight::is_ready();
+    let mut input = EventStream::new();
+    let mut last_draw = Instant::now();
+    let mut last_blocks = Instant::now();
+    let mut shutdown_sent_at: Option<Instant> = None;
+    loop {
+        let deadline = next_deadline(&state, last_draw, last_blocks, highlight_ready);
+        tokio::select! {
+            event = input.next() => match event {
+                Some(Ok(event)) => input::handle(&mut state, event, &engine.ops),
+                Some(Err(e)) => state.push_log(LogLevel::Error, format!("terminal input: {e}")),
+                None => break,
+            },
+            event = engine.events.recv() => match event {
+                Some(event) => {
+                    update::apply(&mut state, event);
+                    while let Ok(more) = engine.events.try_recv() {
+                        update::apply(&mut state, more);
+                    }
+                }
+                None => break,
+            },
+            _ = sleep_until(deadline) => {}
+        }
+        if state.should_quit {
+            break;
+        }
+        if shutdown_sent_at.is_some_and(|t| t.elapsed() > Duration::from_secs(3)) {
+            break; // the engine did not stop in time; leave anyway
+        }
+        if !highlight_ready && highlight::is_ready() {
+            highlight_ready = true;
+            invalidate_rendering(&mut state);
+        }
+        if state.busy() {
+            state.dirty = true; // spinner and elapsed time
+        }
+        if state.blocks_stale && last_blocks.elapsed() >= BLOCK_REFRESH {
+            let from = state.chat.entries.len().saturating_sub(1);
+            blocks::refresh_from(&mut state, from);
+            last_blocks = Instant::now();
+        }
+        if state.dirty && last_draw.elapsed() >= FRAME {
+            guard.terminal.draw(|f| view::draw(f, &mut state, Instant::now()))?;
+            state.dirty = false;
+            last_draw = Instant::now();
+        }
+        if shutdown_sent_at.is_none() && engine.ops.is_closed() {
+            shutdown_sent_at = Some(Instant::now());
+        }
+    }
+    let _ = engine.ops.send(Op::Shutdown);
+    let _ = tokio::time::timeout(Duration::from_secs(3), engine.task).await;
+    drop(guard);
+    Ok(0)
+}
+
+/// When the loop must wake up without input: the next frame if something is dirty, the
+/// spinner while busy, the pending code-block refresh, and polling for highlighting to load.
+fn next_deadline(
+    state: &AppState,
+    last_draw: Instant,
+    last_blocks: Instant,
+    highlight_ready: bool,
+) -> Option<Instant> {
+    let mut deadline: Option<Instant> = None;
+    let mut consider = |t: Instant| deadline = Some(deadline.map_or(t, |d| d.min(t)));
+    if state.dirty {
+        consider(last_draw + FRAME);
+    }
+    if state.busy() {
+        consider(last_draw + SPINNER_TICK);
+    }
+    if state.blocks_stale {
+        consider(last_blocks + BLOCK_REFRESH);
+    }
+    if !highlight_ready {
+        consider(Instant::now() + Duration::from_millis(50));
+    }
+    deadline
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Drop cached renderings (e.g. once syntax highlighting has loaded).
+pub fn invalidate_rendering(state: &mut AppState) {
+    for entry in &mut state.chat.entries {
+        entry.cache = Default::default();
+    }
+    if let Some(selected) = state.code.selected {
+        state.code.doc = None;
+        blocks::select(state, selected);
+    }
+    state.dirty = true;
+}

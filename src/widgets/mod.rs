@@ -1,1 +1,13 @@
-//! Borrowed views that draw app state into a ratatui buffer.
+//! Borrowed views that draw app state into a ratatui buffer. Nothing here owns state beyond
+//! render caches, and nothing here talks to the engine.
+
+pub mod chat;
+pub mod code_view;
+pub mod diff_view;
+pub mod help;
+pub mod highlight;
+pub mod markdown;
+pub mod modal;
+pub mod output;
+pub mod status_bar;
+pub mod theme;

@@ -111,5 +111,7 @@ pub enum StreamEvent {
     ToolCall(ToolCall),
     Usage(Usage),
     /// The reply ended normally; `stop_reason` as the provider named it.
-    Done { stop_reason: Option<String> },
+    Done {
+        stop_reason: Option<String>,
+    },
 }

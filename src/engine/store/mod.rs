@@ -1,1 +1,57 @@
-//! Session storage in SQLite.
+//! Session storage in SQLite (`~/.kv1nt/kv1nt.db` or wherever the caller's home dir points).
+//!
+//! Layout:
+//! - [`db`] opens connections: sqlite-vec registered, WAL, `synchronous=NORMAL`, foreign keys on,
+//!   5 s busy timeout. A file that is not SQLite becomes [`StoreError::Corrupt`], never a panic.
+//! - [`migrations`] brings the schema up to date, tracked by `PRAGMA user_version`; a database
+//!   from a newer kv1nt is refused with [`StoreError::TooNew`].
+//! - [`sessions`] is the typed API ([`Store`]) the engine uses.
+//!
+//! Invariants:
+//! - Every timestamp is an RFC 3339 UTC string with exactly six fractional digits, so string
+//!   order is time order.
+//! - A message's `role` lives in its own column; `body` is the JSON of the rest of the
+//!   [`Message`](crate::engine::llm::Message) (text, tool calls, tool results) and nothing else.
+//! - Nothing here imports a terminal crate.
+
+pub mod db;
+pub mod migrations;
+pub mod sessions;
+
+use std::path::PathBuf;
+
+pub use db::{open_connection, open_in_memory};
+pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
+pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage};
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "{} is not a readable kv1nt database (corrupt or not SQLite); move it aside \
+         (e.g. rename it to `{}.bak`) and kv1nt will start a fresh one",
+        path.display(),
+        path.display()
+    )]
+    Corrupt { path: PathBuf },
+    #[error(
+        "the session database has schema version {found} but this kv1nt only knows up to \
+         {known}; it was written by a newer kv1nt — upgrade kv1nt (or point it at another home dir)"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("no session matches `{0}`")]
+    NoSuchSession(String),
+    #[error("`{key}` matches several sessions: {}", candidates.join(", "))]
+    AmbiguousSession { key: String, candidates: Vec<String> },
+    #[error("no stored message with row id {0}")]
+    NoSuchMessage(i64),
+    #[error("stored message is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Store result; the error defaults to [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

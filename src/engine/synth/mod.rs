@@ -1,1 +1,2 @@
 //! Code synthesis helpers: code-block extraction.
+pub mod code_blocks;

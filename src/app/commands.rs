@@ -1,0 +1,75 @@
+//! Slash commands: one table, used by the composer's completion popup, `/help` and dispatch.
+
+use crate::engine::llm::ProviderKind;
+
+pub struct SlashCommand {
+    pub name: &'static str,
+    pub args: &'static str,
+    pub description: &'static str,
+}
+
+pub const COMMANDS: &[SlashCommand] = &[
+    SlashCommand { name: "help", args: "", description: "show keys and commands" },
+    SlashCommand { name: "model", args: "NAME", description: "use another model of the current provider" },
+    SlashCommand { name: "models", args: "", description: "list the current provider's models (in Output)" },
+    SlashCommand {
+        name: "provider",
+        args: "anthropic|ollama|openai [MODEL]",
+        description: "switch provider",
+    },
+    SlashCommand { name: "quit", args: "", description: "quit kv1nt" },
+];
+
+pub fn matching(prefix: &str) -> Vec<&'static SlashCommand> {
+    COMMANDS.iter().filter(|c| c.name.starts_with(prefix)).collect()
+}
+
+/// A parsed slash command, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Help,
+    Quit,
+    Model(String),
+    Models,
+    Provider(ProviderKind, Option<String>),
+}
+
+/// Parse a prompt that starts with `/`. `Err` carries a message for the user.
+pub fn parse(text: &str) -> Result<Command, String> {
+    let mut words = text.trim().trim_start_matches('/').split_whitespace();
+    let name = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    match (name, rest.as_slice()) {
+        ("help", []) => Ok(Command::Help),
+        ("quit" | "exit" | "q", []) => Ok(Command::Quit),
+        ("models", []) => Ok(Command::Models),
+        ("model", [model]) => Ok(Command::Model(model.to_string())),
+        ("model", _) => Err("usage: /model NAME".into()),
+        ("provider", [provider, model @ ..]) if model.len() <= 1 => match ProviderKind::parse(provider) {
+            Some(kind) => Ok(Command::Provider(kind, model.first().map(|m| m.to_string()))),
+            None => Err(format!("`{provider}` is not a provider: use anthropic, ollama or openai")),
+        },
+        ("provider", _) => Err("usage: /provider anthropic|ollama|openai [MODEL]".into()),
+        _ => {
+            let known: Vec<String> = COMMANDS.iter().map(|c| format!("/{}", c.name)).collect();
+            Err(format!("unknown command `/{name}`; commands: {}", known.join(", ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_and_explains_mistakes() {
+        assert_eq!(
+            parse("/provider ollama llama3"),
+            Ok(Command::Provider(ProviderKind::Ollama, Some("llama3".into())))
+        );
+        assert_eq!(parse("/model claude-sonnet-4-5"), Ok(Command::Model("claude-sonnet-4-5".into())));
+        assert!(parse("/provider nope").unwrap_err().contains("not a provider"));
+        assert!(parse("/frobnicate").unwrap_err().contains("/help"));
+        assert_eq!(matching("mo").len(), 2);
+    }
+}

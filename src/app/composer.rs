@@ -1,0 +1,154 @@
+//! The composer: a multi-line ratatui-textarea with prompt history and slash-command completion.
+
+use ratatui_textarea::{CursorMove, TextArea};
+
+use super::commands::{self, SlashCommand};
+
+pub struct ComposerState {
+    pub textarea: TextArea<'static>,
+    /// Sent prompts, oldest first.
+    pub history: Vec<String>,
+    /// Position while browsing history; `None` when editing a fresh draft.
+    history_pos: Option<usize>,
+    /// The draft put aside while browsing history.
+    draft: String,
+    /// Slash-command completion popup: the selected candidate.
+    pub completion_selected: usize,
+}
+
+impl Default for ComposerState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ComposerState {
+    pub fn new() -> Self {
+        let mut textarea = TextArea::default();
+        textarea.set_placeholder_text(
+            "Ask anything — Enter sends, Shift+Enter or Ctrl+J for a newline, / for commands",
+        );
+        Self {
+            textarea,
+            history: Vec::new(),
+            history_pos: None,
+            draft: String::new(),
+            completion_selected: 0,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.textarea.lines().join("\n")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.textarea.is_empty()
+    }
+
+    pub fn set_text(&mut self, text: &str) {
+        let style = self.textarea.style();
+        let cursor_line = self.textarea.cursor_line_style();
+        let placeholder = self.textarea.placeholder_text().to_string();
+        let placeholder_style = self.textarea.placeholder_style();
+        self.textarea = TextArea::new(text.split('\n').map(String::from).collect());
+        self.textarea.set_style(style);
+        self.textarea.set_cursor_line_style(cursor_line);
+        self.textarea.set_placeholder_text(placeholder);
+        if let Some(s) = placeholder_style {
+            self.textarea.set_placeholder_style(s);
+        }
+        self.textarea.move_cursor(CursorMove::Bottom);
+        self.textarea.move_cursor(CursorMove::End);
+        self.completion_selected = 0;
+    }
+
+    /// Take the text for sending, remembering it in history.
+    pub fn take(&mut self) -> String {
+        let text = self.text();
+        if !text.trim().is_empty() && self.history.last() != Some(&text) {
+            self.history.push(text.clone());
+        }
+        self.history_pos = None;
+        self.draft.clear();
+        self.set_text("");
+        text
+    }
+
+    /// Whether Up/Down should browse history (cursor on the first/last line).
+    pub fn at_edge(&self, up: bool) -> bool {
+        let row = self.textarea.cursor().0;
+        if up { row == 0 } else { row + 1 >= self.textarea.lines().len() }
+    }
+
+    pub fn history_prev(&mut self) {
+        if self.history.is_empty() {
+            return;
+        }
+        let pos = match self.history_pos {
+            None => {
+                self.draft = self.text();
+                self.history.len() - 1
+            }
+            Some(0) => 0,
+            Some(p) => p - 1,
+        };
+        self.history_pos = Some(pos);
+        let entry = self.history[pos].clone();
+        self.set_text(&entry);
+    }
+
+    pub fn history_next(&mut self) {
+        let Some(pos) = self.history_pos else { return };
+        if pos + 1 < self.history.len() {
+            self.history_pos = Some(pos + 1);
+            let entry = self.history[pos + 1].clone();
+            self.set_text(&entry);
+        } else {
+            self.history_pos = None;
+            let draft = std::mem::take(&mut self.draft);
+            self.set_text(&draft);
+        }
+    }
+
+    /// Insert pasted text as-is (newlines kept, nothing sent).
+    pub fn paste(&mut self, text: &str) {
+        let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+        self.textarea.insert_str(normalised);
+    }
+
+    /// Slash commands matching what is typed, while the first word is being typed.
+    pub fn completions(&self) -> Vec<&'static SlashCommand> {
+        let lines = self.textarea.lines();
+        if lines.len() != 1 {
+            return Vec::new();
+        }
+        let line = &lines[0];
+        if !line.starts_with('/') || line.contains(char::is_whitespace) {
+            return Vec::new();
+        }
+        commands::matching(&line[1..])
+    }
+
+    pub fn move_completion(&mut self, down: bool) {
+        let n = self.completions().len();
+        if n > 0 {
+            self.completion_selected = if down {
+                (self.completion_selected + 1) % n
+            } else {
+                (self.completion_selected + n - 1) % n
+            };
+        }
+    }
+
+    /// Replace the typed prefix with the selected command; true if something was completed.
+    pub fn accept_completion(&mut self) -> bool {
+        let candidates = self.completions();
+        let Some(command) = candidates.get(self.completion_selected.min(candidates.len().saturating_sub(1)))
+        else {
+            return false;
+        };
+        let text = format!("/{} ", command.name);
+        self.set_text(&text);
+        true
+    }
+}

@@ -1,0 +1,319 @@
+//! Turning terminal input (keys, mouse, paste) into state changes and `Op`s for the engine.
+//!
+//! Invariant: while a layer is up, every key goes to it and nothing reaches the composer.
+
+use std::time::Instant;
+
+use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::engine::protocol::{LogLevel, Op};
+
+use super::blocks;
+use super::commands::{self, Command};
+use super::keymap::{Action, KeyContext};
+use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
+use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, Focus, Pane};
+use super::update::notice;
+
+pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
+    state.dirty = true;
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key, ops),
+        TermEvent::Mouse(mouse) => on_mouse(state, mouse, ops),
+        TermEvent::Paste(text) if state.layers.is_empty() => {
+            state.focus = Focus::Composer;
+            state.composer.paste(&text);
+        }
+        _ => {}
+    }
+}
+
+fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
+    if !state.layers.is_empty() {
+        return on_layer_key(state, key, ops);
+    }
+    match state.focus {
+        Focus::Composer => {
+            let popup = !state.composer.completions().is_empty();
+            let action = state.keymap.lookup(&[KeyContext::Composer, KeyContext::Global], &key);
+            match action {
+                Some(Action::Complete) if !popup => {
+                    if let Some(global) = state.keymap.lookup(&[KeyContext::Global], &key) {
+                        perform(state, global, ops);
+                    }
+                }
+                Some(Action::HistoryPrev | Action::HistoryNext) if popup => {
+                    state.composer.move_completion(action == Some(Action::HistoryNext));
+                }
+                Some(Action::Submit) if popup && !is_complete_command(state) => {
+                    state.composer.accept_completion();
+                }
+                Some(Action::HistoryPrev) if !state.composer.at_edge(true) => {
+                    state.composer.textarea.input(key);
+                }
+                Some(Action::HistoryNext) if !state.composer.at_edge(false) => {
+                    state.composer.textarea.input(key);
+                }
+                Some(action) => perform(state, action, ops),
+                None => {
+                    state.composer.textarea.input(key);
+                    state.composer.completion_selected = 0;
+                }
+            }
+        }
+        Focus::Pane(_) => match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
+            Some(action) => perform(state, action, ops),
+            None if matches!(key.code, crossterm::event::KeyCode::Char(_)) => {
+                state.focus = Focus::Composer;
+                state.composer.textarea.input(key);
+            }
+            None => {}
+        },
+    }
+}
+
+fn is_complete_command(state: &AppState) -> bool {
+    let text = state.composer.text();
+    commands::COMMANDS.iter().any(|c| text.trim() == format!("/{}", c.name))
+}
+
+fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
+    let action = state.keymap.lookup(&[KeyContext::Modal], &key);
+    match state.layers.last_mut() {
+        Some(Layer::Confirm(dialog)) => match action {
+            Some(Action::ConfirmYes) if key.code == crossterm::event::KeyCode::Enter => {
+                let yes = dialog.yes_selected;
+                answer(state, yes, ops);
+            }
+            Some(Action::ConfirmYes) => answer(state, true, ops),
+            Some(Action::ConfirmNo) => answer(state, false, ops),
+            Some(Action::ToggleChoice) => dialog.yes_selected = !dialog.yes_selected,
+            _ => {}
+        },
+        Some(Layer::Help { scroll }) => {
+            match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
+                Some(Action::ScrollDown) => *scroll += 1,
+                Some(Action::ScrollUp) => *scroll = scroll.saturating_sub(1),
+                Some(Action::PageDown) => *scroll += 10,
+                Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
+                Some(Action::Quit) => {
+                    state.layers.pop();
+                    perform(state, Action::Quit, ops);
+                }
+                _ if matches!(
+                    key.code,
+                    crossterm::event::KeyCode::Esc
+                        | crossterm::event::KeyCode::Char('q' | '?')
+                        | crossterm::event::KeyCode::F(1)
+                ) =>
+                {
+                    state.layers.pop();
+                }
+                _ => {}
+            }
+        }
+        None => {}
+    }
+}
+
+/// Answer the top confirm dialog.
+fn answer(state: &mut AppState, yes: bool, ops: &UnboundedSender<Op>) {
+    let Some(Layer::Confirm(dialog)) = state.layers.pop() else { return };
+    match dialog.purpose {
+        ConfirmPurpose::QuitWhileStreaming if yes => quit_now(state, ops),
+        ConfirmPurpose::QuitWhileStreaming => {}
+        ConfirmPurpose::Engine(id) => {
+            let _ = ops.send(Op::Answer { id, approved: yes });
+        }
+    }
+}
+
+fn quit_now(state: &mut AppState, ops: &UnboundedSender<Op>) {
+    state.push_log(LogLevel::Info, "quitting");
+    if ops.send(Op::Shutdown).is_err() {
+        state.should_quit = true;
+    }
+}
+
+pub fn request_quit(state: &mut AppState, ops: &UnboundedSender<Op>) {
+    if state.busy() {
+        let dialog = ConfirmDialog::new(
+            ConfirmPurpose::QuitWhileStreaming,
+            "Quit while a reply streams?",
+            "The reply is still streaming. Quit anyway? What arrived so far is saved, marked incomplete.",
+        );
+        state.layers.push(Layer::Confirm(dialog));
+    } else {
+        quit_now(state, ops);
+    }
+}
+
+pub fn perform(state: &mut AppState, action: Action, ops: &UnboundedSender<Op>) {
+    match action {
+        Action::Quit => request_quit(state, ops),
+        Action::Interrupt if state.busy() => {
+            let _ = ops.send(Op::Cancel);
+        }
+        Action::Interrupt if !state.composer.is_empty() => state.composer.set_text(""),
+        Action::Interrupt => request_quit(state, ops),
+        Action::Cancel if state.busy() => {
+            let _ = ops.send(Op::Cancel);
+        }
+        Action::Cancel if state.zoom.is_some() => state.zoom = None,
+        Action::Cancel => state.focus = Focus::Composer,
+        Action::Help => state.layers.push(Layer::Help { scroll: 0 }),
+        Action::FocusNext | Action::FocusPrev => {
+            state.focus = state.focus.cycle(action == Action::FocusNext);
+            if let Focus::Pane(pane) = state.focus {
+                state.tab = pane;
+                if state.zoom.is_some() {
+                    state.zoom = Some(pane);
+                }
+            }
+        }
+        Action::FocusChat => focus_pane(state, Pane::Chat),
+        Action::FocusCode => focus_pane(state, Pane::Code),
+        Action::FocusDiff => focus_pane(state, Pane::Diff),
+        Action::FocusOutput => focus_pane(state, Pane::Output),
+        Action::FocusComposer => state.focus = Focus::Composer,
+        Action::Zoom => {
+            let pane = match state.focus {
+                Focus::Pane(p) => p,
+                Focus::Composer => state.tab,
+            };
+            state.zoom = if state.zoom.is_some() { None } else { Some(pane) };
+        }
+        Action::NextBlock | Action::PrevBlock => blocks::step(state, action == Action::NextBlock),
+        Action::Submit => submit(state, ops),
+        Action::Newline => state.composer.textarea.insert_newline(),
+        Action::HistoryPrev => state.composer.history_prev(),
+        Action::HistoryNext => state.composer.history_next(),
+        Action::Complete => {
+            state.composer.accept_completion();
+        }
+        Action::ScrollUp => scroll(state, Scroll::Lines(-1)),
+        Action::ScrollDown => scroll(state, Scroll::Lines(1)),
+        Action::PageUp => scroll(state, Scroll::Pages(-1)),
+        Action::PageDown => scroll(state, Scroll::Pages(1)),
+        Action::ScrollTop => scroll(state, Scroll::Top),
+        Action::ScrollBottom => scroll(state, Scroll::Bottom),
+        Action::ScrollLeft => state.code.scroll_x = state.code.scroll_x.saturating_sub(4),
+        Action::ScrollRight => state.code.scroll_x += 4,
+        Action::ConfirmYes | Action::ConfirmNo | Action::ToggleChoice => {}
+    }
+}
+
+fn focus_pane(state: &mut AppState, pane: Pane) {
+    state.focus = Focus::Pane(pane);
+    state.tab = pane;
+}
+
+fn submit(state: &mut AppState, ops: &UnboundedSender<Op>) {
+    let text = state.composer.text();
+    if text.trim().is_empty() {
+        return;
+    }
+    if text.trim_start().starts_with('/') {
+        state.composer.take();
+        return run_command(state, &text, ops);
+    }
+    if state.busy() {
+        state.status.flash = Some(("a reply is streaming — Esc cancels it".into(), LogLevel::Warn));
+        return;
+    }
+    let text = state.composer.take();
+    state.chat.entries.push(ChatEntry::new(EntryKind::User, text.clone(), EntryStatus::Complete));
+    state.chat.scroll_from_bottom = 0;
+    state.status.busy_since = Some(Instant::now());
+    state.status.flash = None;
+    let _ = ops.send(Op::Submit { text });
+}
+
+fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
+    match commands::parse(text) {
+        Ok(Command::Help) => state.layers.push(Layer::Help { scroll: 0 }),
+        Ok(Command::Quit) => request_quit(state, ops),
+        Ok(Command::Models) => {
+            let _ = ops.send(Op::ListModels);
+        }
+        Ok(Command::Model(model)) => {
+            let provider = state.status.provider;
+            let _ = ops.send(Op::SwitchModel { provider, model: Some(model) });
+        }
+        Ok(Command::Provider(provider, model)) => {
+            let _ = ops.send(Op::SwitchModel { provider, model });
+        }
+        Err(message) => notice(state, LogLevel::Warn, message),
+    }
+}
+
+enum Scroll {
+    Lines(isize),
+    Pages(isize),
+    Top,
+    Bottom,
+}
+
+fn scroll(state: &mut AppState, how: Scroll) {
+    let pane = match state.focus {
+        Focus::Pane(p) => p,
+        Focus::Composer => Pane::Chat,
+    };
+    scroll_pane(state, pane, how);
+}
+
+fn scroll_pane(state: &mut AppState, pane: Pane, how: Scroll) {
+    let page = state
+        .hit
+        .panes
+        .iter()
+        .find(|(p, _)| *p == pane)
+        .map_or(10, |(_, r)| r.height.saturating_sub(3).max(1) as isize);
+    let delta = match how {
+        Scroll::Lines(n) => n,
+        Scroll::Pages(n) => n * page,
+        Scroll::Top => isize::MIN / 2,
+        Scroll::Bottom => isize::MAX / 2,
+    };
+    // Chat and Output count from the bottom (0 = follow the tail); Code and Diff from the top.
+    let from_bottom = |v: &mut usize| *v = v.saturating_add_signed(-delta);
+    let from_top = |v: &mut usize| *v = v.saturating_add_signed(delta);
+    match pane {
+        Pane::Chat => from_bottom(&mut state.chat.scroll_from_bottom),
+        Pane::Output => from_bottom(&mut state.output.scroll_from_bottom),
+        Pane::Code => from_top(&mut state.code.scroll_y),
+        Pane::Diff => from_top(&mut state.diff.scroll_y),
+    }
+}
+
+fn on_mouse(state: &mut AppState, mouse: MouseEvent, ops: &UnboundedSender<Op>) {
+    let at = Position { x: mouse.column, y: mouse.row };
+    let inside = |r: &Rect| r.contains(at);
+    match mouse.kind {
+        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown if state.layers.is_empty() => {
+            let lines = if mouse.kind == MouseEventKind::ScrollUp { -3 } else { 3 };
+            if let Some((pane, _)) = state.hit.panes.iter().find(|(_, r)| inside(r)).copied() {
+                scroll_pane(state, pane, Scroll::Lines(lines));
+            }
+        }
+        MouseEventKind::Down(MouseButton::Left) => {
+            if let Some(Layer::Confirm(_)) = state.layers.last() {
+                if let Some((yes, _)) = state.hit.buttons.iter().find(|(_, r)| inside(r)).copied() {
+                    answer(state, yes, ops);
+                }
+                return;
+            }
+            if !state.layers.is_empty() {
+                return;
+            }
+            if inside(&state.hit.composer) {
+                state.focus = Focus::Composer;
+            } else if let Some((pane, _)) = state.hit.panes.iter().find(|(_, r)| inside(r)).copied() {
+                focus_pane(state, pane);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,269 @@
+//! Key bindings as data: `assets/keymap.toml` plus the user's `[keymap]` overrides, resolved per
+//! context. The help overlay is generated from the same table, so it can never disagree.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::engine::config::KeyList;
+
+const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+
+/// Where a key is pressed; searched most specific first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyContext {
+    Modal,
+    Composer,
+    Pane,
+    Global,
+}
+
+impl KeyContext {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "modal" => Some(Self::Modal),
+            "composer" => Some(Self::Composer),
+            "pane" => Some(Self::Pane),
+            "global" => Some(Self::Global),
+            _ => None,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Modal => "Dialogs",
+            Self::Composer => "Composer",
+            Self::Pane => "Panes (Chat, Code, Diff, Output)",
+            Self::Global => "Everywhere",
+        }
+    }
+}
+
+macro_rules! actions {
+    ($($variant:ident => $name:literal, $desc:literal;)*) => {
+        /// Everything a key can do.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $($variant),* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+            pub fn name(self) -> &'static str { match self { $(Action::$variant => $name),* } }
+            pub fn description(self) -> &'static str { match self { $(Action::$variant => $desc),* } }
+            pub fn parse(name: &str) -> Option<Action> { Self::ALL.iter().copied().find(|a| a.name() == name) }
+        }
+    };
+}
+
+actions! {
+    Quit => "quit", "quit (asks first while a reply streams)";
+    Interrupt => "interrupt", "cancel the reply, or quit when idle";
+    Cancel => "cancel", "cancel the streaming reply / close the overlay";
+    Help => "help", "show this help";
+    FocusNext => "focus_next", "focus the next pane";
+    FocusPrev => "focus_prev", "focus the previous pane";
+    FocusChat => "focus_chat", "focus Chat";
+    FocusCode => "focus_code", "focus Code";
+    FocusDiff => "focus_diff", "focus Diff";
+    FocusOutput => "focus_output", "focus Output";
+    FocusComposer => "focus_composer", "back to the composer";
+    Zoom => "zoom", "zoom the focused pane to full screen and back";
+    NextBlock => "next_block", "show the next code block in Code";
+    PrevBlock => "prev_block", "show the previous code block in Code";
+    Submit => "submit", "send the prompt";
+    Newline => "newline", "insert a newline";
+    HistoryPrev => "history_prev", "previous prompt from history";
+    HistoryNext => "history_next", "next prompt from history";
+    Complete => "complete", "complete the slash command";
+    ScrollUp => "scroll_up", "scroll up";
+    ScrollDown => "scroll_down", "scroll down";
+    PageUp => "page_up", "page up";
+    PageDown => "page_down", "page down";
+    ScrollTop => "scroll_top", "go to the top";
+    ScrollBottom => "scroll_bottom", "go to the end and follow";
+    ScrollLeft => "scroll_left", "scroll left";
+    ScrollRight => "scroll_right", "scroll right";
+    ConfirmYes => "confirm_yes", "answer yes / take the selected choice";
+    ConfirmNo => "confirm_no", "answer no";
+    ToggleChoice => "toggle_choice", "move between the dialog's buttons";
+}
+
+/// A key with its modifiers, normalised so `shift+g` and `G` are the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyCombo {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+impl KeyCombo {
+    pub fn from_event(event: &KeyEvent) -> Self {
+        Self::normalised(event.code, event.modifiers)
+    }
+
+    fn normalised(code: KeyCode, modifiers: KeyModifiers) -> Self {
+        let mut modifiers = modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match code {
+            KeyCode::Char(c) if modifiers.contains(KeyModifiers::SHIFT) && c.is_ascii_alphabetic() => {
+                KeyCode::Char(c.to_ascii_uppercase())
+            }
+            KeyCode::BackTab => {
+                modifiers.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        if matches!(code, KeyCode::Char(_)) {
+            modifiers.remove(KeyModifiers::SHIFT); // the character already says it
+        }
+        Self { code, modifiers }
+    }
+
+    /// Parse "ctrl+c", "shift+tab", "G", "f1", "?".
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = if text == "+" { vec!["+"] } else { text.split('+').collect() };
+        let (key, mods) = parts.split_last().ok_or_else(|| "empty key".to_string())?;
+        let mut modifiers = KeyModifiers::NONE;
+        for m in mods {
+            modifiers |= match m.to_ascii_lowercase().as_str() {
+                "ctrl" | "control" => KeyModifiers::CONTROL,
+                "alt" | "meta" => KeyModifiers::ALT,
+                "shift" => KeyModifiers::SHIFT,
+                other => {
+                    return Err(format!("unknown modifier `{other}` in `{text}` (use ctrl, alt, shift)"));
+                }
+            };
+        }
+        let lower = key.to_ascii_lowercase();
+        let code = match lower.as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" if modifiers.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            "insert" => KeyCode::Insert,
+            "space" => KeyCode::Char(' '),
+            f if f.len() > 1
+                && f.starts_with('f')
+                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+            {
+                KeyCode::F(f[1..].parse().unwrap_or(1))
+            }
+            _ if key.chars().count() == 1 => KeyCode::Char(key.chars().next().unwrap_or(' ')),
+            _ => return Err(format!("unknown key `{key}` in `{text}`")),
+        };
+        Ok(Self::normalised(code, modifiers))
+    }
+
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            parts.push("Ctrl".to_string());
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            parts.push("Alt".to_string());
+        }
+        if self.modifiers.contains(KeyModifiers::SHIFT) {
+            parts.push("Shift".to_string());
+        }
+        parts.push(match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::BackTab => "Shift+Tab".to_string(),
+            KeyCode::F(n) => format!("F{n}"),
+            KeyCode::PageUp => "PgUp".to_string(),
+            KeyCode::PageDown => "PgDn".to_string(),
+            other => format!("{other:?}"),
+        });
+        parts.join("+")
+    }
+}
+
+/// An action and the labels of the keys bound to it.
+pub type ActionKeys = (Action, Vec<String>);
+
+/// The resolved bindings of every context.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: BTreeMap<KeyContext, Vec<(KeyCombo, Action)>>,
+}
+
+impl Keymap {
+    /// The built-in bindings with `overrides` applied (an override replaces that action's keys
+    /// in every context where the action is bound, or adds it to `global`).
+    pub fn load(overrides: &BTreeMap<String, KeyList>) -> Result<Self, String> {
+        let table: toml::Table =
+            toml::from_str(DEFAULT_KEYMAP).map_err(|e| format!("built-in keymap: {e}"))?;
+        let mut bindings: BTreeMap<KeyContext, Vec<(KeyCombo, Action)>> = BTreeMap::new();
+        for (context_name, entries) in &table {
+            let context = KeyContext::parse(context_name)
+                .ok_or_else(|| format!("built-in keymap: context {context_name}"))?;
+            let entries = entries.as_table().ok_or_else(|| format!("built-in keymap: [{context_name}]"))?;
+            for (action_name, keys) in entries {
+                let action = Action::parse(action_name)
+                    .ok_or_else(|| format!("built-in keymap: action {action_name}"))?;
+                for key in keys.as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
+                    bindings.entry(context).or_default().push((KeyCombo::parse(key)?, action));
+                }
+            }
+        }
+        for (action_name, keys) in overrides {
+            let action = Action::parse(action_name).ok_or_else(|| {
+                let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+                format!("config [keymap]: unknown action `{action_name}`; actions are: {}", known.join(", "))
+            })?;
+            let combos = keys
+                .keys()
+                .iter()
+                .map(|k| KeyCombo::parse(k).map_err(|e| format!("config [keymap] {action_name}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut contexts: Vec<KeyContext> = bindings
+                .iter()
+                .filter(|(_, list)| list.iter().any(|(_, a)| *a == action))
+                .map(|(c, _)| *c)
+                .collect();
+            if contexts.is_empty() {
+                contexts.push(KeyContext::Global);
+            }
+            for context in contexts {
+                let list = bindings.entry(context).or_default();
+                list.retain(|(_, a)| *a != action);
+                list.extend(combos.iter().map(|c| (*c, action)));
+            }
+        }
+        Ok(Self { bindings })
+    }
+
+    /// The action bound to `key`, searching `contexts` in order.
+    pub fn lookup(&self, contexts: &[KeyContext], key: &KeyEvent) -> Option<Action> {
+        let combo = KeyCombo::from_event(key);
+        contexts.iter().find_map(|context| {
+            self.bindings.get(context)?.iter().find(|(k, _)| *k == combo).map(|(_, action)| *action)
+        })
+    }
+
+    /// Every context with its actions and their keys, for the help overlay.
+    pub fn describe(&self) -> Vec<(KeyContext, Vec<ActionKeys>)> {
+        self.bindings
+            .iter()
+            .map(|(context, list)| {
+                let mut actions: Vec<ActionKeys> = Vec::new();
+                for (combo, action) in list {
+                    match actions.iter_mut().find(|(a, _)| a == action) {
+                        Some((_, keys)) => keys.push(combo.label()),
+                        None => actions.push((*action, vec![combo.label()])),
+                    }
+                }
+                (*context, actions)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,243 @@
+//! UI state as plain data. Widgets borrow it to draw; `update` (engine events) and `input`
+//! (keys, mouse, paste) are the only writers.
+
+use std::time::Instant;
+
+use ratatui::layout::Rect;
+
+use crate::engine::llm::{ProviderKind, Usage};
+use crate::engine::protocol::LogLevel;
+use crate::engine::synth::code_blocks::CodeBlock;
+use crate::widgets::chat::RenderCache;
+use crate::widgets::code_view::CodeDoc;
+use crate::widgets::diff_view::DiffModel;
+use crate::widgets::theme::Theme;
+
+use super::composer::ComposerState;
+use super::keymap::Keymap;
+use super::layers::Layer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Chat,
+    Code,
+    Diff,
+    Output,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Chat, Pane::Code, Pane::Diff, Pane::Output];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Chat => "Chat",
+            Pane::Code => "Code",
+            Pane::Diff => "Diff",
+            Pane::Output => "Output",
+        }
+    }
+}
+
+/// Where keys go when no modal is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Composer,
+    Pane(Pane),
+}
+
+impl Focus {
+    const ORDER: [Focus; 5] = [
+        Focus::Composer,
+        Focus::Pane(Pane::Chat),
+        Focus::Pane(Pane::Code),
+        Focus::Pane(Pane::Diff),
+        Focus::Pane(Pane::Output),
+    ];
+
+    pub fn cycle(self, forward: bool) -> Focus {
+        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        let n = Self::ORDER.len();
+        Self::ORDER[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryKind {
+    User,
+    Assistant,
+    Notice(LogLevel),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryStatus {
+    Complete,
+    Streaming,
+    Incomplete(String),
+}
+
+/// One message in the Chat pane.
+#[derive(Debug)]
+pub struct ChatEntry {
+    pub kind: EntryKind,
+    pub text: String,
+    pub status: EntryStatus,
+    pub cache: RenderCache,
+}
+
+impl ChatEntry {
+    pub fn new(kind: EntryKind, text: String, status: EntryStatus) -> Self {
+        Self { kind, text, status, cache: RenderCache::default() }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ChatState {
+    pub entries: Vec<ChatEntry>,
+    /// Lines scrolled up from the bottom; 0 follows the tail.
+    pub scroll_from_bottom: usize,
+    /// Oldest entries the last request left out (a marker is drawn above the first kept one).
+    pub trimmed: usize,
+    /// Index into `entries` of the first user/assistant entry sent in the last request.
+    pub first_sent_entry: Option<usize>,
+}
+
+impl ChatState {
+    pub fn streaming_entry(&mut self) -> Option<&mut ChatEntry> {
+        self.entries.last_mut().filter(|e| e.status == EntryStatus::Streaming)
+    }
+}
+
+/// A code block of the conversation, located by its chat entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeBlockRef {
+    pub entry: usize,
+    pub block: CodeBlock,
+}
+
+#[derive(Default)]
+pub struct CodeState {
+    pub blocks: Vec<CodeBlockRef>,
+    /// Index into `blocks` of the block shown; `None` before the first block.
+    pub selected: Option<usize>,
+    /// Show each new block as it arrives (off once the user steps back through blocks).
+    pub follow_latest: bool,
+    pub doc: Option<CodeDoc>,
+    /// Byte length of the block `doc` was made from (a streaming block grows).
+    pub doc_source_len: usize,
+    pub scroll_y: usize,
+    pub scroll_x: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct DiffState {
+    pub model: Option<DiffModel>,
+    pub lang: Option<String>,
+    /// What is compared, e.g. "block 2 → block 5 (rust)".
+    pub caption: String,
+    pub scroll_y: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub time: String,
+    pub level: LogLevel,
+    pub text: String,
+}
+
+#[derive(Debug, Default)]
+pub struct OutputState {
+    pub lines: Vec<LogLine>,
+    pub scroll_from_bottom: usize,
+}
+
+#[derive(Debug)]
+pub struct StatusState {
+    pub provider: ProviderKind,
+    pub model: String,
+    pub session_id: Option<String>,
+    /// Tokens over the whole session, as reported by providers.
+    pub total: Usage,
+    /// The running turn's usage (added to `total` when the turn ends).
+    pub turn: Usage,
+    pub context_used: usize,
+    pub context_window: usize,
+    pub busy_since: Option<Instant>,
+    /// A short transient message ("retrying…", "fell back to ollama").
+    pub flash: Option<(String, LogLevel)>,
+}
+
+/// The areas drawn in the last frame, for mouse hit-testing.
+#[derive(Debug, Default, Clone)]
+pub struct HitAreas {
+    pub panes: Vec<(Pane, Rect)>,
+    pub composer: Rect,
+    pub buttons: Vec<(bool, Rect)>,
+}
+
+pub struct AppState {
+    pub chat: ChatState,
+    pub code: CodeState,
+    pub diff: DiffState,
+    pub output: OutputState,
+    pub status: StatusState,
+    pub composer: ComposerState,
+    pub focus: Focus,
+    pub zoom: Option<Pane>,
+    /// Narrow layouts show one pane at a time: this one.
+    pub tab: Pane,
+    pub layers: Vec<Layer>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub hit: HitAreas,
+    pub should_quit: bool,
+    /// A fresh frame is needed.
+    pub dirty: bool,
+    /// Code blocks need re-extracting from the streaming reply.
+    pub blocks_stale: bool,
+}
+
+impl AppState {
+    pub fn new(keymap: Keymap, theme: Theme, provider: ProviderKind, model: String) -> Self {
+        Self {
+            chat: ChatState::default(),
+            code: CodeState { follow_latest: true, ..CodeState::default() },
+            diff: DiffState::default(),
+            output: OutputState::default(),
+            status: StatusState {
+                provider,
+                model,
+                session_id: None,
+                total: Usage::default(),
+                turn: Usage::default(),
+                context_used: 0,
+                context_window: 0,
+                busy_since: None,
+                flash: None,
+            },
+            composer: ComposerState::new(),
+            focus: Focus::Composer,
+            zoom: None,
+            tab: Pane::Chat,
+            layers: Vec::new(),
+            keymap,
+            theme,
+            hit: HitAreas::default(),
+            should_quit: false,
+            dirty: true,
+            blocks_stale: false,
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.status.busy_since.is_some()
+    }
+
+    pub fn push_log(&mut self, level: LogLevel, text: impl Into<String>) {
+        let time = time::OffsetDateTime::now_utc();
+        let time = format!("{:02}:{:02}:{:02}", time.hour(), time.minute(), time.second());
+        for line in text.into().lines() {
+            self.output.lines.push(LogLine { time: time.clone(), level, text: line.to_string() });
+        }
+        self.dirty = true;
+    }
+}

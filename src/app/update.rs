@@ -1,0 +1,159 @@
+//! Applying engine events to the UI state.
+
+use std::time::Instant;
+
+use crate::engine::llm::Role;
+use crate::engine::protocol::{Event, LogLevel, TurnOutcome};
+use crate::engine::store::MessageStatus;
+
+use super::blocks;
+use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
+use super::state::{AppState, ChatEntry, EntryKind, EntryStatus};
+
+pub fn apply(state: &mut AppState, event: Event) {
+    state.dirty = true;
+    match event {
+        Event::SessionReady { session_id, resumed, history } => {
+            state.status.session_id = session_id.clone();
+            for entry in history {
+                let kind = match entry.message.role {
+                    Role::User if entry.message.tool_results.is_empty() => EntryKind::User,
+                    Role::Assistant => EntryKind::Assistant,
+                    _ => continue,
+                };
+                let status = match entry.status {
+                    MessageStatus::Complete => EntryStatus::Complete,
+                    _ => EntryStatus::Incomplete(entry.note.unwrap_or_else(|| "incomplete".into())),
+                };
+                if kind == EntryKind::User {
+                    state.composer.history.push(entry.message.text.clone());
+                }
+                state.chat.entries.push(ChatEntry::new(kind, entry.message.text, status));
+            }
+            if resumed {
+                let id = session_id.unwrap_or_default();
+                let n = state.chat.entries.len();
+                notice(state, LogLevel::Info, format!("Resumed session {id} ({n} messages)."));
+                blocks::refresh_from(state, 0);
+            }
+        }
+        Event::SessionCreated { session_id } => {
+            state.push_log(LogLevel::Info, format!("session {session_id} created"));
+            state.status.session_id = Some(session_id);
+        }
+        Event::ModelChanged { provider, model, context_window } => {
+            state.status.provider = provider;
+            state.status.model = model;
+            state.status.context_window = context_window;
+        }
+        Event::TurnStarted { provider, model } => {
+            state.status.provider = provider;
+            state.status.model = model.clone();
+            state.status.flash = None;
+            state.push_log(LogLevel::Info, format!("reply streaming from {provider} ({model})"));
+            state.chat.entries.push(ChatEntry::new(
+                EntryKind::Assistant,
+                String::new(),
+                EntryStatus::Streaming,
+            ));
+        }
+        Event::TextDelta(text) => {
+            if let Some(entry) = state.chat.streaming_entry() {
+                entry.text.push_str(&text);
+                state.blocks_stale = true;
+            }
+        }
+        Event::ToolCall(call) => {
+            state.push_log(LogLevel::Info, format!("tool call {}({})", call.name, call.arguments));
+        }
+        Event::Usage(usage) => state.status.turn = usage,
+        Event::TurnEnded(outcome) => end_turn(state, outcome),
+        Event::Context { used_tokens, window, trimmed } => {
+            state.status.context_used = used_tokens;
+            state.status.context_window = window;
+            state.chat.trimmed = trimmed;
+        }
+        Event::Retrying { provider, attempt, max_retries, delay, .. } => {
+            let text = format!("{provider}: retry {attempt}/{max_retries} in {:.1} s", delay.as_secs_f64());
+            state.status.flash = Some((text, LogLevel::Warn));
+        }
+        Event::FallingBack { from, to, reason } => {
+            notice(
+                state,
+                LogLevel::Warn,
+                format!("{from} could not answer ({reason}). Falling back to {to}."),
+            );
+            state.status.flash = Some((format!("fell back to {to}"), LogLevel::Warn));
+        }
+        Event::ConfirmRequest { id, title, body } => {
+            let mut dialog = ConfirmDialog::new(ConfirmPurpose::Engine(id), title, body);
+            dialog.yes_selected = true;
+            state.layers.push(Layer::Confirm(dialog));
+        }
+        Event::Notice { level, text } => notice(state, level, text),
+        Event::Log { level, text } => state.push_log(level, text),
+        Event::Models { provider, models } => match models {
+            Ok(models) if models.is_empty() => {
+                notice(state, LogLevel::Warn, format!("{provider} lists no models."))
+            }
+            Ok(models) => {
+                state.push_log(LogLevel::Info, format!("{provider} models:\n{}", models.join("\n")));
+                notice(state, LogLevel::Info, format!("{provider} offers: {}", models.join(", ")));
+            }
+            Err(e) => notice(state, LogLevel::Error, format!("cannot list models: {e}")),
+        },
+        Event::Stopped => state.should_quit = true,
+    }
+}
+
+fn end_turn(state: &mut AppState, outcome: TurnOutcome) {
+    let elapsed = state.status.busy_since.take().map(|t| Instant::now().duration_since(t));
+    let turn = std::mem::take(&mut state.status.turn);
+    state.status.total.input_tokens += turn.input_tokens;
+    state.status.total.output_tokens += turn.output_tokens;
+    let streaming = state.chat.entries.iter().rposition(|e| e.status == EntryStatus::Streaming);
+    let status = match &outcome {
+        TurnOutcome::Complete { .. } => EntryStatus::Complete,
+        TurnOutcome::Cancelled => EntryStatus::Incomplete("cancelled".into()),
+        TurnOutcome::Incomplete { reason } | TurnOutcome::Failed { reason } => {
+            EntryStatus::Incomplete(reason.clone())
+        }
+    };
+    if let Some(index) = streaming {
+        if state.chat.entries[index].text.is_empty() {
+            state.chat.entries.remove(index);
+        } else {
+            state.chat.entries[index].status = status;
+            state.chat.entries[index].cache = Default::default();
+            blocks::refresh_from(state, index);
+        }
+    }
+    if matches!(outcome, TurnOutcome::Cancelled) {
+        state.status.flash = Some(("cancelled".into(), LogLevel::Warn));
+    }
+    let secs = elapsed.map(|d| d.as_secs_f64()).unwrap_or_default();
+    state.push_log(
+        LogLevel::Info,
+        format!(
+            "turn ended ({}) after {secs:.1} s, {} in / {} out tokens",
+            outcome_name(&outcome),
+            turn.input_tokens,
+            turn.output_tokens
+        ),
+    );
+}
+
+fn outcome_name(outcome: &TurnOutcome) -> &'static str {
+    match outcome {
+        TurnOutcome::Complete { .. } => "complete",
+        TurnOutcome::Incomplete { .. } => "incomplete",
+        TurnOutcome::Cancelled => "cancelled",
+        TurnOutcome::Failed { .. } => "failed",
+    }
+}
+
+pub fn notice(state: &mut AppState, level: LogLevel, text: impl Into<String>) {
+    state.chat.entries.push(ChatEntry::new(EntryKind::Notice(level), text.into(), EntryStatus::Complete));
+    state.chat.scroll_from_bottom = 0;
+    state.dirty = true;
+}

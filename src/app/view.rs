@@ -1,0 +1,248 @@
+//! Drawing a frame: the layout (four columns at ≥ 160 columns, Chat beside a stack of the others
+//! at ≥ 100, tabs below that, one pane when zoomed), pane frames, composer, status bar and layers.
+//! Every size down to 1×1 draws without panicking.
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
+
+use crate::widgets::chat::render_chat;
+use crate::widgets::code_view::render_code;
+use crate::widgets::diff_view::render_diff;
+use crate::widgets::help::render_help;
+use crate::widgets::modal::render_confirm;
+use crate::widgets::output::render_output;
+use crate::widgets::status_bar::render_status;
+
+use super::layers::Layer;
+use super::state::{AppState, Focus, HitAreas, Pane};
+
+/// Width from which the four panes sit side by side.
+pub const WIDE: u16 = 160;
+/// Width from which Chat sits beside the other three stacked.
+pub const MEDIUM: u16 = 100;
+
+pub fn draw(frame: &mut Frame, state: &mut AppState, now: Instant) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    draw_into(area, buf, state, now);
+}
+
+pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instant) {
+    buf.set_style(area, state.theme.base);
+    let mut hit = HitAreas::default();
+    if area.height == 0 || area.width == 0 {
+        state.hit = hit;
+        return;
+    }
+    let composer_lines = state.composer.textarea.lines().len().min(6) as u16;
+    let composer_h =
+        (composer_lines + 2).min(area.height.saturating_sub(1) / 2).max(1.min(area.height.saturating_sub(1)));
+    let [panes_area, composer_area, status_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(composer_h), Constraint::Length(1)])
+            .areas(area);
+
+    let (tab_bar, rects) = pane_rects(panes_area, state);
+    if let Some(bar) = tab_bar {
+        buf.set_line(bar.x, bar.y, &tab_bar_line(state), bar.width);
+    }
+    for (pane, rect) in rects {
+        draw_pane(pane, rect, buf, state);
+        hit.panes.push((pane, rect));
+    }
+    draw_composer(composer_area, buf, state);
+    hit.composer = composer_area;
+    render_status(status_area, buf, &state.status, &state.theme, now);
+
+    let popup = state.composer.completions();
+    if !popup.is_empty() && state.layers.is_empty() && state.focus == Focus::Composer {
+        draw_completion(panes_area, composer_area, buf, state);
+    }
+    match state.layers.last_mut() {
+        Some(Layer::Confirm(dialog)) => hit.buttons = render_confirm(area, buf, dialog, &state.theme),
+        Some(Layer::Help { scroll }) => render_help(area, buf, &state.keymap, scroll, &state.theme),
+        None => {}
+    }
+    state.hit = hit;
+}
+
+/// Where each visible pane goes, and the tab bar's row in narrow layouts.
+pub fn pane_rects(area: Rect, state: &AppState) -> (Option<Rect>, Vec<(Pane, Rect)>) {
+    if let Some(pane) = state.zoom {
+        return (None, vec![(pane, area)]);
+    }
+    if area.width >= WIDE {
+        let cols = Layout::horizontal([
+            Constraint::Percentage(34),
+            Constraint::Percentage(26),
+            Constraint::Percentage(22),
+            Constraint::Percentage(18),
+        ])
+        .split(area);
+        return (None, Pane::ALL.iter().copied().zip(cols.iter().copied()).collect());
+    }
+    if area.width >= MEDIUM && area.height >= 18 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+        let stack = Layout::vertical([
+            Constraint::Percentage(45),
+            Constraint::Percentage(30),
+            Constraint::Percentage(25),
+        ])
+        .split(right);
+        return (
+            None,
+            vec![
+                (Pane::Chat, left),
+                (Pane::Code, stack[0]),
+                (Pane::Diff, stack[1]),
+                (Pane::Output, stack[2]),
+            ],
+        );
+    }
+    let [bar, body] =
+        Layout::vertical([Constraint::Length(1.min(area.height)), Constraint::Min(0)]).areas(area);
+    (Some(bar), vec![(state.tab, body)])
+}
+
+/// The tab bar of narrow layouts: Alt+1..4 or Tab switch.
+fn tab_bar_line(state: &AppState) -> Line<'static> {
+    let spans = Pane::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, pane)| {
+            let style = if *pane == state.tab { state.theme.tab_active } else { state.theme.tab_inactive };
+            Span::styled(format!(" {} {} ", i + 1, pane.title()), style)
+        })
+        .collect::<Vec<_>>();
+    Line::from(spans)
+}
+
+/// The pane's frame (borders when there is room) and its content.
+fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
+    if rect.width == 0 || rect.height == 0 {
+        return;
+    }
+    let focused = state.focus == Focus::Pane(pane);
+    let theme = &state.theme;
+    let inner = if rect.height >= 3 && rect.width >= 4 {
+        let (border, title_style) =
+            if focused { (theme.border_focused, theme.title_focused) } else { (theme.border, theme.title) };
+        let mut title = vec![Span::styled(format!(" {} ", pane.title()), title_style)];
+        let extra = pane_caption(pane, state);
+        if !extra.is_empty() {
+            title.push(Span::styled(format!("{extra} "), theme.dim));
+        }
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_type(BorderType::Rounded)
+            .border_style(border)
+            .title(Line::from(title));
+        let inner = block.inner(rect);
+        block.render(rect, buf);
+        inner
+    } else {
+        rect
+    };
+    match pane {
+        Pane::Chat => render_chat(inner, buf, &mut state.chat, &state.theme),
+        Pane::Code => match state.code.doc.as_mut() {
+            Some(doc) => {
+                state.code.scroll_y = state.code.scroll_y.min(doc.line_count().saturating_sub(1));
+                render_code(inner, buf, doc, state.code.scroll_y, state.code.scroll_x, &state.theme);
+            }
+            None => {
+                placeholder(inner, buf, "Code blocks from the conversation appear here.", state.theme.dim)
+            }
+        },
+        Pane::Diff => match state.diff.model.as_ref() {
+            Some(model) => {
+                state.diff.scroll_y = state.diff.scroll_y.min(model.lines.len().saturating_sub(1));
+                render_diff(inner, buf, model, state.diff.lang.as_deref(), state.diff.scroll_y, &state.theme);
+            }
+            None => placeholder(
+                inner,
+                buf,
+                "When the model revises a code block, the change shows here.",
+                state.theme.dim,
+            ),
+        },
+        Pane::Output => render_output(inner, buf, &mut state.output, &state.theme),
+    }
+}
+
+fn pane_caption(pane: Pane, state: &AppState) -> String {
+    match pane {
+        Pane::Chat if state.chat.scroll_from_bottom > 0 => {
+            format!("↑{} (End follows)", state.chat.scroll_from_bottom)
+        }
+        Pane::Code => state.code.doc.as_ref().map(|d| d.title.clone()).unwrap_or_default(),
+        Pane::Diff => state.diff.caption.clone(),
+        Pane::Output if state.output.scroll_from_bottom > 0 => {
+            format!("↑{}", state.output.scroll_from_bottom)
+        }
+        _ => String::new(),
+    }
+}
+
+fn placeholder(area: Rect, buf: &mut Buffer, text: &str, style: Style) {
+    if area.height > 0 {
+        buf.set_stringn(area.x, area.y, text, area.width as usize, style);
+    }
+}
+
+fn draw_composer(area: Rect, buf: &mut Buffer, state: &mut AppState) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let focused = state.focus == Focus::Composer && state.layers.is_empty();
+    let theme = &state.theme;
+    let textarea = &mut state.composer.textarea;
+    textarea.set_style(theme.base);
+    textarea.set_cursor_line_style(Style::default());
+    textarea.set_placeholder_style(theme.dim);
+    textarea.set_cursor_style(if focused { theme.selection } else { theme.base });
+    if area.height >= 3 {
+        let (border, title) =
+            if focused { (theme.border_focused, theme.title_focused) } else { (theme.border, theme.title) };
+        let busy = if state.status.busy_since.is_some() { " — streaming, Esc cancels" } else { "" };
+        textarea.set_block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_type(BorderType::Rounded)
+                .border_style(border)
+                .title(Line::styled(format!(" Prompt{busy} "), title)),
+        );
+    } else {
+        textarea.remove_block();
+    }
+    textarea.render(area, buf);
+}
+
+fn draw_completion(panes: Rect, composer: Rect, buf: &mut Buffer, state: &AppState) {
+    let items = state.composer.completions();
+    let height = (items.len() as u16 + 2).min(panes.height);
+    if height < 3 {
+        return;
+    }
+    let width = 60.min(panes.width);
+    let rect = Rect { x: composer.x, y: composer.y.saturating_sub(height), width, height };
+    Clear.render(rect, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(state.theme.border_focused)
+        .style(state.theme.popup);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let selected = state.composer.completion_selected.min(items.len().saturating_sub(1));
+    for (i, command) in items.iter().take(inner.height as usize).enumerate() {
+        let style = if i == selected { state.theme.popup_selected } else { state.theme.popup };
+        let text = format!("/{:<10} {}", command.name, command.description);
+        buf.set_stringn(inner.x, inner.y + i as u16, text, inner.width as usize, style);
+    }
+}

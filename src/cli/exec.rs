@@ -1,0 +1,187 @@
+//! `kv1nt exec`: one prompt through the same engine as the TUI, the answer streamed to stdout.
+//!
+//! Text mode prints the reply as it streams and notes (retries, fallbacks) on stderr. `--json`
+//! prints one object per line: `start`, `text`, `retry`, `fallback`, `notice`, `usage`, `done`.
+//! Exit status: 0 when the reply completed, 1 otherwise (with one line on stderr), 130 when
+//! interrupted.
+
+use std::io::{IsTerminal, Read, Write};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde_json::json;
+
+use crate::engine::protocol::{Event, LogLevel, Op, TurnOutcome};
+use crate::engine::runtime::{EngineSetup, spawn};
+
+use super::Setup;
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The prompt; `-` reads it from standard input.
+    pub prompt: String,
+    /// One JSON object per line instead of plain text.
+    #[arg(long)]
+    pub json: bool,
+    /// Cap the reply's length in tokens.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Continue a saved session (id, prefix or `last`).
+    #[arg(long, value_name = "ID|last")]
+    pub resume: Option<String>,
+}
+
+/// Run the command; returns the process exit code.
+pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
+    let prompt = if args.prompt == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read the prompt from standard input")?;
+        text
+    } else {
+        args.prompt.clone()
+    };
+    if prompt.trim().is_empty() {
+        bail!("the prompt is empty");
+    }
+    if let Some(max) = args.max_tokens {
+        let max = max.max(1);
+        setup.config.anthropic.max_tokens = max;
+        setup.config.ollama.max_tokens = max;
+        setup.config.openai.max_tokens = max;
+    }
+    let (store, store_error) = match super::open_store(&setup.paths.data_dir) {
+        Ok(store) => (Some(store), None),
+        Err(e) => (None, Some(e)),
+    };
+    if let Some(e) = store_error {
+        eprintln!("kv1nt: {e} (continuing without saving)");
+    }
+    let resume = super::resolve_resume(store.as_ref(), args.resume.as_deref())?;
+    let mut engine = spawn(EngineSetup {
+        config: setup.config,
+        secrets: setup.secrets,
+        workspace: setup.paths.workspace.clone(),
+        store,
+        resume,
+        preflight: false,
+    });
+    let _ = engine.ops.send(Op::Submit { text: prompt });
+    let mut out = Printer { json: args.json, stdout: std::io::stdout(), usage: None };
+    let mut last_error: Option<String> = None;
+    let mut interrupted = false;
+    let outcome = loop {
+        let event = tokio::select! {
+            event = engine.events.recv() => event,
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                let _ = engine.ops.send(Op::Cancel);
+                continue;
+            }
+        };
+        let Some(event) = event else { break None };
+        match event {
+            Event::TurnStarted { provider, model } => out.json(json!({"type": "start", "provider": provider, "model": model})),
+            Event::TextDelta(text) => out.text(&text),
+            Event::Usage(u) => out.usage = Some(u),
+            Event::Retrying { provider, attempt, max_retries, delay, reason } => out.note(
+                json!({"type": "retry", "provider": provider, "attempt": attempt, "max_retries": max_retries, "delay_ms": delay.as_millis() as u64, "reason": reason}),
+                &format!("{provider}: retry {attempt}/{max_retries} in {:.1} s — {reason}", delay.as_secs_f64()),
+            ),
+            Event::FallingBack { from, to, reason } => out.note(
+                json!({"type": "fallback", "from": from, "to": to, "reason": reason}),
+                &format!("{from} could not answer ({reason}); falling back to {to}"),
+            ),
+            Event::ConfirmRequest { id, title, .. } => {
+                out.note(json!({"type": "notice", "level": "warn", "text": format!("{title} — declined: exec cannot ask")}), &format!("{title} — declined: exec cannot ask"));
+                let _ = engine.ops.send(Op::Answer { id, approved: false });
+            }
+            Event::Notice { level, text } => {
+                if level == LogLevel::Error {
+                    last_error = Some(text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "));
+                }
+                if args.json {
+                    out.json(json!({"type": "notice", "level": level_name(level), "text": text}));
+                }
+            }
+            Event::TurnEnded(outcome) => break Some(outcome),
+            _ => {}
+        }
+    };
+    let _ = engine.ops.send(Op::Shutdown);
+    let _ = engine.task.await;
+    out.finish(outcome.as_ref(), last_error.as_deref(), interrupted)
+}
+
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    }
+}
+
+struct Printer {
+    json: bool,
+    stdout: std::io::Stdout,
+    usage: Option<crate::engine::llm::Usage>,
+}
+
+impl Printer {
+    fn json(&mut self, value: serde_json::Value) {
+        if self.json {
+            let _ = writeln!(self.stdout, "{value}");
+            let _ = self.stdout.flush();
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        if self.json {
+            self.json(json!({"type": "text", "text": text}));
+        } else {
+            let _ = self.stdout.write_all(text.as_bytes());
+            let _ = self.stdout.flush();
+        }
+    }
+
+    /// Progress (retries, fallbacks): a JSON line, or a stderr line when a person watches
+    /// stderr — scripts reading stderr get exactly one line, the final error.
+    fn note(&mut self, value: serde_json::Value, text: &str) {
+        if self.json {
+            self.json(value);
+        } else if std::io::stderr().is_terminal() {
+            eprintln!("kv1nt: {text}");
+        }
+    }
+
+    fn finish(
+        mut self,
+        outcome: Option<&TurnOutcome>,
+        error: Option<&str>,
+        interrupted: bool,
+    ) -> Result<i32> {
+        if let Some(u) = self.usage {
+            self.json(
+                json!({"type": "usage", "input_tokens": u.input_tokens, "output_tokens": u.output_tokens}),
+            );
+        }
+        let (status, reason) = match outcome {
+            Some(TurnOutcome::Complete { stop_reason }) => {
+                self.json(json!({"type": "done", "status": "complete", "stop_reason": stop_reason}));
+                if !self.json {
+                    let _ = writeln!(self.stdout);
+                }
+                return Ok(0);
+            }
+            Some(TurnOutcome::Incomplete { reason }) => ("incomplete", reason.clone()),
+            Some(TurnOutcome::Cancelled) => ("cancelled", "interrupted".to_string()),
+            Some(TurnOutcome::Failed { reason }) => ("error", error.unwrap_or(reason).to_string()),
+            None => ("error", "the engine stopped unexpectedly".to_string()),
+        };
+        self.json(json!({"type": "done", "status": status, "error": reason}));
+        if !self.json {
+            let _ = writeln!(self.stdout);
+        }
+        eprintln!("kv1nt: {}", reason.replace('\n', " "));
+        Ok(if interrupted { 130 } else { 1 })
+    }
+}

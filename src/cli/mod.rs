@@ -1,0 +1,105 @@
+//! The command line: flags and subcommands (clap), and the set-up shared by the TUI and the
+//! headless commands (configuration layers, data directory, session store, `--resume`).
+
+pub mod exec;
+pub mod sessions;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::config::{self, Config, Overrides, Paths, Secrets};
+use crate::engine::llm::ProviderKind;
+use crate::engine::store::{SessionInfo, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kv1nt",
+    version,
+    about = "A terminal coding playground over Claude, Ollama or any OpenAI-compatible server"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Reopen a session with its history: an id (or unique prefix), or `last` (the default).
+    #[arg(long, value_name = "ID|last", num_args = 0..=1, default_missing_value = "last", global = false)]
+    pub resume: Option<String>,
+    /// Colour theme: dark, light, or a file in <config dir>/kv1nt/themes/.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Draw one frame and exit (start-up benchmarks).
+    #[arg(long, hide = true)]
+    pub exit_after_first_frame: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Provider for replies: anthropic, ollama or openai.
+    #[arg(long, value_parser = parse_provider, global = true)]
+    pub provider: Option<ProviderKind>,
+    /// Model name for that provider.
+    #[arg(long, global = true)]
+    pub model: Option<String>,
+    /// Provider to use when the first cannot answer: none, anthropic, ollama or openai.
+    #[arg(long, value_parser = parse_fallback, global = true)]
+    pub fallback: Option<config::Fallback>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send one prompt and stream the answer to stdout.
+    Exec(exec::ExecArgs),
+    /// List saved sessions, newest first.
+    Sessions(sessions::SessionsArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+fn parse_provider(name: &str) -> Result<ProviderKind, String> {
+    ProviderKind::parse(name)
+        .ok_or_else(|| format!("`{name}` is not a provider; use anthropic, ollama or openai"))
+}
+
+fn parse_fallback(name: &str) -> Result<config::Fallback, String> {
+    config::parse_fallback(name)
+        .ok_or_else(|| format!("`{name}` is not a fallback; use none, anthropic, ollama or openai"))
+}
+
+/// Configuration, secrets and paths for this run.
+pub struct Setup {
+    pub config: Config,
+    pub secrets: Secrets,
+    pub paths: Paths,
+}
+
+pub fn load_setup(model: &ModelArgs, theme: Option<String>) -> Result<Setup> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let env = |name: &str| std::env::var(name).ok();
+    let paths = Paths::from_env(&cwd, &env);
+    let overrides =
+        Overrides { provider: model.provider, model: model.model.clone(), theme, fallback: model.fallback };
+    let (config, secrets) = config::load(&paths, &env, &overrides)?;
+    Ok(Setup { config, secrets, paths })
+}
+
+/// Open the session store; on failure the caller runs without persistence and says why.
+pub fn open_store(data_dir: &Path) -> Result<Store, String> {
+    Store::open(data_dir)
+        .map_err(|e| format!("cannot open the session database in {}: {e}", data_dir.display()))
+}
+
+/// Resolve `--resume KEY` against the store; a bad key is an error before anything starts.
+pub fn resolve_resume(store: Option<&Store>, key: Option<&str>) -> Result<Option<SessionInfo>> {
+    let Some(key) = key else { return Ok(None) };
+    let store = store.context("cannot resume: the session database is unavailable")?;
+    let session = store
+        .resolve_session(key)
+        .with_context(|| format!("cannot resume `{key}` (see `kv1nt sessions`)"))?;
+    Ok(Some(session))
+}

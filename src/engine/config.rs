@@ -1,0 +1,422 @@
+//! Configuration: defaults, then `$XDG_CONFIG_HOME/kv1nt/config.toml`, then `.kv1nt/config.toml`
+//! in the repository, then environment variables, then command-line flags.
+//!
+//! Each file is validated on its own before merging, so an unknown key or a bad value is reported
+//! with the file it is in, the line, the key and what is allowed. API keys are never part of
+//! [`Config`]: they are read from the environment into [`Secrets`], so a config dump, a log line
+//! or the database can never contain one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::llm::ProviderKind;
+use super::llm::context::Budgets;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub llm: LlmConfig,
+    pub anthropic: AnthropicConfig,
+    pub ollama: OllamaConfig,
+    pub openai: OpenAiConfig,
+    pub context: Budgets,
+    pub ui: UiConfig,
+    pub session: SessionConfig,
+    /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
+    pub keymap: BTreeMap<String, KeyList>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            KeyList::One(k) => vec![k.clone()],
+            KeyList::Many(ks) => ks.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fallback {
+    None,
+    Anthropic,
+    Ollama,
+    #[serde(rename = "openai")]
+    OpenAi,
+}
+
+impl Fallback {
+    pub fn provider(self) -> Option<ProviderKind> {
+        match self {
+            Fallback::None => None,
+            Fallback::Anthropic => Some(ProviderKind::Anthropic),
+            Fallback::Ollama => Some(ProviderKind::Ollama),
+            Fallback::OpenAi => Some(ProviderKind::OpenAi),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    pub primary: ProviderKind,
+    pub fallback: Fallback,
+    /// Ask before a turn moves to the fallback provider.
+    pub fallback_confirm: bool,
+    pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// Give up on a stream that sends nothing for this long.
+    pub idle_timeout_secs: u64,
+    pub connect_timeout_secs: u64,
+    pub temperature: Option<f32>,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            primary: ProviderKind::Anthropic,
+            fallback: Fallback::Ollama,
+            fallback_confirm: false,
+            max_retries: 3,
+            retry_base_ms: 500,
+            retry_max_ms: 8_000,
+            idle_timeout_secs: 60,
+            connect_timeout_secs: 10,
+            temperature: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnthropicConfig {
+    pub base_url: String,
+    pub model: String,
+    pub max_tokens: u32,
+    pub context_window: usize,
+}
+
+impl Default for AnthropicConfig {
+    fn default() -> Self {
+        Self {
+            base_url: super::llm::anthropic::DEFAULT_BASE_URL.into(),
+            model: "claude-opus-4-5".into(),
+            max_tokens: 8_192,
+            context_window: 200_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OllamaConfig {
+    pub host: String,
+    pub model: String,
+    /// Sent as `options.num_ctx` on every request: Ollama's own default (2048–4096) silently
+    /// truncates long prompts. Also the context window used for trimming.
+    pub num_ctx: u64,
+    pub max_tokens: u32,
+}
+
+impl Default for OllamaConfig {
+    fn default() -> Self {
+        Self {
+            host: super::llm::ollama::DEFAULT_HOST.into(),
+            model: "qwen2.5-coder:7b".into(),
+            num_ctx: 32_768,
+            max_tokens: 4_096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenAiConfig {
+    pub base_url: String,
+    pub model: String,
+    pub max_tokens: u32,
+    pub context_window: usize,
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: super::llm::openai::DEFAULT_BASE_URL.into(),
+            model: "gpt-4o-mini".into(),
+            max_tokens: 4_096,
+            context_window: 128_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// A built-in theme (`dark`, `light`) or a file `<config dir>/themes/NAME.toml`.
+    pub theme: String,
+    pub mouse: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self { theme: "dark".into(), mouse: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// How often streamed text is written to the database while a reply streams.
+    pub checkpoint_ms: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { checkpoint_ms: 1_000 }
+    }
+}
+
+/// API keys, from the environment only.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    pub anthropic_api_key: Option<String>,
+    pub openai_api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |k: &Option<String>| if k.is_some() { "set" } else { "unset" };
+        f.debug_struct("Secrets")
+            .field("anthropic_api_key", &shown(&self.anthropic_api_key))
+            .field("openai_api_key", &shown(&self.openai_api_key))
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Values from the command line; `None` leaves the configured value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub provider: Option<ProviderKind>,
+    pub model: Option<String>,
+    pub theme: Option<String>,
+    pub fallback: Option<Fallback>,
+}
+
+/// Where configuration and data live.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub user_config: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub workspace: PathBuf,
+}
+
+impl Paths {
+    /// Resolve from the environment: `XDG_CONFIG_HOME`, `KV1NT_HOME` or `XDG_DATA_HOME`, and the
+    /// repository containing `cwd` (its nearest ancestor with `.git`, else `cwd`).
+    pub fn from_env(cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Paths {
+        let home = env("HOME").map(PathBuf::from);
+        let config_base =
+            env("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| home.as_ref().map(|h| h.join(".config")));
+        let data_dir = env("KV1NT_HOME").map(PathBuf::from).unwrap_or_else(|| {
+            env("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".local/share")))
+                .unwrap_or_else(std::env::temp_dir)
+                .join("kv1nt")
+        });
+        let workspace = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(cwd).to_path_buf();
+        Paths { user_config: config_base.map(|b| b.join("kv1nt/config.toml")), data_dir, workspace }
+    }
+
+    pub fn repo_config(&self) -> PathBuf {
+        self.workspace.join(".kv1nt/config.toml")
+    }
+
+    pub fn themes_dir(&self) -> Option<PathBuf> {
+        self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("themes"))
+    }
+}
+
+/// Load the full layered configuration.
+pub fn load(
+    paths: &Paths,
+    env: &dyn Fn(&str) -> Option<String>,
+    overrides: &Overrides,
+) -> Result<(Config, Secrets), ConfigError> {
+    let mut merged = toml::Table::new();
+    let files = paths.user_config.iter().cloned().chain([paths.repo_config()]);
+    for path in files {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => merge(&mut merged, parse_layer(&path.display().to_string(), &text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        }
+    }
+    let mut config: Config = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
+        ConfigError::Invalid { path: "merged config".into(), message: e.to_string() }
+    })?;
+    apply_env(&mut config, env)?;
+    apply_overrides(&mut config, overrides);
+    let secrets = Secrets {
+        anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
+        openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
+    };
+    Ok((config, secrets))
+}
+
+/// Parse one file and check it against the schema, so errors name this file.
+pub fn parse_layer(name: &str, text: &str) -> Result<toml::Table, ConfigError> {
+    let invalid =
+        |e: toml::de::Error| ConfigError::Invalid { path: name.to_string(), message: describe(text, &e) };
+    let table: toml::Table = toml::from_str(text).map_err(invalid)?;
+    toml::from_str::<Config>(text).map_err(invalid)?;
+    Ok(table)
+}
+
+/// "line 2: `llm.primery`: unknown field `primery`, expected one of `primary`, …" — the line,
+/// the dotted key and serde's account of what is allowed, on one line.
+fn describe(text: &str, error: &toml::de::Error) -> String {
+    let message = error
+        .message()
+        .replace("expected u64", "expected a whole number")
+        .replace("expected u32", "expected a whole number")
+        .replace("expected usize", "expected a whole number")
+        .replace("expected f32", "expected a number")
+        .replace("expected a boolean", "expected true or false");
+    let Some(span) = error.span() else { return message };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or_default();
+    let section = text
+        .lines()
+        .take(line_no)
+        .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+        .last()
+        .map(|s| s.trim().trim_matches('[').trim_matches(']').to_string());
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string());
+    let dotted = match (section, key) {
+        (Some(s), Some(k)) => format!("`{s}.{k}`: "),
+        (None, Some(k)) => format!("`{k}`: "),
+        (Some(s), None) => format!("[{s}]: "),
+        (None, None) => String::new(),
+    };
+    format!("line {line_no}: {dotted}{message}")
+}
+
+fn merge(base: &mut toml::Table, layer: toml::Table) {
+    for (key, value) in layer {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => merge(existing, incoming),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(url) = set("ANTHROPIC_BASE_URL") {
+        config.anthropic.base_url = url;
+    }
+    if let Some(host) = set("OLLAMA_HOST") {
+        config.ollama.host = host;
+    }
+    if let Some(url) = set("OPENAI_BASE_URL") {
+        config.openai.base_url = url;
+    }
+    if let Some(name) = set("KV1NT_PROVIDER") {
+        config.llm.primary = ProviderKind::parse(&name).ok_or_else(|| ConfigError::Invalid {
+            path: "environment".into(),
+            message: format!("KV1NT_PROVIDER=`{name}` is not one of anthropic, ollama, openai"),
+        })?;
+    }
+    if let Some(name) = set("KV1NT_FALLBACK") {
+        config.llm.fallback = parse_fallback(&name).ok_or_else(|| ConfigError::Invalid {
+            path: "environment".into(),
+            message: format!("KV1NT_FALLBACK=`{name}` is not one of none, anthropic, ollama, openai"),
+        })?;
+    }
+    Ok(())
+}
+
+pub fn parse_fallback(name: &str) -> Option<Fallback> {
+    match name {
+        "none" => Some(Fallback::None),
+        other => ProviderKind::parse(other).map(|k| match k {
+            ProviderKind::Anthropic => Fallback::Anthropic,
+            ProviderKind::Ollama => Fallback::Ollama,
+            ProviderKind::OpenAi => Fallback::OpenAi,
+        }),
+    }
+}
+
+fn apply_overrides(config: &mut Config, overrides: &Overrides) {
+    if let Some(provider) = overrides.provider {
+        config.llm.primary = provider;
+    }
+    if let Some(fallback) = overrides.fallback {
+        config.llm.fallback = fallback;
+    }
+    if let Some(model) = &overrides.model {
+        config.set_model(config.llm.primary, model.clone());
+    }
+    if let Some(theme) = &overrides.theme {
+        config.ui.theme = theme.clone();
+    }
+}
+
+impl Config {
+    pub fn model_of(&self, kind: ProviderKind) -> &str {
+        match kind {
+            ProviderKind::Anthropic => &self.anthropic.model,
+            ProviderKind::Ollama => &self.ollama.model,
+            ProviderKind::OpenAi => &self.openai.model,
+        }
+    }
+
+    pub fn set_model(&mut self, kind: ProviderKind, model: String) {
+        match kind {
+            ProviderKind::Anthropic => self.anthropic.model = model,
+            ProviderKind::Ollama => self.ollama.model = model,
+            ProviderKind::OpenAi => self.openai.model = model,
+        }
+    }
+
+    /// The model's context window in tokens.
+    pub fn context_window(&self, kind: ProviderKind) -> usize {
+        match kind {
+            ProviderKind::Anthropic => self.anthropic.context_window,
+            ProviderKind::Ollama => self.ollama.num_ctx as usize,
+            ProviderKind::OpenAi => self.openai.context_window,
+        }
+    }
+
+    /// Output tokens requested: the provider's max, within the generation budget.
+    pub fn max_tokens(&self, kind: ProviderKind) -> u32 {
+        let configured = match kind {
+            ProviderKind::Anthropic => self.anthropic.max_tokens,
+            ProviderKind::Ollama => self.ollama.max_tokens,
+            ProviderKind::OpenAi => self.openai.max_tokens,
+        };
+        configured.min(self.context.generation as u32).max(1)
+    }
+}

@@ -1,0 +1,287 @@
+//! Anthropic Messages API: `POST {base}/v1/messages` with `stream: true`, decoded from SSE.
+//!
+//! Every documented stream event is handled: `message_start`, `content_block_start`,
+//! `content_block_delta` (`text_delta`, `input_json_delta`; others such as `thinking_delta` are
+//! ignored), `content_block_stop`, `message_delta` (stop reason, usage), `message_stop`, `ping`,
+//! `error`. Unknown event types are ignored, as the API's versioning policy asks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::Provider;
+use super::error::{LlmError, ProviderKind};
+use super::framing::SseDecoder;
+use super::http::{self, Decoded, EventStream, StreamDecoder};
+use super::types::{ChatRequest, Message, Role, StreamEvent, ToolCall, Usage};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+pub const API_VERSION: &str = "2023-06-01";
+const KIND: ProviderKind = ProviderKind::Anthropic;
+
+pub struct AnthropicProvider {
+    client: reqwest::Client,
+    base_url: String,
+    api_key: Option<String>,
+    model: String,
+    idle_timeout: Duration,
+}
+
+impl AnthropicProvider {
+    pub fn new(
+        client: reqwest::Client,
+        base_url: &str,
+        api_key: Option<String>,
+        model: &str,
+        idle_timeout: Duration,
+    ) -> Self {
+        Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_key: api_key.filter(|k| !k.trim().is_empty()),
+            model: model.to_string(),
+            idle_timeout,
+        }
+    }
+
+    fn configured(&self) -> Result<(), LlmError> {
+        // The public API always needs a key; a custom base URL (proxy, local server) may not.
+        if self.api_key.is_none() && self.base_url == DEFAULT_BASE_URL {
+            return Err(LlmError::NotConfigured { provider: KIND, hint: KIND.setup_hint().to_string() });
+        }
+        Ok(())
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let mut rb = self.client.request(method, url).header("anthropic-version", API_VERSION);
+        if let Some(key) = &self.api_key {
+            rb = rb.header("x-api-key", key);
+        }
+        rb
+    }
+}
+
+impl Provider for AnthropicProvider {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn model(&self) -> &str {
+        &self.model
+    }
+
+    fn check_configured(&self) -> Result<(), LlmError> {
+        self.configured()
+    }
+
+    fn start(&self, req: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
+        Box::pin(async move {
+            self.configured()?;
+            let url = format!("{}/v1/messages", self.base_url);
+            let body = request_body(&req);
+            let rb = self.request(reqwest::Method::POST, &url).json(&body);
+            let response = http::send(KIND, rb, &url, &req.model).await?;
+            Ok(http::pump(KIND, response, self.idle_timeout, AnthropicDecoder::default()))
+        })
+    }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>, LlmError>> {
+        Box::pin(async move {
+            self.configured()?;
+            let url = format!("{}/v1/models", self.base_url);
+            let response = http::send(KIND, self.request(reqwest::Method::GET, &url), &url, "").await?;
+            let json: Value = response
+                .json()
+                .await
+                .map_err(|e| LlmError::Malformed { provider: KIND, detail: http::error_chain(&e) })?;
+            Ok(json["data"]
+                .as_array()
+                .map(|models| models.iter().filter_map(|m| m["id"].as_str().map(String::from)).collect())
+                .unwrap_or_default())
+        })
+    }
+}
+
+/// The JSON body of a streaming Messages request.
+pub fn request_body(req: &ChatRequest) -> Value {
+    let mut body = json!({
+        "model": req.model,
+        "max_tokens": req.max_tokens,
+        "stream": true,
+        "messages": req.messages.iter().map(wire_message).collect::<Vec<_>>(),
+    });
+    if !req.system.is_empty() {
+        body["system"] = json!(req.system);
+    }
+    if let Some(t) = req.temperature {
+        body["temperature"] = json!(t);
+    }
+    if !req.tools.is_empty() {
+        body["tools"] = req
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+            .collect();
+    }
+    body
+}
+
+fn wire_message(msg: &Message) -> Value {
+    match msg.role {
+        Role::User if msg.tool_results.is_empty() => json!({"role": "user", "content": msg.text}),
+        Role::User | Role::Tool => {
+            let mut content: Vec<Value> = msg
+                .tool_results
+                .iter()
+                .map(|r| json!({"type": "tool_result", "tool_use_id": r.call_id, "content": r.content, "is_error": r.is_error}))
+                .collect();
+            if !msg.text.is_empty() {
+                content.push(json!({"type": "text", "text": msg.text}));
+            }
+            json!({"role": "user", "content": content})
+        }
+        Role::Assistant if msg.tool_calls.is_empty() => json!({"role": "assistant", "content": msg.text}),
+        Role::Assistant => {
+            let mut content = Vec::new();
+            if !msg.text.is_empty() {
+                content.push(json!({"type": "text", "text": msg.text}));
+            }
+            content.extend(
+                msg.tool_calls
+                    .iter()
+                    .map(|c| json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments})),
+            );
+            json!({"role": "assistant", "content": content})
+        }
+    }
+}
+
+/// A tool-use block whose JSON input is still arriving.
+struct PendingTool {
+    id: String,
+    name: String,
+    json: String,
+}
+
+#[derive(Default)]
+pub struct AnthropicDecoder {
+    sse: SseDecoder,
+    tools: HashMap<u64, PendingTool>,
+    usage: Usage,
+    stop_reason: Option<String>,
+}
+
+impl AnthropicDecoder {
+    fn event(&mut self, name: Option<&str>, data: &str) -> Result<Vec<StreamEvent>, LlmError> {
+        let json: Value = serde_json::from_str(data).map_err(|e| LlmError::Malformed {
+            provider: KIND,
+            detail: format!("{e} in `{}`", data.chars().take(120).collect::<String>()),
+        })?;
+        let kind = json["type"].as_str().or(name).unwrap_or_default();
+        let mut out = Vec::new();
+        match kind {
+            "message_start" => {
+                self.usage.merge(usage_of(&json["message"]["usage"]));
+                out.push(StreamEvent::Usage(self.usage));
+            }
+            "content_block_start" => {
+                let block = &json["content_block"];
+                let index = json["index"].as_u64().unwrap_or_default();
+                match block["type"].as_str() {
+                    Some("text") => {
+                        if let Some(text) = block["text"].as_str().filter(|t| !t.is_empty()) {
+                            out.push(StreamEvent::TextDelta(text.to_string()));
+                        }
+                    }
+                    Some("tool_use") => {
+                        let tool = PendingTool {
+                            id: block["id"].as_str().unwrap_or_default().to_string(),
+                            name: block["name"].as_str().unwrap_or_default().to_string(),
+                            json: String::new(),
+                        };
+                        self.tools.insert(index, tool);
+                    }
+                    _ => {}
+                }
+            }
+            "content_block_delta" => {
+                let delta = &json["delta"];
+                match delta["type"].as_str() {
+                    Some("text_delta") => {
+                        let text = delta["text"].as_str().unwrap_or_default();
+                        out.push(StreamEvent::TextDelta(text.to_string()));
+                    }
+                    Some("input_json_delta") => {
+                        let index = json["index"].as_u64().unwrap_or_default();
+                        if let Some(tool) = self.tools.get_mut(&index) {
+                            tool.json.push_str(delta["partial_json"].as_str().unwrap_or_default());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "content_block_stop" => {
+                let index = json["index"].as_u64().unwrap_or_default();
+                if let Some(tool) = self.tools.remove(&index) {
+                    out.push(StreamEvent::ToolCall(finish_tool(tool)?));
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = json["delta"]["stop_reason"].as_str() {
+                    self.stop_reason = Some(reason.to_string());
+                }
+                self.usage.merge(usage_of(&json["usage"]));
+                out.push(StreamEvent::Usage(self.usage));
+            }
+            "message_stop" => {
+                out.push(StreamEvent::Done { stop_reason: self.stop_reason.clone() });
+            }
+            "error" => {
+                return Err(LlmError::StreamError {
+                    provider: KIND,
+                    kind: json["error"]["type"].as_str().unwrap_or("error").to_string(),
+                    message: json["error"]["message"].as_str().unwrap_or("unknown error").to_string(),
+                });
+            }
+            _ => {} // ping and future event types
+        }
+        Ok(out)
+    }
+}
+
+fn finish_tool(tool: PendingTool) -> Result<ToolCall, LlmError> {
+    Ok(ToolCall { id: tool.id, name: tool.name, arguments: super::parse_tool_arguments(&tool.json) })
+}
+
+fn usage_of(json: &Value) -> Usage {
+    Usage {
+        input_tokens: json["input_tokens"].as_u64().unwrap_or_default(),
+        output_tokens: json["output_tokens"].as_u64().unwrap_or_default(),
+    }
+}
+
+impl StreamDecoder for AnthropicDecoder {
+    fn feed(&mut self, chunk: &[u8]) -> Decoded {
+        let events = self.sse.push(chunk);
+        self.decode_all(events)
+    }
+
+    fn finish(&mut self) -> Decoded {
+        let events = self.sse.finish();
+        self.decode_all(events)
+    }
+}
+
+impl AnthropicDecoder {
+    fn decode_all(&mut self, events: Vec<super::framing::SseEvent>) -> Decoded {
+        let mut out = Vec::new();
+        for event in events {
+            if !http::push_decoded(&mut out, self.event(event.event.as_deref(), &event.data)) {
+                break;
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,133 @@
+//! Provider errors, classified so the router can decide: retry, fall back, or give up.
+
+use std::time::Duration;
+
+/// Which provider an error came from, for messages that tell the user what to set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Anthropic,
+    Ollama,
+    #[serde(rename = "openai")]
+    OpenAi,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 3] = [ProviderKind::Anthropic, ProviderKind::Ollama, ProviderKind::OpenAi];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Ollama => "ollama",
+            ProviderKind::OpenAi => "openai",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ProviderKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// What a user sets to make this provider reachable.
+    pub fn setup_hint(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => {
+                "set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or local server)"
+            }
+            ProviderKind::Ollama => "start Ollama (`ollama serve`) or set OLLAMA_HOST to where it runs",
+            ProviderKind::OpenAi => {
+                "set OPENAI_BASE_URL to an OpenAI-compatible server (e.g. llama.cpp at http://127.0.0.1:8080/v1) and OPENAI_API_KEY if it needs one"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LlmError {
+    #[error("{provider} is not configured: {hint}")]
+    NotConfigured { provider: ProviderKind, hint: String },
+    #[error("{provider} is unreachable at {url}: {reason}")]
+    Unreachable { provider: ProviderKind, url: String, reason: String },
+    #[error("{provider} rejected the credentials (HTTP {status}): {message}")]
+    Auth { provider: ProviderKind, status: u16, message: String },
+    #[error("{provider} does not know model `{model}`: {message}")]
+    UnknownModel { provider: ProviderKind, model: String, message: String },
+    #[error("{provider} is rate limiting (HTTP 429): {message}")]
+    RateLimited { provider: ProviderKind, retry_after: Option<Duration>, message: String },
+    #[error("{provider} is overloaded (HTTP {status}): {message}")]
+    Overloaded { provider: ProviderKind, status: u16, retry_after: Option<Duration>, message: String },
+    #[error("{provider} answered HTTP {status}: {message}")]
+    Http { provider: ProviderKind, status: u16, message: String },
+    #[error("{provider} sent a malformed stream line: {detail}")]
+    Malformed { provider: ProviderKind, detail: String },
+    #[error("{provider} reported an error mid-stream: {message}")]
+    StreamError { provider: ProviderKind, kind: String, message: String },
+    #[error("{provider} dropped the connection mid-stream: {reason}")]
+    Dropped { provider: ProviderKind, reason: String },
+    #[error("{provider} stalled: no data for {secs} s")]
+    Stalled { provider: ProviderKind, secs: u64 },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl LlmError {
+    /// Worth another attempt at the same provider (before any output was shown).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LlmError::Unreachable { .. } | LlmError::RateLimited { .. } | LlmError::Overloaded { .. } => true,
+            LlmError::Http { status, .. } => *status >= 500,
+            LlmError::StreamError { kind, .. } => kind == "overloaded_error" || kind == "api_error",
+            _ => false,
+        }
+    }
+
+    /// After retries, should the turn move to the fallback provider?
+    pub fn warrants_fallback(&self) -> bool {
+        matches!(
+            self,
+            LlmError::NotConfigured { .. }
+                | LlmError::Unreachable { .. }
+                | LlmError::Auth { .. }
+                | LlmError::RateLimited { .. }
+                | LlmError::Overloaded { .. }
+        ) || matches!(self, LlmError::Http { status, .. } if *status >= 500)
+    }
+
+    /// The server's requested delay before the next attempt, if it named one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            LlmError::RateLimited { retry_after, .. } | LlmError::Overloaded { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// Classify a non-success HTTP status with the provider's error message.
+    pub fn from_status(
+        provider: ProviderKind,
+        status: u16,
+        retry_after: Option<Duration>,
+        model: &str,
+        message: String,
+    ) -> LlmError {
+        match status {
+            401 | 403 => LlmError::Auth { provider, status, message },
+            404 => LlmError::UnknownModel { provider, model: model.to_string(), message },
+            429 => LlmError::RateLimited { provider, retry_after, message },
+            503 | 529 => LlmError::Overloaded { provider, status, retry_after, message },
+            _ => LlmError::Http { provider, status, message },
+        }
+    }
+}
+
+/// Parse a `retry-after` header: delta-seconds (HTTP-date values are ignored).
+pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    let secs: f64 = value?.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(600.0)))
+}

@@ -1,0 +1,220 @@
+//! Ollama's native API: streaming `POST /api/chat` (NDJSON) with tools and an explicit `num_ctx`,
+//! models from `GET /api/tags`.
+//!
+//! Request and response bodies are ollama-rs types (`ChatMessageRequest`, `ChatMessageResponse`,
+//! `ModelOptions`), and `/api/tags` goes through `Ollama::list_local_models`. The chat stream
+//! itself is read by our own NDJSON framing: ollama-rs 0.3.6's stream drops any network chunk that
+//! splits a UTF-8 character, skips malformed lines after printing them with `eprintln!` (which
+//! would scribble over the TUI), and folds HTTP statuses into a string, so 404 "model not found"
+//! could not be told from a 500.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use ollama_rs::Ollama;
+use ollama_rs::generation::chat::request::ChatMessageRequest;
+use ollama_rs::generation::chat::{ChatMessage, ChatMessageResponse, MessageRole};
+use ollama_rs::generation::tools::{
+    ToolCall as WireToolCall, ToolCallFunction, ToolFunctionInfo, ToolInfo, ToolType,
+};
+use ollama_rs::models::ModelOptions;
+use ollama_rs::re_exports::schemars::Schema;
+use serde_json::Value;
+
+use super::Provider;
+use super::error::{LlmError, ProviderKind};
+use super::framing::LineBuffer;
+use super::http::{self, Decoded, EventStream, StreamDecoder};
+use super::types::{ChatRequest, Role, StreamEvent, ToolCall, Usage};
+
+pub const DEFAULT_HOST: &str = "http://127.0.0.1:11434";
+const KIND: ProviderKind = ProviderKind::Ollama;
+
+pub struct OllamaProvider {
+    client: reqwest::Client,
+    host: String,
+    model: String,
+    num_ctx: u64,
+    idle_timeout: Duration,
+}
+
+/// `OLLAMA_HOST` as Ollama's own CLI reads it: scheme defaults to http, port to 11434.
+pub fn normalize_host(host: &str) -> String {
+    let host = host.trim().trim_end_matches('/');
+    let with_scheme = if host.contains("://") { host.to_string() } else { format!("http://{host}") };
+    match reqwest::Url::parse(&with_scheme) {
+        Ok(mut url) => {
+            if url.port().is_none() && !host.contains("://") {
+                let _ = url.set_port(Some(11434));
+            }
+            url.as_str().trim_end_matches('/').to_string()
+        }
+        Err(_) => with_scheme,
+    }
+}
+
+impl OllamaProvider {
+    pub fn new(
+        client: reqwest::Client,
+        host: &str,
+        model: &str,
+        num_ctx: u64,
+        idle_timeout: Duration,
+    ) -> Self {
+        Self { client, host: normalize_host(host), model: model.to_string(), num_ctx, idle_timeout }
+    }
+
+    fn ollama(&self) -> Result<Ollama, LlmError> {
+        let url = reqwest::Url::parse(&self.host).map_err(|e| LlmError::NotConfigured {
+            provider: KIND,
+            hint: format!("OLLAMA_HOST `{}` is not a URL ({e})", self.host),
+        })?;
+        Ok(Ollama::builder().url(url).reqwest_client(self.client.clone()).build())
+    }
+}
+
+impl Provider for OllamaProvider {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn model(&self) -> &str {
+        &self.model
+    }
+
+    fn start(&self, req: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
+        Box::pin(async move {
+            self.ollama()?; // validates the host before any request
+            let url = format!("{}/api/chat", self.host);
+            let body = request_body(&req, self.num_ctx);
+            let response = http::send(KIND, self.client.post(&url).json(&body), &url, &req.model).await?;
+            Ok(http::pump(KIND, response, self.idle_timeout, OllamaDecoder::default()))
+        })
+    }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>, LlmError>> {
+        Box::pin(async move {
+            let models = self.ollama()?.list_local_models().await.map_err(|e| LlmError::Unreachable {
+                provider: KIND,
+                url: format!("{}/api/tags", self.host),
+                reason: http::error_chain(&e),
+            })?;
+            Ok(models.into_iter().map(|m| m.name).collect())
+        })
+    }
+}
+
+/// The JSON body of a streaming `/api/chat` request, built from ollama-rs types.
+pub fn request_body(req: &ChatRequest, num_ctx: u64) -> Value {
+    let mut messages = Vec::with_capacity(req.messages.len() + 1);
+    if !req.system.is_empty() {
+        messages.push(ChatMessage::system(req.system.clone()));
+    }
+    for msg in &req.messages {
+        for result in &msg.tool_results {
+            messages.push(ChatMessage::tool(result.content.clone()));
+        }
+        if msg.role == Role::Tool || (msg.text.is_empty() && msg.tool_calls.is_empty()) {
+            continue;
+        }
+        let role = if msg.role == Role::Assistant { MessageRole::Assistant } else { MessageRole::User };
+        let mut wire = ChatMessage::new(role, msg.text.clone());
+        wire.tool_calls = msg
+            .tool_calls
+            .iter()
+            .map(|c| WireToolCall {
+                function: ToolCallFunction { name: c.name.clone(), arguments: c.arguments.clone() },
+            })
+            .collect();
+        messages.push(wire);
+    }
+    let mut options = ModelOptions::default().num_ctx(num_ctx).num_predict(req.max_tokens as i32);
+    if let Some(t) = req.temperature {
+        options = options.temperature(t);
+    }
+    let tools = req
+        .tools
+        .iter()
+        .map(|t| ToolInfo {
+            tool_type: ToolType::Function,
+            function: ToolFunctionInfo {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                parameters: Schema::try_from(t.input_schema.clone()).unwrap_or_default(),
+            },
+        })
+        .collect();
+    let request = ChatMessageRequest::new(req.model.clone(), messages).options(options).tools(tools);
+    let mut body = serde_json::to_value(request).unwrap_or_default();
+    body["stream"] = Value::Bool(true); // the field is crate-private in ollama-rs
+    body
+}
+
+#[derive(Default)]
+pub struct OllamaDecoder {
+    lines: LineBuffer,
+    calls: usize,
+    done: bool,
+}
+
+impl OllamaDecoder {
+    fn line(&mut self, line: &str) -> Result<Vec<StreamEvent>, LlmError> {
+        if line.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let malformed = |e: serde_json::Error| LlmError::Malformed {
+            provider: KIND,
+            detail: format!("{e} in `{}`", line.chars().take(120).collect::<String>()),
+        };
+        let json: Value = serde_json::from_str(line).map_err(malformed)?;
+        if let Some(error) = json.get("error") {
+            let message = error.as_str().map(String::from).unwrap_or_else(|| error.to_string());
+            return Err(LlmError::StreamError { provider: KIND, kind: "error".into(), message });
+        }
+        let response: ChatMessageResponse = serde_json::from_value(json.clone()).map_err(malformed)?;
+        let mut out = Vec::new();
+        if !response.message.content.is_empty() {
+            out.push(StreamEvent::TextDelta(response.message.content));
+        }
+        for call in response.message.tool_calls {
+            self.calls += 1;
+            out.push(StreamEvent::ToolCall(ToolCall {
+                id: format!("call_{}", self.calls),
+                name: call.function.name,
+                arguments: call.function.arguments,
+            }));
+        }
+        if response.done {
+            out.push(StreamEvent::Usage(Usage {
+                input_tokens: json["prompt_eval_count"].as_u64().unwrap_or_default(),
+                output_tokens: json["eval_count"].as_u64().unwrap_or_default(),
+            }));
+            let stop_reason = json["done_reason"].as_str().map(String::from);
+            self.done = true;
+            out.push(StreamEvent::Done { stop_reason });
+        }
+        Ok(out)
+    }
+
+    fn decode_all(&mut self, lines: Vec<String>) -> Decoded {
+        let mut out = Vec::new();
+        for line in lines {
+            if self.done || !http::push_decoded(&mut out, self.line(&line)) {
+                break;
+            }
+        }
+        out
+    }
+}
+
+impl StreamDecoder for OllamaDecoder {
+    fn feed(&mut self, chunk: &[u8]) -> Decoded {
+        let lines = self.lines.push(chunk);
+        self.decode_all(lines)
+    }
+
+    fn finish(&mut self) -> Decoded {
+        let rest: Vec<String> = self.lines.finish().into_iter().collect();
+        self.decode_all(rest)
+    }
+}

@@ -1,0 +1,70 @@
+//! Building providers from configuration, and the start-up check that tells a new user exactly
+//! what to set when no provider can answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::config::{Config, Secrets};
+use super::llm::anthropic::AnthropicProvider;
+use super::llm::ollama::OllamaProvider;
+use super::llm::openai::OpenAiProvider;
+use super::llm::router::RetryPolicy;
+use super::llm::{LlmError, Provider, ProviderKind};
+
+pub fn build(
+    kind: ProviderKind,
+    config: &Config,
+    secrets: &Secrets,
+    client: &reqwest::Client,
+) -> Arc<dyn Provider> {
+    let idle = Duration::from_secs(config.llm.idle_timeout_secs.max(1));
+    let model = config.model_of(kind);
+    match kind {
+        ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(
+            client.clone(),
+            &config.anthropic.base_url,
+            secrets.anthropic_api_key.clone(),
+            model,
+            idle,
+        )),
+        ProviderKind::Ollama => Arc::new(OllamaProvider::new(
+            client.clone(),
+            &config.ollama.host,
+            model,
+            config.ollama.num_ctx,
+            idle,
+        )),
+        ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(
+            client.clone(),
+            &config.openai.base_url,
+            secrets.openai_api_key.clone(),
+            model,
+            idle,
+        )),
+    }
+}
+
+pub fn retry_policy(config: &Config) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: config.llm.max_retries,
+        base_delay: Duration::from_millis(config.llm.retry_base_ms),
+        max_delay: Duration::from_millis(config.llm.retry_max_ms.max(config.llm.retry_base_ms)),
+        ..RetryPolicy::default()
+    }
+}
+
+/// The message shown when no provider could answer: what failed, then what to set for each.
+pub fn setup_help(errors: &[LlmError]) -> String {
+    let mut text = String::from("No model provider could answer.\n");
+    for error in errors {
+        text.push_str(&format!("- {error}\n"));
+    }
+    text.push_str(
+        "To fix it, do one of:\n\
+         - Claude: set ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for a proxy or compatible server)\n\
+         - Ollama: run `ollama serve` and pull a model, or set OLLAMA_HOST to where it runs\n\
+         - OpenAI-compatible (llama.cpp, vLLM, LM Studio): set OPENAI_BASE_URL (and OPENAI_API_KEY if needed), \
+         then choose it with `--provider openai` or `/provider openai`",
+    );
+    text
+}

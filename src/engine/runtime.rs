@@ -1,0 +1,239 @@
+//! The engine task: owns the conversation, the session store and the providers; turns `Op`s
+//! into work and reports `Event`s.
+//!
+//! Invariants: exactly one turn runs at a time (prompts sent meanwhile are queued); every
+//! message that reached the user is in `history` and, when a store is open, in the database;
+//! nothing here blocks on the UI — events go out on an unbounded channel.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::config::{Config, Secrets};
+use super::llm::{LlmError, Message, ProviderKind};
+use super::protocol::{Event, HistoryEntry, LogLevel, Op};
+use super::providers;
+use super::store::{SessionInfo, Store};
+
+/// Everything the engine starts from.
+pub struct EngineSetup {
+    pub config: Config,
+    pub secrets: Secrets,
+    pub workspace: PathBuf,
+    /// `None` when the database could not be opened: the session then lives in memory only.
+    pub store: Option<Store>,
+    /// A session to continue (already resolved from `--resume`).
+    pub resume: Option<SessionInfo>,
+    /// Check at start that some provider can answer, and say what to set if none can.
+    pub preflight: bool,
+}
+
+pub struct EngineHandle {
+    pub ops: mpsc::UnboundedSender<Op>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub task: JoinHandle<()>,
+}
+
+pub fn spawn(setup: EngineSetup) -> EngineHandle {
+    let (op_tx, op_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    // Built on the task: the HTTP client's TLS set-up stays off the caller's start-up path.
+    let task = tokio::spawn(async move { Engine::new(setup, op_rx, event_tx).run().await });
+    EngineHandle { ops: op_tx, events: event_rx, task }
+}
+
+/// Whether the engine keeps going after handling something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flow {
+    Continue,
+    Shutdown,
+}
+
+pub(super) struct Engine {
+    pub(super) config: Config,
+    pub(super) secrets: Secrets,
+    pub(super) client: reqwest::Client,
+    pub(super) system_prompt: String,
+    pub(super) store: Option<Store>,
+    pub(super) session: Option<SessionInfo>,
+    pub(super) history: Vec<Message>,
+    pub(super) ops: mpsc::UnboundedReceiver<Op>,
+    pub(super) events: mpsc::UnboundedSender<Event>,
+    /// Prompts (and model switches) that arrived while a turn was running.
+    pub(super) queued: VecDeque<Op>,
+    pub(super) next_confirm_id: u64,
+    pub(super) workspace: PathBuf,
+    preflight: bool,
+}
+
+impl Engine {
+    fn new(
+        setup: EngineSetup,
+        ops: mpsc::UnboundedReceiver<Op>,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Self {
+        let client =
+            super::llm::http::build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
+        let system_prompt = super::prompt::system_prompt(&setup.workspace, &setup.config.context);
+        Self {
+            config: setup.config,
+            secrets: setup.secrets,
+            client,
+            system_prompt,
+            store: setup.store,
+            session: setup.resume,
+            history: Vec::new(),
+            ops,
+            events,
+            queued: VecDeque::new(),
+            next_confirm_id: 1,
+            workspace: setup.workspace,
+            preflight: setup.preflight,
+        }
+    }
+
+    pub(super) fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    pub(super) fn log(&self, level: LogLevel, text: impl Into<String>) {
+        self.emit(Event::Log { level, text: text.into() });
+    }
+
+    async fn run(mut self) {
+        self.start_session();
+        if self.preflight {
+            self.spawn_preflight();
+        }
+        loop {
+            let op = match self.queued.pop_front() {
+                Some(op) => op,
+                None => match self.ops.recv().await {
+                    Some(op) => op,
+                    None => break,
+                },
+            };
+            if self.handle(op).await == Flow::Shutdown {
+                break;
+            }
+        }
+        self.emit(Event::Stopped);
+    }
+
+    async fn handle(&mut self, op: Op) -> Flow {
+        match op {
+            Op::Submit { text } => return self.run_turn(text).await,
+            Op::SwitchModel { provider, model } => self.switch_model(provider, model),
+            Op::ListModels => self.spawn_list_models(),
+            Op::Shutdown => return Flow::Shutdown,
+            Op::Cancel | Op::Answer { .. } => {} // nothing is running or waiting
+        }
+        Flow::Continue
+    }
+
+    fn start_session(&mut self) {
+        let mut history = Vec::new();
+        if let (Some(store), Some(session)) = (&self.store, &self.session) {
+            match store.load_messages(&session.id) {
+                Ok(stored) => {
+                    for entry in stored {
+                        self.history.push(entry.message.clone());
+                        history.push(HistoryEntry {
+                            message: entry.message,
+                            status: entry.status,
+                            note: entry.note,
+                        });
+                    }
+                }
+                Err(e) => self.emit(Event::Notice {
+                    level: LogLevel::Error,
+                    text: format!("could not load the session: {e}"),
+                }),
+            }
+        }
+        let resumed = self.session.is_some();
+        self.emit(Event::SessionReady {
+            session_id: self.session.as_ref().map(|s| s.id.clone()),
+            resumed,
+            history,
+        });
+        self.announce_model();
+        self.log(LogLevel::Info, format!("workspace {}", self.workspace.display()));
+        if self.store.is_none() {
+            self.log(LogLevel::Warn, "session storage is unavailable: this conversation will not be saved");
+        }
+    }
+
+    pub(super) fn announce_model(&self) {
+        let provider = self.config.llm.primary;
+        let model = self.config.model_of(provider).to_string();
+        let context_window = self.config.context_window(provider);
+        self.log(
+            LogLevel::Info,
+            format!("provider {provider}, model {model}, context window {context_window} tokens"),
+        );
+        self.emit(Event::ModelChanged { provider, model, context_window });
+    }
+
+    fn switch_model(&mut self, provider: ProviderKind, model: Option<String>) {
+        self.config.llm.primary = provider;
+        if let Some(model) = model {
+            self.config.set_model(provider, model);
+        }
+        self.announce_model();
+    }
+
+    pub(super) fn spawn_list_models(&self) {
+        let kind = self.config.llm.primary;
+        let provider = providers::build(kind, &self.config, &self.secrets, &self.client);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let models = provider.list_models().await.map_err(|e| e.to_string());
+            let _ = events.send(Event::Models { provider: kind, models });
+        });
+    }
+
+    /// Without touching the network for a configured primary: if the primary lacks what it
+    /// needs, probe the fallback; if that cannot answer either, tell the user what to set.
+    fn spawn_preflight(&self) {
+        let primary = providers::build(self.config.llm.primary, &self.config, &self.secrets, &self.client);
+        let fallback = self
+            .config
+            .llm
+            .fallback
+            .provider()
+            .filter(|k| *k != self.config.llm.primary)
+            .map(|k| providers::build(k, &self.config, &self.secrets, &self.client));
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let primary_error = match primary.kind() {
+                ProviderKind::Ollama => primary.list_models().await.err(),
+                _ => match primary.check_configured() {
+                    Ok(()) => return,
+                    Err(e) => Some(e),
+                },
+            };
+            let Some(primary_error) = primary_error else { return };
+            let mut errors: Vec<LlmError> = vec![primary_error];
+            if let Some(fallback) = fallback {
+                match fallback.list_models().await {
+                    Ok(_) => {
+                        let text = format!(
+                            "{} — replies will come from the fallback, {}.",
+                            errors[0],
+                            fallback.kind()
+                        );
+                        let _ = events.send(Event::Notice { level: LogLevel::Warn, text });
+                        return;
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            let _ =
+                events.send(Event::Notice { level: LogLevel::Error, text: providers::setup_help(&errors) });
+        });
+    }
+}

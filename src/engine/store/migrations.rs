@@ -1,0 +1,112 @@
+//! Versioned schema migrations.
+//!
+//! Invariants:
+//! - [`MIGRATIONS`] is append-only: entry `i` takes the schema from version `i` to `i + 1`.
+//!   Never edit a shipped script; add a new one.
+//! - The schema version is `PRAGMA user_version`; each script runs in its own `IMMEDIATE`
+//!   transaction together with the `user_version` bump, so a crash leaves a whole version.
+//! - A database whose `user_version` exceeds [`SCHEMA_VERSION`] was written by a newer kv1nt and
+//!   is refused with [`StoreError::TooNew`] without being touched.
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::{Result, StoreError};
+
+/// Schema scripts in order; `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: sessions and their messages.
+    "CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        cwd        TEXT NOT NULL DEFAULT '',
+        provider   TEXT NOT NULL DEFAULT '',
+        model      TEXT NOT NULL DEFAULT '',
+        title      TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE messages (
+        id         INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq        INTEGER NOT NULL,
+        role       TEXT NOT NULL,
+        body       TEXT NOT NULL,  -- JSON: the message minus its role
+        status     TEXT NOT NULL CHECK (status IN ('complete', 'streaming', 'incomplete')),
+        note       TEXT,           -- e.g. why a message is incomplete
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (session_id, seq)
+    );
+    CREATE INDEX messages_session_seq ON messages(session_id, seq);
+    CREATE INDEX sessions_updated_at ON sessions(updated_at);",
+];
+
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Brings `conn` up to [`SCHEMA_VERSION`]; returns the version found before migrating.
+pub fn migrate(conn: &Connection) -> Result<i64> {
+    let found = user_version(conn)?;
+    check_not_newer(found)?;
+    if found == SCHEMA_VERSION {
+        return Ok(found);
+    }
+    // Another process may migrate concurrently; each step re-reads the version under the
+    // write lock taken by BEGIN IMMEDIATE and skips work already done.
+    loop {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let current = user_version(&tx)?;
+        check_not_newer(current)?;
+        if current == SCHEMA_VERSION {
+            tx.commit()?;
+            return Ok(found);
+        }
+        let script = MIGRATIONS[usize::try_from(current).unwrap_or(0)];
+        tx.execute_batch(script)?;
+        tx.pragma_update(None, "user_version", current + 1)?;
+        tx.commit()?;
+        tracing::info!(version = current + 1, "migrated session database");
+    }
+}
+
+fn check_not_newer(found: i64) -> Result<()> {
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found, known: SCHEMA_VERSION });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::store::db::open_in_memory;
+
+    #[test]
+    fn migrates_fresh_and_is_idempotent() {
+        let conn = open_in_memory().unwrap();
+        assert_eq!(migrate(&conn).unwrap(), 0);
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        assert_eq!(migrate(&conn).unwrap(), SCHEMA_VERSION);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('sessions', 'messages')", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn refuses_newer() {
+        let conn = open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        match migrate(&conn) {
+            Err(StoreError::TooNew { found, known }) => {
+                assert_eq!((found, known), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+            }
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The Chat pane: user prompts, streamed markdown replies and notices, bottom-anchored.
+//!
+//! Invariants: only entries that reach the viewport are laid out; each entry's wrapped lines are
+//! cached per width and theme; a streaming reply is split into blocks at blank lines outside code
+//! fences and only blocks that changed are re-rendered, so a long reply costs the same per frame
+//! as a short one.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+use crate::app::state::{ChatEntry, ChatState, EntryKind, EntryStatus};
+use crate::engine::protocol::LogLevel;
+
+use super::markdown::render_markdown;
+use super::theme::Theme;
+
+/// Wrapped lines of one entry, valid for one width and theme.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    width: u16,
+    theme: String,
+    /// Rendered blocks: byte range of the text and its lines.
+    blocks: Vec<(usize, usize, Vec<Line<'static>>)>,
+    text_len: usize,
+    height: usize,
+}
+
+/// Draw the chat, bottom-anchored, scrolled up by `state.scroll_from_bottom` lines (clamped).
+pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &Theme) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let width = area.width;
+    let needed = area.height as usize + state.scroll_from_bottom;
+    let marker_before = trimmed_marker_index(state);
+    // Collect lines from the newest entry backwards until the viewport (plus scroll) is filled.
+    let mut chunks: Vec<Vec<Line<'static>>> = Vec::new();
+    let mut height = 0;
+    for index in (0..state.entries.len()).rev() {
+        let entry = &mut state.entries[index];
+        let lines = entry_lines(entry, width, theme);
+        height += lines.len() + 1;
+        chunks.push(lines);
+        if marker_before == Some(index) {
+            chunks.push(vec![marker_line(state.trimmed, theme)]);
+            height += 2;
+        }
+        if height >= needed {
+            break;
+        }
+    }
+    let total_reachable = height;
+    let max_scroll = total_reachable.saturating_sub(area.height as usize);
+    if state.scroll_from_bottom > max_scroll && height < needed {
+        state.scroll_from_bottom = max_scroll;
+    }
+    let mut lines: Vec<&Line<'static>> = Vec::with_capacity(height);
+    let blank = Line::default();
+    for chunk in chunks.iter().rev() {
+        lines.extend(chunk.iter());
+        lines.push(&blank);
+    }
+    let end = lines.len().saturating_sub(state.scroll_from_bottom);
+    let start = end.saturating_sub(area.height as usize);
+    for (row, line) in lines[start..end].iter().enumerate() {
+        buf.set_line(area.x, area.y + row as u16, line, width);
+    }
+}
+
+fn trimmed_marker_index(state: &ChatState) -> Option<usize> {
+    if state.trimmed == 0 {
+        return None;
+    }
+    let mut seen = 0;
+    for (i, entry) in state.entries.iter().enumerate() {
+        if matches!(entry.kind, EntryKind::User | EntryKind::Assistant) {
+            if seen == state.trimmed {
+                return Some(i);
+            }
+            seen += 1;
+        }
+    }
+    None
+}
+
+fn marker_line(trimmed: usize, theme: &Theme) -> Line<'static> {
+    Line::styled(
+        format!("── {trimmed} earlier messages no longer fit the context window and were not sent ──"),
+        theme.dim,
+    )
+}
+
+/// The entry's lines at `width`, from cache where possible.
+fn entry_lines(entry: &mut ChatEntry, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![header(entry, theme)];
+    let cache = &mut entry.cache;
+    if cache.width != width || cache.theme != theme.name || entry.text.len() < cache.text_len {
+        *cache = RenderCache { width, theme: theme.name.clone(), ..RenderCache::default() };
+    }
+    match &entry.kind {
+        EntryKind::Assistant => {
+            if cache.text_len != entry.text.len() || cache.blocks.is_empty() {
+                refresh_blocks(cache, &entry.text, width, theme);
+            }
+            for (_, _, block) in &cache.blocks {
+                lines.extend(block.iter().cloned());
+            }
+        }
+        EntryKind::User => {
+            if cache.text_len != entry.text.len() || cache.blocks.is_empty() {
+                cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, theme.base))];
+                cache.text_len = entry.text.len();
+            }
+            lines.extend(cache.blocks[0].2.iter().cloned());
+        }
+        EntryKind::Notice(level) => {
+            let style = match level {
+                LogLevel::Info => theme.dim,
+                LogLevel::Warn => theme.warning,
+                LogLevel::Error => theme.error,
+            };
+            if cache.text_len != entry.text.len() || cache.blocks.is_empty() {
+                cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, style))];
+                cache.text_len = entry.text.len();
+            }
+            lines.extend(cache.blocks[0].2.iter().cloned());
+        }
+    }
+    match &entry.status {
+        EntryStatus::Streaming => lines.push(Line::styled("▍", theme.accent)),
+        EntryStatus::Incomplete(reason) => lines.extend(wrap_plain(
+            &format!("⚠ incomplete: {reason}"),
+            width,
+            theme.warning.add_modifier(Modifier::ITALIC),
+        )),
+        EntryStatus::Complete => {}
+    }
+    cache.height = lines.len();
+    lines
+}
+
+fn header(entry: &ChatEntry, theme: &Theme) -> Line<'static> {
+    let (label, style) = match &entry.kind {
+        EntryKind::User => ("You", theme.user_label),
+        EntryKind::Assistant => ("kv1nt", theme.assistant_label),
+        EntryKind::Notice(LogLevel::Error) => ("Error", theme.error.add_modifier(Modifier::BOLD)),
+        EntryKind::Notice(LogLevel::Warn) => ("Warning", theme.warning.add_modifier(Modifier::BOLD)),
+        EntryKind::Notice(LogLevel::Info) => ("Note", theme.dim.add_modifier(Modifier::BOLD)),
+    };
+    Line::from(vec![Span::styled("▌", style), Span::styled(label, style.add_modifier(Modifier::BOLD))])
+}
+
+/// Re-render only the blocks of `text` that changed since the cache was made.
+fn refresh_blocks(cache: &mut RenderCache, text: &str, width: u16, theme: &Theme) {
+    let bounds = block_bounds(text);
+    let old = std::mem::take(&mut cache.blocks);
+    let old_len = cache.text_len;
+    for (start, end) in bounds {
+        let reusable = old.iter().find(|(s, e, _)| *s == start && *e == end && *e < old_len);
+        let lines = match reusable {
+            Some((_, _, lines)) => lines.clone(),
+            None => render_markdown(&text[start..end], width, theme),
+        };
+        cache.blocks.push((start, end, lines));
+    }
+    cache.text_len = text.len();
+}
+
+/// Byte ranges of markdown blocks: split at blank lines that are outside fenced code.
+pub fn block_bounds(text: &str) -> Vec<(usize, usize)> {
+    let mut bounds = Vec::new();
+    let mut start = 0;
+    let mut fence: Option<(char, usize)> = None;
+    let mut offset = 0;
+    let mut previous_blank = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
+        if let Some(c) = marker {
+            let run = trimmed.chars().take_while(|x| *x == c).count();
+            if run >= 3 {
+                fence = match fence {
+                    None => Some((c, run)),
+                    Some((open, len)) if open == c && run >= len && trimmed[run..].trim().is_empty() => None,
+                    other => other,
+                };
+            }
+        }
+        let blank = line.trim().is_empty();
+        if blank && fence.is_none() && !previous_blank && offset > start {
+            bounds.push((start, offset));
+            start = offset;
+        }
+        previous_blank = blank && fence.is_none();
+        offset += line.len();
+    }
+    if offset > start {
+        bounds.push((start, offset));
+    }
+    bounds
+}
+
+/// Wrap plain text to `width` columns (hard breaks for long words; tabs as four spaces).
+pub fn wrap_plain(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
+    let width = width.max(1) as usize;
+    let mut out = Vec::new();
+    for raw in text.split('\n') {
+        let mut line = String::new();
+        let mut used = 0;
+        for ch in raw.chars() {
+            let (ch, w) = match ch {
+                '\t' => (' ', 4),
+                c if c.is_control() => ('�', 1),
+                c => (c, c.width().unwrap_or(0)),
+            };
+            if used + w > width && used > 0 {
+                out.push(Line::styled(std::mem::take(&mut line), style));
+                used = 0;
+            }
+            for _ in 0..if w == 4 && ch == ' ' { 4 } else { 1 } {
+                line.push(ch);
+            }
+            used += w;
+        }
+        out.push(Line::styled(line, style));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_split_at_blank_lines_but_not_inside_fences() {
+        let text = "para one\n\npara two\n```rust\nfn a() {}\n\nfn b() {}\n```\n\ntail";
+        let bounds = block_bounds(text);
+        let pieces: Vec<&str> = bounds.iter().map(|(s, e)| &text[*s..*e]).collect();
+        assert_eq!(pieces.len(), 3, "{pieces:?}");
+        assert!(pieces[1].contains("fn a() {}\n\nfn b() {}"));
+        assert_eq!(pieces.concat(), text);
+    }
+
+    #[test]
+    fn plain_wrap_breaks_long_words_and_keeps_every_char() {
+        let lines = wrap_plain(&"x".repeat(25), 10, Style::default());
+        assert_eq!(lines.len(), 3);
+        let wide = wrap_plain("日本語テキスト", 4, Style::default());
+        assert!(wide.iter().all(|l| l.width() <= 4));
+    }
+}

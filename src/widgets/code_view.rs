@@ -1,0 +1,146 @@
+//! Read-only source viewer: line-number gutter plus lazily highlighted text.
+//!
+//! Owns [`CodeDoc`] (the document and its [`HighlightCache`]) and the [`CodeView`] stateful
+//! widget / [`render_code`] function that draw it. No border: the caller draws the pane frame.
+//!
+//! Invariants:
+//! - Rendering touches only the visible rows: cost is O(rows × (scroll_x + width)) once their
+//!   highlighting is cached, independent of document size.
+//! - The gutter is right-aligned 1-based line numbers, one blank column, then text; the current
+//!   line's number (the top line for [`render_code`]) uses `line_number_current`.
+//! - Tabs expand to the next multiple of 4 columns; control characters show as '�'; text that
+//!   scrolls off either edge is clipped, never wrapped. Zero-size areas and scroll offsets past
+//!   the end render nothing and do not panic.
+
+use std::sync::Arc;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::StatefulWidget;
+
+use super::highlight::{HighlightCache, display_slice};
+use super::theme::Theme;
+
+/// A document shown in a code pane.
+pub struct CodeDoc {
+    /// Language tag or extension used for highlighting (`None` → plain text).
+    pub lang: Option<String>,
+    /// Pane title (usually the path).
+    pub title: String,
+    lines: Arc<[String]>,
+    cache: HighlightCache,
+}
+
+impl CodeDoc {
+    /// Splits `code` into lines (`\n` or `\r\n`) and prepares lazy highlighting.
+    pub fn new(lang: Option<&str>, title: impl Into<String>, code: &str) -> CodeDoc {
+        let lines: Arc<[String]> = code.lines().map(str::to_string).collect();
+        CodeDoc {
+            lang: lang.map(str::to_string),
+            title: title.into(),
+            cache: HighlightCache::new(lang, Arc::clone(&lines)),
+            lines,
+        }
+    }
+
+    /// Number of lines.
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The raw text of line `idx` (0-based).
+    pub fn line(&self, idx: usize) -> Option<&str> {
+        self.lines.get(idx).map(String::as_str)
+    }
+
+    /// Width of the line-number gutter, including its separator column.
+    pub fn gutter_width(&self) -> u16 {
+        let digits = self.lines.len().max(1).to_string().len();
+        u16::try_from(digits + 1).unwrap_or(u16::MAX)
+    }
+
+    /// Makes highlighting more exact by parsing up to `budget_lines` more lines (idle ticks).
+    pub fn advance_highlight(&mut self, budget_lines: usize) {
+        self.cache.advance(budget_lines);
+    }
+
+    /// Whether highlighting has parsed the whole document exactly.
+    pub fn highlight_complete(&self) -> bool {
+        self.cache.is_complete()
+    }
+}
+
+/// Draws a [`CodeDoc`] (the widget state) scrolled to `(scroll_y, scroll_x)`.
+pub struct CodeView<'a> {
+    theme: &'a Theme,
+    scroll_y: usize,
+    scroll_x: usize,
+    current: Option<usize>,
+}
+
+impl<'a> CodeView<'a> {
+    /// A view at the top-left with no current line.
+    pub fn new(theme: &'a Theme) -> Self {
+        CodeView { theme, scroll_y: 0, scroll_x: 0, current: None }
+    }
+
+    /// Sets the first visible line and the number of columns scrolled off to the left.
+    pub fn scroll(mut self, y: usize, x: usize) -> Self {
+        self.scroll_y = y;
+        self.scroll_x = x;
+        self
+    }
+
+    /// The line (0-based) whose number is drawn with `line_number_current`.
+    pub fn current_line(mut self, line: Option<usize>) -> Self {
+        self.current = line;
+        self
+    }
+}
+
+impl StatefulWidget for CodeView<'_> {
+    type State = CodeDoc;
+
+    fn render(self, area: Rect, buf: &mut Buffer, doc: &mut CodeDoc) {
+        let area = area.intersection(*buf.area());
+        if area.is_empty() {
+            return;
+        }
+        let t = self.theme;
+        buf.set_style(area, t.base);
+        let gutter = doc.gutter_width();
+        let digits = usize::from(gutter - 1);
+        let text_x = area.x.saturating_add(gutter);
+        let text_w = area.width.saturating_sub(gutter);
+        for row in 0..area.height {
+            let Some(idx) = self.scroll_y.checked_add(usize::from(row)) else {
+                break;
+            };
+            if idx >= doc.line_count() {
+                break;
+            }
+            let y = area.y + row;
+            let style = if self.current == Some(idx) { t.line_number_current } else { t.line_number };
+            let number = format!("{:>digits$} ", idx + 1);
+            buf.set_stringn(area.x, y, number, usize::from(area.width), style);
+            if text_w == 0 {
+                continue;
+            }
+            let hl = doc.cache.line(idx, t);
+            let (line, _) = display_slice(&hl.spans, self.scroll_x, usize::from(text_w));
+            buf.set_line(text_x, y, &line, text_w);
+        }
+    }
+}
+
+/// Renders `doc` into `area`, marking the top visible line as current.
+pub fn render_code(
+    area: Rect,
+    buf: &mut Buffer,
+    doc: &mut CodeDoc,
+    scroll_y: usize,
+    scroll_x: usize,
+    theme: &Theme,
+) {
+    CodeView::new(theme).scroll(scroll_y, scroll_x).current_line(Some(scroll_y)).render(area, buf, doc);
+}

@@ -1,0 +1,57 @@
+//! The help overlay, generated from the keymap table and the slash-command table.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
+
+use crate::app::commands::COMMANDS;
+use crate::app::keymap::Keymap;
+
+use super::modal::centered;
+use super::theme::Theme;
+
+pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (context, actions) in keymap.describe() {
+        lines.push(Line::styled(context.title().to_string(), theme.heading.add_modifier(Modifier::BOLD)));
+        for (action, keys) in actions {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<24}", keys.join(", ")), theme.accent),
+                Span::styled(action.description().to_string(), theme.base),
+            ]));
+        }
+        lines.push(Line::default());
+    }
+    lines.push(Line::styled("Slash commands", theme.heading.add_modifier(Modifier::BOLD)));
+    for command in COMMANDS {
+        let usage = format!("/{} {}", command.name, command.args);
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {usage:<24}"), theme.accent),
+            Span::styled(command.description.to_string(), theme.base),
+        ]));
+    }
+    lines
+}
+
+pub fn render_help(area: Rect, buf: &mut Buffer, keymap: &Keymap, scroll: &mut usize, theme: &Theme) {
+    let lines = help_lines(keymap, theme);
+    let rect = centered(area, 84, area.height.saturating_sub(2));
+    if rect.width < 3 || rect.height < 3 {
+        return;
+    }
+    Clear.render(rect, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.modal_border)
+        .title(Line::styled(" Help — Esc closes, ↑↓ scroll ", theme.modal_title))
+        .style(theme.base);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    *scroll = (*scroll).min(lines.len().saturating_sub(inner.height as usize));
+    for (row, line) in lines.iter().skip(*scroll).take(inner.height as usize).enumerate() {
+        buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
+}

@@ -1,0 +1,50 @@
+//! The status bar: provider and model, session, tokens, context use, and a spinner with the
+//! elapsed time while a reply streams.
+
+use std::time::Instant;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::app::state::StatusState;
+use crate::engine::llm::context::percent;
+use crate::engine::protocol::LogLevel;
+
+use super::theme::Theme;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: &Theme, now: Instant) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    buf.set_style(area, theme.status_bar);
+    let mut spans = Vec::new();
+    if let Some(since) = status.busy_since {
+        let elapsed = now.saturating_duration_since(since);
+        let frame = SPINNER[(elapsed.as_millis() / 100) as usize % SPINNER.len()];
+        spans.push(Span::styled(format!(" {frame} {:.1}s ", elapsed.as_secs_f64()), theme.status_busy));
+    }
+    spans.push(Span::styled(format!(" {} · {} ", status.provider, status.model), theme.status_bar));
+    let session = status.session_id.as_deref().unwrap_or("new");
+    spans.push(Span::styled(format!("│ session {session} "), theme.status_bar));
+    let input = status.total.input_tokens + status.turn.input_tokens;
+    let output = status.total.output_tokens + status.turn.output_tokens;
+    spans.push(Span::styled(format!("│ tokens {input}↑ {output}↓ "), theme.status_bar));
+    if status.context_window > 0 {
+        let pct = percent(status.context_used, status.context_window);
+        let style = if pct >= 90 { theme.warning } else { theme.status_bar };
+        spans.push(Span::styled(format!("│ ctx {pct}% "), style));
+    }
+    if let Some((text, level)) = &status.flash {
+        let style = match level {
+            LogLevel::Error => theme.error,
+            LogLevel::Warn => theme.warning,
+            LogLevel::Info => theme.status_bar,
+        };
+        spans.push(Span::styled(format!("│ {text} "), style));
+    }
+    spans.push(Span::styled("│ F1 help", theme.status_bar));
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}

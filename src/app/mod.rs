@@ -33,6 +33,8 @@ use state::AppState;
 const FRAME: Duration = Duration::from_millis(16);
 const BLOCK_REFRESH: Duration = Duration::from_millis(100);
 const SPINNER_TICK: Duration = Duration::from_millis(100);
+/// Lines of exact highlighting computed per loop turn while a big file catches up.
+const HIGHLIGHT_SLICE: usize = 2_000;
 
 /// Build the UI state for `setup` (shared by the TUI and the benchmarks).
 pub fn initial_state(setup: &Setup) -> Result<AppState> {
@@ -112,6 +114,11 @@ pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: b
             let from = state.chat.entries.len().saturating_sub(1);
             blocks::refresh_from(&mut state, from);
             last_blocks = Instant::now();
+        }
+        if let Some(doc) = state.code.doc.as_mut().filter(|d| !d.highlight_complete()) {
+            // Exact highlighting catches up in slices between frames (see highlight::cache).
+            doc.advance_highlight(HIGHLIGHT_SLICE);
+            state.dirty = true;
         }
         if state.dirty && last_draw.elapsed() >= FRAME {
             guard.terminal.draw(|f| view::draw(f, &mut state, Instant::now()))?;

@@ -23,7 +23,8 @@ use super::theme::Theme;
 
 /// A document shown in a code pane.
 pub struct CodeDoc {
-    /// Language tag or extension used for highlighting (`None` → plain text).
+    /// Language tag or extension used for highlighting (`None` → plain text). Fixed at
+    /// construction: changing it later does not re-highlight (build a new `CodeDoc`).
     pub lang: Option<String>,
     /// Pane title (usually the path).
     pub title: String,
@@ -143,4 +144,110 @@ pub fn render_code(
     theme: &Theme,
 ) {
     CodeView::new(theme).scroll(scroll_y, scroll_x).current_line(Some(scroll_y)).render(area, buf, doc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::widgets::highlight::warm_up_blocking;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+    use std::time::{Duration, Instant};
+
+    fn theme() -> Theme {
+        Theme::builtin("dark").unwrap()
+    }
+
+    fn generated(n: usize) -> String {
+        (1..=n)
+            .map(|i| match i % 4 {
+                0 => format!("\tlet v{i} = \"tab-indented {i}\";\n"),
+                1 => format!("fn f{i}(x: u32) -> u32 {{ x + {i} }} // a long comment past the edge\n"),
+                2 => format!("// 世界 comment {i}\n"),
+                _ => "\n".to_string(),
+            })
+            .collect()
+    }
+
+    fn draw(w: u16, h: u16, doc: &mut CodeDoc, y: usize, x: usize) -> Terminal<TestBackend> {
+        let t = theme();
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render_code(f.area(), f.buffer_mut(), doc, y, x, &t)).unwrap();
+        term
+    }
+
+    #[test]
+    fn snapshot_scrolled_to_line_100() {
+        warm_up_blocking();
+        let mut doc = CodeDoc::new(Some("rs"), "gen.rs", &generated(300));
+        assert_eq!(doc.line_count(), 300);
+        assert_eq!(doc.gutter_width(), 4);
+        let term = draw(44, 8, &mut doc, 99, 0);
+        insta::assert_snapshot!(term.backend());
+        let buf = term.backend().buffer();
+        let t = theme();
+        assert_eq!(buf[(0, 0)].symbol(), "1");
+        assert_eq!(buf[(0, 0)].fg, t.line_number_current.fg.unwrap());
+        assert_eq!(buf[(0, 1)].fg, t.line_number.fg.unwrap());
+        // Line 101 is `fn f101…`: the keyword is coloured unlike the function name.
+        assert_eq!(buf[(4, 1)].symbol(), "f");
+        assert_ne!(buf[(4, 1)].fg, Color::Reset);
+        assert_ne!(buf[(4, 1)].fg, buf[(7, 1)].fg);
+    }
+
+    #[test]
+    fn horizontal_scroll_and_tabs() {
+        let mut doc = CodeDoc::new(None, "t", "\tab\nxyz世界\n");
+        let term = draw(10, 2, &mut doc, 0, 0);
+        insta::assert_snapshot!(term.backend(), @r#"
+        "1     ab  "
+        "2 xyz世界 " Hidden by multi-width symbols: [(6, " "), (8, " ")]
+        "#);
+        let term = draw(10, 2, &mut doc, 0, 4);
+        insta::assert_snapshot!(term.backend(), @r#"
+        "1 ab      "
+        "2  界     " Hidden by multi-width symbols: [(4, " ")]
+        "#);
+    }
+
+    #[test]
+    fn narrow_and_empty_areas_do_not_panic() {
+        let mut doc = CodeDoc::new(Some("rs"), "x", &generated(20));
+        let term = draw(1, 3, &mut doc, 0, 0);
+        insta::assert_snapshot!("code_width_1", term.backend());
+        for (w, h) in [(0, 0), (0, 5), (5, 0), (2, 1), (3, 3)] {
+            let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+            render_code(buf.area, &mut buf, &mut doc, 0, 0, &theme());
+            render_code(Rect::new(1, 1, 50, 50), &mut buf, &mut doc, 5, 1_000, &theme());
+            render_code(buf.area, &mut buf, &mut doc, usize::MAX, usize::MAX, &theme());
+        }
+        let mut empty = CodeDoc::new(None, "empty", "");
+        assert_eq!(empty.line_count(), 0);
+        let _ = draw(10, 3, &mut empty, 0, 0);
+        empty.advance_highlight(100);
+        assert!(empty.highlight_complete());
+        let mut huge = CodeDoc::new(None, "huge", &"é\t".repeat(500_000));
+        let _ = draw(20, 2, &mut huge, 0, 999_990);
+        assert_eq!(huge.line(0).map(str::len), Some(1_500_000));
+    }
+
+    #[test]
+    fn big_file_renders_fast_after_first_frame() {
+        warm_up_blocking();
+        let mut doc = CodeDoc::new(Some("rs"), "big.rs", &generated(50_000));
+        let t = theme();
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 50));
+        render_code(buf.area, &mut buf, &mut doc, 49_950, 0, &t);
+        assert!(doc.cache.exact_lines() < 1_000, "first render parsed from the top");
+        let mut best = Duration::MAX;
+        for _ in 0..5 {
+            let start = Instant::now();
+            render_code(buf.area, &mut buf, &mut doc, 49_950, 0, &t);
+            best = best.min(start.elapsed());
+        }
+        assert!(best < Duration::from_millis(2), "{best:?}");
+        doc.advance_highlight(500);
+        assert!(!doc.highlight_complete());
+    }
 }

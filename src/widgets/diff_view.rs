@@ -25,7 +25,7 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 use similar::{Algorithm, DiffTag, TextDiff, capture_diff_slices_deadline};
 
-use super::highlight::{display_slice, highlight_line};
+use super::highlight::{display_slice, highlight_lines};
 use super::theme::Theme;
 
 /// What a diff row is.
@@ -210,52 +210,28 @@ fn tokens(s: &str) -> Vec<Range<usize>> {
     out
 }
 
-/// Computes token-level emphasis between a removed run and the added run replacing it.
+/// Token-level emphasis for a removed run and the added run replacing it: lines are paired
+/// in order (unpaired extra lines get none) and each pair is diffed by tokens.
 fn emphasize(removed: &mut [DiffLine], added: &mut [DiffLine]) {
-    const MAX_LINES: usize = 200;
-    const MAX_TOKENS: usize = 10_000;
-    if removed.len() > MAX_LINES || added.len() > MAX_LINES {
-        return;
-    }
-    // Flatten each side into (line, range) tokens, with a "\n" token between lines.
-    let flatten = |lines: &[DiffLine]| {
-        let mut toks: Vec<(usize, Range<usize>)> = Vec::new();
-        for (li, l) in lines.iter().enumerate() {
-            if li > 0 {
-                toks.push((usize::MAX, 0..0));
-            }
-            toks.extend(tokens(&l.text).into_iter().map(|r| (li, r)));
-        }
-        toks
-    };
-    let (ot, nt) = (flatten(removed), flatten(added));
-    if ot.len() > MAX_TOKENS || nt.len() > MAX_TOKENS {
-        return;
-    }
-    let text = |lines: &[DiffLine], (li, r): &(usize, Range<usize>)| -> String {
-        lines.get(*li).map_or("\n".to_string(), |l| l.text[r.clone()].to_string())
-    };
-    let os: Vec<String> = ot.iter().map(|t| text(removed, t)).collect();
-    let ns: Vec<String> = nt.iter().map(|t| text(added, t)).collect();
+    const MAX_PAIRS: usize = 200;
+    const MAX_TOKENS: usize = 2_000;
     let deadline = Instant::now() + Duration::from_millis(50);
-    for op in capture_diff_slices_deadline(Algorithm::Myers, &os, &ns, Some(deadline)) {
-        let (tag, or, nr) = op.as_tag_tuple();
-        if tag == DiffTag::Equal {
+    for (old, new) in removed.iter_mut().zip(added.iter_mut()).take(MAX_PAIRS) {
+        let (ot, nt) = (tokens(&old.text), tokens(&new.text));
+        if ot.len() > MAX_TOKENS || nt.len() > MAX_TOKENS || Instant::now() > deadline {
             continue;
         }
-        mark(removed, &ot[or]);
-        mark(added, &nt[nr]);
-    }
-    for l in removed.iter_mut().chain(added.iter_mut()) {
-        finish_emphasis(l);
-    }
-}
-
-fn mark(lines: &mut [DiffLine], toks: &[(usize, Range<usize>)]) {
-    for (li, r) in toks {
-        if let Some(l) = lines.get_mut(*li) {
-            l.emphasis.push(r.clone());
+        let os: Vec<&str> = ot.iter().map(|r| &old.text[r.clone()]).collect();
+        let ns: Vec<&str> = nt.iter().map(|r| &new.text[r.clone()]).collect();
+        for op in capture_diff_slices_deadline(Algorithm::Myers, &os, &ns, Some(deadline)) {
+            let (tag, or, nr) = op.as_tag_tuple();
+            if tag != DiffTag::Equal {
+                old.emphasis.extend(ot[or].iter().cloned());
+                new.emphasis.extend(nt[nr].iter().cloned());
+            }
         }
+        finish_emphasis(old);
+        finish_emphasis(new);
     }
 }
 
@@ -271,8 +247,15 @@ fn finish_emphasis(l: &mut DiffLine) {
             _ => merged.push(r),
         }
     }
-    let covered: usize = merged.iter().map(|r| l.text[r.clone()].trim().len()).sum();
-    if covered >= l.text.trim().len() {
+    for r in &mut merged {
+        let piece = l.text.get(r.clone()).unwrap_or("");
+        r.start += piece.len() - piece.trim_start().len();
+        r.end -= piece.len() - piece.trim_end().len();
+    }
+    merged.retain(|r| r.start < r.end);
+    let solid = |s: &str| s.split_whitespace().map(str::len).sum::<usize>();
+    let covered: usize = merged.iter().map(|r| solid(l.text.get(r.clone()).unwrap_or(""))).sum();
+    if covered >= solid(&l.text) {
         merged.clear();
     }
     l.emphasis = merged;
@@ -333,8 +316,16 @@ pub fn render_diff(
     let marker_x = area.x.saturating_add(ow + nw + 2);
     let text_x = marker_x.saturating_add(2);
     let right = area.right();
-    let visible = model.lines.iter().skip(scroll_y).take(usize::from(area.height));
-    for (row, l) in visible.enumerate() {
+    let visible: Vec<&DiffLine> = model.lines.iter().skip(scroll_y).take(usize::from(area.height)).collect();
+    let texts: Vec<&str> = visible
+        .iter()
+        .map(|l| match l.kind {
+            DiffKind::HunkHeader => "",
+            _ => l.text.as_str(),
+        })
+        .collect();
+    let highlighted = highlight_lines(lang, &texts, t);
+    for (row, (l, hl)) in visible.into_iter().zip(highlighted).enumerate() {
         let y = area.y + row as u16;
         if l.kind == DiffKind::HunkHeader {
             let band = Rect::new(area.x, y, area.width, 1);
@@ -361,8 +352,8 @@ pub fn render_diff(
         if text_x >= right {
             continue;
         }
-        let spans = highlight_line(lang, &l.text, t).spans;
-        let spans: Vec<Span<'static>> = spans
+        let spans: Vec<Span<'static>> = hl
+            .spans
             .into_iter()
             .map(|s| {
                 let st = bg.patch(s.style);
@@ -372,5 +363,151 @@ pub fn render_diff(
         let spans = overlay(spans, &l.emphasis, emph);
         let (line, _) = display_slice(&spans, 0, usize::from(right - text_x));
         buf.set_line(text_x, y, &line, right - text_x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::widgets::highlight::warm_up_blocking;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    const OLD: &str = "fn main() {\n    let total = compute(1, 2);\n    println!(\"{total}\");\n}\n\
+        // one\n// two\n// three\n// four\n// five\nfn tail() {}\n";
+    const NEW: &str = "fn main() {\n    let total = compute(1, 3);\n    println!(\"{total}\");\n}\n\
+        // one\n// two\n// three\n// four\n// five\nfn tail() -> u8 { 0 }\nfn more() {}\n";
+
+    fn theme() -> Theme {
+        Theme::builtin("dark").unwrap()
+    }
+
+    fn summary(m: &DiffModel) -> Vec<String> {
+        m.lines
+            .iter()
+            .map(|l| {
+                let n = |o: Option<usize>| o.map_or("-".into(), |n| n.to_string());
+                let emph: Vec<&str> = l.emphasis.iter().map(|r| &l.text[r.clone()]).collect();
+                format!("{:?} {} {} {} {emph:?}", l.kind, n(l.old_no), n(l.new_no), l.text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn between_groups_hunks_with_word_emphasis() {
+        let m = DiffModel::between(OLD, NEW, 1);
+        assert_eq!((m.added, m.removed), (3, 2));
+        assert_eq!(
+            summary(&m),
+            [
+                "HunkHeader - - @@ -1,3 +1,3 @@ []",
+                "Context 1 1 fn main() { []",
+                "Removed 2 -     let total = compute(1, 2); [\"2\"]",
+                "Added - 2     let total = compute(1, 3); [\"3\"]",
+                "Context 3 3     println!(\"{total}\"); []",
+                "HunkHeader - - @@ -9,2 +9,3 @@ []",
+                "Context 9 9 // five []",
+                "Removed 10 - fn tail() {} []",
+                "Added - 10 fn tail() -> u8 { 0 } [\"-> u8\", \"0\"]",
+                "Added - 11 fn more() {} []",
+            ]
+        );
+    }
+
+    #[test]
+    fn edge_diffs() {
+        assert!(DiffModel::between("same\n", "same\n", 3).lines.is_empty());
+        let m = DiffModel::between("", "a\n", 3);
+        assert_eq!(summary(&m), ["HunkHeader - - @@ -0,0 +1,1 @@ []", "Added - 1 a []"]);
+        let m = DiffModel::between("a\r\nb", "a\r\nc", 0);
+        assert_eq!(m.lines[1].text, "b");
+        assert_eq!(m.lines[2].text, "c");
+        assert!(m.lines[1].emphasis.is_empty(), "whole line changed: no emphasis");
+        let m = DiffModel::between("héllo wörld\n", "héllo wärld\n", 0);
+        assert_eq!(&m.lines[2].text[m.lines[2].emphasis[0].clone()], "wärld");
+    }
+
+    #[test]
+    fn unified_round_trip_matches_between() {
+        let patch = similar::TextDiff::from_lines(OLD, NEW)
+            .unified_diff()
+            .context_radius(1)
+            .header("a/x.rs", "b/x.rs")
+            .to_string();
+        let parsed = DiffModel::from_unified(&format!("diff --git a/x.rs b/x.rs\nindex 1..2\n{patch}"));
+        let direct = DiffModel::between(OLD, NEW, 1);
+        let body = |m: &DiffModel| {
+            summary(m).into_iter().filter(|s| !s.starts_with("HunkHeader")).collect::<Vec<_>>()
+        };
+        assert_eq!(body(&parsed), body(&direct));
+        assert_eq!((parsed.added, parsed.removed), (3, 2));
+        assert_eq!(parsed.lines[0].text, "@@ -1,3 +1,3 @@");
+    }
+
+    #[test]
+    fn unified_edge_cases() {
+        let patch = "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@ fn ctx\n--- not a header\n+++ still content\n\
+            \n\\ No newline at end of file\ntrailing junk\n@@ -10 +10 @@\n-x\n+y\n";
+        let m = DiffModel::from_unified(patch);
+        assert_eq!(
+            summary(&m),
+            [
+                "HunkHeader - - @@ -1,2 +1,2 @@ fn ctx []",
+                "Removed 1 - -- not a header []",
+                "Added - 1 ++ still content []",
+                "Context 2 2  []",
+                "HunkHeader - - @@ -10 +10 @@ []",
+                "Removed 10 - x []",
+                "Added - 10 y []",
+            ]
+        );
+        for junk in ["", "@@", "@@ -a +b @@\n+x", "@@ -1,1 +1,1 @@\n-é\n+ê", "+\n-\n"] {
+            let _ = DiffModel::from_unified(junk);
+        }
+    }
+
+    fn draw(w: u16, h: u16, m: &DiffModel, scroll: usize) -> Terminal<TestBackend> {
+        let t = theme();
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render_diff(f.area(), f.buffer_mut(), m, Some("rs"), scroll, &t)).unwrap();
+        term
+    }
+
+    #[test]
+    fn snapshot_with_word_emphasis() {
+        warm_up_blocking();
+        let t = theme();
+        let m = DiffModel::between(OLD, NEW, 1);
+        let term = draw(44, 10, &m, 0);
+        insta::assert_snapshot!(term.backend());
+        let buf = term.backend().buffer();
+        // Row 3 is the added `compute(1, 3)` line; text starts at column 7.
+        let row: String = (0..44).map(|x| buf[(x, 3)].symbol().to_string()).collect();
+        let x3 = row.find("3)").unwrap() as u16;
+        assert_eq!(buf[(x3, 3)].bg, t.diff_add_emph.bg.unwrap());
+        assert_eq!(buf[(x3 + 1, 3)].bg, t.diff_add.bg.unwrap());
+        assert_eq!(buf[(x3, 2)].bg, t.diff_del_emph.bg.unwrap(), "removed `2`");
+        assert_eq!(buf[(6, 3)].symbol(), "+");
+        assert_eq!(buf[(0, 0)].bg, t.diff_hunk_header.bg.unwrap());
+        // `let` keeps its syntax colour over the diff background.
+        let xl = row.find("let").unwrap() as u16;
+        assert_ne!(buf[(xl, 3)].fg, buf[(xl + 4, 3)].fg);
+        assert_eq!(buf[(xl, 3)].bg, t.diff_add.bg.unwrap());
+    }
+
+    #[test]
+    fn narrow_and_empty_areas_do_not_panic() {
+        let m = DiffModel::between(OLD, NEW, 3);
+        insta::assert_snapshot!("diff_width_1", draw(1, 4, &m, 0).backend());
+        for (w, h) in [(0, 0), (0, 3), (3, 0), (2, 2), (7, 2), (8, 2)] {
+            let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+            render_diff(buf.area, &mut buf, &m, None, 0, &theme());
+            render_diff(Rect::new(2, 2, 40, 40), &mut buf, &m, None, 1, &theme());
+            render_diff(buf.area, &mut buf, &m, None, usize::MAX, &theme());
+        }
+        let empty = DiffModel::default();
+        let _ = draw(10, 2, &empty, 0);
+        let long = DiffModel::between("a\n", &format!("{}\n", "\tx".repeat(100_000)), 0);
+        let _ = draw(20, 3, &long, 0);
     }
 }

@@ -13,13 +13,14 @@
 //!   quotes at tiny widths) exceed it; content always gets at least one column.
 //! - Code lines are never wrapped: they are **truncated** to the available width with a dim `…`
 //!   as the last column, so a code line is always exactly one screen line. Tabs are expanded.
+//!   When the theme's `code_block_bg` has a background, code lines are padded to full width.
 //! - Work is linear in the input (a 1 MB single line is fine); nothing panics, and width 0 is
 //!   treated as width 1.
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::highlight::{display_slice, highlight_block, push_span};
 use super::theme::Theme;
@@ -246,7 +247,7 @@ impl Renderer<'_> {
             .iter()
             .map(|c| match c {
                 Container::Quote => 2,
-                Container::Item { marker, .. } => marker.chars().count(),
+                Container::Item { marker, .. } => marker.width(),
             })
             .sum()
     }
@@ -275,7 +276,7 @@ impl Renderer<'_> {
                     if std::mem::take(first) {
                         spans.push(Span::styled(marker.clone(), t.accent));
                     } else {
-                        spans.push(Span::raw(" ".repeat(marker.chars().count())));
+                        spans.push(Span::raw(" ".repeat(marker.width())));
                     }
                 }
             }
@@ -308,11 +309,16 @@ impl Renderer<'_> {
                 line = display_slice(&hl.spans, 0, avail - 1).0;
                 line.spans.push(Span::styled("…", t.dim));
             }
+            let pad = avail.saturating_sub(line.width());
             let mut spans = vec![Span::styled(GUTTER, t.border)];
             spans.extend(line.spans.into_iter().map(|s| {
                 let st = t.code_block_bg.patch(s.style);
                 s.style(st)
             }));
+            if t.code_block_bg.bg.is_some() && pad > 0 {
+                // A visible code background spans the block's full width.
+                spans.push(Span::styled(" ".repeat(pad), t.code_block_bg));
+            }
             self.emit(spans);
         }
     }
@@ -510,6 +516,16 @@ mod tests {
         assert_eq!(md("    indented\n", 20), ["│ indented"]);
         assert_eq!(md("- item\n  ```\n  code\n  ```", 20), ["• item", "  │ code"]);
         assert_eq!(md("```\n世界世界\n```", 6), ["│ 世…"]);
+    }
+
+    #[test]
+    fn light_theme_code_background_fills_width() {
+        let light = Theme::builtin("light").unwrap();
+        let lines = render_markdown("```\nab\n```", 10, &light);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].width(), 10);
+        let last = lines[0].spans.last().unwrap();
+        assert_eq!(last.style.bg, light.code_block_bg.bg);
     }
 
     #[test]

@@ -282,9 +282,7 @@ fn raw_to_style(theme: &str, key: &str, raw: &RawStyle) -> Result<Style, ThemeEr
             }),
         }
     };
-    let mut style = Style::default();
-    style.fg = color("fg", &raw.fg)?;
-    style.bg = color("bg", &raw.bg)?;
+    let mut style = Style { fg: color("fg", &raw.fg)?, bg: color("bg", &raw.bg)?, ..Style::default() };
     for (on, m) in [
         (raw.bold, Modifier::BOLD),
         (raw.italic, Modifier::ITALIC),

@@ -188,9 +188,10 @@ async fn no_key_and_no_server_tells_exactly_what_to_set() {
         preflight: true,
     });
     let notice = loop {
-        match tokio::time::timeout(Duration::from_secs(10), engine.events.recv()).await.unwrap().unwrap() {
-            Event::Notice { text, .. } => break text,
-            _ => {}
+        if let Event::Notice { text, .. } =
+            tokio::time::timeout(Duration::from_secs(10), engine.events.recv()).await.unwrap().unwrap()
+        {
+            break text;
         }
     };
     for needed in ["ANTHROPIC_API_KEY", "OLLAMA_HOST", "OPENAI_BASE_URL"] {

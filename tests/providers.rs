@@ -13,6 +13,9 @@ use kv1nt::engine::llm::*;
 use serde_json::json;
 use support::{ScriptedServer, Turn, Wire, closed_port_url};
 
+/// A predicate on the classified error of one HTTP status.
+type ErrorCheck = fn(&LlmError) -> bool;
+
 const WIRES: [Wire; 3] = [Wire::Anthropic, Wire::OpenAi, Wire::Ollama];
 
 fn provider(wire: Wire, base: &str, idle: Duration) -> Box<dyn Provider> {
@@ -133,7 +136,7 @@ async fn requests_carry_the_documented_headers_and_body() {
 #[tokio::test]
 async fn http_errors_are_classified() {
     for wire in WIRES {
-        let cases: [(u16, fn(&LlmError) -> bool); 4] = [
+        let cases: [(u16, ErrorCheck); 4] = [
             (401, |e| matches!(e, LlmError::Auth { status: 401, .. })),
             (404, |e| matches!(e, LlmError::UnknownModel { .. })),
             (500, |e| matches!(e, LlmError::Http { status: 500, .. }) && e.is_retryable()),

@@ -115,7 +115,7 @@ pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: b
             blocks::refresh_from(&mut state, from);
             last_blocks = Instant::now();
         }
-        if let Some(doc) = state.code.doc.as_mut().filter(|d| !d.highlight_complete()) {
+        if let Some(doc) = state.code.doc.as_mut().filter(|d| highlight_ready && !d.highlight_complete()) {
             // Exact highlighting catches up in slices between frames (see highlight::cache).
             doc.advance_highlight(HIGHLIGHT_SLICE);
             state.dirty = true;

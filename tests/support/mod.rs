@@ -15,6 +15,8 @@
 //! `wire_*` (encoders). This file holds the encoding plumbing they share.
 
 pub mod http;
+pub mod local_model;
+pub mod pty;
 pub mod scripted;
 pub mod wire_anthropic;
 pub mod wire_ollama;

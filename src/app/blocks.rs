@@ -101,5 +101,6 @@ fn diff_against_previous(state: &mut AppState, index: usize) {
     );
     state.diff.lang = block.block.lang.clone();
     state.diff.model = Some(model);
+    state.diff.highlights = Default::default();
     state.diff.scroll_y = 0;
 }

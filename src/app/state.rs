@@ -10,7 +10,7 @@ use crate::engine::protocol::LogLevel;
 use crate::engine::synth::code_blocks::CodeBlock;
 use crate::widgets::chat::RenderCache;
 use crate::widgets::code_view::CodeDoc;
-use crate::widgets::diff_view::DiffModel;
+use crate::widgets::diff_view::{DiffHighlights, DiffModel};
 use crate::widgets::theme::Theme;
 
 use super::composer::ComposerState;
@@ -131,6 +131,8 @@ pub struct CodeState {
 #[derive(Debug, Default)]
 pub struct DiffState {
     pub model: Option<DiffModel>,
+    /// Highlighted lines of `model` (reset whenever `model` changes).
+    pub highlights: DiffHighlights,
     pub lang: Option<String>,
     /// What is compared, e.g. "block 2 → block 5 (rust)".
     pub caption: String,

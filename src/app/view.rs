@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
 use crate::widgets::chat::render_chat;
 use crate::widgets::code_view::render_code;
-use crate::widgets::diff_view::render_diff;
+use crate::widgets::diff_view::render_diff_cached;
 use crate::widgets::help::render_help;
 use crate::widgets::modal::render_confirm;
 use crate::widgets::output::render_output;
@@ -163,7 +163,15 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
         Pane::Diff => match state.diff.model.as_ref() {
             Some(model) => {
                 state.diff.scroll_y = state.diff.scroll_y.min(model.lines.len().saturating_sub(1));
-                render_diff(inner, buf, model, state.diff.lang.as_deref(), state.diff.scroll_y, &state.theme);
+                render_diff_cached(
+                    inner,
+                    buf,
+                    model,
+                    state.diff.lang.as_deref(),
+                    state.diff.scroll_y,
+                    &state.theme,
+                    &mut state.diff.highlights,
+                );
             }
             None => placeholder(
                 inner,

@@ -22,13 +22,44 @@ use super::theme::Theme;
 pub struct RenderCache {
     width: u16,
     theme: String,
+    header: Line<'static>,
     /// Rendered blocks: byte range of the text and its lines.
     blocks: Vec<(usize, usize, Vec<Line<'static>>)>,
+    /// Status lines under the text (streaming cursor, "incomplete: …").
+    footer: Vec<Line<'static>>,
     text_len: usize,
     height: usize,
 }
 
+impl RenderCache {
+    /// Line `i` of the entry (header, then blocks, then footer), without copying.
+    fn line(&self, mut i: usize) -> Option<&Line<'static>> {
+        if i == 0 {
+            return Some(&self.header);
+        }
+        i -= 1;
+        for (_, _, lines) in &self.blocks {
+            if i < lines.len() {
+                return lines.get(i);
+            }
+            i -= lines.len();
+        }
+        self.footer.get(i)
+    }
+}
+
+/// Something drawn in the chat's column: an entry or the "trimmed" marker, each followed by a
+/// blank line.
+#[derive(Clone, Copy)]
+enum Item {
+    Entry(usize),
+    Marker,
+}
+
 /// Draw the chat, bottom-anchored, scrolled up by `state.scroll_from_bottom` lines (clamped).
+///
+/// Walks entries from the newest until the viewport plus the scroll offset is covered, refreshing
+/// each one's cache, then copies only the visible rows into the buffer.
 pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &Theme) {
     if area.width == 0 || area.height == 0 {
         return;
@@ -36,37 +67,41 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
     let width = area.width;
     let needed = area.height as usize + state.scroll_from_bottom;
     let marker_before = trimmed_marker_index(state);
-    // Collect lines from the newest entry backwards until the viewport (plus scroll) is filled.
-    let mut chunks: Vec<Vec<Line<'static>>> = Vec::new();
+    let mut items: Vec<(Item, usize)> = Vec::new();
     let mut height = 0;
     for index in (0..state.entries.len()).rev() {
-        let entry = &mut state.entries[index];
-        let lines = entry_lines(entry, width, theme);
-        height += lines.len() + 1;
-        chunks.push(lines);
+        let entry_height = refresh(&mut state.entries[index], width, theme) + 1;
+        items.push((Item::Entry(index), entry_height));
+        height += entry_height;
         if marker_before == Some(index) {
-            chunks.push(vec![marker_line(state.trimmed, theme)]);
+            items.push((Item::Marker, 2));
             height += 2;
         }
         if height >= needed {
             break;
         }
     }
-    let total_reachable = height;
-    let max_scroll = total_reachable.saturating_sub(area.height as usize);
-    if state.scroll_from_bottom > max_scroll && height < needed {
-        state.scroll_from_bottom = max_scroll;
+    if height < needed {
+        state.scroll_from_bottom = state.scroll_from_bottom.min(height.saturating_sub(area.height as usize));
     }
-    let mut lines: Vec<&Line<'static>> = Vec::with_capacity(height);
-    let blank = Line::default();
-    for chunk in chunks.iter().rev() {
-        lines.extend(chunk.iter());
-        lines.push(&blank);
-    }
-    let end = lines.len().saturating_sub(state.scroll_from_bottom);
+    let end = height.saturating_sub(state.scroll_from_bottom);
     let start = end.saturating_sub(area.height as usize);
-    for (row, line) in lines[start..end].iter().enumerate() {
-        buf.set_line(area.x, area.y + row as u16, line, width);
+    let marker = marker_line(state.trimmed, theme);
+    let mut offset = 0;
+    for (item, item_height) in items.into_iter().rev() {
+        let (from, to) = (start.max(offset), end.min(offset + item_height));
+        for global in from..to {
+            let row = area.y + (global - start) as u16;
+            let local = global - offset;
+            let line = match item {
+                Item::Entry(index) => state.entries[index].cache.line(local),
+                Item::Marker => (local == 0).then_some(&marker),
+            };
+            if let Some(line) = line {
+                buf.set_line(area.x, row, line, width);
+            }
+        }
+        offset += item_height;
     }
 }
 
@@ -93,53 +128,43 @@ fn marker_line(trimmed: usize, theme: &Theme) -> Line<'static> {
     )
 }
 
-/// The entry's lines at `width`, from cache where possible.
-fn entry_lines(entry: &mut ChatEntry, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = vec![header(entry, theme)];
+/// Bring the entry's cached lines up to date for `width`; returns its height in lines.
+fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize {
+    let header = header(entry, theme);
     let cache = &mut entry.cache;
     if cache.width != width || cache.theme != theme.name || entry.text.len() < cache.text_len {
         *cache = RenderCache { width, theme: theme.name.clone(), ..RenderCache::default() };
     }
+    cache.header = header;
+    let stale = cache.text_len != entry.text.len() || cache.blocks.is_empty();
     match &entry.kind {
-        EntryKind::Assistant => {
-            if cache.text_len != entry.text.len() || cache.blocks.is_empty() {
-                refresh_blocks(cache, &entry.text, width, theme);
-            }
-            for (_, _, block) in &cache.blocks {
-                lines.extend(block.iter().cloned());
-            }
+        EntryKind::Assistant if stale => refresh_blocks(cache, &entry.text, width, theme),
+        EntryKind::User if stale => {
+            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, theme.base))];
+            cache.text_len = entry.text.len();
         }
-        EntryKind::User => {
-            if cache.text_len != entry.text.len() || cache.blocks.is_empty() {
-                cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, theme.base))];
-                cache.text_len = entry.text.len();
-            }
-            lines.extend(cache.blocks[0].2.iter().cloned());
-        }
-        EntryKind::Notice(level) => {
+        EntryKind::Notice(level) if stale => {
             let style = match level {
                 LogLevel::Info => theme.dim,
                 LogLevel::Warn => theme.warning,
                 LogLevel::Error => theme.error,
             };
-            if cache.text_len != entry.text.len() || cache.blocks.is_empty() {
-                cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, style))];
-                cache.text_len = entry.text.len();
-            }
-            lines.extend(cache.blocks[0].2.iter().cloned());
+            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, style))];
+            cache.text_len = entry.text.len();
         }
+        _ => {}
     }
-    match &entry.status {
-        EntryStatus::Streaming => lines.push(Line::styled("▍", theme.accent)),
-        EntryStatus::Incomplete(reason) => lines.extend(wrap_plain(
+    cache.footer = match &entry.status {
+        EntryStatus::Streaming => vec![Line::styled("▍", theme.accent)],
+        EntryStatus::Incomplete(reason) => wrap_plain(
             &format!("⚠ incomplete: {reason}"),
             width,
             theme.warning.add_modifier(Modifier::ITALIC),
-        )),
-        EntryStatus::Complete => {}
-    }
-    cache.height = lines.len();
-    lines
+        ),
+        EntryStatus::Complete => Vec::new(),
+    };
+    cache.height = 1 + cache.blocks.iter().map(|(_, _, l)| l.len()).sum::<usize>() + cache.footer.len();
+    cache.height
 }
 
 fn header(entry: &ChatEntry, theme: &Theme) -> Line<'static> {
@@ -162,11 +187,42 @@ fn refresh_blocks(cache: &mut RenderCache, text: &str, width: u16, theme: &Theme
         let reusable = old.iter().find(|(s, e, _)| *s == start && *e == end && *e < old_len);
         let lines = match reusable {
             Some((_, _, lines)) => lines.clone(),
+            // A code block still streaming in is drawn plain until its fence closes: highlighting
+            // it again on every frame would dominate the cost of streaming (Code shows it
+            // highlighted meanwhile, incrementally).
+            None if end == text.len() => match without_open_fence_language(&text[start..end]) {
+                Some(plain) => render_markdown(&plain, width, theme),
+                None => render_markdown(&text[start..end], width, theme),
+            },
             None => render_markdown(&text[start..end], width, theme),
         };
         cache.blocks.push((start, end, lines));
     }
     cache.text_len = text.len();
+}
+
+/// If `block` ends inside an open code fence, the block with that fence's language removed.
+fn without_open_fence_language(block: &str) -> Option<String> {
+    let mut open: Option<(usize, char, usize)> = None; // (line start, fence char, run)
+    let mut offset = 0;
+    for line in block.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(c) = trimmed.chars().next().filter(|c| *c == '`' || *c == '~') {
+            let run = trimmed.chars().take_while(|x| *x == c).count();
+            if run >= 3 {
+                open = match open {
+                    None => Some((offset, c, run)),
+                    Some((_, o, len)) if o == c && run >= len && trimmed[run..].trim().is_empty() => None,
+                    other => other,
+                };
+            }
+        }
+        offset += line.len();
+    }
+    let (start, c, run) = open?;
+    let line_end = block[start..].find('\n').map_or(block.len(), |i| start + i);
+    let indent = block[start..line_end].len() - block[start..line_end].trim_start().len();
+    Some(format!("{}{}{}", &block[..start + indent], c.to_string().repeat(run), &block[line_end..]))
 }
 
 /// Byte ranges of markdown blocks: split at blank lines that are outside fenced code.
@@ -242,6 +298,14 @@ mod tests {
         assert_eq!(pieces.len(), 3, "{pieces:?}");
         assert!(pieces[1].contains("fn a() {}\n\nfn b() {}"));
         assert_eq!(pieces.concat(), text);
+    }
+
+    #[test]
+    fn an_open_fence_loses_its_language_until_it_closes() {
+        assert_eq!(without_open_fence_language("text\n```rust\nfn a"), Some("text\n```\nfn a".into()));
+        assert_eq!(without_open_fence_language("  ~~~~py x\n"), Some("  ~~~~\n".into()));
+        assert_eq!(without_open_fence_language("```rust\nfn a() {}\n```\n"), None);
+        assert_eq!(without_open_fence_language("no code"), None);
     }
 
     #[test]

@@ -295,6 +295,14 @@ fn digits(n: usize) -> u16 {
     n.max(1).to_string().len() as u16
 }
 
+/// Syntax-highlighted diff lines already computed, by line index, for one theme. Kept next to
+/// the model so a redraw does not re-run the highlighter over the visible rows.
+#[derive(Debug, Default)]
+pub struct DiffHighlights {
+    theme: String,
+    lines: std::collections::HashMap<usize, ratatui::text::Line<'static>>,
+}
+
 /// Renders `model` from row `scroll_y`, syntax-highlighting text as `lang`.
 pub fn render_diff(
     area: Rect,
@@ -303,6 +311,19 @@ pub fn render_diff(
     lang: Option<&str>,
     scroll_y: usize,
     theme: &Theme,
+) {
+    render_diff_cached(area, buf, model, lang, scroll_y, theme, &mut DiffHighlights::default());
+}
+
+/// [`render_diff`] reusing (and filling) `cache`, which must belong to `model`.
+pub fn render_diff_cached(
+    area: Rect,
+    buf: &mut Buffer,
+    model: &DiffModel,
+    lang: Option<&str>,
+    scroll_y: usize,
+    theme: &Theme,
+    cache: &mut DiffHighlights,
 ) {
     let area = area.intersection(*buf.area());
     if area.is_empty() {
@@ -317,14 +338,28 @@ pub fn render_diff(
     let text_x = marker_x.saturating_add(2);
     let right = area.right();
     let visible: Vec<&DiffLine> = model.lines.iter().skip(scroll_y).take(usize::from(area.height)).collect();
-    let texts: Vec<&str> = visible
-        .iter()
-        .map(|l| match l.kind {
-            DiffKind::HunkHeader => "",
-            _ => l.text.as_str(),
-        })
+    let ready = crate::widgets::highlight::is_ready();
+    if cache.theme != t.name || !ready {
+        cache.lines.clear();
+        cache.theme = t.name.clone();
+    }
+    let missing: Vec<usize> =
+        (scroll_y..scroll_y + visible.len()).filter(|i| !cache.lines.contains_key(i)).collect();
+    if !missing.is_empty() {
+        let texts: Vec<&str> = missing
+            .iter()
+            .map(|&i| match model.lines[i].kind {
+                DiffKind::HunkHeader => "",
+                _ => model.lines[i].text.as_str(),
+            })
+            .collect();
+        for (i, line) in missing.into_iter().zip(highlight_lines(lang, &texts, t)) {
+            cache.lines.insert(i, line);
+        }
+    }
+    let highlighted: Vec<ratatui::text::Line<'static>> = (scroll_y..scroll_y + visible.len())
+        .map(|i| cache.lines.get(&i).cloned().unwrap_or_default())
         .collect();
-    let highlighted = highlight_lines(lang, &texts, t);
     for (row, (l, hl)) in visible.into_iter().zip(highlighted).enumerate() {
         let y = area.y + row as u16;
         if l.kind == DiffKind::HunkHeader {

@@ -1,5 +1,7 @@
 //! The engine: providers, sessions, configuration. No terminal code lives here.
 
+pub mod agent;
+pub mod approval;
 pub mod config;
 pub mod llm;
 pub mod prompt;

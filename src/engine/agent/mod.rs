@@ -1,0 +1,1 @@
+//! The agent: tools the model calls, and the loop that runs them through the approval gate.

@@ -30,6 +30,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::sessions::run(&args, &store)?;
             Ok(0)
         }
+        Some(Command::Audit(args)) => {
+            let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
+            cli::audit::run(&args, &store)?;
+            Ok(0)
+        }
         Some(Command::Completions { .. }) => Ok(0),
         None => runtime.block_on(kv1nt::app::run(setup, cli.resume, cli.exit_after_first_frame)),
     }

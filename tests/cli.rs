@@ -245,3 +245,47 @@ async fn kill_9_during_a_stream_loses_at_most_the_last_checkpoint_interval() {
     let out = run(kv1nt(dir.path()).args(["sessions", "--json"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&session.id));
 }
+
+/// Headless approval: `auto-edit` applies a low-risk edit, `read-only` applies nothing, and
+/// `ask` without a terminal denies and says so.
+#[tokio::test]
+async fn exec_applies_edits_only_as_the_approval_policy_allows() {
+    let edit = serde_json::json!({"path": "src/lib.rs", "edits": [{"search": "a + b", "replace": "a.wrapping_add(b)"}]});
+    let turns = |n: usize| {
+        (0..n)
+            .flat_map(|_| {
+                vec![Turn::text(&[]).tool_call("e", "edit_file", edit.clone()), Turn::text(&["done"])]
+            })
+            .collect::<Vec<_>>()
+    };
+    let server = ScriptedServer::start(Wire::Anthropic, turns(3)).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    let original = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+    let base = server.base_url();
+    let d = dir.path().to_path_buf();
+    let run_with =
+        move |policy: &str| {
+            std::fs::write(d.join("src/lib.rs"), original).unwrap();
+            let out = run(kv1nt(&d)
+                .env("ANTHROPIC_API_KEY", "sk-test")
+                .env("ANTHROPIC_BASE_URL", &base)
+                .args(["exec", "--json", "--approval", policy, "use wrapping add"]));
+            (out, std::fs::read_to_string(d.join("src/lib.rs")).unwrap())
+        };
+    let results =
+        tokio::task::spawn_blocking(move || ["auto-edit", "read-only", "ask"].map(run_with)).await.unwrap();
+    let [(auto, auto_file), (read_only, ro_file), (ask, ask_file)] = results;
+    assert!(auto.status.success(), "{}", stderr(&auto));
+    assert!(auto_file.contains("a.wrapping_add(b)"), "auto-edit applied the low-risk edit");
+    assert!(read_only.status.success());
+    assert_eq!(ro_file, original, "read-only applied nothing");
+    assert!(String::from_utf8_lossy(&read_only.stdout).contains("read-only"));
+    assert_eq!(ask_file, original, "ask without a terminal denies");
+    assert!(
+        String::from_utf8_lossy(&ask.stdout).contains("exec has no terminal to ask"),
+        "{}",
+        String::from_utf8_lossy(&ask.stdout)
+    );
+}

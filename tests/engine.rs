@@ -96,7 +96,7 @@ async fn a_turn_streams_and_is_saved_as_a_session() {
     let fx = Fixture::new();
     std::fs::write(fx.workspace().join("AGENTS.md"), "Always answer in haiku.").unwrap();
     let mut engine = fx.engine(config(ProviderKind::Anthropic, &server.base_url(), "x"), None);
-    engine.ops.send(Op::Submit { text: "write a fn".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "write a fn".into(), intent: None }).unwrap();
     let events = turn_events(&mut engine).await;
     assert!(matches!(outcome(&events), TurnOutcome::Complete { .. }), "{events:?}");
     assert_eq!(text_of(&events), "Here:\n```rust\nfn a() {}\n```\n");
@@ -131,7 +131,7 @@ async fn an_overloaded_primary_falls_back_and_says_so() {
     c.llm.fallback = Fallback::Ollama;
     c.ollama.num_ctx = 16_384;
     let mut engine = fx.engine(c, None);
-    engine.ops.send(Op::Submit { text: "hi".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "hi".into(), intent: None }).unwrap();
     let events = turn_events(&mut engine).await;
     let retries = events.iter().filter(|e| matches!(e, Event::Retrying { .. })).count();
     assert_eq!(retries, 3, "three retries on the primary first");
@@ -154,7 +154,7 @@ async fn fallback_waits_for_confirmation_when_configured() {
     c.llm.fallback_confirm = true;
     c.llm.max_retries = 0;
     let mut engine = fx.engine(c, None);
-    engine.ops.send(Op::Submit { text: "hi".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "hi".into(), intent: None }).unwrap();
     let id = loop {
         match engine.events.recv().await.unwrap() {
             Event::ConfirmRequest { id, body, .. } => {
@@ -197,7 +197,7 @@ async fn no_key_and_no_server_tells_exactly_what_to_set() {
     for needed in ["ANTHROPIC_API_KEY", "OLLAMA_HOST", "OPENAI_BASE_URL"] {
         assert!(notice.contains(needed), "start-up notice must name {needed}: {notice}");
     }
-    engine.ops.send(Op::Submit { text: "hello?".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "hello?".into(), intent: None }).unwrap();
     let events = turn_events(&mut engine).await;
     assert!(matches!(outcome(&events), TurnOutcome::Failed { .. }));
     let said: Vec<&String> = events
@@ -215,7 +215,7 @@ async fn a_dropped_stream_keeps_the_partial_reply_marked_incomplete() {
     let mut c = config(ProviderKind::OpenAi, "x", "x");
     c.openai.base_url = server.base_url();
     let mut engine = fx.engine(c, None);
-    engine.ops.send(Op::Submit { text: "q".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "q".into(), intent: None }).unwrap();
     let events = turn_events(&mut engine).await;
     assert!(
         matches!(outcome(&events), TurnOutcome::Incomplete { reason } if reason.contains("dropped")),
@@ -240,7 +240,7 @@ async fn cancel_stops_the_stream_and_keeps_what_arrived() {
     .await;
     let fx = Fixture::new();
     let mut engine = fx.engine(config(ProviderKind::Anthropic, &server.base_url(), "x"), None);
-    engine.ops.send(Op::Submit { text: "long".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "long".into(), intent: None }).unwrap();
     let mut seen = String::new();
     loop {
         if let Event::TextDelta(t) = engine.events.recv().await.unwrap() {
@@ -271,7 +271,7 @@ async fn a_resumed_session_continues_with_its_history() {
     let fx = Fixture::new();
     let c = config(ProviderKind::Anthropic, &server.base_url(), "x");
     let mut engine = fx.engine(c.clone(), None);
-    engine.ops.send(Op::Submit { text: "first question".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "first question".into(), intent: None }).unwrap();
     turn_events(&mut engine).await;
     engine.ops.send(Op::Shutdown).unwrap();
     let _ = engine.task.await;
@@ -284,7 +284,7 @@ async fn a_resumed_session_continues_with_its_history() {
         }
         other => panic!("{other:?}"),
     }
-    engine.ops.send(Op::Submit { text: "second question".into() }).unwrap();
+    engine.ops.send(Op::Submit { text: "second question".into(), intent: None }).unwrap();
     turn_events(&mut engine).await;
     let messages = server.chat_requests()[1].body["messages"].as_array().unwrap().len();
     assert_eq!(messages, 3, "the resumed history is sent to the model");
@@ -301,7 +301,10 @@ async fn history_is_trimmed_oldest_first_to_fit_the_window() {
     let mut engine = fx.engine(c, None);
     let mut trimmed = 0;
     for i in 0..4 {
-        engine.ops.send(Op::Submit { text: format!("question {i} {}", "q".repeat(1600)) }).unwrap();
+        engine
+            .ops
+            .send(Op::Submit { text: format!("question {i} {}", "q".repeat(1600)), intent: None })
+            .unwrap();
         for e in turn_events(&mut engine).await {
             if let Event::Context { trimmed: t, used_tokens, window } = e {
                 trimmed = t;

@@ -41,6 +41,7 @@ fn request(model: &str) -> ChatRequest {
         }],
         max_tokens: 100,
         temperature: None,
+        tool_choice: ToolChoice::Auto,
     }
 }
 

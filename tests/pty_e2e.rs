@@ -94,3 +94,37 @@ async fn type_a_prompt_read_the_highlighted_reply_quit_through_the_dialog_and_re
     resumed.send_key(Key::Ctrl('q'));
     assert_eq!(resumed.wait_exit(WAIT), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_an_edit_with_y_then_undo_it() {
+    let edit = serde_json::json!({"path": "src/lib.rs", "edits": [{"search": "a + b", "replace": "a.wrapping_add(b)"}]});
+    let turns =
+        vec![Turn::text(&["I'll change it."]).tool_call("e1", "edit_file", edit), Turn::text(&["Done."])];
+    let server = ScriptedServer::start(Wire::Anthropic, turns).await;
+    let dir = tempfile::tempdir().unwrap();
+    let original = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+    std::fs::create_dir_all(dir.path().join("repo/src")).unwrap();
+    std::fs::write(dir.path().join("repo/src/lib.rs"), original).unwrap();
+
+    let mut tui = launch(dir.path(), &server, &[]);
+    tui.wait_for("Prompt", WAIT).expect("first frame");
+    tui.send("use wrapping add");
+    tui.send_key(Key::Enter);
+    let screen = tui.wait_for("Approve edit", WAIT).expect("the approval dialog");
+    assert!(screen.contains("proposed: src/lib.rs"), "the Diff pane previews the change:\n{screen}");
+    assert!(screen.contains("a.wrapping_add(b)"), "{screen}");
+    tui.send("y");
+    tui.wait_for("Applied: edit src/lib.rs", WAIT).expect("the edit is applied");
+    tui.wait_for("Done.", WAIT).expect("the model finishes");
+    let lib = dir.path().join("repo/src/lib.rs");
+    assert!(std::fs::read_to_string(&lib).unwrap().contains("a.wrapping_add(b)"));
+
+    tui.send("/undo");
+    tui.send_key(Key::Enter);
+    tui.wait_for("undo change #", WAIT).expect("undo asks first, showing what it restores");
+    tui.send("y");
+    tui.wait_for("Restored", WAIT).expect("undo done");
+    assert_eq!(std::fs::read(&lib).unwrap(), original.as_bytes(), "byte-identical after /undo");
+    tui.send_key(Key::Ctrl('q'));
+    assert_eq!(tui.wait_exit(WAIT), Some(0));
+}

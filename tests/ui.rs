@@ -141,7 +141,7 @@ fn quitting_while_streaming_asks_first_and_keys_do_not_leak() {
     let (ops, mut rx) = mpsc::unbounded_channel();
     type_text(&mut s, &ops, "hello");
     input::handle(&mut s, key(KeyCode::Enter), &ops);
-    assert_eq!(rx.try_recv().unwrap(), Op::Submit { text: "hello".into() });
+    assert_eq!(rx.try_recv().unwrap(), Op::Submit { text: "hello".into(), intent: None });
     update::apply(&mut s, Event::TurnStarted { provider: ProviderKind::Anthropic, model: "m".into() });
     input::handle(&mut s, ctrl('q'), &ops);
     assert!(matches!(s.layers.last(), Some(Layer::Confirm(_))), "a confirm dialog opens");
@@ -202,7 +202,7 @@ fn help_is_generated_from_the_keymap_and_user_overrides_apply() {
     let mut s = AppState::new(keymap, theme, ProviderKind::Ollama, "m".into());
     let (ops, mut rx) = mpsc::unbounded_channel();
     input::handle(&mut s, key(KeyCode::F(1)), &ops);
-    let screen = text(&render(&mut s, 120, 50));
+    let screen = text(&render(&mut s, 120, 110));
     assert!(screen.contains("Ctrl+x") && screen.contains("quit (asks first"), "{screen}");
     input::handle(&mut s, key(KeyCode::Esc), &ops);
     input::handle(&mut s, ctrl('x'), &ops);
@@ -219,7 +219,7 @@ fn composer_takes_newlines_history_and_slash_completion() {
     input::handle(&mut s, ctrl('j'), &ops);
     type_text(&mut s, &ops, "line two");
     input::handle(&mut s, key(KeyCode::Enter), &ops);
-    assert_eq!(rx.try_recv().unwrap(), Op::Submit { text: "line one\nline two".into() });
+    assert_eq!(rx.try_recv().unwrap(), Op::Submit { text: "line one\nline two".into(), intent: None });
     update::apply(&mut s, Event::TurnEnded(TurnOutcome::Complete { stop_reason: None }));
     input::handle(&mut s, key(KeyCode::Up), &ops);
     assert_eq!(s.composer.text(), "line one\nline two", "Up recalls the last prompt");

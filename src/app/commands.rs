@@ -1,6 +1,8 @@
 //! Slash commands: one table, used by the composer's completion popup, `/help` and dispatch.
 
+use crate::engine::approval::Policy;
 use crate::engine::llm::ProviderKind;
+use crate::engine::protocol::Intent;
 
 pub struct SlashCommand {
     pub name: &'static str,
@@ -9,15 +11,27 @@ pub struct SlashCommand {
 }
 
 pub const COMMANDS: &[SlashCommand] = &[
+    SlashCommand {
+        name: "approval",
+        args: "read-only|ask|auto-edit|auto",
+        description: "what runs without asking",
+    },
+    SlashCommand { name: "docs", args: "TEXT", description: "write documentation for code" },
+    SlashCommand { name: "explain", args: "TEXT", description: "explain code (no changes)" },
+    SlashCommand { name: "generate", args: "TEXT", description: "generate new code" },
     SlashCommand { name: "help", args: "", description: "show keys and commands" },
     SlashCommand { name: "model", args: "NAME", description: "use another model of the current provider" },
     SlashCommand { name: "models", args: "", description: "list the current provider's models (in Output)" },
+    SlashCommand { name: "modify", args: "TEXT", description: "change existing code" },
     SlashCommand {
         name: "provider",
         args: "anthropic|ollama|openai [MODEL]",
         description: "switch provider",
     },
     SlashCommand { name: "quit", args: "", description: "quit kv1nt" },
+    SlashCommand { name: "rewind", args: "[N]", description: "list changes, or restore to after change N" },
+    SlashCommand { name: "test", args: "TEXT", description: "write tests" },
+    SlashCommand { name: "undo", args: "", description: "restore the files of the last change" },
 ];
 
 pub fn matching(prefix: &str) -> Vec<&'static SlashCommand> {
@@ -32,6 +46,10 @@ pub enum Command {
     Model(String),
     Models,
     Provider(ProviderKind, Option<String>),
+    Undo,
+    Rewind(Option<i64>),
+    Approval(Policy),
+    Intent(Intent, String),
 }
 
 /// Parse a prompt that starts with `/`. `Err` carries a message for the user.
@@ -41,6 +59,24 @@ pub fn parse(text: &str) -> Result<Command, String> {
     let rest: Vec<&str> = words.collect();
     match (name, rest.as_slice()) {
         ("help", []) => Ok(Command::Help),
+        ("undo", []) => Ok(Command::Undo),
+        ("rewind", []) => Ok(Command::Rewind(None)),
+        ("rewind", [n]) => n
+            .trim_start_matches('#')
+            .parse()
+            .map(|n| Command::Rewind(Some(n)))
+            .map_err(|_| "usage: /rewind [N]".into()),
+        ("approval", [p]) => Policy::parse(p)
+            .map(Command::Approval)
+            .ok_or_else(|| format!("`{p}` is not a policy: use read-only, ask, auto-edit or auto")),
+        ("approval", _) => Err("usage: /approval read-only|ask|auto-edit|auto".into()),
+        (name, words) if Intent::parse(name).is_some() => {
+            let rest = text.trim().trim_start_matches('/')[name.len()..].trim();
+            match (Intent::parse(name), words.is_empty()) {
+                (Some(intent), false) => Ok(Command::Intent(intent, rest.to_string())),
+                _ => Err(format!("usage: /{name} WHAT (e.g. /{name} the config loader)")),
+            }
+        }
         ("quit" | "exit" | "q", []) => Ok(Command::Quit),
         ("models", []) => Ok(Command::Models),
         ("model", [model]) => Ok(Command::Model(model.to_string())),
@@ -70,6 +106,13 @@ mod tests {
         assert_eq!(parse("/model claude-sonnet-4-5"), Ok(Command::Model("claude-sonnet-4-5".into())));
         assert!(parse("/provider nope").unwrap_err().contains("not a provider"));
         assert!(parse("/frobnicate").unwrap_err().contains("/help"));
-        assert_eq!(matching("mo").len(), 2);
+        assert_eq!(matching("mo").len(), 3);
+        assert_eq!(
+            parse("/explain  the\nparser"),
+            Ok(Command::Intent(Intent::Explain, "the\nparser".into()))
+        );
+        assert_eq!(parse("/rewind 3"), Ok(Command::Rewind(Some(3))));
+        assert_eq!(parse("/approval auto-edit"), Ok(Command::Approval(Policy::AutoEdit)));
+        assert!(parse("/generate").unwrap_err().contains("usage"));
     }
 }

@@ -8,8 +8,9 @@ use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, 
 use ratatui::layout::{Position, Rect};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::protocol::{LogLevel, Op};
+use crate::engine::protocol::{Intent, LogLevel, Op};
 
+use super::approvals;
 use super::blocks;
 use super::commands::{self, Command};
 use super::keymap::{Action, KeyContext};
@@ -26,6 +27,7 @@ pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>)
             state.focus = Focus::Composer;
             state.composer.paste(&text);
         }
+        TermEvent::Paste(text) => approvals::on_paste(state, &text),
         _ => {}
     }
 }
@@ -39,7 +41,14 @@ fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
             let popup = !state.composer.completions().is_empty();
             let action = state.keymap.lookup(&[KeyContext::Composer, KeyContext::Global], &key);
             match action {
+                // Tab completes only while the popup is up; Alt+N takes a follow-up only when
+                // there is one. Otherwise the key does what it does everywhere.
                 Some(Action::Complete) if !popup => {
+                    if let Some(global) = state.keymap.lookup(&[KeyContext::Global], &key) {
+                        perform(state, global, ops);
+                    }
+                }
+                Some(a) if suggestion_index(a).is_some_and(|i| i >= state.suggestions.len()) => {
                     if let Some(global) = state.keymap.lookup(&[KeyContext::Global], &key) {
                         perform(state, global, ops);
                     }
@@ -80,6 +89,9 @@ fn is_complete_command(state: &AppState) -> bool {
 }
 
 fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
+    if matches!(state.layers.last(), Some(Layer::Approval(_))) {
+        return approvals::on_key(state, key, ops);
+    }
     let action = state.keymap.lookup(&[KeyContext::Modal], &key);
     match state.layers.last_mut() {
         Some(Layer::Confirm(dialog)) => match action {
@@ -114,7 +126,7 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
                 _ => {}
             }
         }
-        None => {}
+        Some(Layer::Approval(_)) | None => {}
     }
 }
 
@@ -201,7 +213,31 @@ pub fn perform(state: &mut AppState, action: Action, ops: &UnboundedSender<Op>) 
         Action::ScrollBottom => scroll(state, Scroll::Bottom),
         Action::ScrollLeft => state.code.scroll_x = state.code.scroll_x.saturating_sub(4),
         Action::ScrollRight => state.code.scroll_x += 4,
-        Action::ConfirmYes | Action::ConfirmNo | Action::ToggleChoice => {}
+        Action::CyclePolicy => {
+            let _ = ops.send(Op::SetPolicy(state.status.policy.next()));
+        }
+        Action::Suggestion1 | Action::Suggestion2 | Action::Suggestion3 | Action::Suggestion4 => {
+            take_suggestion(state, suggestion_index(action).unwrap_or(0), ops);
+        }
+        Action::ConfirmYes
+        | Action::ConfirmNo
+        | Action::ToggleChoice
+        | Action::ApproveOnce
+        | Action::ApproveSession
+        | Action::Deny
+        | Action::DenyWithMessage
+        | Action::EditProposal
+        | Action::SaveEdit => {}
+    }
+}
+
+fn suggestion_index(action: Action) -> Option<usize> {
+    match action {
+        Action::Suggestion1 => Some(0),
+        Action::Suggestion2 => Some(1),
+        Action::Suggestion3 => Some(2),
+        Action::Suggestion4 => Some(3),
+        _ => None,
     }
 }
 
@@ -215,20 +251,47 @@ fn submit(state: &mut AppState, ops: &UnboundedSender<Op>) {
     if text.trim().is_empty() {
         return;
     }
+    if let Some(id) = state.question.take() {
+        let text = state.composer.take();
+        state.chat.entries.push(ChatEntry::new(EntryKind::User, text.clone(), EntryStatus::Complete));
+        let _ = ops.send(Op::Reply { id, text });
+        return;
+    }
     if text.trim_start().starts_with('/') {
         state.composer.take();
         return run_command(state, &text, ops);
     }
+    let text = state.composer.take();
+    send_prompt(state, text, None, ops);
+}
+
+/// Show the prompt in the chat and start a turn (unless one is running).
+fn send_prompt(state: &mut AppState, text: String, intent: Option<Intent>, ops: &UnboundedSender<Op>) {
     if state.busy() {
+        state.composer.set_text(&text);
         state.status.flash = Some(("a reply is streaming — Esc cancels it".into(), LogLevel::Warn));
         return;
     }
-    let text = state.composer.take();
-    state.chat.entries.push(ChatEntry::new(EntryKind::User, text.clone(), EntryStatus::Complete));
+    let shown = match intent {
+        Some(intent) => format!("/{} {text}", intent.name()),
+        None => text.clone(),
+    };
+    state.chat.entries.push(ChatEntry::new(EntryKind::User, shown, EntryStatus::Complete));
     state.chat.scroll_from_bottom = 0;
     state.status.busy_since = Some(Instant::now());
     state.status.flash = None;
-    let _ = ops.send(Op::Submit { text });
+    state.suggestions.clear();
+    let _ = ops.send(Op::Submit { text, intent });
+}
+
+/// Alt+N: send follow-up N (one ending in "…" is put in the composer to be completed).
+fn take_suggestion(state: &mut AppState, index: usize, ops: &UnboundedSender<Op>) {
+    let Some(suggestion) = state.suggestions.get(index).cloned() else { return };
+    if suggestion.ends_with('…') {
+        state.composer.set_text(suggestion.trim_end_matches('…'));
+    } else {
+        send_prompt(state, suggestion, None, ops);
+    }
 }
 
 fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
@@ -245,6 +308,16 @@ fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
         Ok(Command::Provider(provider, model)) => {
             let _ = ops.send(Op::SwitchModel { provider, model });
         }
+        Ok(Command::Undo) => {
+            let _ = ops.send(Op::Undo);
+        }
+        Ok(Command::Rewind(to)) => {
+            let _ = ops.send(Op::Rewind { to });
+        }
+        Ok(Command::Approval(policy)) => {
+            let _ = ops.send(Op::SetPolicy(policy));
+        }
+        Ok(Command::Intent(intent, text)) => send_prompt(state, text, Some(intent), ops),
         Err(message) => notice(state, LogLevel::Warn, message),
     }
 }

@@ -12,6 +12,7 @@ const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 /// Where a key is pressed; searched most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum KeyContext {
+    Approval,
     Modal,
     Composer,
     Pane,
@@ -21,6 +22,7 @@ pub enum KeyContext {
 impl KeyContext {
     fn parse(name: &str) -> Option<Self> {
         match name {
+            "approval" => Some(Self::Approval),
             "modal" => Some(Self::Modal),
             "composer" => Some(Self::Composer),
             "pane" => Some(Self::Pane),
@@ -31,6 +33,7 @@ impl KeyContext {
 
     pub fn title(self) -> &'static str {
         match self {
+            Self::Approval => "Approval requests",
             Self::Modal => "Dialogs",
             Self::Composer => "Composer",
             Self::Pane => "Panes (Chat, Code, Diff, Output)",
@@ -85,6 +88,17 @@ actions! {
     ConfirmYes => "confirm_yes", "answer yes / take the selected choice";
     ConfirmNo => "confirm_no", "answer no";
     ToggleChoice => "toggle_choice", "move between the dialog's buttons";
+    ApproveOnce => "approve_once", "approve this change once";
+    ApproveSession => "approve_session", "approve this and matching changes for the session (scope shown)";
+    Deny => "deny", "deny the change";
+    DenyWithMessage => "deny_with_message", "deny and tell the model why";
+    EditProposal => "edit_proposal", "edit the proposed content before approving";
+    SaveEdit => "save_edit", "approve the edited content";
+    CyclePolicy => "cycle_policy", "switch the approval policy (read-only, ask, auto-edit, auto)";
+    Suggestion1 => "suggestion_1", "take follow-up suggestion 1";
+    Suggestion2 => "suggestion_2", "take follow-up suggestion 2";
+    Suggestion3 => "suggestion_3", "take follow-up suggestion 3";
+    Suggestion4 => "suggestion_4", "take follow-up suggestion 4";
 }
 
 /// A key with its modifiers, normalised so `shift+g` and `G` are the same key.

@@ -1,6 +1,10 @@
 //! Modal layers: a stack drawn over the panes. The top layer gets every key first and keys never
 //! fall through to the composer while a layer is up.
 
+use ratatui_textarea::TextArea;
+
+use crate::engine::protocol::ApprovalRequest;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmPurpose {
     /// Quit although a reply is still streaming.
@@ -33,8 +37,26 @@ impl ConfirmDialog {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// An approval request on screen: choosing (y/a/n/m/e), typing a message for the model after
+/// `m`, or editing the proposed content after `e`.
+#[derive(Debug)]
+pub struct ApprovalDialog {
+    pub request: ApprovalRequest,
+    pub mode: ApprovalMode,
+}
+
+#[derive(Debug)]
+pub enum ApprovalMode {
+    Choose,
+    /// `m`: the message that goes to the model with the denial.
+    Message(Box<TextArea<'static>>),
+    /// `e`: the proposed new content, editable; Ctrl+S approves it.
+    Edit(Box<TextArea<'static>>),
+}
+
+#[derive(Debug)]
 pub enum Layer {
     Confirm(ConfirmDialog),
+    Approval(ApprovalDialog),
     Help { scroll: usize },
 }

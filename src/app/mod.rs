@@ -4,6 +4,7 @@
 //! everything pending, and draws at most once per frame interval (≤ 60 fps) and only when
 //! something changed. Slow work (syntax sets, HTTP, SQLite) never runs on this loop.
 
+pub mod approvals;
 pub mod blocks;
 pub mod commands;
 pub mod composer;

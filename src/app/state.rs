@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use ratatui::layout::Rect;
 
+use crate::engine::approval::Policy;
 use crate::engine::llm::{ProviderKind, Usage};
 use crate::engine::protocol::LogLevel;
 use crate::engine::synth::code_blocks::CodeBlock;
@@ -66,6 +67,10 @@ pub enum EntryKind {
     User,
     Assistant,
     Notice(LogLevel),
+    /// A tool call and, once finished, its result line.
+    Tool {
+        call_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +171,7 @@ pub struct StatusState {
     pub busy_since: Option<Instant>,
     /// A short transient message ("retrying…", "fell back to ollama").
     pub flash: Option<(String, LogLevel)>,
+    pub policy: Policy,
 }
 
 /// The areas drawn in the last frame, for mouse hit-testing.
@@ -196,6 +202,12 @@ pub struct AppState {
     pub dirty: bool,
     /// Code blocks need re-extracting from the streaming reply.
     pub blocks_stale: bool,
+    /// Follow-ups offered under the last answer (Alt+1..4).
+    pub suggestions: Vec<String>,
+    /// The model's open `ask_user` question: the next prompt answers it.
+    pub question: Option<u64>,
+    /// Approval requests waiting behind the one on screen.
+    pub approvals: std::collections::VecDeque<crate::engine::protocol::ApprovalRequest>,
 }
 
 impl AppState {
@@ -215,7 +227,11 @@ impl AppState {
                 context_window: 0,
                 busy_since: None,
                 flash: None,
+                policy: Policy::Ask,
             },
+            suggestions: Vec::new(),
+            question: None,
+            approvals: std::collections::VecDeque::new(),
             composer: ComposerState::new(),
             focus: Focus::Composer,
             zoom: None,

@@ -6,6 +6,7 @@ use crate::engine::llm::Role;
 use crate::engine::protocol::{Event, LogLevel, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
+use super::approvals;
 use super::blocks;
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus};
@@ -18,7 +19,7 @@ pub fn apply(state: &mut AppState, event: Event) {
             for entry in history {
                 let kind = match entry.message.role {
                     Role::User if entry.message.tool_results.is_empty() => EntryKind::User,
-                    Role::Assistant => EntryKind::Assistant,
+                    Role::Assistant if !entry.message.text.trim().is_empty() => EntryKind::Assistant,
                     _ => continue,
                 };
                 let status = match entry.status {
@@ -47,6 +48,7 @@ pub fn apply(state: &mut AppState, event: Event) {
             state.status.context_window = context_window;
         }
         Event::TurnStarted { provider, model } => {
+            close_streaming_entry(state);
             state.status.provider = provider;
             state.status.model = model.clone();
             state.status.flash = None;
@@ -66,6 +68,53 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::ToolCall(call) => {
             state.push_log(LogLevel::Info, format!("tool call {}({})", call.name, call.arguments));
         }
+        Event::ToolStarted { call_id, summary, .. } => {
+            close_streaming_entry(state);
+            state.chat.entries.push(ChatEntry::new(
+                EntryKind::Tool { call_id },
+                format!("⚙ {summary}"),
+                EntryStatus::Complete,
+            ));
+        }
+        Event::ToolFinished { call_id, ok, summary, flags, .. } => {
+            let mark = if ok { "✓" } else { "✗" };
+            let mut line = format!("\n  {mark} {summary}");
+            for flag in &flags {
+                line.push_str(&format!("\n  ⚠ flagged as possible prompt injection: {flag} — passed to the model as untrusted data"));
+            }
+            if let Some(entry) = state
+                .chat
+                .entries
+                .iter_mut()
+                .rev()
+                .find(|e| e.kind == EntryKind::Tool { call_id: call_id.clone() })
+            {
+                entry.text.push_str(&line);
+            }
+            if !flags.is_empty() {
+                state.status.flash = Some(("possible prompt injection flagged".into(), LogLevel::Warn));
+            }
+        }
+        Event::ApprovalRequest(request) => approvals::enqueue(state, request),
+        Event::Question { id, text } => {
+            notice(state, LogLevel::Warn, format!("kv1nt asks: {text}\n(Type your answer and press Enter.)"));
+            state.question = Some(id);
+            state.focus = super::state::Focus::Composer;
+        }
+        Event::PolicyChanged(policy) => state.status.policy = policy,
+        Event::Changes(changes) if changes.is_empty() => {
+            notice(state, LogLevel::Info, "No changes in this session yet.")
+        }
+        Event::Changes(changes) => {
+            let mut text =
+                String::from("Changes in this session (restore with /rewind N, or /undo for the last):");
+            for c in changes {
+                let time: String = c.time.replace('T', " ").chars().take(19).collect();
+                text.push_str(&format!("\n#{}  {time}  {}  [{}]", c.id, c.description, c.state));
+            }
+            notice(state, LogLevel::Info, text);
+        }
+        Event::Suggestions(list) => state.suggestions = list,
         Event::Usage(usage) => state.status.turn = usage,
         Event::TurnEnded(outcome) => end_turn(state, outcome),
         Event::Context { used_tokens, window, trimmed } => {
@@ -106,6 +155,19 @@ pub fn apply(state: &mut AppState, event: Event) {
     }
 }
 
+/// A reply that was streaming is done (another step or a tool call follows).
+fn close_streaming_entry(state: &mut AppState) {
+    if let Some(index) = state.chat.entries.iter().rposition(|e| e.status == EntryStatus::Streaming) {
+        if state.chat.entries[index].text.trim().is_empty() {
+            state.chat.entries.remove(index);
+        } else {
+            state.chat.entries[index].status = EntryStatus::Complete;
+            state.chat.entries[index].cache = Default::default();
+            blocks::refresh_from(state, index);
+        }
+    }
+}
+
 fn end_turn(state: &mut AppState, outcome: TurnOutcome) {
     let elapsed = state.status.busy_since.take().map(|t| Instant::now().duration_since(t));
     let turn = std::mem::take(&mut state.status.turn);
@@ -128,6 +190,9 @@ fn end_turn(state: &mut AppState, outcome: TurnOutcome) {
             blocks::refresh_from(state, index);
         }
     }
+    state.question = None;
+    state.approvals.clear();
+    state.layers.retain(|l| !matches!(l, Layer::Approval(_)));
     if matches!(outcome, TurnOutcome::Cancelled) {
         state.status.flash = Some(("cancelled".into(), LogLevel::Warn));
     }

@@ -11,6 +11,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
+use crate::widgets::approval::render_approval;
 use crate::widgets::chat::render_chat;
 use crate::widgets::code_view::render_code;
 use crate::widgets::diff_view::render_diff_cached;
@@ -66,6 +67,7 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
     match state.layers.last_mut() {
         Some(Layer::Confirm(dialog)) => hit.buttons = render_confirm(area, buf, dialog, &state.theme),
         Some(Layer::Help { scroll }) => render_help(area, buf, &state.keymap, scroll, &state.theme),
+        Some(Layer::Approval(dialog)) => render_approval(panes_area, buf, dialog, &state.theme),
         None => {}
     }
     state.hit = hit;
@@ -218,7 +220,17 @@ fn draw_composer(area: Rect, buf: &mut Buffer, state: &mut AppState) {
     if area.height >= 3 {
         let (border, title) =
             if focused { (theme.border_focused, theme.title_focused) } else { (theme.border, theme.title) };
-        let busy = if state.status.busy_since.is_some() { " — streaming, Esc cancels" } else { "" };
+        let busy = if state.question.is_some() {
+            " — answer kv1nt's question, Enter sends".to_string()
+        } else if state.status.busy_since.is_some() {
+            " — streaming, Esc cancels".to_string()
+        } else if !state.suggestions.is_empty() {
+            let offers: Vec<String> =
+                state.suggestions.iter().enumerate().map(|(i, s)| format!("Alt+{} {s}", i + 1)).collect();
+            format!(" — {}", offers.join(" · "))
+        } else {
+            String::new()
+        };
         textarea.set_block(
             Block::default()
                 .borders(Borders::ALL)

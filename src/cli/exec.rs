@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::json;
 
-use crate::engine::protocol::{Event, LogLevel, Op, TurnOutcome};
+use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, TurnOutcome};
 use crate::engine::runtime::{EngineSetup, spawn};
 
 use super::Setup;
@@ -65,7 +65,7 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
         resume,
         preflight: false,
     });
-    let _ = engine.ops.send(Op::Submit { text: prompt });
+    let _ = engine.ops.send(Op::Submit { text: prompt, intent: None });
     let mut out = Printer { json: args.json, stdout: std::io::stdout(), usage: None };
     let mut last_error: Option<String> = None;
     let mut interrupted = false;
@@ -91,6 +91,21 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 json!({"type": "fallback", "from": from, "to": to, "reason": reason}),
                 &format!("{from} could not answer ({reason}); falling back to {to}"),
             ),
+            Event::ApprovalRequest(request) => {
+                let decision = approve_headless(&request, &mut out);
+                let _ = engine.ops.send(Op::Approve { id: request.id, decision });
+            }
+            Event::Question { id, text } => {
+                let answer = ask_headless(&text, &mut out);
+                let _ = engine.ops.send(Op::Reply { id, text: answer });
+            }
+            Event::ToolStarted { name, summary, .. } => {
+                out.note(json!({"type": "tool", "name": name, "call": summary}), &format!("tool: {summary}"))
+            }
+            Event::ToolFinished { name, ok, summary, flags, .. } => out.note(
+                json!({"type": "tool_result", "name": name, "ok": ok, "summary": summary, "flags": flags}),
+                &format!("  {} {summary}", if ok { "ok" } else { "error:" }),
+            ),
             Event::ConfirmRequest { id, title, .. } => {
                 out.note(json!({"type": "notice", "level": "warn", "text": format!("{title} — declined: exec cannot ask")}), &format!("{title} — declined: exec cannot ask"));
                 let _ = engine.ops.send(Op::Answer { id, approved: false });
@@ -110,6 +125,42 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
     let _ = engine.ops.send(Op::Shutdown);
     let _ = engine.task.await;
     out.finish(outcome.as_ref(), last_error.as_deref(), interrupted)
+}
+
+/// Whether a person can answer on this terminal (stdin for the answer, stderr for the question).
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// An approval in exec: asked on the terminal when there is one; otherwise denied, saying so.
+fn approve_headless(request: &ApprovalRequest, out: &mut Printer) -> ApprovalDecision {
+    let what = format!("{} (risk {}: {})", request.summary, request.risk, request.reasons.join("; "));
+    if !interactive() {
+        let text = format!("denied {what}: exec has no terminal to ask; use --approval auto-edit or auto");
+        let value = json!({"type": "approval", "decision": "denied", "summary": request.summary,
+            "risk": request.risk, "reasons": request.reasons, "why": text});
+        out.note(value, &text);
+        return ApprovalDecision::Deny;
+    }
+    eprintln!("kv1nt: approve {what}? [y/N] ");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    if line.trim().eq_ignore_ascii_case("y") { ApprovalDecision::Once } else { ApprovalDecision::Deny }
+}
+
+fn ask_headless(question: &str, out: &mut Printer) -> String {
+    if !interactive() {
+        out.note(
+            json!({"type": "question", "text": question, "answered": false}),
+            &format!("the model asked: {question}"),
+        );
+        return "(nobody can answer: kv1nt runs non-interactively; decide yourself and say what you assumed)"
+            .into();
+    }
+    eprintln!("kv1nt asks: {question}");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    line.trim().to_string()
 }
 
 fn level_name(level: LogLevel) -> &'static str {

@@ -1,6 +1,7 @@
 //! The command line: flags and subcommands (clap), and the set-up shared by the TUI and the
 //! headless commands (configuration layers, data directory, session store, `--resume`).
 
+pub mod audit;
 pub mod exec;
 pub mod sessions;
 
@@ -9,6 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::approval::Policy;
 use crate::engine::config::{self, Config, Overrides, Paths, Secrets};
 use crate::engine::llm::ProviderKind;
 use crate::engine::store::{SessionInfo, Store};
@@ -46,6 +48,9 @@ pub struct ModelArgs {
     /// Provider to use when the first cannot answer: none, anthropic, ollama or openai.
     #[arg(long, value_parser = parse_fallback, global = true)]
     pub fallback: Option<config::Fallback>,
+    /// What runs without asking: read-only, ask, auto-edit or auto (critical always asks).
+    #[arg(long, value_parser = parse_policy, global = true)]
+    pub approval: Option<Policy>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +59,8 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// List saved sessions, newest first.
     Sessions(sessions::SessionsArgs),
+    /// Show the approval decisions recorded by the gate, oldest first.
+    Audit(audit::AuditArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -64,6 +71,11 @@ pub enum Command {
 fn parse_provider(name: &str) -> Result<ProviderKind, String> {
     ProviderKind::parse(name)
         .ok_or_else(|| format!("`{name}` is not a provider; use anthropic, ollama or openai"))
+}
+
+fn parse_policy(name: &str) -> Result<Policy, String> {
+    Policy::parse(name)
+        .ok_or_else(|| format!("`{name}` is not a policy; use read-only, ask, auto-edit or auto"))
 }
 
 fn parse_fallback(name: &str) -> Result<config::Fallback, String> {
@@ -82,8 +94,13 @@ pub fn load_setup(model: &ModelArgs, theme: Option<String>) -> Result<Setup> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let env = |name: &str| std::env::var(name).ok();
     let paths = Paths::from_env(&cwd, &env);
-    let overrides =
-        Overrides { provider: model.provider, model: model.model.clone(), theme, fallback: model.fallback };
+    let overrides = Overrides {
+        provider: model.provider,
+        model: model.model.clone(),
+        theme,
+        fallback: model.fallback,
+        approval: model.approval,
+    };
     let (config, secrets) = config::load(&paths, &env, &overrides)?;
     Ok(Setup { config, secrets, paths })
 }

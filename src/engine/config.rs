@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::approval::Policy;
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
 
@@ -24,6 +25,7 @@ pub struct Config {
     pub context: Budgets,
     pub ui: UiConfig,
     pub session: SessionConfig,
+    pub agent: AgentConfig,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
 }
@@ -186,6 +188,48 @@ impl Default for SessionConfig {
     }
 }
 
+/// How the model works on the repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// What runs without asking: read-only | ask | auto-edit | auto. Critical always asks.
+    pub approval: Policy,
+    /// Tool calls per turn before the loop stops and says so.
+    pub max_steps: usize,
+    /// native: the provider's tool calling; text: a protocol taught in the system prompt (for
+    /// models without tool support); auto: native, switching to text when the server refuses.
+    pub tool_mode: ToolMode,
+    /// `required` makes the first step of each turn call a tool (small local models otherwise
+    /// tend to answer without looking). Only the OpenAI-compatible protocol supports it.
+    pub tool_choice: ToolChoiceConfig,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            approval: Policy::Ask,
+            max_steps: 25,
+            tool_mode: ToolMode::Auto,
+            tool_choice: ToolChoiceConfig::Auto,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolMode {
+    Auto,
+    Native,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolChoiceConfig {
+    Auto,
+    Required,
+}
+
 /// API keys, from the environment only.
 #[derive(Clone, Default)]
 pub struct Secrets {
@@ -218,6 +262,7 @@ pub struct Overrides {
     pub model: Option<String>,
     pub theme: Option<String>,
     pub fallback: Option<Fallback>,
+    pub approval: Option<Policy>,
 }
 
 /// Where configuration and data live.
@@ -378,6 +423,9 @@ fn apply_overrides(config: &mut Config, overrides: &Overrides) {
     }
     if let Some(model) = &overrides.model {
         config.set_model(config.llm.primary, model.clone());
+    }
+    if let Some(policy) = overrides.approval {
+        config.agent.approval = policy;
     }
     if let Some(theme) = &overrides.theme {
         config.ui.theme = theme.clone();

@@ -1,4 +1,5 @@
-//! The engine: providers, sessions, configuration. No terminal code lives here.
+//! The engine: providers, the agent's tool loop and approval gate, sessions, configuration.
+//! No terminal code lives here.
 
 pub mod agent;
 pub mod approval;
@@ -7,7 +8,10 @@ pub mod llm;
 pub mod prompt;
 pub mod protocol;
 pub mod providers;
+mod reply;
 pub mod runtime;
 pub mod store;
 pub mod synth;
+mod tool_calls;
 mod turn;
+mod undo;

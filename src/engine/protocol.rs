@@ -6,14 +6,94 @@
 
 use std::time::Duration;
 
+use crate::engine::approval::{Action, Policy, Risk};
 use crate::engine::llm::{Message, ProviderKind, ToolCall, Usage};
 use crate::engine::store::MessageStatus;
+
+/// A playground intent (seed §5.1): picks the prompt template and the tools offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Generate,
+    Modify,
+    Explain,
+    Test,
+    Docs,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 5] =
+        [Intent::Generate, Intent::Modify, Intent::Explain, Intent::Test, Intent::Docs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Intent::Generate => "generate",
+            Intent::Modify => "modify",
+            Intent::Explain => "explain",
+            Intent::Test => "test",
+            Intent::Docs => "docs",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Intent> {
+        Self::ALL.into_iter().find(|i| i.name() == name)
+    }
+}
+
+/// The user's answer to an approval request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApprovalDecision {
+    /// `y`: this one action.
+    Once,
+    /// `a`: this action and every later one inside the offered scope, for this session.
+    ForSession,
+    /// `n`
+    Deny,
+    /// `m`: deny and tell the model why.
+    DenyWithMessage(String),
+    /// `e`: approve with the user's edited version of the new content (single-file edits).
+    ApproveEdited(String),
+}
+
+/// A mutation waiting for the user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalRequest {
+    pub id: u64,
+    pub action: Action,
+    pub risk: Risk,
+    pub reasons: Vec<String>,
+    /// One line: "edit src/a.rs: 2 blocks, +3 −1 lines".
+    pub summary: String,
+    /// What `a` would approve, written out ("edits under src/engine/ for this session").
+    pub session_scope: Option<String>,
+    /// Whether `e` can edit the proposed content (one file with new content).
+    pub editable: bool,
+}
+
+/// An applied change of this session, for `/rewind`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSummary {
+    pub id: i64,
+    pub time: String,
+    pub description: String,
+    pub state: String,
+}
 
 /// What the UI asks of the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
-    /// A user prompt: starts a turn.
-    Submit { text: String },
+    /// A user prompt: starts a turn (with an intent from `/generate`, `/explain`, …).
+    Submit { text: String, intent: Option<Intent> },
+    /// The answer to an `ApprovalRequest`.
+    Approve { id: u64, decision: ApprovalDecision },
+    /// The answer to a model's `ask_user` question.
+    Reply { id: u64, text: String },
+    /// Change the approval policy.
+    SetPolicy(Policy),
+    /// Restore the files of the last applied change (asks first, showing the diff).
+    Undo,
+    /// List the session's changes (`None`), or restore the workspace to how it was right after
+    /// change `id` (asks first).
+    Rewind { to: Option<i64> },
     /// Stop the running turn now (closes the HTTP stream).
     Cancel,
     /// The answer to a `ConfirmRequest`.
@@ -124,6 +204,32 @@ pub enum Event {
         provider: ProviderKind,
         models: Result<Vec<String>, String>,
     },
+    /// A mutation needs the user's decision (answer with `Op::Approve`).
+    ApprovalRequest(ApprovalRequest),
+    /// A tool started (`call_id` from the model).
+    ToolStarted {
+        call_id: String,
+        name: String,
+        summary: String,
+    },
+    /// A tool finished; `flags` names prompt-injection patterns found in what it read.
+    ToolFinished {
+        call_id: String,
+        name: String,
+        ok: bool,
+        summary: String,
+        flags: Vec<String>,
+    },
+    /// The model asks the user something (answer with `Op::Reply`).
+    Question {
+        id: u64,
+        text: String,
+    },
+    PolicyChanged(Policy),
+    /// The session's changes, oldest first (answer to `Op::Rewind { to: None }`).
+    Changes(Vec<ChangeSummary>),
+    /// Up to four follow-ups to offer under the last answer.
+    Suggestions(Vec<String>),
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).
     Stopped,
 }

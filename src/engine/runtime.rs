@@ -7,12 +7,16 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::config::{Config, Secrets};
+use super::agent::tools::{ReadLedger, Workspace};
+use super::approval::Policy;
+use super::approval::grants::Grants;
+use super::config::{Config, Secrets, ToolMode};
 use super::llm::{LlmError, Message, ProviderKind};
 use super::protocol::{Event, HistoryEntry, LogLevel, Op};
 use super::providers;
@@ -66,6 +70,17 @@ pub(super) struct Engine {
     pub(super) queued: VecDeque<Op>,
     pub(super) next_confirm_id: u64,
     pub(super) workspace: PathBuf,
+    /// The tools' view of the workspace (`None` if the directory cannot be opened).
+    pub(super) tools_workspace: Option<Workspace>,
+    /// What the model has read, so stale files are not overwritten.
+    pub(super) ledger: Arc<Mutex<ReadLedger>>,
+    pub(super) policy: Policy,
+    /// "Approve for this session" scopes granted so far.
+    pub(super) grants: Grants,
+    /// Tool calls go through the text protocol (configured, or the server refused native ones).
+    pub(super) text_tools: bool,
+    pub(super) turn: super::turn::TurnState,
+    next_request: u64,
     preflight: bool,
 }
 
@@ -78,7 +93,17 @@ impl Engine {
         let client =
             super::llm::http::build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
         let system_prompt = super::prompt::system_prompt(&setup.workspace, &setup.config.context);
+        let tools_workspace = Workspace::new(&setup.workspace).ok();
+        let policy = setup.config.agent.approval;
+        let text_tools = setup.config.agent.tool_mode == ToolMode::Text;
         Self {
+            tools_workspace,
+            ledger: Arc::new(Mutex::new(ReadLedger::default())),
+            policy,
+            grants: Grants::default(),
+            text_tools,
+            turn: Default::default(),
+            next_request: 1,
             config: setup.config,
             secrets: setup.secrets,
             client,
@@ -125,11 +150,15 @@ impl Engine {
 
     async fn handle(&mut self, op: Op) -> Flow {
         match op {
-            Op::Submit { text } => return self.run_turn(text).await,
+            Op::Submit { text, intent } => return self.run_turn(text, intent).await,
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
             Op::ListModels => self.spawn_list_models(),
+            Op::SetPolicy(policy) => self.set_policy(policy),
+            Op::Undo => return self.undo().await,
+            Op::Rewind { to: None } => self.list_changes(),
+            Op::Rewind { to: Some(id) } => return self.rewind(id).await,
             Op::Shutdown => return Flow::Shutdown,
-            Op::Cancel | Op::Answer { .. } => {} // nothing is running or waiting
+            Op::Cancel | Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // nothing waits
         }
         Flow::Continue
     }
@@ -154,6 +183,7 @@ impl Engine {
                 }),
             }
         }
+        self.reconcile_pending_changes();
         let resumed = self.session.is_some();
         self.emit(Event::SessionReady {
             session_id: self.session.as_ref().map(|s| s.id.clone()),
@@ -161,10 +191,23 @@ impl Engine {
             history,
         });
         self.announce_model();
+        self.emit(Event::PolicyChanged(self.policy));
         self.log(LogLevel::Info, format!("workspace {}", self.workspace.display()));
         if self.store.is_none() {
             self.log(LogLevel::Warn, "session storage is unavailable: this conversation will not be saved");
         }
+    }
+
+    pub(super) fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+        self.log(LogLevel::Info, format!("approval policy: {}", policy.as_str()));
+        self.emit(Event::PolicyChanged(policy));
+    }
+
+    pub(super) fn next_request_id(&mut self) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        id
     }
 
     pub(super) fn announce_model(&self) {

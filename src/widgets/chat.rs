@@ -143,11 +143,11 @@ fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize {
             cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, theme.base))];
             cache.text_len = entry.text.len();
         }
-        EntryKind::Notice(level) if stale => {
-            let style = match level {
-                LogLevel::Info => theme.dim,
-                LogLevel::Warn => theme.warning,
-                LogLevel::Error => theme.error,
+        EntryKind::Notice(_) | EntryKind::Tool { .. } if stale => {
+            let style = match &entry.kind {
+                EntryKind::Notice(LogLevel::Warn) => theme.warning,
+                EntryKind::Notice(LogLevel::Error) => theme.error,
+                _ => theme.dim,
             };
             cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, style))];
             cache.text_len = entry.text.len();
@@ -174,6 +174,7 @@ fn header(entry: &ChatEntry, theme: &Theme) -> Line<'static> {
         EntryKind::Notice(LogLevel::Error) => ("Error", theme.error.add_modifier(Modifier::BOLD)),
         EntryKind::Notice(LogLevel::Warn) => ("Warning", theme.warning.add_modifier(Modifier::BOLD)),
         EntryKind::Notice(LogLevel::Info) => ("Note", theme.dim.add_modifier(Modifier::BOLD)),
+        EntryKind::Tool { .. } => ("Tool", theme.accent),
     };
     Line::from(vec![Span::styled("▌", style), Span::styled(label, style.add_modifier(Modifier::BOLD))])
 }

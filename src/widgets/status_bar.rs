@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::app::state::StatusState;
+use crate::engine::approval::Policy;
 use crate::engine::llm::context::percent;
 use crate::engine::protocol::LogLevel;
 
@@ -45,6 +46,11 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
         };
         spans.push(Span::styled(format!("│ {text} "), style));
     }
+    let policy_style = match status.policy {
+        Policy::ReadOnly | Policy::Ask => theme.status_bar,
+        Policy::AutoEdit | Policy::Auto => theme.warning,
+    };
+    spans.push(Span::styled(format!("│ {} (Shift+Tab) ", status.policy.as_str()), policy_style));
     spans.push(Span::styled("│ F1 help", theme.status_bar));
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }

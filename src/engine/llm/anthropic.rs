@@ -15,7 +15,7 @@ use super::Provider;
 use super::error::{LlmError, ProviderKind};
 use super::framing::SseDecoder;
 use super::http::{self, Decoded, EventStream, StreamDecoder};
-use super::types::{ChatRequest, Message, Role, StreamEvent, ToolCall, Usage};
+use super::types::{ChatRequest, Message, Role, StreamEvent, ToolCall, ToolChoice, Usage};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub const API_VERSION: &str = "2023-06-01";
@@ -124,6 +124,9 @@ pub fn request_body(req: &ChatRequest) -> Value {
             .iter()
             .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
             .collect();
+        if req.tool_choice == ToolChoice::Required {
+            body["tool_choice"] = json!({"type": "any"});
+        }
     }
     body
 }

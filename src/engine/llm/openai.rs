@@ -16,7 +16,7 @@ use super::Provider;
 use super::error::{LlmError, ProviderKind};
 use super::framing::{SseDecoder, SseEvent};
 use super::http::{self, Decoded, EventStream, StreamDecoder};
-use super::types::{ChatRequest, Message, Role, StreamEvent, ToolCall, Usage};
+use super::types::{ChatRequest, Message, Role, StreamEvent, ToolCall, ToolChoice, Usage};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 const KIND: ProviderKind = ProviderKind::OpenAi;
@@ -136,6 +136,9 @@ pub fn request_body(req: &ChatRequest) -> Value {
             .iter()
             .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.input_schema}}))
             .collect();
+        if req.tool_choice == ToolChoice::Required {
+            body["tool_choice"] = json!("required");
+        }
     }
     body
 }

@@ -101,6 +101,16 @@ pub struct ChatRequest {
     pub tools: Vec<ToolSpec>,
     pub max_tokens: u32,
     pub temperature: Option<f32>,
+    /// Whether the model must call a tool (ignored without tools, and by Ollama).
+    pub tool_choice: ToolChoice,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ToolChoice {
+    #[default]
+    Auto,
+    /// The reply must be a tool call.
+    Required,
 }
 
 /// One decoded piece of a streamed reply.

@@ -38,6 +38,41 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX messages_session_seq ON messages(session_id, seq);
     CREATE INDEX sessions_updated_at ON sessions(updated_at);",
+    // v2: the approval audit log and content-addressed pre/post-images for undo. No foreign key
+    // to `sessions`: audit rows and checkpoints outlive (or exist without) a stored session.
+    "CREATE TABLE audit (
+        id         INTEGER PRIMARY KEY,
+        time       TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        request_id INTEGER NOT NULL,
+        action     TEXT NOT NULL,  -- edit | command | commit | undo
+        target     TEXT NOT NULL,
+        risk       TEXT NOT NULL,
+        reasons    TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
+        decision   TEXT NOT NULL,  -- approved-once | approved-session | auto-approved | denied | ...
+        scope      TEXT,           -- description of the grant that applied, if any
+        note       TEXT
+    );
+    CREATE INDEX audit_session_id ON audit(session_id, id);
+    CREATE TABLE blobs (
+        hash    TEXT PRIMARY KEY,  -- sha256 of content, lowercase hex
+        content BLOB NOT NULL
+    );
+    CREATE TABLE changes (
+        id          INTEGER PRIMARY KEY,
+        session_id  TEXT NOT NULL,
+        time        TEXT NOT NULL,
+        description TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'undone'))
+    );
+    CREATE INDEX changes_session_id ON changes(session_id, id);
+    CREATE TABLE change_files (
+        change_id   INTEGER NOT NULL REFERENCES changes(id) ON DELETE CASCADE,
+        path        TEXT NOT NULL,
+        before_hash TEXT REFERENCES blobs(hash),  -- NULL: the file did not exist
+        after_hash  TEXT REFERENCES blobs(hash),  -- NULL: the change deletes it
+        PRIMARY KEY (change_id, path)
+    );",
 ];
 
 /// The schema version this build writes and understands.

@@ -6,6 +6,8 @@
 //! - [`migrations`] brings the schema up to date, tracked by `PRAGMA user_version`; a database
 //!   from a newer kv1nt is refused with [`StoreError::TooNew`].
 //! - [`sessions`] is the typed API ([`Store`]) the engine uses.
+//! - [`audit`] is the approval audit log; [`checkpoints`] holds content-addressed pre/post-images
+//!   for undo and `/rewind`.
 //!
 //! Invariants:
 //! - Every timestamp is an RFC 3339 UTC string with exactly six fractional digits, so string
@@ -14,12 +16,18 @@
 //!   [`Message`](crate::engine::llm::Message) (text, tool calls, tool results) and nothing else.
 //! - Nothing here imports a terminal crate.
 
+pub mod audit;
+pub mod checkpoints;
 pub mod db;
 pub mod migrations;
 pub mod sessions;
 
 use std::path::PathBuf;
 
+pub use audit::{AUDIT_ACTIONS, AUDIT_DECISIONS, AuditEntry, MAX_FIELD_CHARS, NewAudit};
+pub use checkpoints::{
+    ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex,
+};
 pub use db::{open_connection, open_in_memory};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
 pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage};

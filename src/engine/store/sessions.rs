@@ -115,7 +115,7 @@ fn body_json(msg: &Message) -> Result<String> {
 
 /// The session database. `Send`, not `Sync`: give each thread its own `Store`.
 pub struct Store {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
 const SESSION_COLUMNS: &str = "s.id, s.created_at, s.updated_at, s.cwd, s.provider, s.model, \
@@ -353,7 +353,7 @@ fn new_session_id() -> String {
 }
 
 /// Now as RFC 3339 UTC with microseconds, strictly increasing within the process.
-fn now_rfc3339() -> String {
+pub(super) fn now_rfc3339() -> String {
     static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
     let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
     // Never repeat or go back: a stamp is at least one microsecond after the previous one.

@@ -1,0 +1,123 @@
+//! Approval requests in the TUI: the queue, the preview in the Diff pane, and the keys of the
+//! approval dialog (once, for the session, deny, deny with a message, edit then approve).
+
+use crossterm::event::KeyEvent;
+use ratatui_textarea::TextArea;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::engine::approval::Action;
+use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Op};
+use crate::widgets::diff_view::DiffModel;
+use crate::widgets::highlight::lang_from_path;
+
+use super::keymap::{Action as KeyAction, KeyContext};
+use super::layers::{ApprovalDialog, ApprovalMode, Layer};
+use super::state::AppState;
+
+/// Show `request` now, or after the ones already waiting.
+pub fn enqueue(state: &mut AppState, request: ApprovalRequest) {
+    if state.layers.iter().any(|l| matches!(l, Layer::Approval(_))) {
+        state.approvals.push_back(request);
+    } else {
+        show(state, request);
+    }
+}
+
+fn show(state: &mut AppState, request: ApprovalRequest) {
+    if let Action::Edit { changes } = &request.action
+        && let Some(change) = changes.first()
+    {
+        let before = change.before.as_deref().unwrap_or_default();
+        let after = change.after.as_deref().unwrap_or_default();
+        let model = DiffModel::between(before, after, 3);
+        let files =
+            if changes.len() > 1 { format!(" (1 of {} files)", changes.len()) } else { String::new() };
+        state.diff.caption = format!("proposed: {}{files}  +{} −{}", change.path, model.added, model.removed);
+        state.diff.lang = lang_from_path(&change.path);
+        state.diff.model = Some(model);
+        state.diff.highlights = Default::default();
+        state.diff.scroll_y = 0;
+    }
+    state.layers.push(Layer::Approval(ApprovalDialog { request, mode: ApprovalMode::Choose }));
+    state.dirty = true;
+}
+
+/// Close the dialog with `decision` and show the next waiting request.
+fn answer(state: &mut AppState, decision: ApprovalDecision, ops: &UnboundedSender<Op>) {
+    let Some(index) = state.layers.iter().rposition(|l| matches!(l, Layer::Approval(_))) else { return };
+    let Layer::Approval(dialog) = state.layers.remove(index) else { return };
+    let _ = ops.send(Op::Approve { id: dialog.request.id, decision });
+    if let Some(next) = state.approvals.pop_front() {
+        show(state, next);
+    }
+}
+
+/// Keys while the approval dialog is on top.
+pub fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
+    let action = state.keymap.lookup(&[KeyContext::Approval], &key);
+    let Some(Layer::Approval(dialog)) = state.layers.last_mut() else { return };
+    match &mut dialog.mode {
+        ApprovalMode::Choose => match action {
+            Some(KeyAction::ApproveOnce) => answer(state, ApprovalDecision::Once, ops),
+            Some(KeyAction::ApproveSession) if dialog.request.session_scope.is_some() => {
+                answer(state, ApprovalDecision::ForSession, ops)
+            }
+            Some(KeyAction::Deny) => answer(state, ApprovalDecision::Deny, ops),
+            Some(KeyAction::DenyWithMessage) => {
+                let mut area = TextArea::default();
+                area.set_placeholder_text("What should the model do instead?");
+                dialog.mode = ApprovalMode::Message(Box::new(area));
+            }
+            Some(KeyAction::EditProposal) if dialog.request.editable => {
+                let content = proposed_content(&dialog.request).unwrap_or_default();
+                let area = TextArea::new(content.split('\n').map(String::from).collect());
+                dialog.mode = ApprovalMode::Edit(Box::new(area));
+            }
+            _ => {}
+        },
+        ApprovalMode::Message(area) => match key.code {
+            crossterm::event::KeyCode::Esc => dialog.mode = ApprovalMode::Choose,
+            crossterm::event::KeyCode::Enter => {
+                let message = area.lines().join("\n").trim().to_string();
+                let decision = if message.is_empty() {
+                    ApprovalDecision::Deny
+                } else {
+                    ApprovalDecision::DenyWithMessage(message)
+                };
+                answer(state, decision, ops);
+            }
+            _ => {
+                area.input(key);
+            }
+        },
+        ApprovalMode::Edit(area) => match (key.code, action) {
+            (crossterm::event::KeyCode::Esc, _) => dialog.mode = ApprovalMode::Choose,
+            (_, Some(KeyAction::SaveEdit)) => {
+                let content = area.lines().join("\n");
+                answer(state, ApprovalDecision::ApproveEdited(content), ops);
+            }
+            _ => {
+                area.input(key);
+            }
+        },
+    }
+}
+
+/// Text typed or pasted while editing or writing a message goes into that box.
+pub fn on_paste(state: &mut AppState, text: &str) {
+    if let Some(Layer::Approval(dialog)) = state.layers.last_mut() {
+        match &mut dialog.mode {
+            ApprovalMode::Message(area) | ApprovalMode::Edit(area) => {
+                area.insert_str(text);
+            }
+            ApprovalMode::Choose => {}
+        }
+    }
+}
+
+fn proposed_content(request: &ApprovalRequest) -> Option<String> {
+    match &request.action {
+        Action::Edit { changes } if changes.len() == 1 => changes[0].after.clone(),
+        _ => None,
+    }
+}

@@ -1,0 +1,53 @@
+//! The decision: given the user's [`Policy`], an action's [`Assessment`] and the session's
+//! [`Grants`], does the action run, ask, or get refused?
+//!
+//! Invariants (checked in this order):
+//! 1. Read-only denies every action, whatever its risk or grants.
+//! 2. Critical risk always asks — under every other policy and despite any grant.
+//! 3. A session grant covering the action allows it (risk is at most high here).
+//! 4. Ask asks; auto-edit allows edits up to medium and asks for the rest; auto allows every
+//!    kind up to medium and asks for high.
+
+use super::grants::Grants;
+use super::types::{Action, Assessment, Policy, Risk};
+
+/// What the gate does with one action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Runs without asking; `reason` says why (for the audit log and the transcript).
+    Allow { reason: String },
+    /// Shows the approval modal.
+    Ask,
+    /// Refused; `reason` is shown to the user and the model.
+    Deny { reason: String },
+}
+
+/// The reason every action is denied under [`Policy::ReadOnly`].
+pub const READ_ONLY_REASON: &str =
+    "read-only policy: no changes are made; switch with Shift+Tab or --approval";
+
+/// Decides what happens to `action` (see the module docs for the rules).
+pub fn decide(policy: Policy, action: &Action, assessment: &Assessment, grants: &Grants) -> Verdict {
+    let risk = assessment.risk;
+    if policy == Policy::ReadOnly {
+        return Verdict::Deny { reason: READ_ONLY_REASON.to_string() };
+    }
+    if risk == Risk::Critical {
+        return Verdict::Ask;
+    }
+    if let Some(grant) = grants.covers(action) {
+        return Verdict::Allow { reason: format!("allowed by your grant: {}", grant.description) };
+    }
+    let allowed = match policy {
+        Policy::ReadOnly | Policy::Ask => false,
+        Policy::AutoEdit => matches!(action, Action::Edit { .. }) && risk <= Risk::Medium,
+        Policy::Auto => risk <= Risk::Medium,
+    };
+    if allowed {
+        Verdict::Allow {
+            reason: format!("{} policy runs {risk}-risk {}s without asking", policy.as_str(), action.kind()),
+        }
+    } else {
+        Verdict::Ask
+    }
+}

@@ -1,0 +1,320 @@
+//! Running the model's tool calls: reads run at once (their output scanned for prompt
+//! injection), changes go through the approval gate and are checkpointed before they are written.
+//!
+//! Invariants: nothing is written without a verdict of the gate (policy, grant or the user);
+//! every request and decision is audited; a change is recorded as `pending` with its pre-images
+//! before the write and `applied` after, so a crash in between can be undone; after the user
+//! denies a change, the remaining changes of the same reply are not run.
+
+use super::agent::text_protocol;
+use super::agent::tools::{self, Proposal, ToolInput};
+use super::approval::grants::grant_for;
+use super::approval::injection::{quarantine, scanner};
+use super::approval::policy::{Verdict, decide};
+use super::approval::risk::assess;
+use super::approval::{Action, Assessment};
+use super::llm::{Message, Role, ToolCall, ToolResult};
+use super::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
+use super::reply::Interrupt;
+use super::runtime::Engine;
+use super::store::NewAudit;
+
+/// How one call ended, as the model will read it.
+struct Outcome {
+    content: String,
+    is_error: bool,
+    flags: Vec<String>,
+}
+
+impl Outcome {
+    fn ok(content: impl Into<String>) -> Self {
+        Self { content: content.into(), is_error: false, flags: Vec::new() }
+    }
+
+    fn error(content: impl Into<String>) -> Self {
+        Self { content: content.into(), is_error: true, flags: Vec::new() }
+    }
+}
+
+/// Calls repeated more often than this in one turn are not run again.
+const MAX_REPEATS: usize = 2;
+
+impl Engine {
+    /// Run the calls of one reply; returns the message carrying their results.
+    pub(super) async fn run_tool_calls(&mut self, calls: &[ToolCall]) -> Result<Message, Interrupt> {
+        let mut results = Vec::new();
+        let mut denied = false;
+        for call in calls {
+            let summary = call_summary(call);
+            self.emit(Event::ToolStarted {
+                call_id: call.id.clone(),
+                name: call.name.clone(),
+                summary: summary.clone(),
+            });
+            let outcome = self.run_one(call, denied).await?;
+            denied |= outcome.is_error && outcome.content.starts_with("The user denied");
+            let first_line = outcome.content.lines().next().unwrap_or_default().chars().take(120).collect();
+            self.emit(Event::ToolFinished {
+                call_id: call.id.clone(),
+                name: call.name.clone(),
+                ok: !outcome.is_error,
+                summary: first_line,
+                flags: outcome.flags.clone(),
+            });
+            results.push(ToolResult {
+                call_id: call.id.clone(),
+                content: outcome.content,
+                is_error: outcome.is_error,
+            });
+        }
+        if self.text_tools {
+            let names = calls.iter().map(|c| c.name.as_str());
+            let text = names
+                .zip(&results)
+                .map(|(name, r)| text_protocol::format_result(name, &r.content, r.is_error))
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Ok(Message::user(text));
+        }
+        Ok(Message { role: Role::Tool, text: String::new(), tool_calls: Vec::new(), tool_results: results })
+    }
+
+    async fn run_one(&mut self, call: &ToolCall, after_denial: bool) -> Result<Outcome, Interrupt> {
+        let key = format!("{}:{}", call.name, call.arguments);
+        let seen = self.turn.call_counts.entry(key).or_default();
+        *seen += 1;
+        if *seen > MAX_REPEATS {
+            return Ok(Outcome::error(format!(
+                "Not run: you already called {} with these exact arguments {MAX_REPEATS} times in this turn. \
+                 Use the earlier result, try something different, or answer the user.",
+                call.name
+            )));
+        }
+        let input = match tools::parse_call(&call.name, &call.arguments) {
+            Ok(input) => input,
+            Err(e) => return Ok(Outcome::error(e.to_string())),
+        };
+        if input.mutates() && after_denial {
+            return Ok(Outcome::error(
+                "Not run: the user denied an earlier change in this reply. Ask before trying again.",
+            ));
+        }
+        let Some(workspace) = self.tools_workspace.clone() else {
+            return Ok(Outcome::error("Tools are unavailable: the workspace directory cannot be opened."));
+        };
+        match input {
+            ToolInput::AskUser { question } => self.ask_user(question).await,
+            ToolInput::Edit(args) => {
+                let proposal = tools::propose_edit(
+                    &workspace,
+                    &self.ledger.lock().unwrap_or_else(|e| e.into_inner()),
+                    &args,
+                );
+                self.gate(proposal).await
+            }
+            ToolInput::Write(args) => {
+                let proposal = tools::propose_write(
+                    &workspace,
+                    &self.ledger.lock().unwrap_or_else(|e| e.into_inner()),
+                    &args,
+                );
+                self.gate(proposal).await
+            }
+            read_only => {
+                let ledger = self.ledger.clone();
+                let source = call_summary(call);
+                let run = tokio::task::spawn_blocking(move || {
+                    let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
+                    match read_only {
+                        ToolInput::Read(args) => tools::read_file(&workspace, &mut ledger, &args),
+                        ToolInput::List(args) => tools::list_dir(&workspace, &args),
+                        ToolInput::Grep(args) => tools::grep(&workspace, &args),
+                        _ => unreachable!("mutating tools are handled above"),
+                    }
+                });
+                let output = match self.unless_interrupted(run).await? {
+                    Ok(Ok(text)) => text,
+                    Ok(Err(e)) => return Ok(Outcome::error(e.to_string())),
+                    Err(e) => return Ok(Outcome::error(format!("the tool failed: {e}"))),
+                };
+                Ok(self.screen_for_injection(&source, output))
+            }
+        }
+    }
+
+    /// Flagged content goes to the model marked as untrusted data, and raises the risk of
+    /// every change proposed later in this turn.
+    fn screen_for_injection(&mut self, source: &str, output: String) -> Outcome {
+        let findings = scanner().scan(&output);
+        if findings.is_empty() {
+            return Outcome::ok(output);
+        }
+        self.turn.flagged = true;
+        let flags: Vec<String> =
+            findings.iter().map(|f| format!("{} (line {})", f.description, f.line)).collect();
+        self.log(LogLevel::Warn, format!("possible prompt injection in {source}: {}", flags.join("; ")));
+        Outcome { content: quarantine(source, &output, &findings), is_error: false, flags }
+    }
+
+    async fn ask_user(&mut self, question: String) -> Result<Outcome, Interrupt> {
+        let id = self.next_request_id();
+        self.emit(Event::Question { id, text: question });
+        let answer = self
+            .wait_for(|op| match op {
+                Op::Reply { id: answered, text } if *answered == id => Some(text.clone()),
+                _ => None,
+            })
+            .await?;
+        Ok(Outcome::ok(format!("The user answered: {answer}")))
+    }
+
+    /// Assess, decide, ask if needed, then apply with a checkpoint. Every path is audited.
+    async fn gate(&mut self, proposal: Result<Proposal, tools::ToolError>) -> Result<Outcome, Interrupt> {
+        let mut proposal = match proposal {
+            Ok(p) => p,
+            Err(e) => return Ok(Outcome::error(e.to_string())),
+        };
+        let action = Action::Edit { changes: vec![proposal.change.clone()] };
+        let mut assessment = assess(&action, &self.workspace);
+        if self.turn.flagged {
+            assessment.risk = assessment.risk.raised();
+            assessment
+                .reasons
+                .push("proposed after content flagged as a possible prompt injection in this turn".into());
+        }
+        let id = self.next_request_id();
+        let verdict = decide(self.policy, &action, &assessment, &self.grants);
+        let (decision, scope, note) = match verdict {
+            Verdict::Deny { reason } => {
+                self.audit(id, &action, &assessment, "policy-denied", None, Some(&reason));
+                return Ok(Outcome::error(format!("Not applied: {reason}")));
+            }
+            Verdict::Allow { reason } => ("auto-approved", None, Some(reason)),
+            Verdict::Ask => {
+                let grant = grant_for(&action);
+                let request = ApprovalRequest {
+                    id,
+                    action: action.clone(),
+                    risk: assessment.risk,
+                    reasons: assessment.reasons.clone(),
+                    summary: proposal.summary.clone(),
+                    session_scope: grant.as_ref().map(|g| g.description.clone()),
+                    editable: proposal.change.after.is_some(),
+                };
+                self.emit(Event::ApprovalRequest(request));
+                let answer = self.wait_for(|op| match op {
+                    Op::Approve { id: answered, decision } if *answered == id => Some(decision.clone()),
+                    _ => None,
+                });
+                let decision = match answer.await {
+                    Ok(decision) => decision,
+                    Err(interrupt) => {
+                        self.audit(id, &action, &assessment, "cancelled", None, None);
+                        return Err(interrupt);
+                    }
+                };
+                match decision {
+                    ApprovalDecision::Once => ("approved-once", None, None),
+                    ApprovalDecision::ForSession => {
+                        let description = grant.as_ref().map(|g| g.description.clone());
+                        if let Some(grant) = grant {
+                            self.grants.add(grant);
+                        }
+                        ("approved-session", description, None)
+                    }
+                    ApprovalDecision::Deny => {
+                        self.audit(id, &action, &assessment, "denied", None, None);
+                        return Ok(Outcome::error("The user denied this change. Do not retry it unchanged."));
+                    }
+                    ApprovalDecision::DenyWithMessage(message) => {
+                        self.audit(id, &action, &assessment, "denied-with-message", None, Some(&message));
+                        return Ok(Outcome::error(format!(
+                            "The user denied this change and said: {message}"
+                        )));
+                    }
+                    ApprovalDecision::ApproveEdited(content) => {
+                        proposal.change.after = Some(content);
+                        ("edited-and-approved", None, None)
+                    }
+                }
+            }
+        };
+        self.audit(id, &action, &assessment, decision, scope.as_deref(), note.as_deref());
+        Ok(self.apply(&proposal))
+    }
+
+    /// Checkpoint the pre-image, write atomically, mark the change applied.
+    fn apply(&mut self, proposal: &Proposal) -> Outcome {
+        let Some(workspace) = self.tools_workspace.clone() else {
+            return Outcome::error("the workspace directory cannot be opened");
+        };
+        let change_id = match (&self.store, &self.session) {
+            (Some(store), Some(session)) => {
+                match store.begin_change(
+                    &session.id,
+                    &proposal.summary,
+                    std::slice::from_ref(&proposal.change),
+                ) {
+                    Ok(id) => Some(id),
+                    Err(e) => {
+                        return Outcome::error(format!(
+                            "Not applied: the checkpoint could not be saved ({e})"
+                        ));
+                    }
+                }
+            }
+            _ => None,
+        };
+        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let result = tools::apply(&workspace, &mut ledger, &proposal.change, proposal.before_hash.as_deref());
+        drop(ledger);
+        let state = if result.is_ok() { "applied" } else { "undone" };
+        if let (Some(store), Some(id)) = (&self.store, change_id) {
+            let _ = store.mark_change(id, state);
+        }
+        match result {
+            Ok(()) => {
+                self.turn.edits_applied += 1;
+                self.log(LogLevel::Info, format!("applied: {}", proposal.summary));
+                Outcome::ok(format!("Applied: {}", proposal.summary))
+            }
+            Err(e) => Outcome::error(format!("Not applied: {e}")),
+        }
+    }
+
+    pub(super) fn audit(
+        &self,
+        request_id: u64,
+        action: &Action,
+        assessment: &Assessment,
+        decision: &str,
+        scope: Option<&str>,
+        note: Option<&str>,
+    ) {
+        let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
+        let entry = NewAudit {
+            session_id: &session.id,
+            request_id,
+            action: action.kind(),
+            target: &action.target(),
+            risk: assessment.risk,
+            reasons: &assessment.reasons,
+            decision,
+            scope,
+            note,
+        };
+        if let Err(e) = store.record_audit(&entry) {
+            self.log(LogLevel::Error, format!("could not write the audit log: {e}"));
+        }
+    }
+}
+
+/// "read_file src/main.rs", "grep fn main", … — what a call is about, in one short line.
+pub(super) fn call_summary(call: &ToolCall) -> String {
+    let args = &call.arguments;
+    let detail = ["path", "pattern", "question"].iter().find_map(|k| args.get(k).and_then(|v| v.as_str()));
+    match detail {
+        Some(d) => format!("{} {}", call.name, d.chars().take(80).collect::<String>()),
+        None => call.name.clone(),
+    }
+}

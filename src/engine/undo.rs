@@ -1,0 +1,195 @@
+//! `/undo` and `/rewind`: restoring files from the session's checkpoints. Both show the diff
+//! and ask first (through the same approval request as edits, never auto-approved), refuse to
+//! silently overwrite changes the user made since, and are audited.
+//!
+//! A change left `pending` by a crash between approval and write is reconciled when the session
+//! is reopened: written → `applied` (so `/undo` can restore it), not written → `undone`.
+
+use super::agent::tools::{self, sha256_hex};
+use super::approval::risk::assess;
+use super::approval::{Action, FileChange};
+use super::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
+use super::reply::Interrupt;
+use super::runtime::{Engine, Flow};
+use super::store::checkpoints::{ChangeRecord, RestoreStep, restore_plan, rewind_plan};
+
+impl Engine {
+    pub(super) fn list_changes(&self) {
+        let (Some(store), Some(session)) = (&self.store, &self.session) else {
+            return self.emit(Event::Changes(Vec::new()));
+        };
+        let changes = store.changes(&session.id).unwrap_or_default();
+        let list = changes
+            .into_iter()
+            .map(|c| ChangeSummary { id: c.id, time: c.time, description: c.description, state: c.state })
+            .collect();
+        self.emit(Event::Changes(list));
+    }
+
+    pub(super) async fn undo(&mut self) -> Flow {
+        let last = self.session_changes().into_iter().rev().find(|c| c.state == "applied");
+        let Some(change) = last else {
+            self.notice(LogLevel::Info, "Nothing to undo in this session.");
+            return Flow::Continue;
+        };
+        let plan = match self.plan(|store, current| restore_plan(store, &change, current)) {
+            Ok(plan) => plan,
+            Err(e) => {
+                self.notice(LogLevel::Error, format!("Cannot undo: {e}"));
+                return Flow::Continue;
+            }
+        };
+        let title = format!("undo change #{}: {}", change.id, change.description);
+        self.restore(&title, plan, &[change.id]).await
+    }
+
+    pub(super) async fn rewind(&mut self, to: i64) -> Flow {
+        let changes = self.session_changes();
+        if !changes.iter().any(|c| c.id == to) {
+            self.notice(LogLevel::Warn, format!("There is no change #{to} in this session (see /rewind)."));
+            return Flow::Continue;
+        }
+        let later: Vec<i64> =
+            changes.iter().filter(|c| c.id > to && c.state == "applied").map(|c| c.id).collect();
+        if later.is_empty() {
+            self.notice(LogLevel::Info, format!("The workspace is already as it was after change #{to}."));
+            return Flow::Continue;
+        }
+        let session = self.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+        let plan = match self.plan(|store, current| rewind_plan(store, &session, to, current)) {
+            Ok(plan) => plan,
+            Err(e) => {
+                self.notice(LogLevel::Error, format!("Cannot rewind: {e}"));
+                return Flow::Continue;
+            }
+        };
+        let title = format!("rewind to after change #{to} (undoes {} change(s))", later.len());
+        self.restore(&title, plan, &later).await
+    }
+
+    /// Show the restore as an approval request; on yes write it and mark `change_ids` undone.
+    async fn restore(&mut self, title: &str, plan: Vec<RestoreStep>, change_ids: &[i64]) -> Flow {
+        let mut changes = Vec::new();
+        let mut conflicts = Vec::new();
+        for step in &plan {
+            let current = self.read_current(&step.path).map(|b| String::from_utf8_lossy(&b).into_owned());
+            let after = match &step.content {
+                Some(bytes) => match String::from_utf8(bytes.clone()) {
+                    Ok(text) => Some(text),
+                    Err(_) => {
+                        self.notice(
+                            LogLevel::Error,
+                            format!("Cannot restore {}: its saved content is not text.", step.path),
+                        );
+                        return Flow::Continue;
+                    }
+                },
+                None => None,
+            };
+            if step.conflict {
+                conflicts.push(step.path.clone());
+            }
+            changes.push(FileChange { path: step.path.clone(), before: current, after });
+        }
+        let action = Action::Edit { changes: changes.clone() };
+        let mut assessment = assess(&action, &self.workspace);
+        assessment.reasons.insert(0, title.to_string());
+        for path in &conflicts {
+            assessment
+                .reasons
+                .push(format!("{path} was changed after kv1nt's edit: restoring overwrites that"));
+        }
+        let id = self.next_request_id();
+        let request = ApprovalRequest {
+            id,
+            action: action.clone(),
+            risk: assessment.risk,
+            reasons: assessment.reasons.clone(),
+            summary: title.to_string(),
+            session_scope: None,
+            editable: false,
+        };
+        self.emit(Event::ApprovalRequest(request));
+        let answer = self
+            .wait_for(|op| match op {
+                Op::Approve { id: answered, decision } if *answered == id => Some(decision.clone()),
+                _ => None,
+            })
+            .await;
+        let approved = match answer {
+            Ok(ApprovalDecision::Once | ApprovalDecision::ForSession) => true,
+            Ok(_) => false,
+            Err(Interrupt::Shutdown) => return Flow::Shutdown,
+            Err(Interrupt::Cancel) => false,
+        };
+        if !approved {
+            self.audit(id, &action, &assessment, "denied", None, Some("undo"));
+            self.notice(LogLevel::Info, "Nothing was restored.");
+            return Flow::Continue;
+        }
+        let Some(workspace) = self.tools_workspace.clone() else { return Flow::Continue };
+        for change in &changes {
+            let expected = change.before.as_ref().map(|b| sha256_hex(b.as_bytes()));
+            let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = tools::apply(&workspace, &mut ledger, change, expected.as_deref()) {
+                drop(ledger);
+                self.notice(LogLevel::Error, format!("Restoring {} failed: {e}", change.path));
+                return Flow::Continue;
+            }
+        }
+        if let Some(store) = &self.store {
+            for change_id in change_ids {
+                let _ = store.mark_change(*change_id, "undone");
+            }
+        }
+        self.audit(id, &action, &assessment, "approved-once", None, Some("undo"));
+        self.notice(LogLevel::Info, format!("Restored: {title}."));
+        Flow::Continue
+    }
+
+    fn session_changes(&self) -> Vec<ChangeRecord> {
+        match (&self.store, &self.session) {
+            (Some(store), Some(session)) => store.changes(&session.id).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn plan(
+        &self,
+        make: impl FnOnce(
+            &super::store::Store,
+            &dyn Fn(&str) -> Option<Vec<u8>>,
+        ) -> super::store::Result<Vec<RestoreStep>>,
+    ) -> Result<Vec<RestoreStep>, String> {
+        let store = self.store.as_ref().ok_or("session storage is unavailable")?;
+        let current = |path: &str| self.read_current(path);
+        make(store, &current).map_err(|e| e.to_string())
+    }
+
+    fn read_current(&self, path: &str) -> Option<Vec<u8>> {
+        let workspace = self.tools_workspace.as_ref()?;
+        let (absolute, _) = workspace.resolve(path, false).ok()?;
+        std::fs::read(absolute).ok()
+    }
+
+    /// Changes left `pending` by a crash: applied if the file holds the new content, else undone.
+    pub(super) fn reconcile_pending_changes(&self) {
+        let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
+        for change in store.pending_changes(&session.id).unwrap_or_default() {
+            let written = change.files.iter().all(|f| {
+                let current = self.read_current(&f.path).map(|b| sha256_hex(&b));
+                current == f.after_hash
+            });
+            let state = if written { "applied" } else { "undone" };
+            let _ = store.mark_change(change.id, state);
+            self.log(
+                LogLevel::Warn,
+                format!("change #{} was interrupted by a crash; recorded as {state}", change.id),
+            );
+        }
+    }
+
+    fn notice(&self, level: LogLevel, text: impl Into<String>) {
+        self.emit(Event::Notice { level, text: text.into() });
+    }
+}

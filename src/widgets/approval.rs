@@ -1,0 +1,92 @@
+//! The approval dialog: what is proposed, its risk and reasons, the exact scope `a` would
+//! grant, and the keys. With `m` it holds a message box; with `e` an editor over the proposed
+//! content. The change itself is previewed in the Diff pane, which the dialog leaves visible.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
+
+use crate::app::layers::{ApprovalDialog, ApprovalMode};
+use crate::engine::approval::Risk;
+
+use super::chat::wrap_plain;
+use super::theme::Theme;
+
+pub fn risk_style(risk: Risk, theme: &Theme) -> Style {
+    match risk {
+        Risk::Low => theme.accent,
+        Risk::Medium => theme.warning,
+        Risk::High | Risk::Critical => theme.error.add_modifier(Modifier::BOLD),
+    }
+}
+
+/// Draw the dialog over `area` (the panes): anchored to the bottom, full width of the Chat side.
+pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, theme: &Theme) {
+    let request = &dialog.request;
+    let width = area.width.min(96);
+    let inner_width = width.saturating_sub(2).max(1);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    lines.extend(wrap_plain(&request.summary, inner_width, theme.base.add_modifier(Modifier::BOLD)));
+    for reason in &request.reasons {
+        lines.extend(wrap_plain(&format!("• {reason}"), inner_width, theme.base));
+    }
+    if let Some(scope) = &request.session_scope {
+        lines.extend(wrap_plain(&format!("a approves {scope}"), inner_width, theme.dim));
+    }
+    let keys = match &dialog.mode {
+        ApprovalMode::Choose => {
+            let mut keys = vec!["y once"];
+            if request.session_scope.is_some() {
+                keys.push("a for this session");
+            }
+            keys.extend(["n deny", "m deny with a message"]);
+            if request.editable {
+                keys.push("e edit first");
+            }
+            keys.join("   ")
+        }
+        ApprovalMode::Message(_) => "Enter denies with this message · Esc back".to_string(),
+        ApprovalMode::Edit(_) => "Ctrl+S approves the edited content · Esc back".to_string(),
+    };
+    lines.push(Line::styled(keys, theme.accent));
+    let editor_rows: u16 = match &dialog.mode {
+        ApprovalMode::Choose => 0,
+        ApprovalMode::Message(_) => 3,
+        ApprovalMode::Edit(_) => area.height.saturating_sub(lines.len() as u16 + 4).clamp(3, 30),
+    };
+    let height = (lines.len() as u16 + 2 + editor_rows).min(area.height);
+    if height < 3 || width < 10 {
+        return;
+    }
+    let rect = Rect { x: area.x, y: area.y + area.height - height, width, height };
+    Clear.render(rect, buf);
+    let title = vec![
+        Span::styled(format!(" Approve {} — risk ", request.action.kind()), theme.modal_title),
+        Span::styled(request.risk.as_str().to_uppercase(), risk_style(request.risk, theme)),
+        Span::styled(" ", theme.modal_title),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(risk_style(request.risk, theme))
+        .title(Line::from(title))
+        .style(theme.base);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let text_rows = inner.height.saturating_sub(editor_rows);
+    for (row, line) in lines.iter().take(text_rows as usize).enumerate() {
+        buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
+    let editor = Rect { x: inner.x, y: inner.y + text_rows, width: inner.width, height: editor_rows };
+    match &dialog.mode {
+        ApprovalMode::Message(area) | ApprovalMode::Edit(area) if editor.height > 0 => {
+            let mut area = area.as_ref().clone();
+            area.set_block(Block::default().borders(Borders::TOP).border_style(theme.border_focused));
+            area.set_cursor_style(theme.selection);
+            area.render(editor, buf);
+        }
+        _ => {}
+    }
+}

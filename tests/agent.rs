@@ -391,3 +391,27 @@ async fn a_crash_between_approval_and_write_can_still_be_undone() {
     let states: Vec<String> = fx.store().changes(&session.id).unwrap().into_iter().map(|c| c.state).collect();
     assert_eq!(states, ["undone"], "change #{id} was reconciled as applied, then undone");
 }
+
+#[tokio::test]
+async fn denying_one_change_stops_the_rest_of_that_reply_and_nothing_is_half_applied() {
+    let blocks = json!({"path": "src/lib.rs", "edits": [
+        {"search": "pub fn add", "replace": "pub fn sum"},
+        {"search": "    a + b", "replace": "    b + a"}
+    ]});
+    let second = json!({"path": "src/other.rs", "content": "// other\n"});
+    let turn = Turn::text(&["Two changes."]).tool_call("e1", "edit_file", blocks).tool_call(
+        "w2",
+        "write_file",
+        second,
+    );
+    let server = ScriptedServer::start(Wire::Anthropic, vec![turn, Turn::text(&["Stopping."])]).await;
+    let fx = Fixture::new();
+    let mut engine = fx.engine(Wire::Anthropic, &server.base_url(), Policy::Ask);
+    engine.ops.send(Op::Submit { text: "do both".into(), intent: None }).unwrap();
+    let (_, asked) = run_turn(&mut engine, |_| Some(ApprovalDecision::Deny)).await;
+    assert_eq!(asked.len(), 1, "the second change is not even proposed after a denial");
+    assert_eq!(fx.file("src/lib.rs"), ORIGINAL, "neither block of the denied edit was applied");
+    assert!(!fx.repo().join("src/other.rs").exists());
+    let results = tool_result_text(&server, 1);
+    assert!(results.contains("denied") && results.contains("Not run"), "{results}");
+}

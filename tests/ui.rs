@@ -303,3 +303,68 @@ fn stable(screen: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+fn approval_request(id: u64) -> Event {
+    use kv1nt::engine::approval::{Action, FileChange, Risk};
+    use kv1nt::engine::protocol::ApprovalRequest;
+    let change =
+        FileChange { path: "src/lib.rs".into(), before: Some("a\n".into()), after: Some("b\n".into()) };
+    Event::ApprovalRequest(ApprovalRequest {
+        id,
+        action: Action::Edit { changes: vec![change] },
+        risk: Risk::Low,
+        reasons: vec!["small change: 2 lines in src/lib.rs".into()],
+        summary: "edit src/lib.rs: 1 block, +1 −1 lines".into(),
+        session_scope: Some("edits under src/ for this session".into()),
+        editable: true,
+    })
+}
+
+#[test]
+fn approval_dialog_keys_answer_edit_message_and_queue() {
+    use kv1nt::engine::protocol::ApprovalDecision;
+    let mut s = state();
+    let (ops, mut rx) = mpsc::unbounded_channel();
+    update::apply(&mut s, approval_request(1));
+    update::apply(&mut s, approval_request(2));
+    let screen = text(&render(&mut s, 160, 30));
+    assert!(
+        screen.contains("Approve edit — risk LOW")
+            && screen.contains("a approves edits under src/ for this session"),
+        "{screen}"
+    );
+    assert!(screen.contains("proposed: src/lib.rs"), "the Diff pane previews it");
+    type_text(&mut s, &ops, "zzz");
+    assert!(
+        s.composer.is_empty() && rx.try_recv().is_err(),
+        "unbound keys do nothing and never reach the composer"
+    );
+    // e: edit the proposed content, Ctrl+S approves the edited version.
+    input::handle(&mut s, key(KeyCode::Char('e')), &ops);
+    type_text(&mut s, &ops, "X");
+    input::handle(&mut s, ctrl('s'), &ops);
+    match rx.try_recv().unwrap() {
+        Op::Approve { id: 1, decision: ApprovalDecision::ApproveEdited(content) } => {
+            assert!(content.contains('X'))
+        }
+        other => panic!("{other:?}"),
+    }
+    // The queued request shows next; m: deny with a message.
+    assert!(matches!(s.layers.last(), Some(Layer::Approval(d)) if d.request.id == 2));
+    input::handle(&mut s, key(KeyCode::Char('m')), &ops);
+    type_text(&mut s, &ops, "use a const");
+    input::handle(&mut s, key(KeyCode::Enter), &ops);
+    assert_eq!(
+        rx.try_recv().unwrap(),
+        Op::Approve { id: 2, decision: ApprovalDecision::DenyWithMessage("use a const".into()) }
+    );
+    assert!(s.layers.is_empty());
+}
+
+#[test]
+fn shift_tab_in_the_composer_cycles_the_approval_policy() {
+    let mut s = state();
+    let (ops, mut rx) = mpsc::unbounded_channel();
+    input::handle(&mut s, key(KeyCode::BackTab), &ops);
+    assert_eq!(rx.try_recv().unwrap(), Op::SetPolicy(kv1nt::engine::approval::Policy::AutoEdit));
+}

@@ -76,7 +76,10 @@ pub fn apply(state: &mut AppState, event: Event) {
                 EntryStatus::Complete,
             ));
         }
-        Event::ToolFinished { call_id, ok, summary, flags, .. } => {
+        Event::ToolFinished { call_id, name, ok, summary, flags } => {
+            if ok && matches!(name.as_str(), "edit_file" | "write_file") {
+                state.diff.caption = state.diff.caption.replacen("proposed:", "applied:", 1);
+            }
             let mark = if ok { "✓" } else { "✗" };
             let mut line = format!("\n  {mark} {summary}");
             for flag in &flags {

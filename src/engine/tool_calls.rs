@@ -53,7 +53,7 @@ impl Engine {
             });
             let outcome = self.run_one(call, denied).await?;
             denied |= outcome.is_error && outcome.content.starts_with("The user denied");
-            let first_line = outcome.content.lines().next().unwrap_or_default().chars().take(120).collect();
+            let first_line = result_summary(&call.name, &outcome);
             self.emit(Event::ToolFinished {
                 call_id: call.id.clone(),
                 name: call.name.clone(),
@@ -307,6 +307,16 @@ impl Engine {
             self.log(LogLevel::Error, format!("could not write the audit log: {e}"));
         }
     }
+}
+
+/// One line for the chat: errors and changes say what happened, reads how much came back.
+fn result_summary(tool: &str, outcome: &Outcome) -> String {
+    let lines = outcome.content.lines().count();
+    let text = match tool {
+        "read_file" | "list_dir" | "grep" if !outcome.is_error => format!("{lines} lines of output"),
+        _ => outcome.content.lines().next().unwrap_or_default().to_string(),
+    };
+    text.chars().take(160).collect()
 }
 
 /// "read_file src/main.rs", "grep fn main", … — what a call is about, in one short line.

@@ -24,7 +24,6 @@ use futures_util::StreamExt;
 
 use crate::cli::{self, Setup};
 use crate::engine::protocol::{LogLevel, Op};
-use crate::engine::runtime::{EngineSetup, spawn};
 use crate::widgets::highlight;
 use crate::widgets::theme::{ColorMode, Theme};
 
@@ -55,20 +54,8 @@ pub fn initial_state(setup: &Setup) -> Result<AppState> {
 /// Run the full-screen app until the user quits; returns the exit code.
 pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: bool) -> Result<i32> {
     let mut state = initial_state(&setup)?;
-    let (store, store_error) = match cli::open_store(&setup.paths.data_dir) {
-        Ok(store) => (Some(store), None),
-        Err(e) => (None, Some(e)),
-    };
-    let resume = cli::resolve_resume(store.as_ref(), resume.as_deref())?;
     let mouse = setup.config.ui.mouse;
-    let mut engine = spawn(EngineSetup {
-        config: setup.config,
-        secrets: setup.secrets,
-        workspace: setup.paths.workspace.clone(),
-        store,
-        resume,
-        preflight: !exit_after_first_frame,
-    });
+    let (mut engine, store_error) = cli::start_engine(setup, resume.as_deref(), !exit_after_first_frame)?;
     if let Some(e) = store_error {
         update::notice(&mut state, LogLevel::Error, format!("{e}. This session will not be saved."));
     }

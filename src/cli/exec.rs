@@ -12,7 +12,6 @@ use clap::Args;
 use serde_json::json;
 
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, TurnOutcome};
-use crate::engine::runtime::{EngineSetup, spawn};
 
 use super::Setup;
 
@@ -49,22 +48,10 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
         setup.config.ollama.max_tokens = max;
         setup.config.openai.max_tokens = max;
     }
-    let (store, store_error) = match super::open_store(&setup.paths.data_dir) {
-        Ok(store) => (Some(store), None),
-        Err(e) => (None, Some(e)),
-    };
+    let (mut engine, store_error) = super::start_engine(setup, args.resume.as_deref(), false)?;
     if let Some(e) = store_error {
         eprintln!("kv1nt: {e} (continuing without saving)");
     }
-    let resume = super::resolve_resume(store.as_ref(), args.resume.as_deref())?;
-    let mut engine = spawn(EngineSetup {
-        config: setup.config,
-        secrets: setup.secrets,
-        workspace: setup.paths.workspace.clone(),
-        store,
-        resume,
-        preflight: false,
-    });
     let _ = engine.ops.send(Op::Submit { text: prompt, intent: None });
     let mut out = Printer { json: args.json, stdout: std::io::stdout(), usage: None };
     let mut last_error: Option<String> = None;

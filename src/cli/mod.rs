@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::approval::Policy;
 use crate::engine::config::{self, Config, Overrides, Paths, Secrets};
 use crate::engine::llm::ProviderKind;
+use crate::engine::runtime::{EngineHandle, EngineSetup, spawn};
 use crate::engine::store::{SessionInfo, Store};
 
 #[derive(Debug, Parser)]
@@ -109,6 +110,28 @@ pub fn load_setup(model: &ModelArgs, theme: Option<String>) -> Result<Setup> {
 pub fn open_store(data_dir: &Path) -> Result<Store, String> {
     Store::open(data_dir)
         .map_err(|e| format!("cannot open the session database in {}: {e}", data_dir.display()))
+}
+
+/// Open the store (or say why not: the second value), resolve `--resume`, start the engine.
+pub fn start_engine(
+    setup: Setup,
+    resume: Option<&str>,
+    preflight: bool,
+) -> Result<(EngineHandle, Option<String>)> {
+    let (store, store_error) = match open_store(&setup.paths.data_dir) {
+        Ok(store) => (Some(store), None),
+        Err(e) => (None, Some(e)),
+    };
+    let resume = resolve_resume(store.as_ref(), resume)?;
+    let engine = spawn(EngineSetup {
+        config: setup.config,
+        secrets: setup.secrets,
+        workspace: setup.paths.workspace,
+        store,
+        resume,
+        preflight,
+    });
+    Ok((engine, store_error))
 }
 
 /// Resolve `--resume KEY` against the store; a bad key is an error before anything starts.

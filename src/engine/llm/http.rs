@@ -168,6 +168,16 @@ pub fn pump(
     EventStream { rx, task: Some(task) }
 }
 
+/// Model ids from a `{"data": [{"id": …}, …]}` listing (Anthropic and OpenAI `/v1/models`).
+pub async fn model_ids(provider: ProviderKind, response: reqwest::Response) -> Result<Vec<String>, LlmError> {
+    let json: serde_json::Value =
+        response.json().await.map_err(|e| LlmError::Malformed { provider, detail: error_chain(&e) })?;
+    Ok(json["data"]
+        .as_array()
+        .map(|models| models.iter().filter_map(|m| m["id"].as_str().map(String::from)).collect())
+        .unwrap_or_default())
+}
+
 /// The error for a body that ended before the wire's end-of-reply marker.
 pub fn ended_early(provider: ProviderKind) -> LlmError {
     LlmError::Dropped { provider, reason: "the stream ended before the reply was complete".to_string() }

@@ -99,14 +99,7 @@ impl Provider for OpenAiProvider {
             self.configured()?;
             let url = format!("{}/models", self.base_url);
             let response = http::send(KIND, self.request(reqwest::Method::GET, &url), &url, "").await?;
-            let json: Value = response
-                .json()
-                .await
-                .map_err(|e| LlmError::Malformed { provider: KIND, detail: http::error_chain(&e) })?;
-            Ok(json["data"]
-                .as_array()
-                .map(|models| models.iter().filter_map(|m| m["id"].as_str().map(String::from)).collect())
-                .unwrap_or_default())
+            http::model_ids(KIND, response).await
         })
     }
 }

@@ -368,3 +368,37 @@ fn shift_tab_in_the_composer_cycles_the_approval_policy() {
     input::handle(&mut s, key(KeyCode::BackTab), &ops);
     assert_eq!(rx.try_recv().unwrap(), Op::SetPolicy(kv1nt::engine::approval::Policy::AutoEdit));
 }
+
+#[test]
+fn run_output_streams_into_the_output_pane_with_colours_and_progress_rewrites() {
+    use kv1nt::engine::protocol::OutputStream;
+    let mut s = state();
+    update::apply(&mut s, Event::RunStarted { id: 1, title: "python demo.py".into() });
+    for chunk in
+        ["hel", "lo\nwor", "\x1b[31mld\x1b[0m\n", "progress 10%\rprogress 100%\n", "no newline at end"]
+    {
+        update::apply(&mut s, Event::RunOutput { id: 1, stream: OutputStream::Stdout, text: chunk.into() });
+    }
+    update::apply(
+        &mut s,
+        Event::RunOutput { id: 1, stream: OutputStream::Stderr, text: "warning: x\n".into() },
+    );
+    update::apply(&mut s, Event::RunFinished { id: 1, ok: true, summary: "exit 0 · 0.05 s".into() });
+    s.zoom = Some(Pane::Output);
+    let buf = render(&mut s, 100, 20);
+    let screen = text(&buf);
+    for expected in [
+        "▶ run: python demo.py",
+        "hello",
+        "world",
+        "progress 100%",
+        "no newline at end",
+        "warning: x",
+        "■ exit 0 · 0.05 s",
+    ] {
+        assert!(screen.contains(expected), "{expected} missing:\n{screen}");
+    }
+    assert!(!screen.contains("progress 10%"), "a carriage return rewrites the line");
+    let (x, y) = find(&buf, "world").unwrap();
+    assert_eq!(buf[(x + 3, y)].fg, ratatui::style::Color::Indexed(1), "ANSI red is kept");
+}

@@ -3,13 +3,13 @@
 use std::time::Instant;
 
 use crate::engine::llm::Role;
-use crate::engine::protocol::{Event, LogLevel, TurnOutcome};
+use crate::engine::protocol::{Event, LogLevel, OutputStream, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
 use super::approvals;
 use super::blocks;
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
-use super::state::{AppState, ChatEntry, EntryKind, EntryStatus};
+use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, LineSource};
 
 pub fn apply(state: &mut AppState, event: Event) {
     state.dirty = true;
@@ -118,6 +118,18 @@ pub fn apply(state: &mut AppState, event: Event) {
             notice(state, LogLevel::Info, text);
         }
         Event::Suggestions(list) => state.suggestions = list,
+        Event::RunStarted { title, .. } => state.push_log(LogLevel::Info, format!("▶ run: {title}")),
+        Event::RunOutput { stream, text, .. } => {
+            let source = match stream {
+                OutputStream::Stdout => LineSource::Stdout,
+                OutputStream::Stderr => LineSource::Stderr,
+            };
+            state.output.push_run_output(source, &text);
+        }
+        Event::RunFinished { ok, summary, .. } => {
+            state.output.finish_run_output();
+            state.push_log(if ok { LogLevel::Info } else { LogLevel::Warn }, format!("■ {summary}"));
+        }
         Event::Usage(usage) => state.status.turn = usage,
         Event::TurnEnded(outcome) => end_turn(state, outcome),
         Event::Context { used_tokens, window, trimmed } => {

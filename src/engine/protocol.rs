@@ -69,6 +69,13 @@ pub struct ApprovalRequest {
     pub editable: bool,
 }
 
+/// Which stream of a running program some output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
 /// An applied change of this session, for `/rewind`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeSummary {
@@ -230,6 +237,23 @@ pub enum Event {
     Changes(Vec<ChangeSummary>),
     /// Up to four follow-ups to offer under the last answer.
     Suggestions(Vec<String>),
+    /// A sandboxed run started (its output streams into the Output pane).
+    RunStarted {
+        id: u64,
+        title: String,
+    },
+    /// Output of a run, as it arrives (may end mid-line; ANSI colours kept).
+    RunOutput {
+        id: u64,
+        stream: OutputStream,
+        text: String,
+    },
+    /// A run ended: one summary line (exit status, time, peak memory, sandbox layers).
+    RunFinished {
+        id: u64,
+        ok: bool,
+        summary: String,
+    },
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).
     Stopped,
 }

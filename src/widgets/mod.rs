@@ -1,6 +1,7 @@
 //! Borrowed views that draw app state into a ratatui buffer. Nothing here owns state beyond
 //! render caches, and nothing here talks to the engine.
 
+pub mod ansi;
 pub mod approval;
 pub mod chat;
 pub mod code_view;

@@ -7,6 +7,12 @@ use kv1nt::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::SandboxExec(args)) = &cli.command {
+        // Before any config, runtime or thread: the helper must stay single-threaded.
+        return ExitCode::from(
+            kv1nt::engine::sandbox::helper_main(&args.config, &args.argv).clamp(0, 255) as u8
+        );
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(error) => {
@@ -20,6 +26,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Some(Command::Completions { shell }) = &cli.command {
         clap_complete::generate(*shell, &mut Cli::command(), "kv1nt", &mut std::io::stdout());
         return Ok(0);
+    }
+    if let Some(Command::Run(args)) = cli.command {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        return runtime.block_on(cli::run::run(args));
     }
     let setup = cli::load_setup(&cli.model, cli.theme.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -35,7 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::audit::run(&args, &store)?;
             Ok(0)
         }
-        Some(Command::Completions { .. }) => Ok(0),
+        Some(Command::Completions { .. } | Command::Run(_) | Command::SandboxExec(_)) => Ok(0),
         None => runtime.block_on(kv1nt::app::run(setup, cli.resume, cli.exit_after_first_frame)),
     }
 }

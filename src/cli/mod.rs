@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod exec;
+pub mod run;
 pub mod sessions;
 
 use std::path::Path;
@@ -62,6 +63,11 @@ pub enum Command {
     Sessions(sessions::SessionsArgs),
     /// Show the approval decisions recorded by the gate, oldest first.
     Audit(audit::AuditArgs),
+    /// Run a file or a snippet in the sandbox.
+    Run(run::RunArgs),
+    /// The sandbox helper (internal): applies the layers, then execs the program.
+    #[command(hide = true)]
+    SandboxExec(run::SandboxExecArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

@@ -10,6 +10,7 @@ pub mod protocol;
 pub mod providers;
 mod reply;
 pub mod runtime;
+pub mod sandbox;
 pub mod store;
 pub mod synth;
 mod tool_calls;

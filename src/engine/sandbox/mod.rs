@@ -1,0 +1,183 @@
+//! Sandboxed execution of snippets, files and commands.
+//!
+//! Shape: the parent ([`execute`], in `parent.rs`) re-executes the kv1nt binary as
+//! `kv1nt sandbox-exec --config <json> -- <argv…>` with a cleared environment. That helper
+//! (`helper.rs`, single-threaded, dispatched before any runtime or thread exists) applies the
+//! layers, reports them on fd 3, and execs the program. The parent enforces wall time, output
+//! caps and cancellation, and reads peak memory from `wait4`.
+//!
+//! Invariants:
+//! - The program never sees the parent's environment: only PATH, LANG, HOME (= workspace),
+//!   TMPDIR (= workspace) and TERM=dumb (plus GOCACHE/GOPATH for Go) are passed. Never API keys.
+//! - In [`SandboxMode::Enforce`], Landlock and seccomp are mandatory: if either cannot be applied
+//!   the helper refuses to exec and [`execute`] returns [`SandboxError::LayerUnavailable`].
+//!   `KV1NT_SANDBOX_REQUIRE=landlock,seccomp,…` (read by the parent) makes the named layers
+//!   mandatory in any mode.
+//! - Every process of a run lives in one PID namespace (when available) whose init is killed
+//!   with the helper, so nothing (not even a `setsid` child) outlives [`execute`].
+//! - A scratch workspace is a fresh directory under the system temp dir, removed afterwards.
+
+mod helper;
+pub mod languages;
+mod parent;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use helper::main as helper_main;
+pub use languages::Language;
+pub use tokio_util::sync::CancellationToken;
+
+/// How strictly the layers are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// Landlock and seccomp are mandatory; fail closed when the kernel lacks them.
+    #[default]
+    Enforce,
+    /// Apply every layer the kernel offers; run anyway when some are missing.
+    Degraded,
+    /// No isolation: only the cleared environment and the parent's limits (time, output).
+    Off,
+}
+
+impl SandboxMode {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "enforce" => Some(Self::Enforce),
+            "degraded" => Some(Self::Degraded),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub wall_time: Duration,
+    pub memory_mb: u64,
+    pub max_processes: u64,
+    /// Per stream; past it the run is killed with [`KilledBy::Output`].
+    pub max_output_bytes: usize,
+    pub network: bool,
+    pub read_paths: Vec<PathBuf>,
+    pub write_paths: Vec<PathBuf>,
+    pub mode: SandboxMode,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            wall_time: Duration::from_secs(30),
+            memory_mb: 512,
+            max_processes: 64,
+            max_output_bytes: 1 << 20,
+            network: false,
+            read_paths: Vec::new(),
+            write_paths: Vec::new(),
+            mode: SandboxMode::Enforce,
+        }
+    }
+}
+
+/// Where the program runs (its cwd, HOME and TMPDIR; the only writable tree besides
+/// `write_paths` and `/dev/null`).
+#[derive(Debug, Clone)]
+pub enum Workspace {
+    /// A fresh temp directory holding the snippet, removed after the run.
+    Scratch,
+    /// The project directory, writable.
+    Project(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub enum Program {
+    Code { language: Language, code: String },
+    Command { argv: Vec<String> },
+    File { language: Language, path: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KilledBy {
+    None,
+    Timeout,
+    /// Best effort: a failure that looks like the memory limit (see `parent.rs`).
+    Memory,
+    Output,
+    Cancel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionResult {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    #[serde(rename = "execution_time_ms", serialize_with = "as_millis")]
+    pub execution_time: Duration,
+    /// `ru_maxrss` of the helper subtree: the largest single process, not the sum.
+    pub peak_memory_kb: u64,
+    pub truncated: bool,
+    pub killed_by: KilledBy,
+    pub layers_applied: Vec<String>,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "the sandbox layer `{layer}` is unavailable: {reason} (set sandbox.mode = \"degraded\" to run with \
+         the layers this system offers)"
+    )]
+    LayerUnavailable { layer: String, reason: String },
+    #[error("no {0} toolchain: {1}")]
+    Toolchain(String, String),
+    #[error("cannot start the sandbox helper: {0}")]
+    Spawn(String),
+    #[error("sandbox i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the parent hands the helper (as JSON on its command line).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct HelperConfig {
+    pub workspace: PathBuf,
+    pub read_paths: Vec<PathBuf>,
+    pub write_paths: Vec<PathBuf>,
+    pub memory_bytes: u64,
+    pub max_processes: u64,
+    pub cpu_secs: u64,
+    pub max_file_bytes: u64,
+    pub network: bool,
+    pub mode: SandboxMode,
+    /// Layers that must apply or the helper refuses to run.
+    pub require: Vec<String>,
+}
+
+/// Run `program` in the sandbox. Output chunks are passed to `on_output` as they arrive (before
+/// the cap is applied to what is stored). Cancelling `cancel` kills the run
+/// ([`KilledBy::Cancel`]).
+pub async fn execute(
+    program: Program,
+    workspace: Workspace,
+    stdin: Option<Vec<u8>>,
+    config: &SandboxConfig,
+    cancel: CancellationToken,
+    on_output: impl FnMut(Stream, &[u8]) + Send,
+) -> Result<ExecutionResult, SandboxError> {
+    parent::execute(program, workspace, stdin, config, cancel, on_output).await
+}

@@ -1,0 +1,368 @@
+//! The parent side: prepare the workspace, spawn the helper, enforce wall time, output caps and
+//! cancellation, and collect the result.
+//!
+//! Invariants:
+//! - The helper starts in its own session (setsid in `pre_exec`, so its pgid is its pid) with
+//!   PR_SET_PDEATHSIG=SIGKILL and a cleared environment (see [`sandbox_env`]).
+//! - Every kill is SIGKILL to the helper's process group and to the helper itself. The helper's
+//!   init is PID 1 of the run's PID namespace and dies with the helper (PDEATHSIG), which makes
+//!   the kernel kill everything else in the namespace, `setsid` children included.
+//! - Output: each stream keeps at most `max_output_bytes`; the first byte past that kills the run
+//!   ([`KilledBy::Output`]) so 100 MB of output ends quickly. `on_output` sees only stored bytes.
+//! - Peak memory is `ru_maxrss` from `wait4` on the helper: the maximum RSS of the helper and the
+//!   descendants it reaped (init reaps the program), i.e. the largest single process, in kB.
+//! - [`KilledBy::Memory`] is best effort: a failed run whose stderr names an allocation failure,
+//!   or that died by SIGKILL/SIGSEGV/SIGABRT/SIGBUS with a peak ≥ 80 % of the limit.
+//! - If the future is dropped mid-run the guard kills the run; a scratch workspace is removed.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::languages::{self, Language};
+use super::{
+    ExecutionResult, HelperConfig, KilledBy, Program, SandboxConfig, SandboxError, Stream, Workspace, helper,
+};
+
+const MAX_FILE_BYTES: u64 = 256 << 20;
+const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+
+enum Msg {
+    Out(Stream, Vec<u8>),
+    Eof,
+}
+
+struct Prepared {
+    argv: Vec<String>,
+    read_paths: Vec<PathBuf>,
+    bin_dirs: Vec<PathBuf>,
+    language: Option<Language>,
+}
+
+/// Removes a scratch directory on drop.
+struct ScratchDir(Option<PathBuf>);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Kills the run on drop unless it was reaped.
+struct KillGuard {
+    pid: i32,
+    reaped: bool,
+}
+
+impl KillGuard {
+    fn kill(&self) {
+        // SAFETY: signalling our own child and its process group.
+        unsafe {
+            libc::killpg(self.pid, libc::SIGKILL);
+            libc::kill(self.pid, libc::SIGKILL);
+        }
+    }
+}
+
+impl Drop for KillGuard {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.kill();
+        }
+    }
+}
+
+fn scratch_dir() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let name = format!(
+        "kv1nt-run-{}-{}-{}",
+        std::process::id(),
+        nanos.as_nanos(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let dir = std::env::temp_dir().join(name);
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    dir.canonicalize()
+}
+
+fn prepare(program: Program, dir: &Path) -> Result<Prepared, SandboxError> {
+    let toolchain = |language: Language| {
+        languages::toolchain(language).map_err(|e| SandboxError::Toolchain(language.name().into(), e))
+    };
+    Ok(match program {
+        Program::Command { argv } => {
+            if argv.is_empty() {
+                return Err(SandboxError::Spawn("empty command".into()));
+            }
+            Prepared { argv, read_paths: vec![], bin_dirs: vec![], language: None }
+        }
+        Program::Code { language, code } => {
+            let tc = toolchain(language)?;
+            let file = dir.join(language.snippet_file());
+            std::fs::write(&file, code)?;
+            let argv = languages::argv_for(language, &tc, &file);
+            Prepared { argv, read_paths: tc.read_paths, bin_dirs: tc.bin_dirs, language: Some(language) }
+        }
+        Program::File { language, path } => {
+            let tc = toolchain(language)?;
+            let path = path.canonicalize()?;
+            let argv = languages::argv_for(language, &tc, &path);
+            let mut read_paths = tc.read_paths;
+            read_paths.extend(path.parent().map(Path::to_path_buf));
+            Prepared { argv, read_paths, bin_dirs: tc.bin_dirs, language: Some(language) }
+        }
+    })
+}
+
+/// The whole environment the program gets.
+fn sandbox_env(dir: &Path, bin_dirs: &[PathBuf], language: Option<Language>) -> HashMap<String, String> {
+    let mut path: Vec<String> = bin_dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect();
+    path.push(SYSTEM_PATH.into());
+    let home = dir.to_string_lossy().into_owned();
+    let lang = std::env::var("LANG").ok().filter(|l| !l.is_empty()).unwrap_or_else(|| "C.UTF-8".into());
+    let mut env = HashMap::from([
+        ("PATH".to_string(), path.join(":")),
+        ("LANG".into(), lang),
+        ("HOME".into(), home.clone()),
+        ("TMPDIR".into(), home.clone()),
+        ("TERM".into(), "dumb".into()),
+    ]);
+    match language {
+        Some(Language::Go) => {
+            env.insert("GOCACHE".into(), format!("{home}/.kv1nt-go/cache"));
+            env.insert("GOPATH".into(), format!("{home}/.kv1nt-go/path"));
+            env.insert("GOTOOLCHAIN".into(), "local".into());
+            env.insert("CGO_ENABLED".into(), "0".into());
+        }
+        Some(Language::Python) => {
+            env.insert("PYTHONDONTWRITEBYTECODE".into(), "1".into());
+        }
+        _ => {}
+    }
+    env
+}
+
+pub(super) async fn execute(
+    program: Program,
+    workspace: Workspace,
+    stdin: Option<Vec<u8>>,
+    config: &SandboxConfig,
+    cancel: CancellationToken,
+    mut on_output: impl FnMut(Stream, &[u8]) + Send,
+) -> Result<ExecutionResult, SandboxError> {
+    let (dir, _scratch) = match workspace {
+        Workspace::Scratch => {
+            let dir = scratch_dir()?;
+            (dir.clone(), ScratchDir(Some(dir)))
+        }
+        Workspace::Project(dir) => (dir.canonicalize()?, ScratchDir(None)),
+    };
+    let prepared = prepare(program, &dir)?;
+    let require = std::env::var("KV1NT_SANDBOX_REQUIRE").unwrap_or_default();
+    let helper_config = HelperConfig {
+        workspace: dir.clone(),
+        read_paths: prepared.read_paths.iter().chain(&config.read_paths).cloned().collect(),
+        write_paths: config.write_paths.clone(),
+        memory_bytes: config.memory_mb << 20,
+        max_processes: config.max_processes,
+        cpu_secs: config.wall_time.as_secs() + 1,
+        max_file_bytes: MAX_FILE_BYTES,
+        network: config.network,
+        mode: config.mode,
+        require: require.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+    };
+    let helper_exe = match std::env::var_os("KV1NT_SANDBOX_HELPER") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::current_exe()?,
+    };
+    let json = serde_json::to_string(&helper_config).map_err(|e| SandboxError::Spawn(e.to_string()))?;
+    let (report_r, report_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn(e.to_string()))?;
+    let mut cmd = std::process::Command::new(&helper_exe);
+    cmd.arg("sandbox-exec")
+        .arg("--config")
+        .arg(json)
+        .arg("--")
+        .args(&prepared.argv)
+        .env_clear()
+        .envs(sandbox_env(&dir, &prepared.bin_dirs, prepared.language))
+        .current_dir(&dir)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let report_fd = report_w.as_raw_fd();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            let ok = if report_fd == 3 { libc::fcntl(3, libc::F_SETFD, 0) } else { libc::dup2(report_fd, 3) };
+            if ok < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+        });
+    }
+    let start = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| SandboxError::Spawn(format!("{}: {e}", helper_exe.display())))?;
+    drop(report_w);
+    let mut guard = KillGuard { pid: child.id() as i32, reaped: false };
+
+    if let (Some(mut pipe), Some(data)) = (child.stdin.take(), stdin) {
+        std::thread::spawn(move || pipe.write_all(&data));
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for (stream, pipe) in [
+        (Stream::Stdout, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+        (Stream::Stderr, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+    ] {
+        let (tx, mut pipe) = (tx.clone(), pipe.expect("piped"));
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                if tx.send(Msg::Out(stream, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+            let _ = tx.send(Msg::Eof);
+        });
+    }
+    drop(tx);
+    let (report_tx, report_rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::fs::File::from(report_r).read_to_string(&mut text);
+        let _ = report_tx.send(text);
+    });
+    let (wait_tx, mut wait_rx) = oneshot::channel();
+    let pid = guard.pid;
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY: zeroed rusage is valid; we wait for our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: valid out pointers.
+            let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+            if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+        }
+        let _ = wait_tx.send((status, usage.ru_maxrss.max(0) as u64));
+    });
+
+    let cap = config.max_output_bytes;
+    let mut out: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let (mut truncated, mut killed_by, mut open, mut waited) = (false, KilledBy::None, 2, None);
+    let deadline = tokio::time::sleep(config.wall_time);
+    tokio::pin!(deadline);
+    let drain = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(drain);
+    while waited.is_none() || open > 0 {
+        tokio::select! {
+            msg = rx.recv(), if open > 0 => match msg {
+                Some(Msg::Out(stream, bytes)) => {
+                    let buf = &mut out[stream as usize];
+                    let room = cap.saturating_sub(buf.len());
+                    let keep = &bytes[..bytes.len().min(room)];
+                    if !keep.is_empty() {
+                        on_output(stream, keep);
+                        buf.extend_from_slice(keep);
+                    }
+                    if bytes.len() > room && !truncated {
+                        truncated = true;
+                        if killed_by == KilledBy::None {
+                            killed_by = KilledBy::Output;
+                        }
+                        guard.kill();
+                    }
+                }
+                Some(Msg::Eof) => open -= 1,
+                None => open = 0,
+            },
+            res = &mut wait_rx, if waited.is_none() => {
+                guard.reaped = true;
+                waited = Some(res.unwrap_or((0, 0)));
+                // Descendants are dead with the namespace; don't wait forever on stray pipe holders.
+                drain.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(2));
+            }
+            _ = &mut deadline, if waited.is_none() && killed_by == KilledBy::None => {
+                killed_by = KilledBy::Timeout;
+                guard.kill();
+            }
+            _ = cancel.cancelled(), if waited.is_none() && killed_by == KilledBy::None => {
+                killed_by = KilledBy::Cancel;
+                guard.kill();
+            }
+            _ = &mut drain, if waited.is_some() => break,
+        }
+    }
+    let execution_time = start.elapsed();
+    let (status, peak_memory_kb) = waited.unwrap_or((0, 0));
+    let report = report_rx.await.unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap_or_default();
+    if let Some(error) = report.get("error") {
+        let field = |k: &str| error.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+        return Err(SandboxError::LayerUnavailable { layer: field("layer"), reason: field("reason") });
+    }
+    if report.get("layers").is_none()
+        && libc::WIFEXITED(status)
+        && libc::WEXITSTATUS(status) == helper::EXIT_REFUSED
+    {
+        return Err(SandboxError::Spawn("the sandbox helper refused to run without saying why".into()));
+    }
+    let layers_applied = report["layers"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let exit_code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+    let [stdout, stderr] = out.map(|b| String::from_utf8_lossy(&b).into_owned());
+    if killed_by == KilledBy::None {
+        killed_by = classify(exit_code, signal, &stderr, peak_memory_kb, config.memory_mb);
+    }
+    Ok(ExecutionResult {
+        success: exit_code == Some(0) && killed_by == KilledBy::None,
+        stdout,
+        stderr,
+        exit_code,
+        signal,
+        execution_time,
+        peak_memory_kb,
+        truncated,
+        killed_by,
+        layers_applied,
+    })
+}
+
+/// Best-effort cause of a failure the parent did not cause itself.
+fn classify(exit: Option<i32>, signal: Option<i32>, stderr: &str, peak_kb: u64, memory_mb: u64) -> KilledBy {
+    if exit == Some(0) {
+        return KilledBy::None;
+    }
+    if signal == Some(libc::SIGXCPU) {
+        return KilledBy::Timeout;
+    }
+    const OOM_TEXT: &[&str] = &[
+        "MemoryError",
+        "Cannot allocate memory",
+        "out of memory",
+        "memory allocation of",
+        "std::bad_alloc",
+        "heap out of memory",
+    ];
+    let near_limit = peak_kb >= memory_mb * 1024 * 8 / 10;
+    let fatal = matches!(signal, Some(libc::SIGKILL | libc::SIGSEGV | libc::SIGABRT | libc::SIGBUS));
+    if OOM_TEXT.iter().any(|t| stderr.contains(t)) || (fatal && near_limit) {
+        return KilledBy::Memory;
+    }
+    KilledBy::None
+}

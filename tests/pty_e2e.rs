@@ -128,3 +128,44 @@ async fn approve_an_edit_with_y_then_undo_it() {
     tui.send_key(Key::Ctrl('q'));
     assert_eq!(tui.wait_exit(WAIT), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_models_run_asks_then_streams_live_output_then_the_summary() {
+    let command = "for i in 1 2 3; do echo tick-$((i * 11)); sleep 1; done";
+    let turns = vec![
+        Turn::text(&["Let me run it."]).tool_call("r1", "run", serde_json::json!({"command": command})),
+        Turn::text(&["It printed three ticks."]),
+        Turn::text(&["Trying a long one."]).tool_call(
+            "r2",
+            "run",
+            serde_json::json!({"command": "echo begin-$((6 * 7)); sleep 60"}),
+        ),
+    ];
+    let server = ScriptedServer::start(Wire::Anthropic, turns).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = launch(dir.path(), &server, &[]);
+    tui.wait_for("Prompt", WAIT).expect("first frame");
+    tui.send("run the ticker");
+    tui.send_key(Key::Enter);
+    let screen = tui.wait_for("Approve command", WAIT).expect("the approval dialog");
+    assert!(screen.contains("$ for i in 1 2 3;"), "the dialog shows the command:\n{screen}");
+    tui.send("y");
+    // Live: the first tick is on screen while the run is still going.
+    let live = tui.wait_for("tick-11", WAIT).expect("live output in the Output pane");
+    assert!(live.contains("running") && !live.contains("tick-33"), "{live}");
+    let done = tui.wait_for("layers: env-cleared", WAIT).expect("the summary line");
+    assert!(done.contains("tick-33") && done.contains("■ exit 0"), "{done}");
+    tui.wait_for("It printed three ticks.", WAIT).expect("the model got the result");
+
+    // A second run, cancelled with Ctrl+C from the Output pane.
+    tui.send("now a long one");
+    tui.send_key(Key::Enter);
+    tui.wait_for("Approve command", WAIT).expect("asked again");
+    tui.send("y");
+    tui.wait_for("begin-42", WAIT).expect("the long run started");
+    tui.send_key(Key::Ctrl('c'));
+    let cancelled = tui.wait_for("■ cancelled", Duration::from_secs(10)).expect("Ctrl+C cancels the run");
+    assert!(!cancelled.contains("Ctrl+C cancels ·"), "no run is shown as going:\n{cancelled}");
+    tui.send_key(Key::Ctrl('q'));
+    assert_eq!(tui.wait_exit(WAIT), Some(0));
+}

@@ -38,6 +38,17 @@ fn show(state: &mut AppState, request: ApprovalRequest) {
         state.diff.highlights = Default::default();
         state.diff.scroll_y = 0;
     }
+    if let Action::Command { command, .. } = &request.action
+        && command.contains('\n')
+    {
+        // A snippet: the whole code is shown in Diff, as lines to be added, for the user to read.
+        let model = DiffModel::between("", command, 3);
+        state.diff.caption = format!("proposed {}  ({} lines)", request.summary, model.added);
+        state.diff.lang = command.split_whitespace().next().map(str::to_string);
+        state.diff.model = Some(model);
+        state.diff.highlights = Default::default();
+        state.diff.scroll_y = 0;
+    }
     state.layers.push(Layer::Approval(ApprovalDialog { request, mode: ApprovalMode::Choose }));
     state.dirty = true;
 }

@@ -30,6 +30,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     },
     SlashCommand { name: "quit", args: "", description: "quit kv1nt" },
     SlashCommand { name: "rewind", args: "[N]", description: "list changes, or restore to after change N" },
+    SlashCommand { name: "run", args: "", description: "run the code block shown in Code, sandboxed" },
     SlashCommand { name: "test", args: "TEXT", description: "write tests" },
     SlashCommand { name: "undo", args: "", description: "restore the files of the last change" },
 ];
@@ -48,6 +49,7 @@ pub enum Command {
     Provider(ProviderKind, Option<String>),
     Undo,
     Rewind(Option<i64>),
+    Run,
     Approval(Policy),
     Intent(Intent, String),
 }
@@ -60,6 +62,8 @@ pub fn parse(text: &str) -> Result<Command, String> {
     match (name, rest.as_slice()) {
         ("help", []) => Ok(Command::Help),
         ("undo", []) => Ok(Command::Undo),
+        ("run", []) => Ok(Command::Run),
+        ("run", _) => Err("usage: /run (runs the code block shown in Code; pick one with [ and ])".into()),
         ("rewind", []) => Ok(Command::Rewind(None)),
         ("rewind", [n]) => n
             .trim_start_matches('#')

@@ -314,12 +314,29 @@ fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
         Ok(Command::Rewind(to)) => {
             let _ = ops.send(Op::Rewind { to });
         }
+        Ok(Command::Run) => run_selected_block(state, ops),
         Ok(Command::Approval(policy)) => {
             let _ = ops.send(Op::SetPolicy(policy));
         }
         Ok(Command::Intent(intent, text)) => send_prompt(state, text, Some(intent), ops),
         Err(message) => notice(state, LogLevel::Warn, message),
     }
+}
+
+/// `/run`: the block shown in Code goes to the sandbox (its output streams into Output).
+fn run_selected_block(state: &mut AppState, ops: &UnboundedSender<Op>) {
+    let selected = state.code.selected.and_then(|i| state.code.blocks.get(i));
+    let message = match selected {
+        _ if state.busy() => "wait until the reply or run in progress ends (Esc cancels it), then /run",
+        None => "no code block to run yet: /run runs the block shown in Code",
+        Some(b) if !b.block.complete => "the block is still streaming; /run when it is complete",
+        Some(b) => {
+            let (language, code) = (b.block.lang.clone(), b.block.code.clone());
+            let _ = ops.send(Op::RunCode { language, code });
+            return;
+        }
+    };
+    notice(state, LogLevel::Warn, message);
 }
 
 enum Scroll {

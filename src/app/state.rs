@@ -225,6 +225,8 @@ pub struct StatusState {
     pub context_used: usize,
     pub context_window: usize,
     pub busy_since: Option<Instant>,
+    /// A sandboxed run in progress: its title and start (Ctrl+C or Esc cancels it).
+    pub run: Option<(String, Instant)>,
     /// A short transient message ("retrying…", "fell back to ollama").
     pub flash: Option<(String, LogLevel)>,
     pub policy: Policy,
@@ -282,6 +284,7 @@ impl AppState {
                 context_used: 0,
                 context_window: 0,
                 busy_since: None,
+                run: None,
                 flash: None,
                 policy: Policy::Ask,
             },
@@ -303,7 +306,7 @@ impl AppState {
     }
 
     pub fn busy(&self) -> bool {
-        self.status.busy_since.is_some()
+        self.status.busy_since.is_some() || self.status.run.is_some()
     }
 
     pub fn push_log(&mut self, level: LogLevel, text: impl Into<String>) {

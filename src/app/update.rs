@@ -9,7 +9,7 @@ use crate::engine::store::MessageStatus;
 use super::approvals;
 use super::blocks;
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
-use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, LineSource};
+use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, LineSource, Pane};
 
 pub fn apply(state: &mut AppState, event: Event) {
     state.dirty = true;
@@ -118,7 +118,11 @@ pub fn apply(state: &mut AppState, event: Event) {
             notice(state, LogLevel::Info, text);
         }
         Event::Suggestions(list) => state.suggestions = list,
-        Event::RunStarted { title, .. } => state.push_log(LogLevel::Info, format!("▶ run: {title}")),
+        Event::RunStarted { title, .. } => {
+            state.push_log(LogLevel::Info, format!("▶ run: {title}"));
+            state.status.run = Some((title, Instant::now()));
+            state.tab = Pane::Output; // narrow layouts show one pane: show the run
+        }
         Event::RunOutput { stream, text, .. } => {
             let source = match stream {
                 OutputStream::Stdout => LineSource::Stdout,
@@ -127,6 +131,7 @@ pub fn apply(state: &mut AppState, event: Event) {
             state.output.push_run_output(source, &text);
         }
         Event::RunFinished { ok, summary, .. } => {
+            state.status.run = None;
             state.output.finish_run_output();
             state.push_log(if ok { LogLevel::Info } else { LogLevel::Warn }, format!("■ {summary}"));
         }

@@ -222,6 +222,8 @@ fn draw_composer(area: Rect, buf: &mut Buffer, state: &mut AppState) {
             if focused { (theme.border_focused, theme.title_focused) } else { (theme.border, theme.title) };
         let busy = if state.question.is_some() {
             " — answer kv1nt's question, Enter sends".to_string()
+        } else if state.status.run.is_some() {
+            " — a run is going, Ctrl+C or Esc cancels it".to_string()
         } else if state.status.busy_since.is_some() {
             " — streaming, Esc cancels".to_string()
         } else if !state.suggestions.is_empty() {

@@ -11,7 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::json;
 
-use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, TurnOutcome};
+use crate::engine::protocol::{
+    ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, OutputStream, TurnOutcome,
+};
 
 use super::Setup;
 
@@ -105,6 +107,17 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                     out.json(json!({"type": "notice", "level": level_name(level), "text": text}));
                 }
             }
+            Event::RunStarted { id, title } => {
+                out.note(json!({"type": "run_started", "id": id, "title": title}), &format!("run: {title}"))
+            }
+            Event::RunOutput { id, stream, text } => {
+                let stream = if stream == OutputStream::Stderr { "stderr" } else { "stdout" };
+                out.note(json!({"type": "run_output", "id": id, "stream": stream, "text": text}), text.trim_end());
+            }
+            Event::RunFinished { id, ok, summary } => out.note(
+                json!({"type": "run_finished", "id": id, "ok": ok, "summary": summary}),
+                &format!("  {summary}"),
+            ),
             Event::TurnEnded(outcome) => break Some(outcome),
             _ => {}
         }

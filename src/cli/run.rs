@@ -116,7 +116,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     if json {
         let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string(&result)?);
     } else {
-        eprintln!("{}", summary(&result));
+        eprintln!("{}", result.summary());
     }
     Ok(exit_status(&result))
 }
@@ -127,25 +127,4 @@ fn exit_status(result: &ExecutionResult) -> i32 {
         (KilledBy::None, Some(code)) => code,
         _ => 137,
     }
-}
-
-/// `exit 0 · 0.04 s · peak 12 MB · layers: …`
-pub fn summary(result: &ExecutionResult) -> String {
-    let mut status = match (result.exit_code, result.signal) {
-        (Some(code), _) => format!("exit {code}"),
-        (None, Some(signal)) => format!("signal {signal}"),
-        _ => "no status".into(),
-    };
-    if result.killed_by != KilledBy::None {
-        status.push_str(&format!(" (killed: {:?})", result.killed_by).to_lowercase());
-    }
-    if result.truncated {
-        status.push_str(" · output truncated");
-    }
-    format!(
-        "{status} · {:.2} s · peak {} MB · layers: {}",
-        result.execution_time.as_secs_f64(),
-        result.peak_memory_kb.div_ceil(1024),
-        if result.layers_applied.is_empty() { "none".into() } else { result.layers_applied.join(", ") }
-    )
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::approval::Policy;
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
+use super::sandbox::SandboxSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +27,7 @@ pub struct Config {
     pub ui: UiConfig,
     pub session: SessionConfig,
     pub agent: AgentConfig,
+    pub sandbox: SandboxSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
 }

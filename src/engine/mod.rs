@@ -4,11 +4,13 @@
 pub mod agent;
 pub mod approval;
 pub mod config;
+mod gate;
 pub mod llm;
 pub mod prompt;
 pub mod protocol;
 pub mod providers;
 mod reply;
+mod runs;
 pub mod runtime;
 pub mod sandbox;
 pub mod store;

@@ -101,7 +101,9 @@ pub enum Op {
     /// List the session's changes (`None`), or restore the workspace to how it was right after
     /// change `id` (asks first).
     Rewind { to: Option<i64> },
-    /// Stop the running turn now (closes the HTTP stream).
+    /// Run a code block in the sandbox (the user's `/run`; `language` is the fence's tag).
+    RunCode { language: Option<String>, code: String },
+    /// Stop the running turn or run now (closes the HTTP stream, kills the sandbox).
     Cancel,
     /// The answer to a `ConfirmRequest`.
     Answer { id: u64, approved: bool },

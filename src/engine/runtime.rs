@@ -157,6 +157,7 @@ impl Engine {
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),
             Op::Rewind { to: Some(id) } => return self.rewind(id).await,
+            Op::RunCode { language, code } => return self.run_user_code(language, code).await,
             Op::Shutdown => return Flow::Shutdown,
             Op::Cancel | Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // nothing waits
         }

@@ -8,16 +8,14 @@
 
 use super::agent::text_protocol;
 use super::agent::tools::{self, Proposal, ToolInput};
-use super::approval::grants::grant_for;
+use super::approval::Action;
 use super::approval::injection::{quarantine, scanner};
-use super::approval::policy::{Verdict, decide};
 use super::approval::risk::assess;
-use super::approval::{Action, Assessment};
+use super::gate::{GateWords, Gated};
 use super::llm::{Message, Role, ToolCall, ToolResult};
-use super::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
+use super::protocol::{Event, LogLevel, Op};
 use super::reply::Interrupt;
 use super::runtime::Engine;
-use super::store::NewAudit;
 
 /// How one call ended, as the model will read it.
 struct Outcome {
@@ -104,6 +102,10 @@ impl Engine {
         };
         match input {
             ToolInput::AskUser { question } => self.ask_user(question).await,
+            ToolInput::Run(args) => {
+                let (content, is_error) = self.run_tool(args).await?;
+                Ok(Outcome { content, is_error, flags: Vec::new() })
+            }
             ToolInput::Edit(args) => {
                 let proposal = tools::propose_edit(
                     &workspace,
@@ -168,79 +170,24 @@ impl Engine {
         Ok(Outcome::ok(format!("The user answered: {answer}")))
     }
 
-    /// Assess, decide, ask if needed, then apply with a checkpoint. Every path is audited.
+    /// Assess, pass the gate, then apply with a checkpoint.
     async fn gate(&mut self, proposal: Result<Proposal, tools::ToolError>) -> Result<Outcome, Interrupt> {
         let mut proposal = match proposal {
             Ok(p) => p,
             Err(e) => return Ok(Outcome::error(e.to_string())),
         };
         let action = Action::Edit { changes: vec![proposal.change.clone()] };
-        let mut assessment = assess(&action, &self.workspace);
-        if self.turn.flagged {
-            assessment.risk = assessment.risk.raised();
-            assessment
-                .reasons
-                .push("proposed after content flagged as a possible prompt injection in this turn".into());
-        }
-        let id = self.next_request_id();
-        let verdict = decide(self.policy, &action, &assessment, &self.grants);
-        let (decision, scope, note) = match verdict {
-            Verdict::Deny { reason } => {
-                self.audit(id, &action, &assessment, "policy-denied", None, Some(&reason));
-                return Ok(Outcome::error(format!("Not applied: {reason}")));
-            }
-            Verdict::Allow { reason } => ("auto-approved", None, Some(reason)),
-            Verdict::Ask => {
-                let grant = grant_for(&action);
-                let request = ApprovalRequest {
-                    id,
-                    action: action.clone(),
-                    risk: assessment.risk,
-                    reasons: assessment.reasons.clone(),
-                    summary: proposal.summary.clone(),
-                    session_scope: grant.as_ref().map(|g| g.description.clone()),
-                    editable: proposal.change.after.is_some(),
-                };
-                self.emit(Event::ApprovalRequest(request));
-                let answer = self.wait_for(|op| match op {
-                    Op::Approve { id: answered, decision } if *answered == id => Some(decision.clone()),
-                    _ => None,
-                });
-                let decision = match answer.await {
-                    Ok(decision) => decision,
-                    Err(interrupt) => {
-                        self.audit(id, &action, &assessment, "cancelled", None, None);
-                        return Err(interrupt);
-                    }
-                };
-                match decision {
-                    ApprovalDecision::Once => ("approved-once", None, None),
-                    ApprovalDecision::ForSession => {
-                        let description = grant.as_ref().map(|g| g.description.clone());
-                        if let Some(grant) = grant {
-                            self.grants.add(grant);
-                        }
-                        ("approved-session", description, None)
-                    }
-                    ApprovalDecision::Deny => {
-                        self.audit(id, &action, &assessment, "denied", None, None);
-                        return Ok(Outcome::error("The user denied this change. Do not retry it unchanged."));
-                    }
-                    ApprovalDecision::DenyWithMessage(message) => {
-                        self.audit(id, &action, &assessment, "denied-with-message", None, Some(&message));
-                        return Ok(Outcome::error(format!(
-                            "The user denied this change and said: {message}"
-                        )));
-                    }
-                    ApprovalDecision::ApproveEdited(content) => {
-                        proposal.change.after = Some(content);
-                        ("edited-and-approved", None, None)
-                    }
+        let assessment = assess(&action, &self.workspace);
+        let editable = proposal.change.after.is_some();
+        match self.pass_gate(&action, assessment, &proposal.summary, editable, GateWords::CHANGE).await? {
+            Gated::Stop(message) => Ok(Outcome::error(message)),
+            Gated::Proceed { edited } => {
+                if let Some(content) = edited {
+                    proposal.change.after = Some(content);
                 }
+                Ok(self.apply(&proposal))
             }
-        };
-        self.audit(id, &action, &assessment, decision, scope.as_deref(), note.as_deref());
-        Ok(self.apply(&proposal))
+        }
     }
 
     /// Checkpoint the pre-image, write atomically, mark the change applied.
@@ -279,32 +226,6 @@ impl Engine {
                 Outcome::ok(format!("Applied: {}", proposal.summary))
             }
             Err(e) => Outcome::error(format!("Not applied: {e}")),
-        }
-    }
-
-    pub(super) fn audit(
-        &self,
-        request_id: u64,
-        action: &Action,
-        assessment: &Assessment,
-        decision: &str,
-        scope: Option<&str>,
-        note: Option<&str>,
-    ) {
-        let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
-        let entry = NewAudit {
-            session_id: &session.id,
-            request_id,
-            action: action.kind(),
-            target: &action.target(),
-            risk: assessment.risk,
-            reasons: &assessment.reasons,
-            decision,
-            scope,
-            note,
-        };
-        if let Err(e) = store.record_audit(&entry) {
-            self.log(LogLevel::Error, format!("could not write the audit log: {e}"));
         }
     }
 }

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
 use crate::app::layers::{ApprovalDialog, ApprovalMode};
-use crate::engine::approval::Risk;
+use crate::engine::approval::{Action, Risk};
 
 use super::chat::wrap_plain;
 use super::theme::Theme;
@@ -29,6 +29,16 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
     let inner_width = width.saturating_sub(2).max(1);
     let mut lines: Vec<Line<'static>> = Vec::new();
     lines.extend(wrap_plain(&request.summary, inner_width, theme.base.add_modifier(Modifier::BOLD)));
+    if let Action::Command { command, .. } = &request.action {
+        let mut shown = command.lines();
+        let first = shown.next().unwrap_or_default();
+        lines.extend(wrap_plain(&format!("$ {first}"), inner_width, theme.accent));
+        let more = shown.count();
+        if more > 0 {
+            let note = format!("  …{more} more lines: the whole snippet is shown in Diff");
+            lines.extend(wrap_plain(&note, inner_width, theme.dim));
+        }
+    }
     for reason in &request.reasons {
         lines.extend(wrap_plain(&format!("• {reason}"), inner_width, theme.base));
     }

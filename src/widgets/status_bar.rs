@@ -22,7 +22,12 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
     }
     buf.set_style(area, theme.status_bar);
     let mut spans = Vec::new();
-    if let Some(since) = status.busy_since {
+    if let Some((_, since)) = status.run {
+        let elapsed = now.saturating_duration_since(since);
+        let frame = SPINNER[(elapsed.as_millis() / 100) as usize % SPINNER.len()];
+        let text = format!(" {frame} running {:.1}s · Ctrl+C cancels ", elapsed.as_secs_f64());
+        spans.push(Span::styled(text, theme.status_busy));
+    } else if let Some(since) = status.busy_since {
         let elapsed = now.saturating_duration_since(since);
         let frame = SPINNER[(elapsed.as_millis() / 100) as usize % SPINNER.len()];
         spans.push(Span::styled(format!(" {frame} {:.1}s ", elapsed.as_secs_f64()), theme.status_busy));

@@ -79,24 +79,59 @@ pub fn assess(action: &Action, workspace: &Path) -> Assessment {
 
 /// Every secret in `text`, line by line; placeholders and examples are skipped.
 pub fn find_secrets(text: &str) -> Vec<SecretFinding> {
-    let rules = rules();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
-        for s in &rules.secrets {
-            for caps in s.regex.captures_iter(line) {
-                let Some(whole) = caps.get(0) else { continue };
-                let value = caps.name("secret").unwrap_or(whole).as_str();
-                if spans.iter().any(|r| r.start < whole.end() && whole.start() < r.end)
-                    || (s.require_digit && !value.bytes().any(|b| b.is_ascii_digit()))
-                    || rules.is_placeholder(value)
-                {
-                    continue;
-                }
-                spans.push(whole.range());
-                let masked = format!("{}…", value.chars().take(4).collect::<String>());
-                out.push(SecretFinding { kind: s.kind.as_str(), line: i + 1, masked });
+        for (kind, value) in secrets_in_line(line) {
+            out.push(SecretFinding { kind, line: i + 1, masked: mask(&line[value]) });
+        }
+    }
+    out
+}
+
+/// `text` with every secret replaced by its masked form, for logs and the audit table.
+pub fn redact_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut values: Vec<_> = secrets_in_line(line).into_iter().map(|(_, v)| v).collect();
+        values.sort_by_key(|v| v.start);
+        let mut at = 0;
+        for v in values {
+            if v.start < at {
+                continue;
             }
+            out.push_str(&line[at..v.start]);
+            out.push_str(&mask(&line[v.clone()]));
+            at = v.end;
+        }
+        out.push_str(&line[at..]);
+    }
+    out
+}
+
+fn mask(value: &str) -> String {
+    format!("{}…", value.chars().take(4).collect::<String>())
+}
+
+/// The secrets of one line: (kind, byte range of the secret value).
+fn secrets_in_line(line: &str) -> Vec<(&'static str, std::ops::Range<usize>)> {
+    let rules = rules();
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut out = Vec::new();
+    for s in &rules.secrets {
+        for caps in s.regex.captures_iter(line) {
+            let Some(whole) = caps.get(0) else { continue };
+            let value = caps.name("secret").unwrap_or(whole);
+            if spans.iter().any(|r| r.start < whole.end() && whole.start() < r.end)
+                || (s.require_digit && !value.as_str().bytes().any(|b| b.is_ascii_digit()))
+                || rules.is_placeholder(value.as_str())
+            {
+                continue;
+            }
+            spans.push(whole.range());
+            out.push((s.kind.as_str(), value.range()));
         }
     }
     out

@@ -19,7 +19,9 @@
 
 mod helper;
 pub mod languages;
+mod layers;
 mod parent;
+mod settings;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use helper::main as helper_main;
 pub use languages::Language;
+pub use settings::{MAX_WALL_SECS, SandboxSettings};
 pub use tokio_util::sync::CancellationToken;
 
 /// How strictly the layers are applied.
@@ -44,6 +47,14 @@ pub enum SandboxMode {
 }
 
 impl SandboxMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::Degraded => "degraded",
+            Self::Off => "off",
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "enforce" => Some(Self::Enforce),
@@ -131,6 +142,31 @@ pub struct ExecutionResult {
     pub truncated: bool,
     pub killed_by: KilledBy,
     pub layers_applied: Vec<String>,
+}
+
+impl ExecutionResult {
+    /// One line: `exit 0 · 0.04 s · peak 12 MB · layers: …` (or how the run was stopped).
+    pub fn summary(&self) -> String {
+        let mut status = match (self.killed_by, self.exit_code, self.signal) {
+            (KilledBy::Timeout, ..) => "killed: time limit".to_string(),
+            (KilledBy::Memory, ..) => "killed: memory limit".to_string(),
+            (KilledBy::Output, ..) => "killed: output limit".to_string(),
+            (KilledBy::Cancel, ..) => "cancelled".to_string(),
+            (KilledBy::None, Some(code), _) => format!("exit {code}"),
+            (KilledBy::None, None, Some(signal)) => format!("signal {signal}"),
+            (KilledBy::None, None, None) => "no status".to_string(),
+        };
+        if self.truncated {
+            status.push_str(" · output truncated");
+        }
+        let layers =
+            if self.layers_applied.is_empty() { "none".into() } else { self.layers_applied.join(", ") };
+        format!(
+            "{status} · {:.2} s · peak {} MB · layers: {layers}",
+            self.execution_time.as_secs_f64(),
+            self.peak_memory_kb.div_ceil(1024),
+        )
+    }
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

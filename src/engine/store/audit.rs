@@ -26,7 +26,7 @@ pub const MAX_REASONS: usize = 32;
 /// Values of `action` kv1nt writes.
 pub const AUDIT_ACTIONS: [&str; 4] = ["edit", "command", "commit", "undo"];
 /// Values of `decision` kv1nt writes.
-pub const AUDIT_DECISIONS: [&str; 8] = [
+pub const AUDIT_DECISIONS: [&str; 9] = [
     "approved-once",
     "approved-session",
     "auto-approved",
@@ -35,6 +35,7 @@ pub const AUDIT_DECISIONS: [&str; 8] = [
     "edited-and-approved",
     "policy-denied",
     "cancelled",
+    "user-requested",
 ];
 
 /// One recorded decision, as read back.

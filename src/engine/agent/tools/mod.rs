@@ -13,6 +13,7 @@
 //! - No terminal code: this module never imports ratatui or crossterm.
 
 mod apply;
+mod args;
 mod edit;
 mod read;
 mod search;
@@ -27,7 +28,7 @@ pub use apply::apply;
 pub use edit::{EditArgs, Proposal, SearchReplace, WriteArgs, propose_edit, propose_write};
 pub use read::{ReadArgs, read_file};
 pub use search::{GrepArgs, ListArgs, grep, list_dir};
-pub use specs::{TOOL_NAMES, ToolInput, parse_call, tool_specs};
+pub use specs::{RunArgs, RunTarget, TOOL_NAMES, ToolInput, parse_call, tool_specs};
 pub use workspace::Workspace;
 
 /// Most lines one `read_file` call returns.

@@ -12,16 +12,17 @@
 //! - Values are checked here (line numbers ≥ 1, ranges ordered, limits in bounds, non-empty
 //!   path/pattern/search/question), so the tool functions receive sane arguments.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{
-    EditArgs, GrepArgs, ListArgs, MAX_GREP_RESULTS, MAX_LIST_DEPTH, ReadArgs, SearchReplace, ToolError,
-    WriteArgs,
-};
+use super::args::{Args, object};
+
+use super::{EditArgs, GrepArgs, ListArgs, MAX_GREP_RESULTS, MAX_LIST_DEPTH, ReadArgs, ToolError, WriteArgs};
 use crate::engine::llm::types::ToolSpec;
+use crate::engine::sandbox::{Language, MAX_WALL_SECS};
 
 /// Every tool name, in the order of [`tool_specs`].
-pub const TOOL_NAMES: [&str; 6] = ["read_file", "list_dir", "grep", "edit_file", "write_file", "ask_user"];
+pub const TOOL_NAMES: [&str; 7] =
+    ["read_file", "list_dir", "grep", "edit_file", "write_file", "run", "ask_user"];
 
 /// A tool call's arguments, parsed and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,13 +32,28 @@ pub enum ToolInput {
     Grep(GrepArgs),
     Edit(EditArgs),
     Write(WriteArgs),
+    Run(RunArgs),
     AskUser { question: String },
+}
+
+/// `run`: a shell command in the project directory, or a snippet in a fresh scratch directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    pub target: RunTarget,
+    /// Wall-time limit; `None` means the configured default.
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunTarget {
+    Command(String),
+    Snippet { language: Language, code: String },
 }
 
 impl ToolInput {
     /// Whether running it changes the workspace (and so goes through the approval gate).
     pub fn mutates(&self) -> bool {
-        matches!(self, ToolInput::Edit(_) | ToolInput::Write(_))
+        matches!(self, ToolInput::Edit(_) | ToolInput::Write(_) | ToolInput::Run(_))
     }
 
     /// The tool's name as the model calls it.
@@ -48,6 +64,7 @@ impl ToolInput {
             ToolInput::Grep(_) => "grep",
             ToolInput::Edit(_) => "edit_file",
             ToolInput::Write(_) => "write_file",
+            ToolInput::Run(_) => "run",
             ToolInput::AskUser { .. } => "ask_user",
         }
     }
@@ -125,6 +142,20 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             }, "required": ["path", "content"], "additionalProperties": false}),
         ),
         spec(
+            "run",
+            "Run a shell command in the workspace directory (e.g. the tests: \"cargo test\", \"pytest -q\"), \
+             or a code snippet in a fresh scratch directory, inside kv1nt's sandbox: no network, writes \
+             only inside the workspace, 30 s and 512 MB by default. Give either `command`, or \
+             `language` and `code`. Returns the exit status, time, and the last 8 KiB of stdout and \
+             stderr. The user may be asked to approve it; destructive commands are high risk.",
+            json!({"type": "object", "properties": {
+                "command": {"type": "string", "description": "A bash command line, run in the workspace root."},
+                "language": {"type": "string", "enum": ["python", "node", "bash", "sh", "rust", "go"], "description": "The snippet's language (with `code`)."},
+                "code": {"type": "string", "description": "The snippet's full source (with `language`)."},
+                "timeout_secs": {"type": "integer", "minimum": 1, "maximum": MAX_WALL_SECS, "description": "Wall-time limit in seconds. Default 30."}
+            }, "additionalProperties": false}),
+        ),
+        spec(
             "ask_user",
             "Ask the user a question and wait for the answer. Use it when the request is ambiguous \
              or a decision is theirs to make; do not use it for things you can find out with the \
@@ -195,6 +226,10 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
                 content: a.text("content", false)?.unwrap_or_default(),
             })
         }
+        "run" => {
+            a.only(&[("command", false), ("language", false), ("code", false), ("timeout_secs", false)])?;
+            ToolInput::Run(run_args(&a)?)
+        }
         _ => {
             a.only(&[("question", true)])?;
             ToolInput::AskUser { question: a.text("question", true)?.unwrap_or_default() }
@@ -203,174 +238,28 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
     Ok(input)
 }
 
-/// The arguments as an object: an object, a string holding one, or null/"" for `{}`.
-fn object(tool: &str, arguments: &Value) -> Result<Map<String, Value>, ToolError> {
-    let parsed;
-    let value = match arguments {
-        Value::Null => return Ok(Map::new()),
-        Value::String(s) if s.trim().is_empty() => return Ok(Map::new()),
-        Value::String(s) => {
-            parsed = serde_json::from_str::<Value>(s).map_err(|e| {
-                ToolError::Invalid(format!(
-                    "{tool}: the arguments are not valid JSON ({e}); send one JSON object with the \
-                     fields of the tool's schema"
-                ))
+fn run_args(a: &Args) -> Result<RunArgs, ToolError> {
+    let timeout_secs = a.uint("timeout_secs", 1, MAX_WALL_SECS as usize)?.map(|s| s as u64);
+    let target = match (a.text("command", true)?, a.text("language", true)?, a.text("code", true)?) {
+        (Some(command), None, None) => RunTarget::Command(command),
+        (None, Some(name), Some(code)) => {
+            let language = Language::detect(&name).ok_or_else(|| {
+                a.err(format!("unknown language `{name}`; use python, node, bash, sh, rust or go"))
             })?;
-            &parsed
+            RunTarget::Snippet { language, code }
         }
-        other => other,
+        (Some(_), ..) => {
+            return Err(a.err("give either `command`, or `language` and `code`, not both".into()));
+        }
+        (None, Some(_), None) => return Err(a.err("`language` needs `code` (the snippet to run)".into())),
+        (None, None, Some(_)) => {
+            return Err(a.err("`code` needs `language` (python, node, bash, sh, rust or go)".into()));
+        }
+        (None, None, None) => {
+            return Err(
+                a.err("give `command` (a shell command), or `language` and `code` (a snippet)".into())
+            );
+        }
     };
-    match value {
-        Value::Object(map) => Ok(map.clone()),
-        Value::Null => Ok(Map::new()),
-        other => Err(ToolError::Invalid(format!(
-            "{tool}: the arguments must be a JSON object, got {}",
-            describe(other)
-        ))),
-    }
-}
-
-struct Args<'a> {
-    tool: &'a str,
-    obj: Map<String, Value>,
-}
-
-impl Args<'_> {
-    fn err(&self, msg: String) -> ToolError {
-        ToolError::Invalid(format!("{}: {msg}", self.tool))
-    }
-
-    /// Refuses unknown fields and missing required ones; `fields` are (name, required).
-    fn only(&self, fields: &[(&str, bool)]) -> Result<(), ToolError> {
-        let list = || {
-            fields
-                .iter()
-                .map(|(f, req)| if *req { format!("`{f}` (required)") } else { format!("`{f}`") })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if let Some(unknown) = self.obj.keys().find(|k| !fields.iter().any(|(f, _)| f == k)) {
-            return Err(self.err(format!("unknown field `{unknown}`; the fields are {}", list())));
-        }
-        if let Some((missing, _)) = fields.iter().find(|(f, req)| *req && self.get(f).is_none()) {
-            return Err(self.err(format!("missing required field `{missing}`; the fields are {}", list())));
-        }
-        Ok(())
-    }
-
-    /// The field's value; `null` counts as absent.
-    fn get(&self, field: &str) -> Option<&Value> {
-        self.obj.get(field).filter(|v| !v.is_null())
-    }
-
-    /// A string field; `non_empty` refuses "" and whitespace.
-    fn text(&self, field: &str, non_empty: bool) -> Result<Option<String>, ToolError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::String(s)) if non_empty && s.trim().is_empty() => {
-                Err(self.err(format!("field `{field}` is empty; give a non-empty string")))
-            }
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => {
-                Err(self.err(format!("field `{field}` must be a string, got {}", describe(other))))
-            }
-        }
-    }
-
-    /// An integer field in `min..=max` (an integral number or a numeric string).
-    fn uint(&self, field: &str, min: usize, max: usize) -> Result<Option<usize>, ToolError> {
-        let Some(v) = self.get(field) else { return Ok(None) };
-        let n = match v {
-            Value::Number(n) => {
-                n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64))
-            }
-            Value::String(s) => s.trim().parse::<u64>().ok(),
-            _ => None,
-        };
-        let range = if max == usize::MAX {
-            format!("an integer ≥ {min}")
-        } else {
-            format!("an integer from {min} to {max}")
-        };
-        match n.and_then(|n| usize::try_from(n).ok()) {
-            Some(n) if n >= min && n <= max => Ok(Some(n)),
-            _ => Err(self.err(format!("field `{field}` must be {range}, got {}", describe(v)))),
-        }
-    }
-
-    /// A boolean field (`true`/`false`, or those words as strings).
-    fn boolean(&self, field: &str) -> Result<Option<bool>, ToolError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) if s == "true" => Ok(Some(true)),
-            Some(Value::String(s)) if s == "false" => Ok(Some(false)),
-            Some(other) => {
-                Err(self.err(format!("field `{field}` must be true or false, got {}", describe(other))))
-            }
-        }
-    }
-
-    /// `edits`: a non-empty array (or a JSON string holding one) of `{search, replace}` objects.
-    fn edits(&self) -> Result<Vec<SearchReplace>, ToolError> {
-        let shape = "an array of {\"search\": \"exact old text\", \"replace\": \"new text\"} objects";
-        let raw = self.get("edits").cloned().unwrap_or(Value::Null);
-        let raw = match raw {
-            Value::String(s) => serde_json::from_str::<Value>(&s).map_err(|e| {
-                self.err(format!("field `edits` must be {shape}; got a string that is not valid JSON ({e})"))
-            })?,
-            other => other,
-        };
-        let Value::Array(items) = raw else {
-            return Err(self.err(format!("field `edits` must be {shape}, got {}", describe(&raw))));
-        };
-        if items.is_empty() {
-            return Err(self.err(format!("field `edits` is empty; it must be {shape}")));
-        }
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let Value::Object(map) = item else {
-                return Err(self.err(format!("edits[{i}] must be an object, got {}", describe(item))));
-            };
-            if let Some(k) = map.keys().find(|k| *k != "search" && *k != "replace") {
-                return Err(self.err(format!(
-                    "edits[{i}] has unknown field `{k}`; each edit has exactly `search` and `replace`"
-                )));
-            }
-            let field = |name: &str| match map.get(name) {
-                Some(Value::String(s)) => Ok(s.clone()),
-                None | Some(Value::Null) => {
-                    Err(self.err(format!("edits[{i}] is missing `{name}` (a string)")))
-                }
-                Some(other) => {
-                    Err(self.err(format!("edits[{i}].{name} must be a string, got {}", describe(other))))
-                }
-            };
-            let (search, replace) = (field("search")?, field("replace")?);
-            if search.is_empty() {
-                return Err(self.err(format!(
-                    "edits[{i}].search is empty; it must be the exact existing text to replace \
-                     (use write_file to replace a whole file)"
-                )));
-            }
-            out.push(SearchReplace { search, replace });
-        }
-        Ok(out)
-    }
-}
-
-/// "a string (\"abc\")", "a number (5)", "an array"… for error messages.
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("a boolean ({b})"),
-        Value::Number(n) => format!("a number ({n})"),
-        Value::String(s) => {
-            let short: String = s.chars().take(40).collect();
-            let more = if s.chars().count() > 40 { "…" } else { "" };
-            format!("a string ({short:?}{more})")
-        }
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-    }
+    Ok(RunArgs { target, timeout_secs })
 }

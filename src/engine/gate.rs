@@ -1,0 +1,139 @@
+//! The approval gate as the engine runs it: raise the risk when this turn read flagged content,
+//! let the policy and session grants decide, ask the user when they must, and audit the outcome.
+//! Edits, runs (and later commits) all pass through [`Engine::pass_gate`].
+//!
+//! Invariants: nothing proceeds without a verdict (policy, grant or the user); every request and
+//! every decision is written to the audit log; critical risk always reaches the user.
+
+use super::approval::grants::grant_for;
+use super::approval::policy::{Verdict, decide};
+use super::approval::risk::redact_secrets;
+use super::approval::{Action, Assessment};
+use super::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
+use super::reply::Interrupt;
+use super::runtime::Engine;
+use super::store::NewAudit;
+
+/// How the gate's messages to the model name the thing: "this change" / "Not applied".
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GateWords {
+    pub noun: &'static str,
+    pub not_done: &'static str,
+}
+
+impl GateWords {
+    pub const CHANGE: GateWords = GateWords { noun: "change", not_done: "Not applied" };
+    pub const RUN: GateWords = GateWords { noun: "run", not_done: "Not run" };
+}
+
+/// The gate's outcome (already audited).
+pub(super) enum Gated {
+    /// Go ahead; `edited` is the user's replacement content when they edited the change.
+    Proceed { edited: Option<String> },
+    /// Do not; the message says why, for the model.
+    Stop(String),
+}
+
+impl Engine {
+    pub(super) async fn pass_gate(
+        &mut self,
+        action: &Action,
+        mut assessment: Assessment,
+        summary: &str,
+        editable: bool,
+        words: GateWords,
+    ) -> Result<Gated, Interrupt> {
+        if self.turn.flagged {
+            assessment.risk = assessment.risk.raised();
+            assessment
+                .reasons
+                .push("proposed after content flagged as a possible prompt injection in this turn".into());
+        }
+        let id = self.next_request_id();
+        let (decision, scope, note, edited) = match decide(self.policy, action, &assessment, &self.grants) {
+            Verdict::Deny { reason } => {
+                self.audit(id, action, &assessment, "policy-denied", None, Some(&reason));
+                return Ok(Gated::Stop(format!("{}: {reason}", words.not_done)));
+            }
+            Verdict::Allow { reason } => ("auto-approved", None, Some(reason), None),
+            Verdict::Ask => {
+                let grant = grant_for(action);
+                self.emit(Event::ApprovalRequest(ApprovalRequest {
+                    id,
+                    action: action.clone(),
+                    risk: assessment.risk,
+                    reasons: assessment.reasons.clone(),
+                    summary: summary.to_string(),
+                    session_scope: grant.as_ref().map(|g| g.description.clone()),
+                    editable,
+                }));
+                let answer = self
+                    .wait_for(|op| match op {
+                        Op::Approve { id: answered, decision } if *answered == id => Some(decision.clone()),
+                        _ => None,
+                    })
+                    .await;
+                let decision = match answer {
+                    Ok(decision) => decision,
+                    Err(interrupt) => {
+                        self.audit(id, action, &assessment, "cancelled", None, None);
+                        return Err(interrupt);
+                    }
+                };
+                let noun = words.noun;
+                match decision {
+                    ApprovalDecision::Once => ("approved-once", None, None, None),
+                    ApprovalDecision::ForSession => {
+                        let description = grant.as_ref().map(|g| g.description.clone());
+                        if let Some(grant) = grant {
+                            self.grants.add(grant);
+                        }
+                        ("approved-session", description, None, None)
+                    }
+                    ApprovalDecision::Deny => {
+                        self.audit(id, action, &assessment, "denied", None, None);
+                        return Ok(Gated::Stop(format!(
+                            "The user denied this {noun}. Do not retry it unchanged."
+                        )));
+                    }
+                    ApprovalDecision::DenyWithMessage(message) => {
+                        self.audit(id, action, &assessment, "denied-with-message", None, Some(&message));
+                        return Ok(Gated::Stop(format!("The user denied this {noun} and said: {message}")));
+                    }
+                    ApprovalDecision::ApproveEdited(content) => {
+                        ("edited-and-approved", None, None, Some(content))
+                    }
+                }
+            }
+        };
+        self.audit(id, action, &assessment, decision, scope.as_deref(), note.as_deref());
+        Ok(Gated::Proceed { edited })
+    }
+
+    pub(super) fn audit(
+        &self,
+        request_id: u64,
+        action: &Action,
+        assessment: &Assessment,
+        decision: &str,
+        scope: Option<&str>,
+        note: Option<&str>,
+    ) {
+        let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
+        let note = note.map(redact_secrets);
+        let entry = NewAudit {
+            session_id: &session.id,
+            request_id,
+            action: action.kind(),
+            target: &redact_secrets(&action.target()),
+            risk: assessment.risk,
+            reasons: &assessment.reasons,
+            decision,
+            scope,
+            note: note.as_deref(),
+        };
+        if let Err(e) = store.record_audit(&entry) {
+            self.log(LogLevel::Error, format!("could not write the audit log: {e}"));
+        }
+    }
+}

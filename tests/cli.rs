@@ -168,6 +168,10 @@ fn a_bad_config_names_the_file_the_key_and_what_is_allowed() {
     std::fs::write(&file, "[ollama]\nnum_ctx = \"big\"\n").unwrap();
     let err = stderr(&run(kv1nt(dir.path()).args(["exec", "hi"])));
     assert!(err.contains("`ollama.num_ctx`") && err.contains("whole number"), "{err}");
+
+    std::fs::write(&file, "[sandbox]\nmode = \"loose\"\n").unwrap();
+    let err = stderr(&run(kv1nt(dir.path()).args(["exec", "hi"])));
+    assert!(err.contains("`sandbox.mode`") && err.contains("enforce") && err.contains("degraded"), "{err}");
 }
 
 #[test]

@@ -321,3 +321,27 @@ async fn rust_and_go_snippets() {
         eprintln!("skipped: go missing");
     }
 }
+
+#[tokio::test]
+async fn bubblewrap_layer_gives_a_private_dev_when_installed() {
+    if !std::path::Path::new("/dev/kmsg").exists() {
+        return eprintln!("skipped: this host has no /dev/kmsg to compare with");
+    }
+    let code = "[ -e /dev/kmsg ] && echo host-dev || echo private-dev";
+    let program = || Program::Code { language: Language::Sh, code: code.into() };
+    let with = run_with(program(), Workspace::Scratch, None, SandboxConfig::default()).await;
+    let without = SandboxConfig { bubblewrap: false, ..SandboxConfig::default() };
+    let without = run_with(program(), Workspace::Scratch, None, without).await;
+    assert_eq!(without.stdout, "host-dev\n", "{without:?}");
+    assert!(!without.layers_applied.iter().any(|l| l == "bwrap"));
+    if !with.layers_applied.iter().any(|l| l == "bwrap") {
+        assert_eq!(with.stdout, "host-dev\n");
+        let installed = Command::new("bwrap").arg("--version").output().is_ok();
+        return eprintln!(
+            "skipped: bwrap {}",
+            if installed { "cannot set up here" } else { "is not installed" }
+        );
+    }
+    assert_eq!(with.stdout, "private-dev\n", "{with:?}");
+    assert!(with.layers_applied.iter().any(|l| l == "bwrap"), "{with:?}");
+}

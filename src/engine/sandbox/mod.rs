@@ -17,10 +17,13 @@
 //!   with the helper, so nothing (not even a `setsid` child) outlives [`execute`].
 //! - A scratch workspace is a fresh directory under the system temp dir, removed afterwards.
 
+mod bwrap;
 mod helper;
 pub mod languages;
 mod layers;
 mod parent;
+#[cfg(any(target_os = "macos", test))]
+mod seatbelt;
 mod settings;
 
 use std::path::PathBuf;
@@ -76,6 +79,8 @@ pub struct SandboxConfig {
     pub read_paths: Vec<PathBuf>,
     pub write_paths: Vec<PathBuf>,
     pub mode: SandboxMode,
+    /// Start the helper inside bubblewrap when it is installed and works here (`bwrap` layer).
+    pub bubblewrap: bool,
 }
 
 impl Default for SandboxConfig {
@@ -89,6 +94,7 @@ impl Default for SandboxConfig {
             read_paths: Vec::new(),
             write_paths: Vec::new(),
             mode: SandboxMode::Enforce,
+            bubblewrap: true,
         }
     }
 }

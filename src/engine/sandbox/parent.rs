@@ -29,7 +29,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::languages::{self, Language};
 use super::{
-    ExecutionResult, HelperConfig, KilledBy, Program, SandboxConfig, SandboxError, Stream, Workspace, helper,
+    ExecutionResult, HelperConfig, KilledBy, Program, SandboxConfig, SandboxError, SandboxMode, Stream,
+    Workspace, bwrap, helper,
 };
 
 const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -190,7 +191,17 @@ pub(super) async fn execute(
     let json = serde_json::to_string(&helper_config).map_err(|e| SandboxError::Spawn(e.to_string()))?;
     let (report_r, report_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SandboxError::Spawn(e.to_string()))?;
-    let mut cmd = std::process::Command::new(&helper_exe);
+    let bwrap = with_bwrap(config, &helper_config)?;
+    let mut cmd = match bwrap {
+        Some(bwrap_exe) => {
+            let mut extra = helper_config.read_paths.clone();
+            extra.extend(helper_config.write_paths.iter().cloned());
+            let mut cmd = std::process::Command::new(bwrap_exe);
+            cmd.args(bwrap::prefix(&dir, &extra)).arg(&helper_exe);
+            cmd
+        }
+        None => std::process::Command::new(&helper_exe),
+    };
     cmd.arg("sandbox-exec")
         .arg("--config")
         .arg(json)
@@ -319,12 +330,19 @@ pub(super) async fn execute(
     {
         return Err(SandboxError::Spawn("the sandbox helper refused to run without saying why".into()));
     }
-    let layers_applied = report["layers"]
+    let mut layers_applied: Vec<String> = report["layers"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
         .unwrap_or_default();
-    let exit_code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+    let mut exit_code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let mut signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+    if bwrap.is_some() {
+        layers_applied.insert(layers_applied.len().min(1), "bwrap".into());
+        // bwrap reports a child killed by signal N as 128 + N.
+        if let Some(code @ 129..=192) = exit_code {
+            (exit_code, signal) = (None, Some(code - 128));
+        }
+    }
     let [stdout, stderr] = out.map(|b| String::from_utf8_lossy(&b).into_owned());
     if killed_by == KilledBy::None {
         killed_by = classify(exit_code, signal, &stderr, peak_memory_kb, config.memory_mb);
@@ -365,4 +383,20 @@ fn classify(exit: Option<i32>, signal: Option<i32>, stderr: &str, peak_kb: u64, 
         return KilledBy::Memory;
     }
     KilledBy::None
+}
+
+/// The bwrap binary when this run uses the bubblewrap layer; an error when it is required
+/// (`KV1NT_SANDBOX_REQUIRE` names `bwrap`) but unavailable.
+fn with_bwrap(config: &SandboxConfig, helper: &HelperConfig) -> Result<Option<&'static Path>, SandboxError> {
+    let required = helper.require.iter().any(|r| r == "bwrap");
+    if !required && (!config.bubblewrap || config.mode == SandboxMode::Off) {
+        return Ok(None);
+    }
+    match bwrap::available() {
+        Ok(path) => Ok(Some(path)),
+        Err(reason) if required => {
+            Err(SandboxError::LayerUnavailable { layer: "bwrap".into(), reason: reason.into() })
+        }
+        Err(_) => Ok(None),
+    }
 }

@@ -11,6 +11,7 @@
 //! network = false
 //! read_paths = []       # extra read-only paths (toolchains outside the usual places)
 //! write_paths = []      # extra writable paths besides the workspace
+//! bubblewrap = true     # also use bwrap (private /tmp, /dev, /proc) when it is installed
 //! ```
 
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct SandboxSettings {
     pub network: bool,
     pub read_paths: Vec<PathBuf>,
     pub write_paths: Vec<PathBuf>,
+    /// Also start runs inside bubblewrap when `bwrap` is installed and works here.
+    pub bubblewrap: bool,
 }
 
 impl Default for SandboxSettings {
@@ -51,6 +54,7 @@ impl Default for SandboxSettings {
             network: d.network,
             read_paths: d.read_paths,
             write_paths: d.write_paths,
+            bubblewrap: d.bubblewrap,
         }
     }
 }
@@ -69,6 +73,7 @@ impl SandboxSettings {
             read_paths: self.read_paths.clone(),
             write_paths: self.write_paths.clone(),
             mode: self.mode,
+            bubblewrap: self.bubblewrap,
         }
     }
 

@@ -1,9 +1,21 @@
-//! Sandbox start-up overhead: `execute()` of `true` against spawning `true` directly.
+//! Sandbox start-up overhead: `execute()` of `true` against spawning `true` directly (with and
+//! without the bubblewrap layer); a program writing 100 MB, capped at 1 MiB and killed; and the
+//! UI side of that flood: 1 MiB of run output applied to the Output pane and drawn.
 
+use std::collections::BTreeMap;
 use std::process::Command;
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use kv1nt::app::keymap::Keymap;
+use kv1nt::app::state::AppState;
+use kv1nt::app::{update, view};
+use kv1nt::engine::llm::ProviderKind;
+use kv1nt::engine::protocol::{Event, OutputStream};
 use kv1nt::engine::sandbox::{CancellationToken, Program, SandboxConfig, Workspace, execute};
+use kv1nt::widgets::theme::{ColorMode, Theme};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 
 fn bench(c: &mut Criterion) {
     // SAFETY: set before any other thread reads the environment.
@@ -31,7 +43,70 @@ fn bench(c: &mut Criterion) {
             assert!(result.success);
         })
     });
+    let no_bwrap = SandboxConfig { bubblewrap: false, ..SandboxConfig::default() };
+    group.bench_function("execute_true_sandboxed_without_bwrap", |b| {
+        b.iter(|| {
+            let program = Program::Command { argv: vec!["true".into()] };
+            let result = runtime
+                .block_on(execute(
+                    program,
+                    Workspace::Scratch,
+                    None,
+                    &no_bwrap,
+                    CancellationToken::new(),
+                    |_, _| {},
+                ))
+                .unwrap();
+            assert!(result.success);
+        })
+    });
+    group.sample_size(10);
+    group.bench_function("execute_100mb_output_capped", |b| {
+        b.iter(|| {
+            let argv = vec!["sh".into(), "-c".into(), "head -c 100000000 /dev/zero | tr '\\0' x".into()];
+            let program = Program::Command { argv };
+            let result = runtime
+                .block_on(execute(
+                    program,
+                    Workspace::Scratch,
+                    None,
+                    &config,
+                    CancellationToken::new(),
+                    |_, _| {},
+                ))
+                .unwrap();
+            let r = &result;
+            assert!(
+                r.truncated && r.stdout.len() == 1 << 20,
+                "{:?}",
+                (r.stdout.len(), r.killed_by, &r.stderr, r.exit_code)
+            );
+        })
+    });
     group.finish();
+    output_pane(c);
+}
+
+/// 1 MiB of run output (16 chunks of 64 KiB, 80-column lines) into the Output pane, then a frame.
+fn output_pane(c: &mut Criterion) {
+    let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+    let theme = Theme::builtin("dark").unwrap().with_color_mode(ColorMode::TrueColor);
+    let line = format!("{}\n", "x".repeat(79));
+    let chunk = line.repeat(64 * 1024 / 80);
+    let area = Rect::new(0, 0, 200, 50);
+    c.bench_function("output_pane_1mib_run_output_and_frame", |b| {
+        b.iter(|| {
+            let mut state = AppState::new(keymap.clone(), theme.clone(), ProviderKind::Anthropic, "m".into());
+            update::apply(&mut state, Event::RunStarted { id: 1, title: "flood".into() });
+            for _ in 0..16 {
+                let text = chunk.clone();
+                update::apply(&mut state, Event::RunOutput { id: 1, stream: OutputStream::Stdout, text });
+            }
+            let mut buf = Buffer::empty(area);
+            view::draw_into(area, &mut buf, &mut state, Instant::now());
+            buf
+        })
+    });
 }
 
 criterion_group!(benches, bench);

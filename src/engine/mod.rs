@@ -18,3 +18,4 @@ pub mod synth;
 mod tool_calls;
 mod turn;
 mod undo;
+pub mod vcs;

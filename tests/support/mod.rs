@@ -14,6 +14,7 @@
 //! Layout: `http` (hand-written HTTP/1.1), `scripted` (server + [`Turn`]),
 //! `wire_*` (encoders). This file holds the encoding plumbing they share.
 
+pub mod git;
 pub mod http;
 pub mod local_model;
 pub mod pty;

@@ -69,7 +69,8 @@ fn migrates_v1_database_keeping_sessions() {
         // Turn it back into exactly what a v1 kv1nt left behind.
         let conn = open_connection(&dir.path().join("kv1nt.db")).unwrap();
         conn.execute_batch(
-            "DROP TABLE change_files; DROP TABLE changes; DROP TABLE blobs; DROP TABLE audit;
+            "DROP TABLE vcs_commits; DROP TABLE change_files; DROP TABLE changes; DROP TABLE blobs;
+             DROP TABLE audit;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -78,7 +79,7 @@ fn migrates_v1_database_keeping_sessions() {
     let store = Store::open(dir.path()).unwrap();
     let v: i64 = count(dir.path(), "PRAGMA user_version");
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     let msgs = store.load_messages(&id).unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].message.text, "hello");

@@ -317,6 +317,7 @@ fn approval_request(id: u64) -> Event {
         summary: "edit src/lib.rs: 1 block, +1 −1 lines".into(),
         session_scope: Some("edits under src/ for this session".into()),
         editable: true,
+        picks: Vec::new(),
     })
 }
 

@@ -113,6 +113,7 @@ fn approving_a_snippet_shows_its_first_line_and_the_whole_code_in_diff() {
             summary: "run this python snippet (2 lines) in a scratch directory, sandboxed".into(),
             session_scope: None,
             editable: false,
+            picks: Vec::new(),
         }),
     );
     let shown = screen(&mut s, 180, 40);

@@ -49,6 +49,14 @@ fn show(state: &mut AppState, request: ApprovalRequest) {
         state.diff.highlights = Default::default();
         state.diff.scroll_y = 0;
     }
+    if let Action::Commit { diff, .. } = &request.action {
+        let model = DiffModel::from_unified(diff);
+        state.diff.caption = format!("proposed commit  +{} −{}", model.added, model.removed);
+        state.diff.lang = None;
+        state.diff.model = Some(model);
+        state.diff.highlights = Default::default();
+        state.diff.scroll_y = 0;
+    }
     state.layers.push(Layer::Approval(ApprovalDialog { request, mode: ApprovalMode::Choose }));
     state.dirty = true;
 }
@@ -84,7 +92,15 @@ pub fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
                 let area = TextArea::new(content.split('\n').map(String::from).collect());
                 dialog.mode = ApprovalMode::Edit(Box::new(area));
             }
-            _ => {}
+            _ => {
+                let picked = match key.code {
+                    crossterm::event::KeyCode::Char(c) => dialog.request.picks.iter().find(|(k, _)| *k == c),
+                    _ => None,
+                };
+                if let Some(&(c, _)) = picked {
+                    answer(state, ApprovalDecision::Pick(c), ops);
+                }
+            }
         },
         ApprovalMode::Message(area) => match key.code {
             crossterm::event::KeyCode::Esc => dialog.mode = ApprovalMode::Choose,
@@ -129,6 +145,7 @@ pub fn on_paste(state: &mut AppState, text: &str) {
 fn proposed_content(request: &ApprovalRequest) -> Option<String> {
     match &request.action {
         Action::Edit { changes } if changes.len() == 1 => changes[0].after.clone(),
+        Action::Commit { message, .. } => Some(message.clone()),
         _ => None,
     }
 }

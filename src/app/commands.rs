@@ -2,7 +2,7 @@
 
 use crate::engine::approval::Policy;
 use crate::engine::llm::ProviderKind;
-use crate::engine::protocol::Intent;
+use crate::engine::protocol::{GitOp, Intent};
 
 pub struct SlashCommand {
     pub name: &'static str,
@@ -16,10 +16,27 @@ pub const COMMANDS: &[SlashCommand] = &[
         args: "read-only|ask|auto-edit|auto",
         description: "what runs without asking",
     },
+    SlashCommand {
+        name: "branch",
+        args: "NAME",
+        description: "create feature/NAME from the base branch and switch",
+    },
+    SlashCommand { name: "commit", args: "", description: "propose a commit of what is staged (asks first)" },
+    SlashCommand {
+        name: "diff",
+        args: "",
+        description: "show the whole change (staged and unstaged) in Diff",
+    },
     SlashCommand { name: "docs", args: "TEXT", description: "write documentation for code" },
     SlashCommand { name: "explain", args: "TEXT", description: "explain code (no changes)" },
     SlashCommand { name: "generate", args: "TEXT", description: "generate new code" },
+    SlashCommand { name: "git", args: "", description: "open or close the Git view (Ctrl+G)" },
     SlashCommand { name: "help", args: "", description: "show keys and commands" },
+    SlashCommand {
+        name: "merge",
+        args: "BRANCH",
+        description: "merge BRANCH here, resolving conflicts with you",
+    },
     SlashCommand { name: "model", args: "NAME", description: "use another model of the current provider" },
     SlashCommand { name: "models", args: "", description: "list the current provider's models (in Output)" },
     SlashCommand { name: "modify", args: "TEXT", description: "change existing code" },
@@ -28,10 +45,16 @@ pub const COMMANDS: &[SlashCommand] = &[
         args: "anthropic|ollama|openai [MODEL]",
         description: "switch provider",
     },
+    SlashCommand { name: "pr", args: "", description: "open a pull request for this branch (GitHub)" },
     SlashCommand { name: "quit", args: "", description: "quit kv1nt" },
     SlashCommand { name: "rewind", args: "[N]", description: "list changes, or restore to after change N" },
     SlashCommand { name: "run", args: "", description: "run the code block shown in Code, sandboxed" },
     SlashCommand { name: "test", args: "TEXT", description: "write tests" },
+    SlashCommand {
+        name: "uncommit",
+        args: "",
+        description: "undo kv1nt's last commit (changes stay staged)",
+    },
     SlashCommand { name: "undo", args: "", description: "restore the files of the last change" },
 ];
 
@@ -50,6 +73,9 @@ pub enum Command {
     Undo,
     Rewind(Option<i64>),
     Run,
+    Git,
+    Diff,
+    GitFlow(GitOp),
     Approval(Policy),
     Intent(Intent, String),
 }
@@ -63,6 +89,15 @@ pub fn parse(text: &str) -> Result<Command, String> {
         ("help", []) => Ok(Command::Help),
         ("undo", []) => Ok(Command::Undo),
         ("run", []) => Ok(Command::Run),
+        ("git", []) => Ok(Command::Git),
+        ("diff", []) => Ok(Command::Diff),
+        ("commit", []) => Ok(Command::GitFlow(GitOp::Commit)),
+        ("uncommit", []) => Ok(Command::GitFlow(GitOp::Uncommit)),
+        ("pr", []) => Ok(Command::GitFlow(GitOp::PullRequest)),
+        ("branch", [name]) => Ok(Command::GitFlow(GitOp::Branch { name: name.to_string() })),
+        ("branch", _) => Err("usage: /branch NAME (creates feature/NAME from the base branch)".into()),
+        ("merge", [branch]) => Ok(Command::GitFlow(GitOp::Merge { branch: branch.to_string() })),
+        ("merge", _) => Err("usage: /merge BRANCH".into()),
         ("run", _) => Err("usage: /run (runs the code block shown in Code; pick one with [ and ])".into()),
         ("rewind", []) => Ok(Command::Rewind(None)),
         ("rewind", [n]) => n

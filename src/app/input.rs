@@ -13,6 +13,7 @@ use crate::engine::protocol::{Intent, LogLevel, Op};
 use super::approvals;
 use super::blocks;
 use super::commands::{self, Command};
+use super::git_view;
 use super::keymap::{Action, KeyContext};
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, Focus, Pane};
@@ -20,6 +21,13 @@ use super::update::notice;
 
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
     state.dirty = true;
+    on_event(state, event, ops);
+    for op in state.git.outbox.drain(..) {
+        let _ = ops.send(op);
+    }
+}
+
+fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key, ops),
         TermEvent::Mouse(mouse) => on_mouse(state, mouse, ops),
@@ -70,6 +78,14 @@ fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
                     state.composer.textarea.input(key);
                     state.composer.completion_selected = 0;
                 }
+            }
+        }
+        Focus::Pane(pane) if state.git.open && matches!(pane, Pane::Code | Pane::Diff) => {
+            let contexts = [KeyContext::Git, KeyContext::Pane, KeyContext::Global];
+            if let Some(action) = state.keymap.lookup(&contexts, &key)
+                && !git_view::on_action(state, action)
+            {
+                perform(state, action, ops);
             }
         }
         Focus::Pane(_) => match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
@@ -176,6 +192,7 @@ pub fn perform(state: &mut AppState, action: Action, ops: &UnboundedSender<Op>) 
         Action::Cancel if state.zoom.is_some() => state.zoom = None,
         Action::Cancel => state.focus = Focus::Composer,
         Action::Help => state.layers.push(Layer::Help { scroll: 0 }),
+        Action::GitToggle => git_view::toggle(state),
         Action::FocusNext | Action::FocusPrev => {
             state.focus = state.focus.cycle(action == Action::FocusNext);
             if let Focus::Pane(pane) = state.focus {
@@ -227,7 +244,13 @@ pub fn perform(state: &mut AppState, action: Action, ops: &UnboundedSender<Op>) 
         | Action::Deny
         | Action::DenyWithMessage
         | Action::EditProposal
-        | Action::SaveEdit => {}
+        | Action::SaveEdit
+        | Action::GitStage
+        | Action::GitUnstage
+        | Action::GitStageLine
+        | Action::GitUnstageLine
+        | Action::GitSide
+        | Action::GitRefresh => {}
     }
 }
 
@@ -315,6 +338,18 @@ fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
             let _ = ops.send(Op::Rewind { to });
         }
         Ok(Command::Run) => run_selected_block(state, ops),
+        Ok(Command::Git) => git_view::toggle(state),
+        Ok(Command::Diff) => git_view::show_all(state),
+        Ok(Command::GitFlow(op)) if state.busy() => {
+            let _ = op;
+            notice(state, LogLevel::Warn, "wait until the reply or run in progress ends, then try again");
+        }
+        Ok(Command::GitFlow(op)) => {
+            // Busy until the flow reports `GitChanged`, so Esc/Ctrl+C can cancel it.
+            state.status.busy_since = Some(Instant::now());
+            state.git.flow_running = true;
+            let _ = ops.send(Op::Git(op));
+        }
         Ok(Command::Approval(policy)) => {
             let _ = ops.send(Op::SetPolicy(policy));
         }

@@ -15,6 +15,7 @@ pub enum KeyContext {
     Approval,
     Modal,
     Composer,
+    Git,
     Pane,
     Global,
 }
@@ -25,6 +26,7 @@ impl KeyContext {
             "approval" => Some(Self::Approval),
             "modal" => Some(Self::Modal),
             "composer" => Some(Self::Composer),
+            "git" => Some(Self::Git),
             "pane" => Some(Self::Pane),
             "global" => Some(Self::Global),
             _ => None,
@@ -36,6 +38,7 @@ impl KeyContext {
             Self::Approval => "Approval requests",
             Self::Modal => "Dialogs",
             Self::Composer => "Composer",
+            Self::Git => "Git view (Code lists files, Diff shows hunks)",
             Self::Pane => "Panes (Chat, Code, Diff, Output)",
             Self::Global => "Everywhere",
         }
@@ -99,6 +102,13 @@ actions! {
     Suggestion2 => "suggestion_2", "take follow-up suggestion 2";
     Suggestion3 => "suggestion_3", "take follow-up suggestion 3";
     Suggestion4 => "suggestion_4", "take follow-up suggestion 4";
+    GitToggle => "git_toggle", "open or close the Git view";
+    GitStage => "git_stage", "stage the file (Code) or the hunk under the cursor (Diff)";
+    GitUnstage => "git_unstage", "unstage the file (Code) or the hunk under the cursor (Diff)";
+    GitStageLine => "git_stage_line", "stage the line under the cursor";
+    GitUnstageLine => "git_unstage_line", "unstage the line under the cursor";
+    GitSide => "git_side", "show the staged or the unstaged side of the file";
+    GitRefresh => "git_refresh", "refresh the Git view";
 }
 
 /// A key with its modifiers, normalised so `shift+g` and `G` are the same key.

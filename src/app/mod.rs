@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod blocks;
 pub mod commands;
 pub mod composer;
+pub mod git_view;
 pub mod input;
 pub mod keymap;
 pub mod layers;
@@ -96,6 +97,9 @@ pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: b
                     update::apply(&mut state, event);
                     while let Ok(more) = engine.events.try_recv() {
                         update::apply(&mut state, more);
+                    }
+                    for op in state.git.outbox.drain(..) {
+                        let _ = engine.ops.send(op);
                     }
                 }
                 None => break,

@@ -255,6 +255,7 @@ pub struct AppState {
     pub keymap: Keymap,
     pub theme: Theme,
     pub hit: HitAreas,
+    pub git: super::git_view::GitView,
     pub should_quit: bool,
     /// A fresh frame is needed.
     pub dirty: bool,
@@ -299,6 +300,7 @@ impl AppState {
             keymap,
             theme,
             hit: HitAreas::default(),
+            git: Default::default(),
             should_quit: false,
             dirty: true,
             blocks_stale: false,

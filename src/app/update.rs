@@ -8,6 +8,7 @@ use crate::engine::store::MessageStatus;
 
 use super::approvals;
 use super::blocks;
+use super::git_view;
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, LineSource, Pane};
 
@@ -136,6 +137,19 @@ pub fn apply(state: &mut AppState, event: Event) {
             state.push_log(if ok { LogLevel::Info } else { LogLevel::Warn }, format!("■ {summary}"));
         }
         Event::Usage(usage) => state.status.turn = usage,
+        Event::GitStatus(snapshot) => git_view::on_status(state, snapshot),
+        Event::GitFileDiff(answer) => git_view::on_file_diff(state, answer),
+        Event::GitWholeDiff { seq, staged, unstaged } => {
+            git_view::on_whole_diff(state, seq, &staged, &unstaged)
+        }
+        Event::GitChanged => {
+            if std::mem::take(&mut state.git.flow_running) {
+                state.status.busy_since = None;
+            }
+            if state.git.open {
+                git_view::refresh(state);
+            }
+        }
         Event::TurnEnded(outcome) => end_turn(state, outcome),
         Event::Context { used_tokens, window, trimmed } => {
             state.status.context_used = used_tokens;

@@ -15,6 +15,7 @@ use crate::widgets::approval::render_approval;
 use crate::widgets::chat::render_chat;
 use crate::widgets::code_view::render_code;
 use crate::widgets::diff_view::render_diff_cached;
+use crate::widgets::git_files::render_git_files;
 use crate::widgets::help::render_help;
 use crate::widgets::modal::render_confirm;
 use crate::widgets::output::render_output;
@@ -153,6 +154,7 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
     };
     match pane {
         Pane::Chat => render_chat(inner, buf, &mut state.chat, &state.theme),
+        Pane::Code if state.git.open => render_git_files(inner, buf, &state.git, &state.theme),
         Pane::Code => match state.code.doc.as_mut() {
             Some(doc) => {
                 state.code.scroll_y = state.code.scroll_y.min(doc.line_count().saturating_sub(1));
@@ -174,6 +176,19 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
                     &state.theme,
                     &mut state.diff.highlights,
                 );
+                if state.git.open && !state.git.rows.is_empty() {
+                    let row = state.git.cursor.checked_sub(state.diff.scroll_y);
+                    if let Some(row) = row.filter(|r| *r < usize::from(inner.height)) {
+                        let line = Rect { y: inner.y + row as u16, height: 1, ..inner };
+                        // The cursor: the selection background under the row (its colours stay).
+                        let mut style = Style::default().add_modifier(ratatui::style::Modifier::BOLD);
+                        style.bg = state.theme.selection.bg;
+                        if state.focus != Focus::Pane(Pane::Diff) {
+                            style = Style::default().add_modifier(ratatui::style::Modifier::UNDERLINED);
+                        }
+                        buf.set_style(line, style);
+                    }
+                }
             }
             None => placeholder(
                 inner,
@@ -190,6 +205,9 @@ fn pane_caption(pane: Pane, state: &AppState) -> String {
     match pane {
         Pane::Chat if state.chat.scroll_from_bottom > 0 => {
             format!("↑{} (End follows)", state.chat.scroll_from_bottom)
+        }
+        Pane::Code if state.git.open => {
+            "Git · s stage · u unstage · t staged/unstaged · Enter hunks · Ctrl+G closes".into()
         }
         Pane::Code => state.code.doc.as_ref().map(|d| d.title.clone()).unwrap_or_default(),
         Pane::Diff => state.diff.caption.clone(),

@@ -15,6 +15,7 @@ use super::approval::Policy;
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
 use super::sandbox::SandboxSettings;
+use super::vcs::GitSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,6 +29,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub agent: AgentConfig,
     pub sandbox: SandboxSettings,
+    pub git: GitSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
 }

@@ -24,12 +24,38 @@ pub(super) struct GateWords {
 impl GateWords {
     pub const CHANGE: GateWords = GateWords { noun: "change", not_done: "Not applied" };
     pub const RUN: GateWords = GateWords { noun: "run", not_done: "Not run" };
+    pub const COMMIT: GateWords = GateWords { noun: "commit", not_done: "Not committed" };
+    pub const STEP: GateWords = GateWords { noun: "step", not_done: "Not done" };
+}
+
+/// How a request is put to the user.
+pub(super) struct Ask {
+    /// The dialog's first line.
+    pub summary: String,
+    /// Whether `e` edits the proposal (new file content, a commit message).
+    pub editable: bool,
+    pub words: GateWords,
+    /// Extra choices (key, label), answered with [`Gated::Picked`].
+    pub picks: Vec<(char, String)>,
+}
+
+impl Ask {
+    pub fn new(summary: impl Into<String>, words: GateWords) -> Ask {
+        Ask { summary: summary.into(), editable: false, words, picks: Vec::new() }
+    }
+
+    pub fn editable(mut self) -> Ask {
+        self.editable = true;
+        self
+    }
 }
 
 /// The gate's outcome (already audited).
 pub(super) enum Gated {
     /// Go ahead; `edited` is the user's replacement content when they edited the change.
     Proceed { edited: Option<String> },
+    /// The user took one of the extra choices.
+    Picked(char),
     /// Do not; the message says why, for the model.
     Stop(String),
 }
@@ -39,10 +65,9 @@ impl Engine {
         &mut self,
         action: &Action,
         mut assessment: Assessment,
-        summary: &str,
-        editable: bool,
-        words: GateWords,
+        ask: Ask,
     ) -> Result<Gated, Interrupt> {
+        let words = ask.words;
         if self.turn.flagged {
             assessment.risk = assessment.risk.raised();
             assessment
@@ -63,9 +88,10 @@ impl Engine {
                     action: action.clone(),
                     risk: assessment.risk,
                     reasons: assessment.reasons.clone(),
-                    summary: summary.to_string(),
+                    summary: ask.summary.clone(),
                     session_scope: grant.as_ref().map(|g| g.description.clone()),
-                    editable,
+                    editable: ask.editable,
+                    picks: ask.picks.clone(),
                 }));
                 let answer = self
                     .wait_for(|op| match op {
@@ -102,6 +128,11 @@ impl Engine {
                     }
                     ApprovalDecision::ApproveEdited(content) => {
                         ("edited-and-approved", None, None, Some(content))
+                    }
+                    ApprovalDecision::Pick(key) => {
+                        let label = ask.picks.iter().find(|(k, _)| *k == key).map(|(_, l)| l.as_str());
+                        self.audit(id, action, &assessment, "picked", None, label);
+                        return Ok(Gated::Picked(key));
                     }
                 }
             }

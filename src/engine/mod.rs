@@ -5,6 +5,7 @@ pub mod agent;
 pub mod approval;
 pub mod config;
 mod gate;
+pub mod git;
 pub mod llm;
 pub mod prompt;
 pub mod protocol;

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::engine::approval::{Action, Policy, Risk};
+pub use crate::engine::git::{GitFileDiff, GitOp, GitPart, GitSnapshot};
 use crate::engine::llm::{Message, ProviderKind, ToolCall, Usage};
 use crate::engine::store::MessageStatus;
 
@@ -52,6 +53,8 @@ pub enum ApprovalDecision {
     DenyWithMessage(String),
     /// `e`: approve with the user's edited version of the new content (single-file edits).
     ApproveEdited(String),
+    /// One of the request's extra `picks` (e.g. `o` keeps our side of a merge conflict).
+    Pick(char),
 }
 
 /// A mutation waiting for the user.
@@ -65,8 +68,10 @@ pub struct ApprovalRequest {
     pub summary: String,
     /// What `a` would approve, written out ("edits under src/engine/ for this session").
     pub session_scope: Option<String>,
-    /// Whether `e` can edit the proposed content (one file with new content).
+    /// Whether `e` can edit the proposed content (one file with new content, a commit message).
     pub editable: bool,
+    /// Extra choices besides approve/deny: (key, what it does), answered with `Pick(key)`.
+    pub picks: Vec<(char, String)>,
 }
 
 /// Which stream of a running program some output came from.
@@ -101,6 +106,8 @@ pub enum Op {
     /// List the session's changes (`None`), or restore the workspace to how it was right after
     /// change `id` (asks first).
     Rewind { to: Option<i64> },
+    /// Git: background jobs of the Git view, or flows that ask for approval.
+    Git(GitOp),
     /// Run a code block in the sandbox (the user's `/run`; `language` is the fence's tag).
     RunCode { language: Option<String>, code: String },
     /// Stop the running turn or run now (closes the HTTP stream, kills the sandbox).
@@ -256,6 +263,18 @@ pub enum Event {
         ok: bool,
         summary: String,
     },
+    /// The working tree's status (answer to `GitOp::Refresh` and to staging).
+    GitStatus(GitSnapshot),
+    /// One file's diff for the Git view.
+    GitFileDiff(GitFileDiff),
+    /// The whole change as unified diffs (answer to `GitOp::ShowAll`).
+    GitWholeDiff {
+        seq: u64,
+        staged: String,
+        unstaged: String,
+    },
+    /// A git flow changed the repository: the Git view should refresh.
+    GitChanged,
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).
     Stopped,
 }

@@ -149,6 +149,7 @@ impl Engine {
         match op {
             Op::ListModels => self.spawn_list_models(),
             Op::SetPolicy(policy) => self.set_policy(policy),
+            Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // for a question no longer asked
             other => self.queued.push_back(other),
         }

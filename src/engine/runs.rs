@@ -18,7 +18,7 @@ use std::time::Duration;
 use super::agent::tools::{RunArgs, RunTarget};
 use super::approval::risk::assess;
 use super::approval::{Action, Assessment, Risk};
-use super::gate::{GateWords, Gated};
+use super::gate::{Ask, GateWords, Gated};
 use super::protocol::{Event, LogLevel, Op, OutputStream};
 use super::reply::Interrupt;
 use super::runtime::{Engine, Flow};
@@ -73,8 +73,9 @@ impl Engine {
             Program::Code { .. } => format!("run this {} in a scratch directory, sandboxed", request.title),
             _ => "run this command in the workspace, sandboxed".to_string(),
         };
-        match self.pass_gate(&request.action, assessment, &summary, false, GateWords::RUN).await? {
+        match self.pass_gate(&request.action, assessment, Ask::new(summary, GateWords::RUN)).await? {
             Gated::Stop(message) => Ok((message, true)),
+            Gated::Picked(_) => Ok(("Not run: no choice was offered".into(), true)),
             Gated::Proceed { .. } => self.run_in_sandbox(request).await,
         }
     }

@@ -80,6 +80,8 @@ pub(super) struct Engine {
     /// Tool calls go through the text protocol (configured, or the server refused native ones).
     pub(super) text_tools: bool,
     pub(super) turn: super::turn::TurnState,
+    /// The Git view's background jobs (status, diffs, staging), in order, off this task.
+    pub(super) git: super::git::GitWorker,
     next_request: u64,
     preflight: bool,
 }
@@ -96,7 +98,9 @@ impl Engine {
         let tools_workspace = Workspace::new(&setup.workspace).ok();
         let policy = setup.config.agent.approval;
         let text_tools = setup.config.agent.tool_mode == ToolMode::Text;
+        let git = super::git::GitWorker::spawn(setup.workspace.clone(), events.clone());
         Self {
+            git,
             tools_workspace,
             ledger: Arc::new(Mutex::new(ReadLedger::default())),
             policy,
@@ -158,6 +162,7 @@ impl Engine {
             Op::Rewind { to: None } => self.list_changes(),
             Op::Rewind { to: Some(id) } => return self.rewind(id).await,
             Op::RunCode { language, code } => return self.run_user_code(language, code).await,
+            Op::Git(op) => return self.git_flow(op).await,
             Op::Shutdown => return Flow::Shutdown,
             Op::Cancel | Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // nothing waits
         }

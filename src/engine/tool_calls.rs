@@ -11,7 +11,7 @@ use super::agent::tools::{self, Proposal, ToolInput};
 use super::approval::Action;
 use super::approval::injection::{quarantine, scanner};
 use super::approval::risk::assess;
-use super::gate::{GateWords, Gated};
+use super::gate::{Ask, GateWords, Gated};
 use super::llm::{Message, Role, ToolCall, ToolResult};
 use super::protocol::{Event, LogLevel, Op};
 use super::reply::Interrupt;
@@ -178,9 +178,11 @@ impl Engine {
         };
         let action = Action::Edit { changes: vec![proposal.change.clone()] };
         let assessment = assess(&action, &self.workspace);
-        let editable = proposal.change.after.is_some();
-        match self.pass_gate(&action, assessment, &proposal.summary, editable, GateWords::CHANGE).await? {
+        let mut ask = Ask::new(proposal.summary.clone(), GateWords::CHANGE);
+        ask.editable = proposal.change.after.is_some();
+        match self.pass_gate(&action, assessment, ask).await? {
             Gated::Stop(message) => Ok(Outcome::error(message)),
+            Gated::Picked(_) => Ok(Outcome::error("Not applied: no choice was offered")),
             Gated::Proceed { edited } => {
                 if let Some(content) = edited {
                     proposal.change.after = Some(content);

@@ -108,6 +108,7 @@ impl Engine {
             summary: title.to_string(),
             session_scope: None,
             editable: false,
+            picks: Vec::new(),
         };
         self.emit(Event::ApprovalRequest(request));
         let answer = self

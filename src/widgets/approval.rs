@@ -29,6 +29,11 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
     let inner_width = width.saturating_sub(2).max(1);
     let mut lines: Vec<Line<'static>> = Vec::new();
     lines.extend(wrap_plain(&request.summary, inner_width, theme.base.add_modifier(Modifier::BOLD)));
+    if let Action::Commit { message, .. } = &request.action {
+        for line in message.lines().take(12) {
+            lines.extend(wrap_plain(&format!("│ {line}"), inner_width, theme.accent));
+        }
+    }
     if let Action::Command { command, .. } = &request.action {
         let mut shown = command.lines();
         let first = shown.next().unwrap_or_default();
@@ -53,8 +58,14 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
             }
             keys.extend(["n deny", "m deny with a message"]);
             if request.editable {
-                keys.push("e edit first");
+                keys.push(if matches!(request.action, Action::Commit { .. }) {
+                    "e edit the message"
+                } else {
+                    "e edit first"
+                });
             }
+            let mut keys: Vec<String> = keys.into_iter().map(String::from).collect();
+            keys.extend(request.picks.iter().map(|(k, label)| format!("{k} {label}")));
             keys.join("   ")
         }
         ApprovalMode::Message(_) => "Enter denies with this message · Esc back".to_string(),

@@ -6,6 +6,7 @@ pub mod approval;
 pub mod chat;
 pub mod code_view;
 pub mod diff_view;
+pub mod git_files;
 pub mod help;
 pub mod highlight;
 pub mod markdown;

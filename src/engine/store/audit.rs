@@ -26,7 +26,7 @@ pub const MAX_REASONS: usize = 32;
 /// Values of `action` kv1nt writes.
 pub const AUDIT_ACTIONS: [&str; 4] = ["edit", "command", "commit", "undo"];
 /// Values of `decision` kv1nt writes.
-pub const AUDIT_DECISIONS: [&str; 9] = [
+pub const AUDIT_DECISIONS: [&str; 10] = [
     "approved-once",
     "approved-session",
     "auto-approved",
@@ -36,6 +36,7 @@ pub const AUDIT_DECISIONS: [&str; 9] = [
     "policy-denied",
     "cancelled",
     "user-requested",
+    "picked",
 ];
 
 /// One recorded decision, as read back.

@@ -73,6 +73,17 @@ pub const MIGRATIONS: &[&str] = &[
         after_hash  TEXT REFERENCES blobs(hash),  -- NULL: the change deletes it
         PRIMARY KEY (change_id, path)
     );",
+    // v3: commits kv1nt made (what /uncommit may undo).
+    "CREATE TABLE vcs_commits (
+        id         INTEGER PRIMARY KEY,
+        time       TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        repo       TEXT NOT NULL,    -- the working tree's canonical path
+        commit_id  TEXT NOT NULL,
+        summary    TEXT NOT NULL,
+        undone     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX vcs_commits_repo ON vcs_commits(repo, id);",
 ];
 
 /// The schema version this build writes and understands.

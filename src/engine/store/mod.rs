@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod checkpoints;
+pub mod commits;
 pub mod db;
 pub mod migrations;
 pub mod sessions;

@@ -23,8 +23,11 @@ pub mod commit;
 pub mod diff;
 mod hooks;
 pub mod merge;
+pub mod message;
 mod proposal;
 pub mod repo;
+pub mod resolve;
+pub mod settings;
 pub mod stage;
 pub mod status;
 
@@ -41,6 +44,7 @@ pub use diff::{
 };
 pub use merge::{Conflict, MergeOutcome, abort_merge, conflicts, merge, merge_commit, resolve};
 pub use repo::{HeadInfo, Repo, RepoState};
+pub use settings::{GitSettings, MessageStyle};
 pub use stage::{stage_hunk, stage_lines, stage_paths, unstage_hunk, unstage_lines, unstage_paths};
 pub use status::{Change, FileStatus, status};
 

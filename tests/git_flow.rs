@@ -1,0 +1,200 @@
+//! Git through the real engine, as the TUI drives it: stage two of three hunks with Git view jobs,
+//! `/commit` with the message edited in the approval modal, a merge whose conflict is resolved by
+//! picking a side, an aborted merge that leaves everything as it was, and `/uncommit` — all
+//! checked with the git CLI.
+
+mod support;
+
+use std::time::Duration;
+
+use kv1nt::engine::approval::Action;
+use kv1nt::engine::config::{Config, Fallback, Secrets};
+use kv1nt::engine::llm::ProviderKind;
+use kv1nt::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, GitOp, GitPart, LogLevel, Op};
+use kv1nt::engine::runtime::{EngineHandle, EngineSetup, spawn};
+use kv1nt::engine::store::Store;
+use kv1nt::engine::vcs::FileDiff;
+use support::git::TestRepo;
+
+const BEFORE: &str = "a1\na2\na3\na4\na5\na6\na7\na8\na9\na10\na11\na12\na13\na14\na15\na16\na17\na18\n";
+const AFTER: &str = "A1\na2\na3\na4\na5\na6\na7\na8\nA9\na10\na11\na12\na13\na14\na15\na16\na17\nA18\n";
+
+struct Fixture {
+    repo: TestRepo,
+    home: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let repo = TestRepo::new();
+        repo.write("f.txt", BEFORE);
+        repo.commit_all("init");
+        Self { repo, home: tempfile::tempdir().unwrap() }
+    }
+
+    fn engine(&self) -> EngineHandle {
+        let mut c = Config::default();
+        c.llm.primary = ProviderKind::OpenAi;
+        c.llm.fallback = Fallback::None;
+        c.llm.max_retries = 0;
+        c.openai.base_url = "http://127.0.0.1:9".into(); // no model: messages are summaries
+        spawn(EngineSetup {
+            config: c,
+            secrets: Secrets::default(),
+            workspace: self.repo.path().to_path_buf(),
+            store: Some(Store::open(self.home.path()).unwrap()),
+            resume: None,
+            preflight: false,
+        })
+    }
+}
+
+async fn next(engine: &mut EngineHandle) -> Event {
+    tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.expect("engine hung").unwrap()
+}
+
+async fn file_diff(engine: &mut EngineHandle, path: &str) -> FileDiff {
+    engine.ops.send(Op::Git(GitOp::ShowFile { seq: 1, path: path.into(), staged: false })).unwrap();
+    loop {
+        if let Event::GitFileDiff(answer) = next(engine).await {
+            return answer.diff.expect("an unstaged diff");
+        }
+    }
+}
+
+async fn stage(engine: &mut EngineHandle, path: &str, part: GitPart) {
+    engine.ops.send(Op::Git(GitOp::Stage { seq: 2, path: path.into(), part, unstage: false })).unwrap();
+    loop {
+        match next(engine).await {
+            Event::GitFileDiff(_) => return,
+            Event::Notice { level: LogLevel::Warn, text } => panic!("{text}"),
+            _ => {}
+        }
+    }
+}
+
+/// Events until the flow ends (`GitChanged`), answering approvals with `answer`.
+async fn flow(
+    engine: &mut EngineHandle,
+    op: GitOp,
+    mut answer: impl FnMut(&ApprovalRequest) -> ApprovalDecision,
+) -> (Vec<ApprovalRequest>, Vec<String>) {
+    engine.ops.send(Op::Git(op)).unwrap();
+    let (mut asked, mut notices) = (Vec::new(), Vec::new());
+    loop {
+        match next(engine).await {
+            Event::ApprovalRequest(r) => {
+                let decision = answer(&r);
+                engine.ops.send(Op::Approve { id: r.id, decision }).unwrap();
+                asked.push(r);
+            }
+            Event::Notice { text, .. } => notices.push(text),
+            Event::GitChanged => return (asked, notices),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn stage_two_of_three_hunks_commit_with_an_edited_message_then_uncommit() {
+    let fx = Fixture::new();
+    fx.repo.write("f.txt", AFTER);
+    let mut engine = fx.engine();
+    let diff = file_diff(&mut engine, "f.txt").await;
+    assert_eq!(diff.hunks.len(), 3, "{diff:?}");
+    stage(&mut engine, "f.txt", GitPart::Hunk(diff.hunks[0].clone())).await;
+    let diff = file_diff(&mut engine, "f.txt").await;
+    let last = diff.hunks.last().unwrap().clone();
+    stage(&mut engine, "f.txt", GitPart::Hunk(last)).await;
+
+    let message = "fix(f): capitalise the first and last lines\n\nThe middle one waits.";
+    let (asked, notices) = flow(&mut engine, GitOp::Commit, |r| {
+        assert!(r.editable, "the message is editable in the modal");
+        ApprovalDecision::ApproveEdited(message.into())
+    })
+    .await;
+    assert_eq!(asked.len(), 1);
+    let Action::Commit { message: proposed, diff } = &asked[0].action else { panic!("{asked:?}") };
+    assert!(asked[0].summary.contains("summarised from the diff"), "no model here: {}", asked[0].summary);
+    assert!(!proposed.is_empty() && diff.contains("+A1") && diff.contains("+A18") && !diff.contains("+A9"));
+    assert!(notices.iter().any(|n| n.starts_with("Committed ")), "{notices:?}");
+
+    assert_eq!(fx.repo.git(&["log", "-1", "--format=%B"]).trim_end(), message);
+    let shown = fx.repo.git(&["show", "HEAD", "--format=", "--unified=0"]);
+    assert!(shown.contains("+A1\n") && shown.contains("+A18\n") && !shown.contains("A9"), "{shown}");
+    assert_eq!(fx.repo.git(&["diff", "--unified=0"]).matches("\n+A9").count(), 1, "hunk 2 stays unstaged");
+    assert!(!fx.repo.git(&["log", "-1", "--format=%B"]).contains("Co-Authored-By"), "no trailer");
+
+    let head_before = fx.repo.head();
+    let (asked, notices) = flow(&mut engine, GitOp::Uncommit, |_| ApprovalDecision::Once).await;
+    assert_eq!(asked.len(), 1, "uncommit asks first");
+    assert!(notices.iter().any(|n| n.starts_with("Undid commit")), "{notices:?}");
+    assert_ne!(fx.repo.head(), head_before);
+    let cached = fx.repo.git(&["diff", "--cached", "--unified=0"]);
+    assert!(cached.contains("+A1") && cached.contains("+A18"), "the changes stay staged: {cached}");
+    let (_, notices) = flow(&mut engine, GitOp::Uncommit, |_| panic!("nothing to undo")).await;
+    assert!(notices.iter().any(|n| n.contains("no commit here")), "{notices:?}");
+}
+
+#[tokio::test]
+async fn nothing_staged_says_how_to_stage() {
+    let fx = Fixture::new();
+    let mut engine = fx.engine();
+    let (asked, notices) = flow(&mut engine, GitOp::Commit, |_| panic!("nothing to ask")).await;
+    assert!(asked.is_empty());
+    assert!(notices.iter().any(|n| n.contains("Nothing is staged")), "{notices:?}");
+}
+
+fn conflicting(fx: &Fixture) {
+    fx.repo.git(&["checkout", "-q", "-b", "other"]);
+    fx.repo.write("f.txt", BEFORE.replace("a5\n", "theirs\n"));
+    fx.repo.commit_all("theirs");
+    fx.repo.git(&["checkout", "-q", "main"]);
+    fx.repo.write("f.txt", BEFORE.replace("a5\n", "ours\n"));
+    fx.repo.commit_all("ours");
+}
+
+#[tokio::test]
+async fn a_conflict_is_resolved_through_approvals_and_the_merge_commit_asks_too() {
+    let fx = Fixture::new();
+    conflicting(&fx);
+    let mut engine = fx.engine();
+    let (asked, notices) = flow(&mut engine, GitOp::Merge { branch: "other".into() }, |r| match &r.action {
+        Action::Edit { .. } => {
+            assert!(r.picks.iter().any(|(k, _)| *k == 't'), "a side can be picked: {r:?}");
+            ApprovalDecision::Pick('t')
+        }
+        _ => ApprovalDecision::Once,
+    })
+    .await;
+    assert_eq!(asked.len(), 2, "one conflict, then the merge commit: {asked:?}");
+    assert!(matches!(asked[1].action, Action::Commit { .. }));
+    assert!(notices.iter().any(|n| n.starts_with("Committed ")), "{notices:?}");
+    assert_eq!(fx.repo.read("f.txt"), BEFORE.replace("a5\n", "theirs\n").as_bytes());
+    let parents = fx.repo.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
+    assert_eq!(parents.split_whitespace().count(), 3, "a merge commit: {parents}");
+    assert_eq!(fx.repo.git(&["status", "--porcelain"]), "");
+    assert!(fx.repo.git_output(&["fsck", "--strict"]).status.success());
+}
+
+#[tokio::test]
+async fn denying_a_resolution_aborts_the_merge_and_restores_everything() {
+    let fx = Fixture::new();
+    conflicting(&fx);
+    let before = fx.repo.snapshot();
+    let mut engine = fx.engine();
+    let (_, notices) =
+        flow(&mut engine, GitOp::Merge { branch: "other".into() }, |_| ApprovalDecision::Deny).await;
+    assert!(notices.iter().any(|n| n.contains("merge is aborted")), "{notices:?}");
+    assert_eq!(fx.repo.snapshot(), before, "HEAD, index and worktree exactly as before");
+}
+
+#[tokio::test]
+async fn a_branch_is_created_from_the_base_and_checked_out() {
+    let fx = Fixture::new();
+    let mut engine = fx.engine();
+    let (_, notices) =
+        flow(&mut engine, GitOp::Branch { name: "parser".into() }, |_| panic!("no approval")).await;
+    assert!(notices.iter().any(|n| n.contains("feature/parser")), "{notices:?}");
+    assert_eq!(fx.repo.git(&["branch", "--show-current"]).trim(), "feature/parser");
+}

@@ -162,6 +162,7 @@ impl Engine {
             Op::Rewind { to: None } => self.list_changes(),
             Op::Rewind { to: Some(id) } => return self.rewind(id).await,
             Op::RunCode { language, code } => return self.run_user_code(language, code).await,
+            Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Git(op) => return self.git_flow(op).await,
             Op::Shutdown => return Flow::Shutdown,
             Op::Cancel | Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // nothing waits

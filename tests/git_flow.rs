@@ -15,6 +15,7 @@ use kv1nt::engine::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::store::Store;
 use kv1nt::engine::vcs::FileDiff;
 use support::git::TestRepo;
+use support::{ScriptedServer, Turn, Wire};
 
 const BEFORE: &str = "a1\na2\na3\na4\na5\na6\na7\na8\na9\na10\na11\na12\na13\na14\na15\na16\na17\na18\n";
 const AFTER: &str = "A1\na2\na3\na4\na5\na6\na7\na8\nA9\na10\na11\na12\na13\na14\na15\na16\na17\nA18\n";
@@ -33,11 +34,15 @@ impl Fixture {
     }
 
     fn engine(&self) -> EngineHandle {
+        self.engine_at("http://127.0.0.1:9") // no model: messages are summaries
+    }
+
+    fn engine_at(&self, base_url: &str) -> EngineHandle {
         let mut c = Config::default();
         c.llm.primary = ProviderKind::OpenAi;
         c.llm.fallback = Fallback::None;
         c.llm.max_retries = 0;
-        c.openai.base_url = "http://127.0.0.1:9".into(); // no model: messages are summaries
+        c.openai.base_url = base_url.into();
         spawn(EngineSetup {
             config: c,
             secrets: Secrets::default(),
@@ -197,4 +202,35 @@ async fn a_branch_is_created_from_the_base_and_checked_out() {
         flow(&mut engine, GitOp::Branch { name: "parser".into() }, |_| panic!("no approval")).await;
     assert!(notices.iter().any(|n| n.contains("feature/parser")), "{notices:?}");
     assert_eq!(fx.repo.git(&["branch", "--show-current"]).trim(), "feature/parser");
+}
+
+#[tokio::test]
+async fn the_models_commit_tool_asks_commits_and_reports_back() {
+    let fx = Fixture::new();
+    fx.repo.write("f.txt", AFTER);
+    fx.repo.git(&["add", "f.txt"]);
+    let message = "fix(f): capitalise three lines\n\nSo they stand out.";
+    let turns = vec![
+        Turn::text(&["Committing."]).tool_call("c1", "commit", serde_json::json!({"message": message})),
+        Turn::text(&["Done."]),
+    ];
+    let server = ScriptedServer::start(Wire::OpenAi, turns).await;
+    let mut engine = fx.engine_at(&server.base_url());
+    engine.ops.send(Op::Submit { text: "commit it".into(), intent: None }).unwrap();
+    let mut asked = Vec::new();
+    loop {
+        match next(&mut engine).await {
+            Event::ApprovalRequest(r) => {
+                engine.ops.send(Op::Approve { id: r.id, decision: ApprovalDecision::Once }).unwrap();
+                asked.push(r);
+            }
+            Event::TurnEnded(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(asked.len(), 1);
+    assert!(matches!(&asked[0].action, Action::Commit { message: m, .. } if m == message));
+    assert_eq!(fx.repo.git(&["log", "-1", "--format=%B"]).trim_end(), message);
+    let sent = server.chat_requests()[1].body["messages"].to_string();
+    assert!(sent.contains("Committed "), "the model hears the outcome: {sent}");
 }

@@ -207,7 +207,7 @@ impl Engine {
         let edits = intents::allows_edits(self.turn.intent);
         super::agent::tools::tool_specs()
             .into_iter()
-            .filter(|t| edits || !matches!(t.name.as_str(), "edit_file" | "write_file" | "run"))
+            .filter(|t| edits || !matches!(t.name.as_str(), "edit_file" | "write_file" | "run" | "commit"))
             .collect()
     }
 

@@ -28,7 +28,7 @@ impl Engine {
     pub(in crate::engine) async fn git_flow(&mut self, op: GitOp) -> Flow {
         self.ensure_session();
         let said = match op {
-            GitOp::Commit => self.commit_flow().await,
+            GitOp::Commit => self.commit_flow(None).await,
             GitOp::Branch { name } => Ok(self.branch_flow(name).await),
             GitOp::Merge { branch } => self.merge_flow(branch).await,
             GitOp::Uncommit => self.uncommit_flow().await,
@@ -56,7 +56,22 @@ impl Engine {
         CommitOptions { trailer: self.config.git.trailer.clone(), no_verify: false }
     }
 
-    async fn commit_flow(&mut self) -> Result<Said, Interrupt> {
+    /// The model's `commit` tool: the same flow; the outcome goes back to the model.
+    pub(in crate::engine) async fn commit_tool(
+        &mut self,
+        message: Option<String>,
+    ) -> Result<(String, bool), Interrupt> {
+        let said = self.commit_flow(message).await?;
+        self.emit(Event::GitChanged);
+        Ok(match said {
+            Ok(text) => (text, false),
+            Err(text) => (text, true),
+        })
+    }
+
+    /// Propose a commit of what is staged (`message` from the model's tool call, or written now),
+    /// ask, commit.
+    async fn commit_flow(&mut self, message: Option<String>) -> Result<Said, Interrupt> {
         let workspace = self.workspace.clone();
         let proposal = match with_repo(self.workspace.clone(), move |repo| {
             vcs::prepare_commit(repo, &workspace)
@@ -73,10 +88,16 @@ impl Engine {
             }
             Err(e) => return Ok(Err(format!("Cannot prepare a commit: {e}"))),
         };
-        self.log(LogLevel::Info, "writing a commit message…");
-        let (config, secrets, client) = (self.config.clone(), self.secrets.clone(), self.client.clone());
-        let written = write_commit_message(&config, &secrets, &client, &proposal);
-        let (message, source, why) = self.unless_interrupted(written).await?;
+        let (message, source, why) = match message.filter(|m| !m.trim().is_empty()) {
+            Some(message) => (message, MessageSource::Model, None),
+            None => {
+                self.log(LogLevel::Info, "writing a commit message…");
+                let (config, secrets, client) =
+                    (self.config.clone(), self.secrets.clone(), self.client.clone());
+                let written = write_commit_message(&config, &secrets, &client, &proposal);
+                self.unless_interrupted(written).await?
+            }
+        };
         let proposal = proposal.with_message(message, source, &self.workspace);
         let stat = &proposal.diffstat;
         let by = match (proposal.message_source, why) {

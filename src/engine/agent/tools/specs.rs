@@ -21,8 +21,8 @@ use crate::engine::llm::types::ToolSpec;
 use crate::engine::sandbox::{Language, MAX_WALL_SECS};
 
 /// Every tool name, in the order of [`tool_specs`].
-pub const TOOL_NAMES: [&str; 7] =
-    ["read_file", "list_dir", "grep", "edit_file", "write_file", "run", "ask_user"];
+pub const TOOL_NAMES: [&str; 8] =
+    ["read_file", "list_dir", "grep", "edit_file", "write_file", "run", "commit", "ask_user"];
 
 /// A tool call's arguments, parsed and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,13 @@ pub enum ToolInput {
     Edit(EditArgs),
     Write(WriteArgs),
     Run(RunArgs),
-    AskUser { question: String },
+    /// Commit what is staged, with this message (or one written from the diff).
+    Commit {
+        message: Option<String>,
+    },
+    AskUser {
+        question: String,
+    },
 }
 
 /// `run`: a shell command in the project directory, or a snippet in a fresh scratch directory.
@@ -53,7 +59,10 @@ pub enum RunTarget {
 impl ToolInput {
     /// Whether running it changes the workspace (and so goes through the approval gate).
     pub fn mutates(&self) -> bool {
-        matches!(self, ToolInput::Edit(_) | ToolInput::Write(_) | ToolInput::Run(_))
+        matches!(
+            self,
+            ToolInput::Edit(_) | ToolInput::Write(_) | ToolInput::Run(_) | ToolInput::Commit { .. }
+        )
     }
 
     /// The tool's name as the model calls it.
@@ -65,6 +74,7 @@ impl ToolInput {
             ToolInput::Edit(_) => "edit_file",
             ToolInput::Write(_) => "write_file",
             ToolInput::Run(_) => "run",
+            ToolInput::Commit { .. } => "commit",
             ToolInput::AskUser { .. } => "ask_user",
         }
     }
@@ -156,6 +166,17 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             }, "additionalProperties": false}),
         ),
         spec(
+            "commit",
+            "Commit what is staged in git (the user stages hunks in kv1nt's Git view, or asked you to \
+             commit). The user sees the files, the diffstat, the risk and your message, may edit the \
+             message, and approves or denies. Write the message in Conventional Commits form \
+             (\"fix(parser): handle empty input\" + a short body saying why), or leave it out to have \
+             one written from the diff. Never add trailers.",
+            json!({"type": "object", "properties": {
+                "message": {"type": "string", "description": "The commit message: subject line, blank line, body."}
+            }, "additionalProperties": false}),
+        ),
+        spec(
             "ask_user",
             "Ask the user a question and wait for the answer. Use it when the request is ambiguous \
              or a decision is theirs to make; do not use it for things you can find out with the \
@@ -225,6 +246,10 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
                 path: a.text("path", true)?.unwrap_or_default(),
                 content: a.text("content", false)?.unwrap_or_default(),
             })
+        }
+        "commit" => {
+            a.only(&[("message", false)])?;
+            ToolInput::Commit { message: a.text("message", false)? }
         }
         "run" => {
             a.only(&[("command", false), ("language", false), ("code", false), ("timeout_secs", false)])?;

@@ -35,6 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match cli.command {
         Some(Command::Exec(args)) => runtime.block_on(cli::exec::run(args, setup)),
+        Some(Command::Commit(args)) => runtime.block_on(cli::commit::run(args, setup)),
         Some(Command::Sessions(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::sessions::run(&args, &store)?;

@@ -62,7 +62,11 @@ impl Fixture {
     fn engine_with(&self, config: Config) -> EngineHandle {
         spawn(EngineSetup {
             config,
-            secrets: Secrets { anthropic_api_key: Some("sk-test".into()), openai_api_key: Some("oa".into()) },
+            secrets: Secrets {
+                anthropic_api_key: Some("sk-test".into()),
+                openai_api_key: Some("oa".into()),
+                github_token: None,
+            },
             workspace: self.repo(),
             store: Some(self.store()),
             resume: None,

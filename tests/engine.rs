@@ -36,7 +36,11 @@ impl Fixture {
         let resume = resume.map(|key| store.resolve_session(key).unwrap());
         spawn(EngineSetup {
             config,
-            secrets: Secrets { anthropic_api_key: Some("sk-test".into()), openai_api_key: None },
+            secrets: Secrets {
+                anthropic_api_key: Some("sk-test".into()),
+                openai_api_key: None,
+                github_token: None,
+            },
             workspace: self.workspace(),
             store: Some(store),
             resume,

@@ -38,14 +38,24 @@ impl Fixture {
     }
 
     fn engine_at(&self, base_url: &str) -> EngineHandle {
+        self.engine_with(base_url, None, |_| {})
+    }
+
+    fn engine_with(
+        &self,
+        base_url: &str,
+        github_token: Option<&str>,
+        tune: impl FnOnce(&mut Config),
+    ) -> EngineHandle {
         let mut c = Config::default();
         c.llm.primary = ProviderKind::OpenAi;
         c.llm.fallback = Fallback::None;
         c.llm.max_retries = 0;
         c.openai.base_url = base_url.into();
+        tune(&mut c);
         spawn(EngineSetup {
             config: c,
-            secrets: Secrets::default(),
+            secrets: Secrets { github_token: github_token.map(String::from), ..Secrets::default() },
             workspace: self.repo.path().to_path_buf(),
             store: Some(Store::open(self.home.path()).unwrap()),
             resume: None,
@@ -233,4 +243,50 @@ async fn the_models_commit_tool_asks_commits_and_reports_back() {
     assert_eq!(fx.repo.git(&["log", "-1", "--format=%B"]).trim_end(), message);
     let sent = server.chat_requests()[1].body["messages"].to_string();
     assert!(sent.contains("Committed "), "the model hears the outcome: {sent}");
+}
+
+#[tokio::test]
+async fn a_pull_request_is_described_approved_and_opened_on_the_github_api() {
+    let fx = Fixture::new();
+    fx.repo.git(&["remote", "add", "origin", "git@github.com:octo/hello.git"]);
+    fx.repo.git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    fx.repo.git(&["switch", "-q", "-c", "feature/x"]);
+    fx.repo.write("f.txt", AFTER);
+    fx.repo.commit_all("fix: capitalise lines");
+    fx.repo.git(&["update-ref", "refs/remotes/origin/feature/x", "HEAD"]);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}/api/v3", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut conn = support::http::Conn::new(stream);
+        let request = conn.read_request().await.unwrap();
+        let body = r#"{"number": 7, "html_url": "https://github.com/octo/hello/pull/7"}"#;
+        conn.write_full(201, &[], "application/json", body.as_bytes()).await.unwrap();
+        request
+    });
+    let mut engine =
+        fx.engine_with("http://127.0.0.1:9", Some("ghp_test0123456789"), |c| c.git.github_api_url = api);
+    let (asked, notices) = flow(&mut engine, GitOp::PullRequest, |_| ApprovalDecision::Once).await;
+    assert_eq!(asked.len(), 1, "opening a pull request asks first");
+    assert!(asked[0].reasons.iter().any(|r| r.contains("title: fix: capitalise lines")), "{:?}", asked[0]);
+    assert!(notices.iter().any(|n| n.contains("Opened pull request #7")), "{notices:?}");
+    let request = server.await.unwrap();
+    assert_eq!(request.path(), "/api/v3/repos/octo/hello/pulls");
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!((body["head"].as_str(), body["base"].as_str()), (Some("feature/x"), Some("main")));
+}
+
+#[tokio::test]
+async fn without_a_token_or_a_pushed_branch_pr_says_what_to_do() {
+    let fx = Fixture::new();
+    let mut engine = fx.engine();
+    let (_, notices) = flow(&mut engine, GitOp::PullRequest, |_| panic!("nothing to ask")).await;
+    assert!(notices.iter().any(|n| n.contains("GITHUB_TOKEN")), "{notices:?}");
+    let mut engine = fx.engine_with("http://127.0.0.1:9", Some("ghp_x"), |_| {});
+    let (_, notices) = flow(&mut engine, GitOp::PullRequest, |_| panic!("nothing to ask")).await;
+    assert!(
+        notices.iter().any(|n| n.contains("Cannot open a pull request") && n.contains("remote")),
+        "{notices:?}"
+    );
 }

@@ -51,7 +51,11 @@ impl Fixture {
         c.sandbox.mode = mode;
         spawn(EngineSetup {
             config: c,
-            secrets: Secrets { anthropic_api_key: None, openai_api_key: Some("oa".into()) },
+            secrets: Secrets {
+                anthropic_api_key: None,
+                openai_api_key: Some("oa".into()),
+                github_token: None,
+            },
             workspace: self.repo(),
             store: Some(self.store()),
             resume: None,

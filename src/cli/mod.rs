@@ -2,6 +2,7 @@
 //! headless commands (configuration layers, data directory, session store, `--resume`).
 
 pub mod audit;
+pub mod commit;
 pub mod exec;
 pub mod run;
 pub mod sessions;
@@ -63,6 +64,9 @@ pub enum Command {
     Sessions(sessions::SessionsArgs),
     /// Show the approval decisions recorded by the gate, oldest first.
     Audit(audit::AuditArgs),
+    /// Propose a commit of what is staged (message, files, diffstat, risk) and commit it after
+    /// approval on the terminal.
+    Commit(commit::CommitArgs),
     /// Run a file or a snippet in the sandbox.
     Run(run::RunArgs),
     /// The sandbox helper (internal): applies the layers, then execs the program.

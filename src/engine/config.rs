@@ -239,6 +239,8 @@ pub enum ToolChoiceConfig {
 pub struct Secrets {
     pub anthropic_api_key: Option<String>,
     pub openai_api_key: Option<String>,
+    /// For opening pull requests (`GITHUB_TOKEN`).
+    pub github_token: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -247,6 +249,7 @@ impl std::fmt::Debug for Secrets {
         f.debug_struct("Secrets")
             .field("anthropic_api_key", &shown(&self.anthropic_api_key))
             .field("openai_api_key", &shown(&self.openai_api_key))
+            .field("github_token", &shown(&self.github_token))
             .finish()
     }
 }
@@ -327,6 +330,7 @@ pub fn load(
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
+        github_token: env("GITHUB_TOKEN").filter(|k| !k.trim().is_empty()),
     };
     Ok((config, secrets))
 }

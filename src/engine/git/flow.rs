@@ -16,7 +16,9 @@ use crate::engine::protocol::{Event, LogLevel};
 use crate::engine::reply::Interrupt;
 use crate::engine::runtime::{Engine, Flow};
 use crate::engine::vcs::message::write_commit_message;
-use crate::engine::vcs::{self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError};
+use crate::engine::vcs::{
+    self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError, github,
+};
 
 use super::GitOp;
 
@@ -32,7 +34,7 @@ impl Engine {
             GitOp::Branch { name } => Ok(self.branch_flow(name).await),
             GitOp::Merge { branch } => self.merge_flow(branch).await,
             GitOp::Uncommit => self.uncommit_flow().await,
-            GitOp::PullRequest => Ok(Err("pull requests are not available yet".into())),
+            GitOp::PullRequest => self.pull_request_flow().await,
             job => {
                 self.git.submit(job);
                 return Flow::Continue;
@@ -290,6 +292,69 @@ impl Engine {
                 Ok(Ok(format!("Undid commit {short} \"{}\"; its changes are staged.", made.summary)))
             }
             Err(e) => Ok(Err(format!("Cannot undo {short}: {e}"))),
+        }
+    }
+}
+
+impl Engine {
+    /// `/pr`: for a branch already on a GitHub remote, a model-written description, approval,
+    /// then `POST /repos/{owner}/{repo}/pulls`. kv1nt pushes nothing.
+    async fn pull_request_flow(&mut self) -> Result<Said, Interrupt> {
+        let Some(token) = self.secrets.github_token.clone().filter(|t| !t.trim().is_empty()) else {
+            return Ok(Err("Set GITHUB_TOKEN (a token allowed to open pull requests) to use /pr.".into()));
+        };
+        let base = self.config.git.base_branch.clone();
+        let found = with_repo(self.workspace.clone(), move |repo| {
+            let target = github::github_target(repo)?;
+            let remote_base = format!("{}/{base}", target.remote);
+            let since = if repo.git().revparse_single(&remote_base).is_ok() { remote_base } else { base };
+            let commits = vcs::log_since(repo, Some(&since), 200)?;
+            let stat = vcs::diffstat(&vcs::between(repo, &since, "HEAD", &[])?).render();
+            Ok((target, commits, stat))
+        })
+        .await;
+        let (target, commits, stat) = match found {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(format!("Cannot open a pull request: {e}"))),
+        };
+        let base = self.config.git.base_branch.clone();
+        if commits.is_empty() {
+            return Ok(Err(format!(
+                "`{}` has no commits that `{base}` lacks: nothing to propose.",
+                target.head
+            )));
+        }
+        self.log(LogLevel::Info, "writing the pull request description…");
+        let (config, secrets, client) = (self.config.clone(), self.secrets.clone(), self.client.clone());
+        let described = github::pr_description(&config, &secrets, &client, &commits, &stat);
+        let (title, body) = self.unless_interrupted(described).await?;
+        let repo_name = format!("{}/{}", target.owner, target.repo);
+        let action = Action::Command {
+            command: format!("open pull request {} → {base} on {repo_name}: {title}", target.head),
+            cwd: ".".into(),
+        };
+        let mut assessment = assess(&action, &self.workspace);
+        assessment.reasons = vec![
+            format!(
+                "opens a pull request on {repo_name} ({} commits) — visible to its readers",
+                commits.len()
+            ),
+            format!("title: {title}"),
+        ];
+        assessment
+            .reasons
+            .extend(body.lines().filter(|l| !l.trim().is_empty()).take(6).map(|l| format!("│ {l}")));
+        let ask = Ask::new(format!("open a pull request {} → {base}", target.head), GateWords::STEP);
+        match self.pass_gate(&action, assessment, ask).await? {
+            Gated::Proceed { .. } => {}
+            Gated::Stop(reason) => return Ok(Err(reason)),
+            Gated::Picked(_) => return Ok(Err("Not opened.".into())),
+        }
+        let api = self.config.git.github_api_url.clone();
+        let opened = github::open_pull_request(&client, &api, &token, &target, &base, &title, &body);
+        match self.unless_interrupted(opened).await? {
+            Ok(pr) => Ok(Ok(format!("Opened pull request #{}: {}", pr.number, pr.url))),
+            Err(e) => Ok(Err(format!("The pull request was not opened: {e}"))),
         }
     }
 }

@@ -73,6 +73,10 @@ pub enum LlmError {
     Stalled { provider: ProviderKind, secs: u64 },
     #[error("cancelled")]
     Cancelled,
+    /// A one-shot request ([`super::oneshot::complete`]) got no answer from any provider; the
+    /// text names each provider tried and why it failed.
+    #[error("no model could answer: {0}")]
+    NoAnswer(String),
 }
 
 impl LlmError {

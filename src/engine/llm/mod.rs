@@ -12,6 +12,7 @@ pub mod error;
 pub mod framing;
 pub mod http;
 pub mod ollama;
+pub mod oneshot;
 pub mod openai;
 pub mod router;
 pub mod types;

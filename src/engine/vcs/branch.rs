@@ -112,12 +112,25 @@ pub fn switch_branch(repo: &Repo, name: &str) -> Result<()> {
 
 /// The last `n` commits reachable from HEAD, newest first (empty when HEAD is unborn).
 pub fn log(repo: &Repo, n: usize) -> Result<Vec<CommitInfo>> {
+    log_since(repo, None, n)
+}
+
+/// Like [`log`], without the commits reachable from `base` (a revspec such as `origin/main`):
+/// what a pull request of HEAD into `base` would contain.
+pub fn log_since(repo: &Repo, base: Option<&str>, n: usize) -> Result<Vec<CommitInfo>> {
     if repo.head_commit()?.is_none() {
         return Ok(Vec::new());
     }
     let mut walk = repo.git().revwalk()?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
     walk.push_head()?;
+    if let Some(base) = base {
+        let object = repo
+            .git()
+            .revparse_single(base)
+            .map_err(|_| VcsError::NotFound(format!("the base `{base}` does not exist here")))?;
+        walk.hide(object.peel_to_commit()?.id())?;
+    }
     let mut out = Vec::new();
     for id in walk.take(n) {
         let commit = repo.git().find_commit(id?)?;

@@ -1,10 +1,13 @@
 //! The git engine: status, structured diffs, staging by file, hunk or line, branches, commits
 //! (with the repository's hooks, and signing through the user's `git`), undoing kv1nt's own
 //! last commit, and merges with conflict resolution and an exact abort. Built on libgit2
-//! (`git2`); local operations only, nothing here talks to a remote.
+//! (`git2`); the repository operations are local only: nothing here fetches or pushes.
 //!
-//! Every function blocks (the caller runs it on a blocking thread) and returns a [`VcsError`]
-//! whose message a user can act on; none panics on bad input.
+//! Every repository function blocks (the caller runs it on a blocking thread) and returns a
+//! [`VcsError`] whose message a user can act on; none panics on bad input. The model-assisted
+//! parts are async and take no [`Repo`]: [`message`] (commit messages), [`mod@resolve`] (proposed
+//! conflict resolutions) and [`github`] (pull requests through the GitHub REST API; its
+//! [`github_target`] is a blocking repository read). `[git]` settings live in [`settings`].
 //!
 //! Invariants:
 //! - Nothing is ever forced: a checkout that would overwrite local changes is refused with the
@@ -21,6 +24,7 @@
 pub mod branch;
 pub mod commit;
 pub mod diff;
+pub mod github;
 mod hooks;
 pub mod merge;
 pub mod message;
@@ -33,7 +37,7 @@ pub mod status;
 
 use std::path::PathBuf;
 
-pub use branch::{BranchInfo, CommitInfo, branches, create_branch, log, switch_branch};
+pub use branch::{BranchInfo, CommitInfo, branches, create_branch, log, log_since, switch_branch};
 pub use commit::{
     CommitOptions, CommitOutcome, CommitProposal, MessageSource, commit, prepare_commit, summarize_diff,
     uncommit,
@@ -42,8 +46,11 @@ pub use diff::{
     DiffLine, DiffStat, FileDiff, FileDiffStat, Hunk, LineOrigin, between, diffstat, render_unified, staged,
     unstaged,
 };
+pub use github::{GithubTarget, PullRequest, github_target, open_pull_request, pr_description};
 pub use merge::{Conflict, MergeOutcome, abort_merge, conflicts, merge, merge_commit, resolve};
+pub use message::{clean_message, write_commit_message};
 pub use repo::{HeadInfo, Repo, RepoState};
+pub use resolve::{parse_resolution, propose_resolution};
 pub use settings::{GitSettings, MessageStyle};
 pub use stage::{stage_hunk, stage_lines, stage_paths, unstage_hunk, unstage_lines, unstage_paths};
 pub use status::{Change, FileStatus, status};

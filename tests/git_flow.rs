@@ -290,3 +290,33 @@ async fn without_a_token_or_a_pushed_branch_pr_says_what_to_do() {
         "{notices:?}"
     );
 }
+
+#[tokio::test]
+async fn the_model_proposes_a_feature_branch_and_the_user_approves_it() {
+    let fx = Fixture::new();
+    let turns = vec![
+        Turn::text(&["This is a multi-step change."]).tool_call(
+            "b1",
+            "create_branch",
+            serde_json::json!({"name": "lexer"}),
+        ),
+        Turn::text(&["On it."]),
+    ];
+    let server = ScriptedServer::start(Wire::OpenAi, turns).await;
+    let mut engine = fx.engine_at(&server.base_url());
+    engine.ops.send(Op::Submit { text: "rework the lexer".into(), intent: None }).unwrap();
+    let mut asked = Vec::new();
+    loop {
+        match next(&mut engine).await {
+            Event::ApprovalRequest(r) => {
+                engine.ops.send(Op::Approve { id: r.id, decision: ApprovalDecision::Once }).unwrap();
+                asked.push(r);
+            }
+            Event::TurnEnded(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(asked.len(), 1, "the branch is proposed, not just made");
+    assert!(asked[0].reasons[0].contains("feature/lexer"), "{:?}", asked[0].reasons);
+    assert_eq!(fx.repo.git(&["branch", "--show-current"]).trim(), "feature/lexer");
+}

@@ -345,3 +345,17 @@ async fn bubblewrap_layer_gives_a_private_dev_when_installed() {
     assert_eq!(with.stdout, "private-dev\n", "{with:?}");
     assert!(with.layers_applied.iter().any(|l| l == "bwrap"), "{with:?}");
 }
+
+#[tokio::test]
+async fn runs_killed_back_to_back_leave_nothing_behind_for_the_next() {
+    // Each run is killed at the output cap; the next must still be able to fork its pipeline
+    // (the run's processes count against the per-user process limit until they are gone).
+    for i in 0..200 {
+        let program = Program::Command {
+            argv: vec!["sh".into(), "-c".into(), "head -c 100000000 /dev/zero | tr '\\0' x".into()],
+        };
+        let cfg = SandboxConfig { max_output_bytes: 64 * 1024, ..SandboxConfig::default() };
+        let r = run_with(program, Workspace::Scratch, None, cfg).await;
+        assert!(r.truncated && r.stdout.len() == 64 * 1024, "run {i}: {:?}", (r.stdout.len(), &r.stderr));
+    }
+}

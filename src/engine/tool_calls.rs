@@ -102,6 +102,10 @@ impl Engine {
         };
         match input {
             ToolInput::AskUser { question } => self.ask_user(question).await,
+            ToolInput::Branch { name } => {
+                let (content, is_error) = self.branch_tool(name).await?;
+                Ok(Outcome { content, is_error, flags: Vec::new() })
+            }
             ToolInput::Commit { message } => {
                 let (content, is_error) = self.commit_tool(message).await?;
                 Ok(Outcome { content, is_error, flags: Vec::new() })

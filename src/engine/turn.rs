@@ -207,7 +207,13 @@ impl Engine {
         let edits = intents::allows_edits(self.turn.intent);
         super::agent::tools::tool_specs()
             .into_iter()
-            .filter(|t| edits || !matches!(t.name.as_str(), "edit_file" | "write_file" | "run" | "commit"))
+            .filter(|t| {
+                edits
+                    || !matches!(
+                        t.name.as_str(),
+                        "edit_file" | "write_file" | "run" | "commit" | "create_branch"
+                    )
+            })
             .collect()
     }
 

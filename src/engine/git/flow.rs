@@ -71,6 +71,30 @@ impl Engine {
         })
     }
 
+    /// The model's `create_branch`: asks, then `/branch`.
+    pub(in crate::engine) async fn branch_tool(&mut self, name: String) -> Result<(String, bool), Interrupt> {
+        let full = self.branch_name(&name);
+        let action = Action::Command { command: format!("git switch -c {full}"), cwd: ".".into() };
+        let mut assessment = assess(&action, &self.workspace);
+        let base = &self.config.git.base_branch;
+        assessment.reasons.insert(0, format!("creates `{full}` from `{base}` and switches to it"));
+        let ask = Ask::new(format!("start the branch {full}"), GateWords::STEP);
+        let said = match self.pass_gate(&action, assessment, ask).await? {
+            Gated::Proceed { .. } => self.branch_flow(name).await,
+            Gated::Stop(reason) => Err(reason),
+            Gated::Picked(_) => Err("Not created.".into()),
+        };
+        self.emit(Event::GitChanged);
+        Ok(match said {
+            Ok(text) => (text, false),
+            Err(text) => (text, true),
+        })
+    }
+
+    fn branch_name(&self, name: &str) -> String {
+        if name.contains('/') { name.to_string() } else { format!("{}{name}", self.config.git.branch_prefix) }
+    }
+
     /// Propose a commit of what is staged (`message` from the model's tool call, or written now),
     /// ask, commit.
     async fn commit_flow(&mut self, message: Option<String>) -> Result<Said, Interrupt> {
@@ -148,8 +172,7 @@ impl Engine {
     }
 
     async fn branch_flow(&mut self, name: String) -> Said {
-        let prefix = &self.config.git.branch_prefix;
-        let full = if name.contains('/') { name } else { format!("{prefix}{name}") };
+        let full = self.branch_name(&name);
         let base = self.config.git.base_branch.clone();
         let branch = full.clone();
         let created = with_repo(self.workspace.clone(), move |repo| {

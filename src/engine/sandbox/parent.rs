@@ -14,6 +14,10 @@
 //! - [`KilledBy::Memory`] is best effort: a failed run whose stderr names an allocation failure,
 //!   or that died by SIGKILL/SIGSEGV/SIGABRT/SIGBUS with a peak ≥ 80 % of the limit.
 //! - If the future is dropped mid-run the guard kills the run; a scratch workspace is removed.
+//! - [`execute`] returns only when the run's process group is empty (zombies reaped), so
+//!   back-to-back runs never inherit a full process count (bounded wait: 2 s). To reap them
+//!   itself, the process becomes a child subreaper on its first run; orphans of other children
+//!   (e.g. a daemon started by a git hook) then wait as zombies until kv1nt exits.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -224,6 +228,7 @@ pub(super) async fn execute(
         });
     }
     let start = Instant::now();
+    become_subreaper();
     let mut child = cmd.spawn().map_err(|e| SandboxError::Spawn(format!("{}: {e}", helper_exe.display())))?;
     drop(report_w);
     let mut guard = KillGuard { pid: child.id() as i32, reaped: false };
@@ -318,6 +323,7 @@ pub(super) async fn execute(
     }
     let execution_time = start.elapsed();
     let (status, peak_memory_kb) = waited.unwrap_or((0, 0));
+    drain_process_group(guard.pid).await;
     let report = report_rx.await.unwrap_or_default();
     let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap_or_default();
     if let Some(error) = report.get("error") {
@@ -398,5 +404,43 @@ fn with_bwrap(config: &SandboxConfig, helper: &HelperConfig) -> Result<Option<&'
             Err(SandboxError::LayerUnavailable { layer: "bwrap".into(), reason: reason.into() })
         }
         Err(_) => Ok(None),
+    }
+}
+
+/// Makes this process the reaper of its orphaned descendants (once): when a run is killed, the
+/// helper's own children lose their parent and would otherwise wait as zombies for PID 1 —
+/// which in containers may reap late — while still counting against RLIMIT_NPROC.
+fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: plain prctl on this process.
+    ONCE.call_once(|| unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    });
+}
+
+/// Reaps what is left of the run's process group (orphans reparented to us) and waits, up to
+/// 2 s, until the group is empty, so a run started right after a killed one can still fork.
+async fn drain_process_group(pgid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        loop {
+            // SAFETY: zeroed siginfo is valid; we reap only members of the run's own group,
+            // which nothing else in this process waits for.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let r = unsafe {
+                libc::waitid(libc::P_PGID, pgid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG)
+            };
+            // SAFETY: si_pid is valid to read after waitid with WEXITED.
+            if r != 0 || unsafe { info.si_pid() } == 0 {
+                break;
+            }
+        }
+        // SAFETY: signal 0 only checks whether the group still has members.
+        if unsafe { libc::killpg(pgid, 0) } != 0 || Instant::now() >= deadline {
+            return;
+        }
+        // SAFETY: a member that survived the first kill gets another.
+        unsafe { libc::killpg(pgid, libc::SIGKILL) };
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }

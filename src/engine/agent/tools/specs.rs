@@ -21,8 +21,17 @@ use crate::engine::llm::types::ToolSpec;
 use crate::engine::sandbox::{Language, MAX_WALL_SECS};
 
 /// Every tool name, in the order of [`tool_specs`].
-pub const TOOL_NAMES: [&str; 8] =
-    ["read_file", "list_dir", "grep", "edit_file", "write_file", "run", "commit", "ask_user"];
+pub const TOOL_NAMES: [&str; 9] = [
+    "read_file",
+    "list_dir",
+    "grep",
+    "edit_file",
+    "write_file",
+    "run",
+    "commit",
+    "create_branch",
+    "ask_user",
+];
 
 /// A tool call's arguments, parsed and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +45,10 @@ pub enum ToolInput {
     /// Commit what is staged, with this message (or one written from the diff).
     Commit {
         message: Option<String>,
+    },
+    /// Start a feature branch for a multi-step change (after the user approves).
+    Branch {
+        name: String,
     },
     AskUser {
         question: String,
@@ -61,7 +74,11 @@ impl ToolInput {
     pub fn mutates(&self) -> bool {
         matches!(
             self,
-            ToolInput::Edit(_) | ToolInput::Write(_) | ToolInput::Run(_) | ToolInput::Commit { .. }
+            ToolInput::Edit(_)
+                | ToolInput::Write(_)
+                | ToolInput::Run(_)
+                | ToolInput::Commit { .. }
+                | ToolInput::Branch { .. }
         )
     }
 
@@ -75,6 +92,7 @@ impl ToolInput {
             ToolInput::Write(_) => "write_file",
             ToolInput::Run(_) => "run",
             ToolInput::Commit { .. } => "commit",
+            ToolInput::Branch { .. } => "create_branch",
             ToolInput::AskUser { .. } => "ask_user",
         }
     }
@@ -177,6 +195,15 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             }, "additionalProperties": false}),
         ),
         spec(
+            "create_branch",
+            "Propose a feature branch before a multi-step change: creates feature/NAME from the base \
+             branch and switches to it (refused if local changes would be overwritten). The user \
+             approves first.",
+            json!({"type": "object", "properties": {
+                "name": {"type": "string", "description": "Short kebab-case name, e.g. \"parser-errors\"."}
+            }, "required": ["name"], "additionalProperties": false}),
+        ),
+        spec(
             "ask_user",
             "Ask the user a question and wait for the answer. Use it when the request is ambiguous \
              or a decision is theirs to make; do not use it for things you can find out with the \
@@ -246,6 +273,10 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
                 path: a.text("path", true)?.unwrap_or_default(),
                 content: a.text("content", false)?.unwrap_or_default(),
             })
+        }
+        "create_branch" => {
+            a.only(&[("name", true)])?;
+            ToolInput::Branch { name: a.text("name", true)?.unwrap_or_default() }
         }
         "commit" => {
             a.only(&[("message", false)])?;

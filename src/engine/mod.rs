@@ -6,6 +6,7 @@ pub mod approval;
 pub mod config;
 mod gate;
 pub mod git;
+pub mod graph;
 pub mod llm;
 pub mod prompt;
 pub mod protocol;

@@ -1,0 +1,386 @@
+//! Incremental indexing of a repository (or one file) into its graph database.
+//!
+//! A run: take the index lock → walk the tree (`.gitignore` respected, symlinks not followed)
+//! → skip files whose size and mtime (else content hash) are unchanged → read, hash and parse
+//! the rest in parallel (rayon) while the calling thread writes finished files in batches, one
+//! `IMMEDIATE` transaction each → delete rows of files that are gone → re-resolve references
+//! (all of them when most files changed, otherwise those made in the changed files or naming
+//! a symbol they defined before or after).
+//!
+//! Invariants:
+//! - Files larger than `max_file_bytes` are never read; binary files (a NUL byte in the first
+//!   8 KiB) are skipped; non-UTF-8 text is decoded lossily and counted. All are reported.
+//! - A file that fails to read is reported in `failed` and keeps its previous rows.
+//! - Nothing here holds the lock beyond the function call.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use rusqlite::{Transaction, TransactionBehavior};
+
+use super::ingest::{self, FileMeta, ResolveScope};
+use super::parse::{Language, ParsedFile, parse_source};
+use super::store::GraphDb;
+use super::{GraphError, Result};
+
+/// Files written per transaction.
+const BATCH: usize = 128;
+/// Bytes inspected for NUL to call a file binary.
+const BINARY_PROBE: usize = 8192;
+
+#[derive(Clone, Debug)]
+pub struct IndexOptions {
+    /// Files above this size are skipped and reported (default 1 MiB).
+    pub max_file_bytes: u64,
+    /// Parser threads; 0 = all cores.
+    pub threads: usize,
+    /// How long to wait for another index run of the same database.
+    pub lock_timeout: Duration,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions { max_file_bytes: 1 << 20, threads: 0, lock_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// Progress reports (cheap; called from the calling thread only).
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexProgress {
+    Walked { files: usize },
+    Indexed { done: usize, total: usize },
+    Resolving,
+    Done,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IndexReport {
+    /// Source files (known language) found by the walk.
+    pub files_seen: usize,
+    pub files_indexed: usize,
+    pub files_unchanged: usize,
+    pub files_deleted: usize,
+    pub skipped_too_large: Vec<String>,
+    pub skipped_binary: usize,
+    pub non_utf8: usize,
+    /// Files (of those indexed) whose syntax tree had errors.
+    pub parse_errors: usize,
+    /// Files that could not be read: (path, error).
+    pub failed: Vec<(String, String)>,
+    /// Totals in the database after the run.
+    pub entities: usize,
+    pub relations: usize,
+    pub elapsed: Duration,
+}
+
+struct Candidate {
+    rel: String,
+    abs: PathBuf,
+    size: u64,
+    mtime_ns: i64,
+    lang: Language,
+}
+
+enum Outcome {
+    Unchanged { rel: String, mtime_ns: i64 },
+    Binary { rel: String },
+    Parsed { rel: String, hash: String, size: u64, mtime_ns: i64, lossy: bool, parsed: ParsedFile },
+    Failed { rel: String, error: String },
+}
+
+fn mtime_ns(md: &std::fs::Metadata) -> i64 {
+    md.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn rel_path(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+pub fn content_hash(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// Reads, hashes and (when the hash differs from `known`) parses one file.
+fn process(c: &Candidate, known: Option<&str>) -> Outcome {
+    let bytes = match std::fs::read(&c.abs) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed { rel: c.rel.clone(), error: e.to_string() },
+    };
+    if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
+        return Outcome::Binary { rel: c.rel.clone() };
+    }
+    let hash = content_hash(&bytes);
+    if known == Some(hash.as_str()) {
+        return Outcome::Unchanged { rel: c.rel.clone(), mtime_ns: c.mtime_ns };
+    }
+    let (text, lossy) = match String::from_utf8(bytes) {
+        Ok(s) => (s, false),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+    };
+    match parse_source(c.lang, &c.rel, &text) {
+        Some(parsed) => {
+            Outcome::Parsed { rel: c.rel.clone(), hash, size: c.size, mtime_ns: c.mtime_ns, lossy, parsed }
+        }
+        None => Outcome::Failed { rel: c.rel.clone(), error: "the parser gave up".into() },
+    }
+}
+
+struct Known {
+    hash: String,
+    size: u64,
+    mtime_ns: i64,
+}
+
+fn known_files(db: &GraphDb) -> Result<HashMap<String, Known>> {
+    let mut st = db.conn.prepare("SELECT path, hash, size, mtime_ns FROM files")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Known { hash: r.get(1)?, size: r.get::<_, i64>(2)? as u64, mtime_ns: r.get(3)? },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+}
+
+/// Accumulates written files and what resolution must revisit.
+#[derive(Default)]
+struct Changes {
+    files: Vec<String>,
+    names: HashSet<String>,
+    ref_ids: HashSet<i64>,
+}
+
+impl Changes {
+    /// Before `path`'s rows go: refs pointing into it must be re-resolved, and its old names
+    /// (all of them when it is removed, else only those that disappear) may change what
+    /// other refs resolve to; `new` names the file defines after the change.
+    fn note(&mut self, conn: &rusqlite::Connection, path: &str, new: Option<&ParsedFile>) -> Result<()> {
+        self.ref_ids.extend(ingest::refs_into_file(conn, path)?);
+        let old: HashSet<String> = ingest::names_in_file(conn, path)?.into_iter().collect();
+        match new {
+            None => self.names.extend(old),
+            Some(p) => {
+                let new: HashSet<&str> = p.entities.iter().map(|e| e.name.as_str()).collect();
+                self.names.extend(old.iter().filter(|n| !new.contains(n.as_str())).cloned());
+                self.names.extend(new.into_iter().filter(|n| !old.contains(*n)).map(str::to_string));
+            }
+        }
+        self.files.push(path.to_string());
+        Ok(())
+    }
+}
+
+fn apply(
+    db: &GraphDb,
+    batch: &mut Vec<Outcome>,
+    report: &mut IndexReport,
+    changes: &mut Changes,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
+    for o in batch.drain(..) {
+        match o {
+            Outcome::Unchanged { rel, mtime_ns } => {
+                ingest::touch_file(&tx, &rel, mtime_ns)?;
+                report.files_unchanged += 1;
+            }
+            Outcome::Binary { rel } => {
+                changes.note(&tx, &rel, None)?;
+                ingest::delete_file(&tx, &rel)?;
+                report.skipped_binary += 1;
+            }
+            Outcome::Failed { rel, error } => report.failed.push((rel, error)),
+            Outcome::Parsed { rel, hash, size, mtime_ns, lossy, parsed } => {
+                changes.note(&tx, &rel, Some(&parsed))?;
+                let meta = FileMeta { path: &rel, hash: &hash, size, mtime_ns, lossy };
+                ingest::write_file(&tx, &meta, &parsed)?;
+                report.files_indexed += 1;
+                report.non_utf8 += usize::from(lossy);
+                report.parse_errors += usize::from(parsed.errors > 0);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn totals(db: &GraphDb, report: &mut IndexReport) -> Result<()> {
+    report.entities =
+        db.conn.query_row("SELECT count(*) FROM entities", [], |r| r.get::<_, i64>(0))? as usize;
+    report.relations =
+        db.conn.query_row("SELECT count(*) FROM relations", [], |r| r.get::<_, i64>(0))? as usize;
+    Ok(())
+}
+
+fn resolve(db: &GraphDb, changes: Changes, total_files: usize) -> Result<()> {
+    if changes.files.is_empty() && changes.names.is_empty() && changes.ref_ids.is_empty() {
+        return Ok(());
+    }
+    let scope = if changes.files.len() * 2 > total_files {
+        ResolveScope::All
+    } else {
+        ResolveScope::Targeted {
+            files: changes.files,
+            names: changes.names.into_iter().collect(),
+            ref_ids: changes.ref_ids.into_iter().collect(),
+        }
+    };
+    let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
+    ingest::resolve_refs(&tx, scope)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Indexes every source file under `root` into `db` (incrementally).
+pub fn index_repository(
+    root: &Path,
+    db: &GraphDb,
+    opts: &IndexOptions,
+    progress: &dyn Fn(IndexProgress),
+) -> Result<IndexReport> {
+    let start = Instant::now();
+    let _lock = db.lock_for_index(opts.lock_timeout)?;
+    let root = std::fs::canonicalize(root).map_err(|e| GraphError::io(root, e))?;
+    let mut report = IndexReport::default();
+    let known = known_files(db)?;
+
+    let mut candidates = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let walker = ignore::WalkBuilder::new(&root).follow_links(false).require_git(false).build();
+    for entry in walker.flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(rel) = rel_path(&root, entry.path()) else { continue };
+        let Some(lang) = Language::from_path(&rel) else { continue };
+        report.files_seen += 1;
+        let Ok(md) = entry.metadata() else { continue };
+        if md.len() > opts.max_file_bytes {
+            report.skipped_too_large.push(rel);
+            continue;
+        }
+        seen.insert(rel.clone());
+        let mtime_ns = mtime_ns(&md);
+        if let Some(k) = known.get(&rel)
+            && k.size == md.len()
+            && k.mtime_ns == mtime_ns
+        {
+            report.files_unchanged += 1;
+            continue;
+        }
+        candidates.push(Candidate { rel, abs: entry.path().to_path_buf(), size: md.len(), mtime_ns, lang });
+    }
+    progress(IndexProgress::Walked { files: report.files_seen });
+
+    let mut changes = Changes::default();
+    // Files that vanished or became too large lose their rows.
+    let gone: Vec<&String> = known.keys().filter(|p| !seen.contains(*p)).collect();
+    if !gone.is_empty() {
+        let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
+        for p in gone {
+            changes.note(&tx, p, None)?;
+            ingest::delete_file(&tx, p)?;
+            report.files_deleted += 1;
+        }
+        tx.commit()?;
+    }
+
+    let total = candidates.len();
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(16 << 20)
+        .build()
+        .map_err(|e| GraphError::io(&root, std::io::Error::other(e.to_string())))?;
+    let (tx, rx) = mpsc::sync_channel::<Outcome>(BATCH * 2);
+    let write_result = std::thread::scope(|s| {
+        let known = &known;
+        let candidates = &candidates;
+        s.spawn(move || {
+            pool.install(|| {
+                candidates.par_iter().for_each_with(tx, |tx, c| {
+                    let _ = tx.send(process(c, known.get(&c.rel).map(|k| k.hash.as_str())));
+                });
+            });
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut done = 0;
+        for o in rx {
+            batch.push(o);
+            done += 1;
+            if batch.len() >= BATCH {
+                apply(db, &mut batch, &mut report, &mut changes)?;
+                progress(IndexProgress::Indexed { done, total });
+            }
+        }
+        apply(db, &mut batch, &mut report, &mut changes)?;
+        progress(IndexProgress::Indexed { done, total });
+        Ok::<(), GraphError>(())
+    });
+    write_result?;
+
+    progress(IndexProgress::Resolving);
+    resolve(db, changes, seen.len())?;
+    totals(db, &mut report)?;
+    report.elapsed = start.elapsed();
+    progress(IndexProgress::Done);
+    Ok(report)
+}
+
+/// Re-indexes one file (deleted → its rows removed) and re-resolves what it touches.
+pub fn reindex_file(root: &Path, db: &GraphDb, path: &Path) -> Result<IndexReport> {
+    let start = Instant::now();
+    let _lock = db.lock_for_index(IndexOptions::default().lock_timeout)?;
+    let root = std::fs::canonicalize(root).map_err(|e| GraphError::io(root, e))?;
+    let abs = if path.is_absolute() { path.to_path_buf() } else { root.join(path) };
+    let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
+    let rel = rel_path(&root, &abs)
+        .ok_or_else(|| GraphError::OutsideRoot { path: path.to_path_buf(), root: root.clone() })?;
+    let mut report = IndexReport::default();
+    let mut changes = Changes::default();
+    let total_files = db.conn.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))? as usize;
+    let md = std::fs::metadata(&abs).ok().filter(|m| m.is_file());
+    let lang = Language::from_path(&rel);
+    match (md, lang) {
+        (Some(md), Some(lang)) => {
+            report.files_seen = 1;
+            if md.len() > IndexOptions::default().max_file_bytes {
+                report.skipped_too_large.push(rel.clone());
+                let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
+                changes.note(&tx, &rel, None)?;
+                ingest::delete_file(&tx, &rel)?;
+                tx.commit()?;
+            } else {
+                let known: Option<String> =
+                    db.conn.query_row("SELECT hash FROM files WHERE path = ?1", [&rel], |r| r.get(0)).ok();
+                let c = Candidate { rel, abs, size: md.len(), mtime_ns: mtime_ns(&md), lang };
+                let mut batch = vec![process(&c, known.as_deref())];
+                apply(db, &mut batch, &mut report, &mut changes)?;
+            }
+        }
+        _ => {
+            let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
+            changes.note(&tx, &rel, None)?;
+            let existed = tx.execute("DELETE FROM files WHERE path = ?1", [&rel])? > 0;
+            tx.commit()?;
+            if existed {
+                report.files_deleted = 1;
+            }
+        }
+    }
+    resolve(db, changes, total_files.max(1) * 4)?;
+    totals(db, &mut report)?;
+    report.elapsed = start.elapsed();
+    Ok(report)
+}

@@ -41,7 +41,7 @@ fn git_op(rx: &mut UnboundedReceiver<Op>) -> Option<GitOp> {
 /// Applies an engine event and sends what the view queued, as the event loop does.
 fn apply(s: &mut AppState, event: Event, tx: &UnboundedSender<Op>) {
     update::apply(s, event);
-    for op in s.git.outbox.drain(..) {
+    for op in s.outbox.drain(..) {
         tx.send(op).unwrap();
     }
 }

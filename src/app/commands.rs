@@ -31,6 +31,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     SlashCommand { name: "explain", args: "TEXT", description: "explain code (no changes)" },
     SlashCommand { name: "generate", args: "TEXT", description: "generate new code" },
     SlashCommand { name: "git", args: "", description: "open or close the Git view (Ctrl+G)" },
+    SlashCommand { name: "graph", args: "", description: "search the code index (F3)" },
     SlashCommand { name: "help", args: "", description: "show keys and commands" },
     SlashCommand {
         name: "merge",
@@ -74,6 +75,7 @@ pub enum Command {
     Rewind(Option<i64>),
     Run,
     Git,
+    Graph,
     Diff,
     GitFlow(GitOp),
     Approval(Policy),
@@ -90,6 +92,7 @@ pub fn parse(text: &str) -> Result<Command, String> {
         ("undo", []) => Ok(Command::Undo),
         ("run", []) => Ok(Command::Run),
         ("git", []) => Ok(Command::Git),
+        ("graph", []) => Ok(Command::Graph),
         ("diff", []) => Ok(Command::Diff),
         ("commit", []) => Ok(Command::GitFlow(GitOp::Commit)),
         ("uncommit", []) => Ok(Command::GitFlow(GitOp::Uncommit)),

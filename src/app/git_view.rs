@@ -2,7 +2,7 @@
 //! hunks (unstaged, or staged after `t`) with a line cursor; `s`/`u` stage or unstage the file
 //! (in Code) or the hunk under the cursor (in Diff), `S`/`U` the single line.
 //!
-//! Requests are queued in `outbox` and sent by the event loop, so engine answers (handled in
+//! Requests are queued in `AppState::outbox` and sent by the event loop, so engine answers (handled in
 //! `update`, which has no channel) can ask for more.
 //!
 //! Invariants: every request carries a new sequence number and answers older than the newest
@@ -31,8 +31,6 @@ pub struct GitView {
     pub cursor: usize,
     /// A flow (/commit, /merge…) is running: the UI is busy until `GitChanged`.
     pub flow_running: bool,
-    /// Requests to send to the engine (drained by the event loop after each input or event).
-    pub outbox: Vec<Op>,
     next_seq: u64,
     status_seq: u64,
     diff_seq: u64,
@@ -66,7 +64,7 @@ pub fn toggle(state: &mut AppState) {
 pub fn refresh(state: &mut AppState) {
     let seq = state.git.seq();
     state.git.status_seq = seq;
-    state.git.outbox.push(Op::Git(GitOp::Refresh { seq }));
+    state.outbox.push(Op::Git(GitOp::Refresh { seq }));
 }
 
 fn request_diff(state: &mut AppState) {
@@ -79,7 +77,7 @@ fn request_diff(state: &mut AppState) {
     };
     let seq = state.git.seq();
     state.git.diff_seq = seq;
-    state.git.outbox.push(Op::Git(GitOp::ShowFile { seq, path, staged: state.git.staged }));
+    state.outbox.push(Op::Git(GitOp::ShowFile { seq, path, staged: state.git.staged }));
 }
 
 /// A status answer: newest wins; the selected file's diff is asked for again.
@@ -140,7 +138,7 @@ pub fn on_file_diff(state: &mut AppState, answer: GitFileDiff) {
 pub fn show_all(state: &mut AppState) {
     let seq = state.git.seq();
     state.git.diff_seq = seq;
-    state.git.outbox.push(Op::Git(GitOp::ShowAll { seq }));
+    state.outbox.push(Op::Git(GitOp::ShowAll { seq }));
 }
 
 pub fn on_whole_diff(state: &mut AppState, seq: u64, staged: &str, unstaged: &str) {
@@ -240,7 +238,7 @@ fn stage(state: &mut AppState, action: Action, in_diff: bool) {
     let seq = state.git.seq();
     state.git.status_seq = seq;
     state.git.diff_seq = seq;
-    state.git.outbox.push(Op::Git(GitOp::Stage { seq, path, part, unstage }));
+    state.outbox.push(Op::Git(GitOp::Stage { seq, path, part, unstage }));
 }
 
 fn keep_cursor_visible(state: &mut AppState) {

@@ -14,6 +14,7 @@ use super::approvals;
 use super::blocks;
 use super::commands::{self, Command};
 use super::git_view;
+use super::graph_panel;
 use super::keymap::{Action, KeyContext};
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, Focus, Pane};
@@ -22,7 +23,7 @@ use super::update::notice;
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
     state.dirty = true;
     on_event(state, event, ops);
-    for op in state.git.outbox.drain(..) {
+    for op in state.outbox.drain(..) {
         let _ = ops.send(op);
     }
 }
@@ -43,6 +44,9 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
 fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
     if !state.layers.is_empty() {
         return on_layer_key(state, key, ops);
+    }
+    if state.graph.open && graph_panel::on_key(state, key) {
+        return;
     }
     match state.focus {
         Focus::Composer => {
@@ -193,6 +197,7 @@ pub fn perform(state: &mut AppState, action: Action, ops: &UnboundedSender<Op>) 
         Action::Cancel => state.focus = Focus::Composer,
         Action::Help => state.layers.push(Layer::Help { scroll: 0 }),
         Action::GitToggle => git_view::toggle(state),
+        Action::GraphToggle => graph_panel::toggle(state),
         Action::FocusNext | Action::FocusPrev => {
             state.focus = state.focus.cycle(action == Action::FocusNext);
             if let Focus::Pane(pane) = state.focus {
@@ -339,6 +344,7 @@ fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
         }
         Ok(Command::Run) => run_selected_block(state, ops),
         Ok(Command::Git) => git_view::toggle(state),
+        Ok(Command::Graph) => graph_panel::toggle(state),
         Ok(Command::Diff) => git_view::show_all(state),
         Ok(Command::GitFlow(op)) if state.busy() => {
             let _ = op;

@@ -103,6 +103,7 @@ actions! {
     Suggestion3 => "suggestion_3", "take follow-up suggestion 3";
     Suggestion4 => "suggestion_4", "take follow-up suggestion 4";
     GitToggle => "git_toggle", "open or close the Git view";
+    GraphToggle => "graph_toggle", "open or close the Graph panel (search the code index)";
     GitStage => "git_stage", "stage the file (Code) or the hunk under the cursor (Diff)";
     GitUnstage => "git_unstage", "unstage the file (Code) or the hunk under the cursor (Diff)";
     GitStageLine => "git_stage_line", "stage the line under the cursor";

@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod commands;
 pub mod composer;
 pub mod git_view;
+pub mod graph_panel;
 pub mod input;
 pub mod keymap;
 pub mod layers;
@@ -98,7 +99,7 @@ pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: b
                     while let Ok(more) = engine.events.try_recv() {
                         update::apply(&mut state, more);
                     }
-                    for op in state.git.outbox.drain(..) {
+                    for op in state.outbox.drain(..) {
                         let _ = engine.ops.send(op);
                     }
                 }

@@ -256,6 +256,10 @@ pub struct AppState {
     pub theme: Theme,
     pub hit: HitAreas,
     pub git: super::git_view::GitView,
+    pub graph: super::graph_panel::GraphPanel,
+    /// Requests for the engine queued by code without the channel (view answers, panels);
+    /// the event loop sends them after each input or batch of events.
+    pub outbox: Vec<crate::engine::protocol::Op>,
     pub should_quit: bool,
     /// A fresh frame is needed.
     pub dirty: bool,
@@ -301,6 +305,8 @@ impl AppState {
             theme,
             hit: HitAreas::default(),
             git: Default::default(),
+            graph: Default::default(),
+            outbox: Vec::new(),
             should_quit: false,
             dirty: true,
             blocks_stale: false,

@@ -9,6 +9,7 @@ use crate::engine::store::MessageStatus;
 use super::approvals;
 use super::blocks;
 use super::git_view;
+use super::graph_panel;
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, LineSource, Pane};
 
@@ -139,6 +140,11 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::Usage(usage) => state.status.turn = usage,
         Event::GitStatus(snapshot) => git_view::on_status(state, snapshot),
         Event::GitFileDiff(answer) => git_view::on_file_diff(state, answer),
+        Event::GraphResults { seq, hits, lexical_only } => {
+            graph_panel::on_results(state, seq, hits, lexical_only)
+        }
+        Event::GraphDetails { seq, details } => graph_panel::on_details(state, seq, *details),
+        Event::OpenFile { path, line, text } => graph_panel::open_file(state, &path, line, &text),
         Event::GitWholeDiff { seq, staged, unstaged } => {
             git_view::on_whole_diff(state, seq, &staged, &unstaged)
         }

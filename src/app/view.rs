@@ -16,6 +16,7 @@ use crate::widgets::chat::render_chat;
 use crate::widgets::code_view::render_code;
 use crate::widgets::diff_view::render_diff_cached;
 use crate::widgets::git_files::render_git_files;
+use crate::widgets::graph_panel::render_graph_panel;
 use crate::widgets::help::render_help;
 use crate::widgets::modal::render_confirm;
 use crate::widgets::output::render_output;
@@ -56,6 +57,9 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
     for (pane, rect) in rects {
         draw_pane(pane, rect, buf, state);
         hit.panes.push((pane, rect));
+    }
+    if state.graph.open {
+        render_graph_panel(panes_area, buf, &state.graph, &state.theme);
     }
     draw_composer(composer_area, buf, state);
     hit.composer = composer_area;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::approval::Policy;
+use super::graph::GraphSettings;
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
 use super::sandbox::SandboxSettings;
@@ -30,6 +31,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub sandbox: SandboxSettings,
     pub git: GitSettings,
+    pub graph: GraphSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
 }

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod approval;
+pub mod codebase;
 pub mod config;
 mod gate;
 pub mod git;

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use crate::engine::approval::{Action, Policy, Risk};
+pub use crate::engine::codebase::{EntityDetails, GraphOp};
 pub use crate::engine::git::{GitFileDiff, GitOp, GitPart, GitSnapshot};
+use crate::engine::graph::Entity;
 use crate::engine::llm::{Message, ProviderKind, ToolCall, Usage};
 use crate::engine::store::MessageStatus;
 
@@ -108,6 +110,8 @@ pub enum Op {
     Rewind { to: Option<i64> },
     /// Git: background jobs of the Git view, or flows that ask for approval.
     Git(GitOp),
+    /// The Graph panel: search, details, open in Code.
+    Graph(GraphOp),
     /// Run a code block in the sandbox (the user's `/run`; `language` is the fence's tag).
     RunCode { language: Option<String>, code: String },
     /// Stop the running turn or run now (closes the HTTP stream, kills the sandbox).
@@ -272,6 +276,23 @@ pub enum Event {
         seq: u64,
         staged: String,
         unstaged: String,
+    },
+    /// Graph panel search results (newest `seq` wins); `lexical_only` without an embedding model.
+    GraphResults {
+        seq: u64,
+        hits: Vec<Entity>,
+        lexical_only: bool,
+    },
+    /// An entity with its callers and callees, for the Graph panel.
+    GraphDetails {
+        seq: u64,
+        details: Box<EntityDetails>,
+    },
+    /// A file to show in Code, scrolled to `line` (1-based).
+    OpenFile {
+        path: String,
+        line: usize,
+        text: String,
     },
     /// A git flow changed the repository: the Git view should refresh.
     GitChanged,

@@ -150,6 +150,7 @@ impl Engine {
             Op::ListModels => self.spawn_list_models(),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),
+            Op::Graph(op) => self.graph_panel(op),
             Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // for a question no longer asked
             other => self.queued.push_back(other),
         }

@@ -80,6 +80,10 @@ pub(super) struct Engine {
     /// Tool calls go through the text protocol (configured, or the server refused native ones).
     pub(super) text_tools: bool,
     pub(super) turn: super::turn::TurnState,
+    /// The repository's knowledge graph (its own thread); None when it cannot be opened.
+    pub(super) codebase: Option<super::codebase::Codebase>,
+    /// Re-indexes files the user saves (`graph.watch`); dropped with the engine.
+    _watcher: Option<notify::RecommendedWatcher>,
     /// The Git view's background jobs (status, diffs, staging), in order, off this task.
     pub(super) git: super::git::GitWorker,
     next_request: u64,
@@ -99,7 +103,28 @@ impl Engine {
         let policy = setup.config.agent.approval;
         let text_tools = setup.config.agent.tool_mode == ToolMode::Text;
         let git = super::git::GitWorker::spawn(setup.workspace.clone(), events.clone());
+        let data_dir = setup.store.as_ref().and_then(|s| s.data_dir());
+        let codebase = super::codebase::Codebase::start(
+            &setup.workspace,
+            data_dir.as_deref(),
+            &setup.config,
+            &setup.secrets,
+            events.clone(),
+        );
+        let watcher = match (&codebase, setup.config.graph.watch) {
+            (Some(codebase), true) => match super::codebase::watch(&setup.workspace, codebase.clone()) {
+                Ok(watcher) => Some(watcher),
+                Err(e) => {
+                    let text = format!("graph: saved files are not re-indexed (no file watcher: {e})");
+                    let _ = events.send(Event::Log { level: LogLevel::Warn, text });
+                    None
+                }
+            },
+            _ => None,
+        };
         Self {
+            codebase,
+            _watcher: watcher,
             git,
             tools_workspace,
             ledger: Arc::new(Mutex::new(ReadLedger::default())),
@@ -163,6 +188,7 @@ impl Engine {
             Op::Rewind { to: Some(id) } => return self.rewind(id).await,
             Op::RunCode { language, code } => return self.run_user_code(language, code).await,
             Op::Git(job) if job.is_job() => self.git.submit(job),
+            Op::Graph(op) => self.graph_panel(op),
             Op::Git(op) => return self.git_flow(op).await,
             Op::Shutdown => return Flow::Shutdown,
             Op::Cancel | Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // nothing waits

@@ -102,6 +102,14 @@ impl Engine {
         };
         match input {
             ToolInput::AskUser { question } => self.ask_user(question).await,
+            ToolInput::Graph(query) => {
+                let source = call_summary(call);
+                let (content, is_error) = self.graph_tool(query).await;
+                if is_error {
+                    return Ok(Outcome::error(content));
+                }
+                Ok(self.screen_for_injection(&source, content))
+            }
             ToolInput::Branch { name } => {
                 let (content, is_error) = self.branch_tool(name).await?;
                 Ok(Outcome { content, is_error, flags: Vec::new() })
@@ -231,6 +239,9 @@ impl Engine {
         }
         match result {
             Ok(()) => {
+                if let Some(codebase) = &self.codebase {
+                    codebase.reindex(self.workspace.join(&proposal.change.path));
+                }
                 self.turn.edits_applied += 1;
                 self.log(LogLevel::Info, format!("applied: {}", proposal.summary));
                 Outcome::ok(format!("Applied: {}", proposal.summary))

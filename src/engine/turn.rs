@@ -26,6 +26,8 @@ pub(super) struct TurnState {
     /// How often each (tool, arguments) was called, to stop a model that loops.
     pub call_counts: HashMap<String, usize>,
     pub edits_applied: usize,
+    /// The graph's sections for the files in view, recomputed before each step.
+    pub graph_context: String,
 }
 
 /// Why a reply could not start.
@@ -54,6 +56,8 @@ impl Engine {
                 self.emit(Event::Notice { level: LogLevel::Warn, text: format!("The model {reason}.") });
                 return (TurnOutcome::Incomplete { reason }, Flow::Continue);
             }
+            let window = self.config.context_window(self.config.llm.primary);
+            self.turn.graph_context = self.graph_context(window).await;
             let (stream, kind) = match self.start_reply().await {
                 Ok(started) => started,
                 Err(StartError::Interrupted(Interrupt::Shutdown)) => {
@@ -207,6 +211,7 @@ impl Engine {
         let edits = intents::allows_edits(self.turn.intent);
         super::agent::tools::tool_specs()
             .into_iter()
+            .chain(if self.codebase.is_some() { super::agent::tools::graph_specs() } else { Vec::new() })
             .filter(|t| {
                 edits
                     || !matches!(
@@ -225,6 +230,7 @@ impl Engine {
             system.push_str("\n\n# This request\n\n");
             system.push_str(intents::template(intent));
         }
+        system.push_str(&self.turn.graph_context);
         if self.text_tools {
             system.push_str(&text_protocol::instructions(&tools));
         }

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod code_view;
 pub mod diff_view;
 pub mod git_files;
+pub mod graph_panel;
 pub mod help;
 pub mod highlight;
 pub mod markdown;

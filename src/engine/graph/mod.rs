@@ -31,6 +31,7 @@ pub mod parse;
 pub mod query;
 pub mod resolve;
 mod schema;
+pub mod settings;
 pub mod store;
 
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ pub use embed::{EmbedReport, Embedder, OllamaEmbedder, OpenAiEmbedder, embed_pen
 pub use index::{IndexOptions, IndexProgress, IndexReport, index_repository, reindex_file};
 pub use model::{Entity, EntityKind, Relation, RelationKind};
 pub use query::{EntityKey, GraphStats, Related, SearchHit};
+pub use settings::{AnyEmbedder, EmbedProvider, GraphSettings, embedder_for};
 pub use store::{GraphDb, graph_db_path};
 
 /// Everything that can go wrong in the graph.

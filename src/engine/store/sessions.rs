@@ -130,6 +130,13 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// The directory holding the database file (None in memory): where other per-user data,
+    /// like the knowledge graphs, lives too.
+    pub fn data_dir(&self) -> Option<std::path::PathBuf> {
+        let path = self.conn.path().filter(|p| !p.is_empty())?;
+        Path::new(path).parent().map(Path::to_path_buf)
+    }
+
     /// A fresh, migrated, private in-memory store (tests, `--no-history`).
     pub fn open_in_memory() -> Result<Store> {
         let conn = db::open_in_memory()?;

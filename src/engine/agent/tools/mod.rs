@@ -15,6 +15,7 @@
 mod apply;
 mod args;
 mod edit;
+mod graph_specs;
 mod read;
 mod search;
 mod specs;
@@ -26,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 pub use apply::apply;
 pub use edit::{EditArgs, Proposal, SearchReplace, WriteArgs, propose_edit, propose_write};
+pub use graph_specs::{GRAPH_TOOL_NAMES, GraphQuery, graph_specs};
 pub use read::{ReadArgs, read_file};
 pub use search::{GrepArgs, ListArgs, grep, list_dir};
 pub use specs::{RunArgs, RunTarget, TOOL_NAMES, ToolInput, parse_call, tool_specs};

@@ -15,6 +15,7 @@
 use serde_json::{Value, json};
 
 use super::args::{Args, object};
+use super::graph_specs::{GRAPH_TOOL_NAMES, GraphQuery, parse_graph_call};
 
 use super::{EditArgs, GrepArgs, ListArgs, MAX_GREP_RESULTS, MAX_LIST_DEPTH, ReadArgs, ToolError, WriteArgs};
 use crate::engine::llm::types::ToolSpec;
@@ -42,6 +43,8 @@ pub enum ToolInput {
     Edit(EditArgs),
     Write(WriteArgs),
     Run(RunArgs),
+    /// A knowledge-graph query (read-only).
+    Graph(GraphQuery),
     /// Commit what is staged, with this message (or one written from the diff).
     Commit {
         message: Option<String>,
@@ -91,6 +94,10 @@ impl ToolInput {
             ToolInput::Edit(_) => "edit_file",
             ToolInput::Write(_) => "write_file",
             ToolInput::Run(_) => "run",
+            ToolInput::Graph(GraphQuery::Search { .. }) => "search_code",
+            ToolInput::Graph(GraphQuery::Callers { .. }) => "find_callers",
+            ToolInput::Graph(GraphQuery::Related { .. }) => "related",
+            ToolInput::Graph(GraphQuery::FileContext { .. }) => "file_context",
             ToolInput::Commit { .. } => "commit",
             ToolInput::Branch { .. } => "create_branch",
             ToolInput::AskUser { .. } => "ask_user",
@@ -217,13 +224,17 @@ pub fn tool_specs() -> Vec<ToolSpec> {
 
 /// Parses and checks a tool call's arguments.
 pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError> {
-    if !TOOL_NAMES.contains(&name) {
+    if !TOOL_NAMES.contains(&name) && !GRAPH_TOOL_NAMES.contains(&name) {
+        let all: Vec<&str> = TOOL_NAMES.iter().chain(&GRAPH_TOOL_NAMES).copied().collect();
         return Err(ToolError::Invalid(format!(
             "unknown tool `{name}`; the available tools are: {}",
-            TOOL_NAMES.join(", ")
+            all.join(", ")
         )));
     }
     let a = Args { tool: name, obj: object(name, arguments)? };
+    if GRAPH_TOOL_NAMES.contains(&name) {
+        return parse_graph_call(&a).map(ToolInput::Graph);
+    }
     let input = match name {
         "read_file" => {
             a.only(&[("path", true), ("start_line", false), ("end_line", false)])?;

@@ -1,0 +1,194 @@
+//! The engine's use of the knowledge graph: one thread owns the repository's graph database
+//! (SQLite connections are not `Sync`) and runs jobs in order — the index at start, re-indexing a
+//! file after kv1nt edits it or the watcher sees it saved, embedding in the background, and
+//! queries from the agent's tools, the prompt's context sections and the Graph panel.
+//!
+//! Invariants:
+//! - Nothing here blocks the engine task: queries are closures run on the graph thread and
+//!   answered through a oneshot channel; a query to a dead or missing graph answers `None`.
+//! - Indexing never blocks a turn: a query waits only for the job in front of it, and the full
+//!   index is chunked by the graph module's own batches.
+//! - With no embedding model the graph is lexical only, and the Output log says so once.
+
+mod context;
+mod panel;
+mod tools;
+mod watch;
+
+pub use watch::watch;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::config::{Config, Secrets};
+use super::graph::{self, GraphDb, IndexOptions, embedder_for};
+use super::protocol::{Event, LogLevel};
+
+pub use panel::{EntityDetails, GraphOp};
+
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// The graph thread's state.
+struct Worker {
+    db: GraphDb,
+    root: PathBuf,
+    events: mpsc::UnboundedSender<Event>,
+    runtime: tokio::runtime::Runtime,
+    embedder: Option<graph::AnyEmbedder>,
+    batch: usize,
+    max_file_bytes: u64,
+}
+
+/// Handle to the graph thread; cheap to clone.
+#[derive(Clone)]
+pub struct Codebase {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+impl Codebase {
+    /// Opens the repository's graph (in `data_dir`, or in memory without one), starts its thread
+    /// and queues the initial index (and embedding, when a model answers).
+    pub fn start(
+        root: &Path,
+        data_dir: Option<&Path>,
+        config: &Config,
+        secrets: &Secrets,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Option<Codebase> {
+        let db = match data_dir {
+            Some(dir) => GraphDb::open(&graph::graph_db_path(dir, root)),
+            None => GraphDb::open_in_memory(),
+        };
+        let db = match db {
+            Ok(db) => db,
+            Err(e) => {
+                let text = format!("the knowledge graph is unavailable: {e}");
+                let _ = events.send(Event::Log { level: LogLevel::Warn, text });
+                return None;
+            }
+        };
+        if let Some(notice) = db.notice() {
+            let _ = events.send(Event::Notice { level: LogLevel::Warn, text: notice.to_string() });
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let (jobs, rx) = std_mpsc::channel::<Job>();
+        let (config, secrets) = (config.clone(), secrets.clone());
+        let mut worker = Worker {
+            db,
+            root: root.to_path_buf(),
+            events,
+            runtime,
+            embedder: None,
+            batch: config.graph.batch.max(1),
+            max_file_bytes: config.graph.max_file_kb.saturating_mul(1024),
+        };
+        let spawned = std::thread::Builder::new().name("kv1nt-graph".into()).spawn(move || {
+            worker.index_all();
+            worker.embedder = match worker.runtime.block_on(embedder_for(&config, &secrets)) {
+                Ok(Some(embedder)) => Some(embedder),
+                Ok(None) => {
+                    worker.log(
+                        LogLevel::Info,
+                        "graph: no embedding model configured or reachable: lexical search only",
+                    );
+                    None
+                }
+                Err(why) => {
+                    worker.log(LogLevel::Warn, format!("graph: lexical search only ({why})"));
+                    None
+                }
+            };
+            worker.embed_pending();
+            while let Ok(job) = rx.recv() {
+                job(&mut worker);
+            }
+        });
+        spawned.ok().map(|_| Codebase { jobs })
+    }
+
+    fn submit(&self, job: impl FnOnce(&mut Worker) + Send + 'static) {
+        let _ = self.jobs.send(Box::new(job));
+    }
+
+    /// Runs `f` on the graph thread; `None` when the thread is gone.
+    pub async fn ask<T: Send + 'static>(&self, f: impl FnOnce(&GraphDb) -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.submit(move |w| {
+            let _ = tx.send(f(&w.db));
+        });
+        rx.await.ok()
+    }
+
+    /// Re-index one file (changed, created or deleted) now, then embed what is new.
+    pub fn reindex(&self, path: PathBuf) {
+        self.submit(move |w| {
+            if let Err(e) = graph::reindex_file(&w.root, &w.db, &path) {
+                w.log(LogLevel::Warn, format!("graph: re-indexing {} failed: {e}", path.display()));
+            }
+            w.embed_pending();
+        });
+    }
+
+    /// The vector for `query` when an embedder answers (for hybrid search).
+    pub async fn embed_query(&self, query: String) -> Option<Vec<f32>> {
+        let (tx, rx) = oneshot::channel();
+        self.submit(move |w| {
+            let vector = w.embedder.as_ref().and_then(|e| {
+                use graph::Embedder;
+                w.runtime.block_on(e.embed(std::slice::from_ref(&query))).ok()?.into_iter().next()
+            });
+            let _ = tx.send(vector);
+        });
+        rx.await.ok().flatten()
+    }
+}
+
+impl Worker {
+    fn log(&self, level: LogLevel, text: impl Into<String>) {
+        let _ = self.events.send(Event::Log { level, text: text.into() });
+    }
+
+    fn index_all(&mut self) {
+        let options = IndexOptions { max_file_bytes: self.max_file_bytes, ..IndexOptions::default() };
+        match graph::index_repository(&self.root, &self.db, &options, &|_| {}) {
+            Ok(r) => {
+                let secs = r.elapsed.as_secs_f64();
+                self.log(
+                    LogLevel::Info,
+                    format!(
+                        "graph: {} files ({} re-indexed), {} entities, {} relations in {secs:.2} s",
+                        r.files_seen, r.files_indexed, r.entities, r.relations
+                    ),
+                );
+                if !r.skipped_too_large.is_empty() {
+                    let shown: Vec<String> = r.skipped_too_large.iter().take(5).cloned().collect();
+                    self.log(LogLevel::Info, format!("graph: skipped as too large: {}", shown.join(", ")));
+                }
+            }
+            Err(e) => self.log(LogLevel::Warn, format!("graph: indexing failed: {e}")),
+        }
+    }
+
+    fn embed_pending(&mut self) {
+        let Some(embedder) = &self.embedder else { return };
+        match self.runtime.block_on(graph::embed_pending(&self.db, embedder, self.batch)) {
+            Ok(report) if report.embedded > 0 => {
+                self.log(LogLevel::Info, format!("graph: embedded {} entities", report.embedded))
+            }
+            Ok(_) => {}
+            Err(e) => self.log(LogLevel::Warn, format!("graph: embedding stopped: {e}")),
+        }
+    }
+}
+
+impl crate::engine::runtime::Engine {
+    /// A Graph panel request (answered in the background; says so when there is no index).
+    pub(in crate::engine) fn graph_panel(&self, op: GraphOp) {
+        match &self.codebase {
+            Some(codebase) => codebase.panel(op, self.workspace.clone(), self.events.clone()),
+            None => self.log(LogLevel::Warn, "the knowledge graph is unavailable in this session"),
+        }
+    }
+}

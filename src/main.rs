@@ -31,11 +31,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         return runtime.block_on(cli::run::run(args));
     }
-    let setup = cli::load_setup(&cli.model, cli.theme.clone())?;
+    // `kv1nt index PATH` works on (and reads the configuration of) PATH's repository.
+    let at = match &cli.command {
+        Some(Command::Index(args)) => args.path.clone(),
+        _ => None,
+    };
+    let setup = cli::load_setup_at(&cli.model, cli.theme.clone(), at.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match cli.command {
         Some(Command::Exec(args)) => runtime.block_on(cli::exec::run(args, setup)),
         Some(Command::Commit(args)) => runtime.block_on(cli::commit::run(args, setup)),
+        Some(Command::Index(args)) => runtime.block_on(cli::graph::index(args, setup)),
+        Some(Command::Search(args)) => runtime.block_on(cli::graph::search(args, setup)),
+        Some(Command::Graph(args)) => runtime.block_on(cli::graph::graph(args, setup)),
         Some(Command::Sessions(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::sessions::run(&args, &store)?;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod commit;
 pub mod exec;
+pub mod graph;
 pub mod run;
 pub mod sessions;
 
@@ -69,6 +70,12 @@ pub enum Command {
     Commit(commit::CommitArgs),
     /// Run a file or a snippet in the sandbox.
     Run(run::RunArgs),
+    /// Build or update the repository's knowledge graph (code entities and their relations).
+    Index(graph::IndexArgs),
+    /// Search the knowledge graph: hybrid (BM25 + vectors) with embeddings, else lexical.
+    Search(graph::SearchArgs),
+    /// Query the knowledge graph: callers, callees, deps, related, stats.
+    Graph(graph::GraphArgs),
     /// The sandbox helper (internal): applies the layers, then execs the program.
     #[command(hide = true)]
     SandboxExec(run::SandboxExecArgs),
@@ -102,7 +109,18 @@ pub struct Setup {
 }
 
 pub fn load_setup(model: &ModelArgs, theme: Option<String>) -> Result<Setup> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    load_setup_at(model, theme, None)
+}
+
+/// [`load_setup`] for the repository containing `at` (a directory or file, relative to the
+/// current directory) instead of the current directory's.
+pub fn load_setup_at(model: &ModelArgs, theme: Option<String>, at: Option<&Path>) -> Result<Setup> {
+    let mut cwd = std::env::current_dir().context("cannot read the current directory")?;
+    if let Some(at) = at {
+        let dir =
+            std::fs::canonicalize(cwd.join(at)).with_context(|| format!("cannot open {}", at.display()))?;
+        cwd = if dir.is_dir() { dir } else { dir.parent().map(Path::to_path_buf).unwrap_or(dir) };
+    }
     let env = |name: &str| std::env::var(name).ok();
     let paths = Paths::from_env(&cwd, &env);
     let overrides = Overrides {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::approval::Policy;
-use super::graph::GraphSettings;
+use super::graph::settings::{EmbedProvider, GraphSettings};
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
 use super::sandbox::SandboxSettings;
@@ -408,6 +408,12 @@ fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Resul
         config.llm.fallback = parse_fallback(&name).ok_or_else(|| ConfigError::Invalid {
             path: "environment".into(),
             message: format!("KV1NT_FALLBACK=`{name}` is not one of none, anthropic, ollama, openai"),
+        })?;
+    }
+    if let Some(name) = set("KV1NT_GRAPH_EMBED") {
+        config.graph.embed = EmbedProvider::parse(&name).ok_or_else(|| ConfigError::Invalid {
+            path: "environment".into(),
+            message: format!("KV1NT_GRAPH_EMBED=`{name}` is not one of auto, ollama, openai, none"),
         })?;
     }
     Ok(())

@@ -1,35 +1,80 @@
-//! PLACEHOLDER until the helper's version lands (same names).
+//! The `[graph]` configuration section and the choice of embedder it implies.
+//!
+//! ```toml
+//! [graph]
+//! embed = "auto"                  # auto | ollama | openai | none
+//! embed_model = "nomic-embed-text"
+//! max_file_kb = 1024
+//! watch = true
+//! batch = 64
+//! ```
+//!
+//! `embed_model` names the model for whichever provider is used: Ollama's `nomic-embed-text`
+//! (768 dims) by default; with `embed = "openai"` set it to what that server serves
+//! (`text-embedding-3-small` on OpenAI, `all-minilm` on a local llama.cpp with MiniLM).
+//! The Ollama host and the OpenAI-compatible base URL (and `OPENAI_API_KEY`) are the ones the
+//! chat providers use (`[ollama] host`, `[openai] base_url`).
+//!
+//! Invariants:
+//! - [`embedder_for`] never waits longer than [`PROBE_TIMEOUT`] per provider it tries.
+//! - `embed = "none"` never touches the network.
+
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use super::embed::Embedder;
-use super::{OllamaEmbedder, OpenAiEmbedder, Result};
+use super::embed::{Embedder, OllamaEmbedder, OpenAiEmbedder};
 use crate::engine::config::{Config, Secrets};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How long one provider may take to answer the dimension probe (a cold Ollama loads the model).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Which embedding provider the graph uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EmbedProvider {
+    /// The configured Ollama host, else the OpenAI-compatible base URL, else lexical only.
     #[default]
     Auto,
     Ollama,
     #[serde(rename = "openai")]
     OpenAi,
+    /// No embeddings: lexical search only.
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl EmbedProvider {
+    pub fn parse(name: &str) -> Option<EmbedProvider> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(EmbedProvider::Auto),
+            "ollama" => Some(EmbedProvider::Ollama),
+            "openai" => Some(EmbedProvider::OpenAi),
+            "none" => Some(EmbedProvider::None),
+            _ => None,
+        }
+    }
+}
+
+/// `[graph]`: the knowledge graph's indexing and embedding settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GraphSettings {
+    /// auto | ollama | openai | none.
     pub embed: EmbedProvider,
+    /// The embedding model, for whichever provider is used (see the module docs).
     pub embed_model: String,
+    /// Files larger than this (KiB) are skipped and reported.
     pub max_file_kb: u64,
+    /// Re-index saved files in the background while the TUI runs.
     pub watch: bool,
+    /// Texts per embedding request.
     pub batch: usize,
 }
 
 impl Default for GraphSettings {
     fn default() -> Self {
-        Self {
-            embed: EmbedProvider::None,
+        GraphSettings {
+            embed: EmbedProvider::Auto,
             embed_model: "nomic-embed-text".into(),
             max_file_kb: 1024,
             watch: true,
@@ -38,35 +83,125 @@ impl Default for GraphSettings {
     }
 }
 
+impl GraphSettings {
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_kb.saturating_mul(1024)
+    }
+}
+
+/// One of the embedders ([`Embedder`] is not object-safe, so this enum stands in for `dyn`).
 pub enum AnyEmbedder {
-    Ollama(OllamaEmbedder),
-    OpenAi(OpenAiEmbedder),
+    Ollama { embedder: OllamaEmbedder, host: String },
+    OpenAi { embedder: OpenAiEmbedder, base_url: String },
+}
+
+impl AnyEmbedder {
+    /// "ollama nomic-embed-text at http://127.0.0.1:11434 (768 dims)".
+    pub fn describe(&self) -> String {
+        let (provider, at) = match self {
+            AnyEmbedder::Ollama { host, .. } => ("ollama", host),
+            AnyEmbedder::OpenAi { base_url, .. } => ("openai-compatible", base_url),
+        };
+        format!("{provider} {} at {at} ({} dims)", self.model(), self.dim())
+    }
 }
 
 impl Embedder for AnyEmbedder {
     fn model(&self) -> &str {
         match self {
-            AnyEmbedder::Ollama(e) => e.model(),
-            AnyEmbedder::OpenAi(e) => e.model(),
+            AnyEmbedder::Ollama { embedder, .. } => embedder.model(),
+            AnyEmbedder::OpenAi { embedder, .. } => embedder.model(),
         }
     }
+
     fn dim(&self) -> usize {
         match self {
-            AnyEmbedder::Ollama(e) => e.dim(),
-            AnyEmbedder::OpenAi(e) => e.dim(),
+            AnyEmbedder::Ollama { embedder, .. } => embedder.dim(),
+            AnyEmbedder::OpenAi { embedder, .. } => embedder.dim(),
         }
     }
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+
+    async fn embed(&self, texts: &[String]) -> super::Result<Vec<Vec<f32>>> {
         match self {
-            AnyEmbedder::Ollama(e) => e.embed(texts).await,
-            AnyEmbedder::OpenAi(e) => e.embed(texts).await,
+            AnyEmbedder::Ollama { embedder, .. } => embedder.embed(texts).await,
+            AnyEmbedder::OpenAi { embedder, .. } => embedder.embed(texts).await,
         }
     }
 }
 
-pub async fn embedder_for(
-    _config: &Config,
-    _secrets: &Secrets,
-) -> std::result::Result<Option<AnyEmbedder>, String> {
-    Ok(None)
+async fn probe<E: Embedder>(what: &str, detect: impl Future<Output = super::Result<E>>) -> Result<E, String> {
+    match tokio::time::timeout(PROBE_TIMEOUT, detect).await {
+        Ok(Ok(e)) if e.dim() > 0 => Ok(e),
+        Ok(Ok(_)) => Err(format!("{what} returned an empty vector")),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Err(_) => Err(format!("{what} did not answer within {} s", PROBE_TIMEOUT.as_secs())),
+    }
+}
+
+async fn try_ollama(config: &Config) -> Result<AnyEmbedder, String> {
+    let host = config.ollama.host.clone();
+    let model = &config.graph.embed_model;
+    let embedder = probe(&format!("ollama {model} at {host}"), OllamaEmbedder::detect(&host, model)).await?;
+    Ok(AnyEmbedder::Ollama { embedder, host })
+}
+
+async fn try_openai(config: &Config, secrets: &Secrets) -> Result<AnyEmbedder, String> {
+    let base_url = config.openai.base_url.clone();
+    let model = &config.graph.embed_model;
+    let key = secrets.openai_api_key.as_deref();
+    let what = format!("openai-compatible {model} at {base_url}");
+    let embedder = probe(&what, OpenAiEmbedder::detect(&base_url, model, key)).await?;
+    Ok(AnyEmbedder::OpenAi { embedder, base_url })
+}
+
+/// The embedder `[graph] embed` asks for, probed once for its dimension: `Ok(None)` when
+/// embeddings are off, `Err` with every provider tried and why it did not answer.
+pub async fn embedder_for(config: &Config, secrets: &Secrets) -> Result<Option<AnyEmbedder>, String> {
+    match config.graph.embed {
+        EmbedProvider::None => Ok(None),
+        EmbedProvider::Ollama => try_ollama(config).await.map(Some),
+        EmbedProvider::OpenAi => try_openai(config, secrets).await.map(Some),
+        EmbedProvider::Auto => {
+            let ollama = match try_ollama(config).await {
+                Ok(e) => return Ok(Some(e)),
+                Err(why) => why,
+            };
+            let default_openai =
+                config.openai.base_url.trim_end_matches('/') == crate::engine::llm::openai::DEFAULT_BASE_URL;
+            let openai = if default_openai && secrets.openai_api_key.is_none() {
+                "OpenAI: OPENAI_API_KEY is not set".to_string()
+            } else {
+                match try_openai(config, secrets).await {
+                    Ok(e) => return Ok(Some(e)),
+                    Err(why) => why,
+                }
+            };
+            Err(format!("{ollama}; {openai}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_section_and_rejects_unknown_keys() {
+        let s: GraphSettings = toml::from_str("embed = \"openai\"\nembed_model = \"all-minilm\"").unwrap();
+        assert_eq!((s.embed, s.embed_model.as_str(), s.batch), (EmbedProvider::OpenAi, "all-minilm", 64));
+        assert!(toml::from_str::<GraphSettings>("embedd = \"none\"").is_err());
+        assert_eq!(EmbedProvider::parse("NONE"), Some(EmbedProvider::None));
+        assert_eq!(GraphSettings::default().max_file_bytes(), 1 << 20);
+    }
+
+    #[tokio::test]
+    async fn none_never_probes_and_unreachable_auto_says_why() {
+        let mut config = Config::default();
+        config.graph.embed = EmbedProvider::None;
+        assert!(embedder_for(&config, &Secrets::default()).await.unwrap().is_none());
+        config.graph.embed = EmbedProvider::Auto;
+        config.ollama.host = "http://127.0.0.1:9".into();
+        let why = embedder_for(&config, &Secrets::default()).await.err().unwrap();
+        assert!(why.contains("127.0.0.1:9") && why.contains("OPENAI_API_KEY"), "{why}");
+    }
 }

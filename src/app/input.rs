@@ -12,13 +12,12 @@ use crate::engine::protocol::{Intent, LogLevel, Op};
 
 use super::approvals;
 use super::blocks;
-use super::commands::{self, Command};
+use super::commands;
 use super::git_view;
 use super::graph_panel;
 use super::keymap::{Action, KeyContext};
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, Focus, Pane};
-use super::update::notice;
 
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
     state.dirty = true;
@@ -287,14 +286,19 @@ fn submit(state: &mut AppState, ops: &UnboundedSender<Op>) {
     }
     if text.trim_start().starts_with('/') {
         state.composer.take();
-        return run_command(state, &text, ops);
+        return super::slash::run_command(state, &text, ops);
     }
     let text = state.composer.take();
     send_prompt(state, text, None, ops);
 }
 
 /// Show the prompt in the chat and start a turn (unless one is running).
-fn send_prompt(state: &mut AppState, text: String, intent: Option<Intent>, ops: &UnboundedSender<Op>) {
+pub(super) fn send_prompt(
+    state: &mut AppState,
+    text: String,
+    intent: Option<Intent>,
+    ops: &UnboundedSender<Op>,
+) {
     if state.busy() {
         state.composer.set_text(&text);
         state.status.flash = Some(("a reply is streaming — Esc cancels it".into(), LogLevel::Warn));
@@ -320,64 +324,6 @@ fn take_suggestion(state: &mut AppState, index: usize, ops: &UnboundedSender<Op>
     } else {
         send_prompt(state, suggestion, None, ops);
     }
-}
-
-fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
-    match commands::parse(text) {
-        Ok(Command::Help) => state.layers.push(Layer::Help { scroll: 0 }),
-        Ok(Command::Quit) => request_quit(state, ops),
-        Ok(Command::Models) => {
-            let _ = ops.send(Op::ListModels);
-        }
-        Ok(Command::Model(model)) => {
-            let provider = state.status.provider;
-            let _ = ops.send(Op::SwitchModel { provider, model: Some(model) });
-        }
-        Ok(Command::Provider(provider, model)) => {
-            let _ = ops.send(Op::SwitchModel { provider, model });
-        }
-        Ok(Command::Undo) => {
-            let _ = ops.send(Op::Undo);
-        }
-        Ok(Command::Rewind(to)) => {
-            let _ = ops.send(Op::Rewind { to });
-        }
-        Ok(Command::Run) => run_selected_block(state, ops),
-        Ok(Command::Git) => git_view::toggle(state),
-        Ok(Command::Graph) => graph_panel::toggle(state),
-        Ok(Command::Diff) => git_view::show_all(state),
-        Ok(Command::GitFlow(op)) if state.busy() => {
-            let _ = op;
-            notice(state, LogLevel::Warn, "wait until the reply or run in progress ends, then try again");
-        }
-        Ok(Command::GitFlow(op)) => {
-            // Busy until the flow reports `GitChanged`, so Esc/Ctrl+C can cancel it.
-            state.status.busy_since = Some(Instant::now());
-            state.git.flow_running = true;
-            let _ = ops.send(Op::Git(op));
-        }
-        Ok(Command::Approval(policy)) => {
-            let _ = ops.send(Op::SetPolicy(policy));
-        }
-        Ok(Command::Intent(intent, text)) => send_prompt(state, text, Some(intent), ops),
-        Err(message) => notice(state, LogLevel::Warn, message),
-    }
-}
-
-/// `/run`: the block shown in Code goes to the sandbox (its output streams into Output).
-fn run_selected_block(state: &mut AppState, ops: &UnboundedSender<Op>) {
-    let selected = state.code.selected.and_then(|i| state.code.blocks.get(i));
-    let message = match selected {
-        _ if state.busy() => "wait until the reply or run in progress ends (Esc cancels it), then /run",
-        None => "no code block to run yet: /run runs the block shown in Code",
-        Some(b) if !b.block.complete => "the block is still streaming; /run when it is complete",
-        Some(b) => {
-            let (language, code) = (b.block.lang.clone(), b.block.code.clone());
-            let _ = ops.send(Op::RunCode { language, code });
-            return;
-        }
-    };
-    notice(state, LogLevel::Warn, message);
 }
 
 enum Scroll {

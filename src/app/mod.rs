@@ -13,6 +13,7 @@ pub mod graph_panel;
 pub mod input;
 pub mod keymap;
 pub mod layers;
+pub mod slash;
 pub mod state;
 pub mod terminal;
 pub mod update;

@@ -22,6 +22,7 @@ mod helper;
 pub mod languages;
 mod layers;
 mod parent;
+mod reap;
 #[cfg(any(target_os = "macos", test))]
 mod seatbelt;
 mod settings;

@@ -598,3 +598,72 @@ fn cyclic_type_hints_terminate() {
     // Cyclic hints resolve to nothing (but terminate); an ordinary hint still works.
     assert_eq!(callers, ["h"]);
 }
+
+/// Runs writing most of a large tree take the bulk path (FTS triggers suspended, the FTS index
+/// rebuilt at the end); the result must equal what row-by-row indexing gives, and a run that
+/// died in bulk mode (its `fts_stale` mark left behind) is repaired by the next open.
+#[test]
+fn bulk_runs_keep_fts_in_sync_and_interrupted_runs_are_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let write_all = |word: &str| {
+        for i in 0..80 {
+            std::fs::write(
+                root.join(format!("src/m{i}.rs")),
+                format!("/// Does the {word} thing.\npub fn {word}_{i}() -> u8 {{ helper_{i}() }}\nfn helper_{i}() -> u8 {{ {i} }}\n"),
+            )
+            .unwrap();
+        }
+    };
+    write_all("alpha");
+    let path = dir.path().join("g.sqlite");
+    let db = GraphDb::open(&path).unwrap();
+    let r = index_repository(&root, &db, &IndexOptions::default(), &|_| {}).unwrap();
+    assert_eq!(r.files_indexed, 80);
+    let count = |db: &GraphDb, q: &str| db.lexical_search(q, &[], 1000).unwrap().len();
+    assert_eq!(count(&db, "alpha"), 80);
+    assert!(!db.find_callers("helper_7").unwrap().is_empty());
+    let fts_rows = |db: &GraphDb| -> i64 {
+        db.connection().query_row("SELECT count(*) FROM entities_fts", [], |r| r.get(0)).unwrap()
+    };
+    let entities = |db: &GraphDb| -> i64 {
+        db.connection().query_row("SELECT count(*) FROM entities", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(fts_rows(&db), entities(&db));
+    // Changing every file: again a bulk run; old words gone, new ones found.
+    std::thread::sleep(Duration::from_millis(20));
+    write_all("beta");
+    index_repository(&root, &db, &IndexOptions::default(), &|_| {}).unwrap();
+    assert_eq!(count(&db, "alpha"), 0);
+    assert_eq!(count(&db, "beta"), 80);
+    // Triggers are back: a single-file re-index updates FTS row by row.
+    std::fs::write(root.join("src/m3.rs"), "pub fn gamma_only() {}\n").unwrap();
+    reindex_file(&root, &db, &root.join("src/m3.rs")).unwrap();
+    assert_eq!(count(&db, "gamma_only"), 1);
+    assert_eq!(count(&db, "beta"), 79);
+    let integrity: rusqlite::Result<usize> =
+        db.connection().execute("INSERT INTO entities_fts(entities_fts) VALUES ('integrity-check')", []);
+    integrity.unwrap();
+    // Simulate a run that died in bulk mode: triggers gone, mark left.
+    db.connection()
+        .execute_batch(
+            "DROP TRIGGER entities_fts_ai; DROP TRIGGER entities_fts_ad; DROP TRIGGER entities_fts_au;
+             INSERT INTO meta(key, value) VALUES ('fts_stale', '1');
+             DELETE FROM entities_fts;",
+        )
+        .ok();
+    drop(db);
+    let db = GraphDb::open(&path).unwrap();
+    assert_eq!(count(&db, "beta"), 79);
+    assert_eq!(db.meta("fts_stale").unwrap(), None);
+    let triggers: i64 = db
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'entities_fts_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(triggers, 3);
+}

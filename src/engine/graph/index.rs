@@ -7,6 +7,15 @@
 //! (all of them when most files changed, otherwise those made in the changed files or naming
 //! a symbol they defined before or after).
 //!
+//! Performance (why it looks like this):
+//! - A run that rewrites most of the tree (≥ `BULK_MIN_FILES` files and ≥ half of it) is a
+//!   *bulk* run: FTS triggers are suspended and the FTS index rebuilt once at the end
+//!   (`GraphDb::suspend_fts`), `synchronous = OFF` and a bigger page cache for its duration,
+//!   and commits at most every `BULK_COMMIT_EVERY` (each commit rewrites the hot b-tree pages
+//!   into the WAL). Small runs keep row-by-row FTS sync: rebuilding would cost more.
+//! - Rows are written many per statement with ids assigned up front (`ingest::Pending`);
+//!   tree-sitter parsers are reused per thread; resolution of a big run uses all cores.
+//!
 //! Invariants:
 //! - Files larger than `max_file_bytes` are never read; binary files (a NUL byte in the first
 //!   8 KiB) are skipped; non-UTF-8 text is decoded lossily and counted. All are reported.
@@ -28,6 +37,10 @@ use super::{GraphError, Result};
 
 /// Files written per transaction.
 const BATCH: usize = 128;
+/// A run writing at least this many files, and at least half the tree, is a bulk run.
+const BULK_MIN_FILES: usize = 64;
+/// A bulk run commits at most this often.
+const BULK_COMMIT_EVERY: Duration = Duration::from_millis(250);
 /// Bytes inspected for NUL to call a file binary.
 const BINARY_PROBE: usize = 8192;
 
@@ -130,6 +143,28 @@ fn process(c: &Candidate, known: Option<&str>) -> Outcome {
     }
 }
 
+/// A bulk write in progress; ends it (rebuilding FTS) even when the run fails half-way.
+struct BulkRun<'a>(Option<&'a GraphDb>);
+
+impl<'a> BulkRun<'a> {
+    fn start(db: &'a GraphDb) -> Result<BulkRun<'a>> {
+        db.suspend_fts()?;
+        Ok(BulkRun(Some(db)))
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.0.take().map_or(Ok(()), GraphDb::resume_fts)
+    }
+}
+
+impl Drop for BulkRun<'_> {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            let _ = db.resume_fts();
+        }
+    }
+}
+
 struct Known {
     hash: String,
     size: u64,
@@ -185,29 +220,33 @@ fn apply(
         return Ok(());
     }
     let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
-    for o in batch.drain(..) {
+    let mut pending = ingest::Pending::default();
+    for o in batch.iter() {
         match o {
             Outcome::Unchanged { rel, mtime_ns } => {
-                ingest::touch_file(&tx, &rel, mtime_ns)?;
+                ingest::touch_file(&tx, rel, *mtime_ns)?;
                 report.files_unchanged += 1;
             }
             Outcome::Binary { rel } => {
-                changes.note(&tx, &rel, None)?;
-                ingest::delete_file(&tx, &rel)?;
+                changes.note(&tx, rel, None)?;
+                ingest::delete_file(&tx, rel)?;
                 report.skipped_binary += 1;
             }
-            Outcome::Failed { rel, error } => report.failed.push((rel, error)),
+            Outcome::Failed { rel, error } => report.failed.push((rel.clone(), error.clone())),
             Outcome::Parsed { rel, hash, size, mtime_ns, lossy, parsed } => {
-                changes.note(&tx, &rel, Some(&parsed))?;
-                let meta = FileMeta { path: &rel, hash: &hash, size, mtime_ns, lossy };
-                ingest::write_file(&tx, &meta, &parsed)?;
+                changes.note(&tx, rel, Some(parsed))?;
+                let meta = FileMeta { path: rel, hash, size: *size, mtime_ns: *mtime_ns, lossy: *lossy };
+                pending.add(&tx, &meta, parsed)?;
                 report.files_indexed += 1;
-                report.non_utf8 += usize::from(lossy);
+                report.non_utf8 += usize::from(*lossy);
                 report.parse_errors += usize::from(parsed.errors > 0);
             }
         }
     }
+    pending.flush(&tx)?;
+    drop(pending);
     tx.commit()?;
+    batch.clear();
     Ok(())
 }
 
@@ -247,6 +286,7 @@ pub fn index_repository(
 ) -> Result<IndexReport> {
     let start = Instant::now();
     let _lock = db.lock_for_index(opts.lock_timeout)?;
+    db.resume_fts()?;
     let root = std::fs::canonicalize(root).map_err(|e| GraphError::io(root, e))?;
     let mut report = IndexReport::default();
     let known = known_files(db)?;
@@ -293,6 +333,9 @@ pub fn index_repository(
     }
 
     let total = candidates.len();
+    // Most of the tree is (re)written: bulk mode (see `GraphDb::suspend_fts`).
+    let bulk = total >= BULK_MIN_FILES && total * 2 >= seen.len();
+    let _bulk = if bulk { Some(BulkRun::start(db)?) } else { None };
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -316,10 +359,13 @@ pub fn index_repository(
         });
         let mut batch = Vec::with_capacity(BATCH);
         let mut done = 0;
+        let mut last_commit = Instant::now();
         for o in rx {
             batch.push(o);
             done += 1;
-            if batch.len() >= BATCH {
+            // A bulk run commits less often: each commit rewrites the hot index pages.
+            if batch.len() >= BATCH && (!bulk || last_commit.elapsed() >= BULK_COMMIT_EVERY) {
+                last_commit = Instant::now();
                 apply(db, &mut batch, &mut report, &mut changes)?;
                 progress(IndexProgress::Indexed { done, total });
             }
@@ -332,6 +378,9 @@ pub fn index_repository(
 
     progress(IndexProgress::Resolving);
     resolve(db, changes, seen.len())?;
+    if let Some(b) = _bulk {
+        b.finish()?;
+    }
     totals(db, &mut report)?;
     report.elapsed = start.elapsed();
     progress(IndexProgress::Done);
@@ -342,6 +391,7 @@ pub fn index_repository(
 pub fn reindex_file(root: &Path, db: &GraphDb, path: &Path) -> Result<IndexReport> {
     let start = Instant::now();
     let _lock = db.lock_for_index(IndexOptions::default().lock_timeout)?;
+    db.resume_fts()?;
     let root = std::fs::canonicalize(root).map_err(|e| GraphError::io(root, e))?;
     let abs = if path.is_absolute() { path.to_path_buf() } else { root.join(path) };
     let abs = std::fs::canonicalize(&abs).unwrap_or(abs);

@@ -6,14 +6,18 @@
 //! - Every relation that came from a reference carries `ref_id`; re-resolving a reference first
 //!   deletes its old relations, so resolution is idempotent.
 //! - Callers run these inside one `IMMEDIATE` transaction per batch.
+//! - New entity ids are assigned by [`Pending`] as `max(id) + 1` onward (what SQLite would
+//!   pick); safe because only index runs insert entities and they hold the index lock and an
+//!   `IMMEDIATE` transaction.
 
 use std::collections::HashSet;
 
-use rusqlite::{Connection, params};
+use rayon::prelude::*;
+use rusqlite::{Connection, Statement, params};
 
 use super::Result;
 use super::model::{EntityKind, RelationKind};
-use super::parse::{ParsedFile, RefKind};
+use super::parse::{ParsedEntity, ParsedFile, RawRef, RefKind};
 use super::resolve::{RefRow, Resolver, Sym};
 
 /// Path segments are stored joined by this (ASCII unit separator).
@@ -62,73 +66,171 @@ pub fn touch_file(conn: &Connection, path: &str, mtime_ns: i64) -> Result<()> {
     Ok(())
 }
 
-/// Replaces `meta.path`'s rows with `parsed`; returns the number of entities written.
-pub fn write_file(conn: &Connection, meta: &FileMeta, parsed: &ParsedFile) -> Result<usize> {
-    delete_file(conn, meta.path)?;
-    conn.prepare_cached(
-        "INSERT INTO files(path, hash, size, mtime_ns, language, indexed_at, parse_errors, lossy)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        meta.path,
-        meta.hash,
-        meta.size as i64,
-        meta.mtime_ns,
-        parsed.language.as_str(),
-        now_rfc3339(),
-        parsed.errors,
-        meta.lossy
-    ])?;
-    let mut ins = conn.prepare_cached(
-        "INSERT INTO entities(file, parent_id, name, qualified_name, kind, start_line, end_line,
-                              signature, doc, complexity)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
-    let mut rel = conn.prepare_cached(
-        "INSERT INTO relations(source_id, target_id, kind, strength, ref_id) VALUES (?1, ?2, ?3, 1.0, NULL)",
-    )?;
-    let mut ids: Vec<i64> = Vec::with_capacity(parsed.entities.len());
-    for e in &parsed.entities {
-        let parent = e.parent.and_then(|p| ids.get(p).copied());
-        ins.execute(params![
+/// Rows per multi-row `INSERT` (≤ 10 columns, far below SQLite's 32 766 parameters).
+const CHUNK: usize = 64;
+
+/// `head` (`INSERT INTO t(a, b) VALUES`) followed by `rows` groups of `cols` placeholders.
+fn multi_row_sql(head: &str, cols: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * (cols * 2 + 4));
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { " (" } else { ", (" });
+        for c in 0..cols {
+            sql.push_str(if c == 0 { "?" } else { ", ?" });
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Inserts `n` rows with one statement per [`CHUNK`] rows; `bind(statement, row, first)`
+/// binds row `row`'s `cols` values from parameter index `first` on. A statement (not a row) is
+/// SQLite's unit of per-execution overhead: the statement transaction, and the FTS5 flush its
+/// savepoint forces through the `entities_fts_ai` trigger, so fewer statements is the win.
+fn insert_rows(
+    conn: &Connection,
+    head: &str,
+    cols: usize,
+    n: usize,
+    mut bind: impl FnMut(&mut Statement, usize, usize) -> rusqlite::Result<()>,
+) -> Result<()> {
+    let mut row = 0;
+    while row < n {
+        let len = (n - row).min(CHUNK);
+        let mut st = conn.prepare_cached(&multi_row_sql(head, cols, len))?;
+        for i in 0..len {
+            bind(&mut st, row + i, i * cols + 1)?;
+        }
+        st.raw_execute()?;
+        row += len;
+    }
+    Ok(())
+}
+
+/// Parsed files waiting to be inserted together (see [`Pending::flush`]).
+#[derive(Default)]
+pub struct Pending<'a> {
+    files: Vec<(&'a str, &'a ParsedFile, i64)>,
+    next_id: Option<i64>,
+}
+
+impl<'a> Pending<'a> {
+    /// Replaces `meta.path`'s rows with `parsed`: the old rows and the new `files` row go now,
+    /// entities, refs and relations at [`Pending::flush`] (same transaction). Entity ids are
+    /// assigned here (`max(id) + 1` onwards, what SQLite would pick), so parents and edges
+    /// need no `last_insert_rowid` round trip and rows can be inserted many per statement.
+    pub fn add(&mut self, conn: &Connection, meta: &FileMeta<'a>, parsed: &'a ParsedFile) -> Result<()> {
+        delete_file(conn, meta.path)?;
+        conn.prepare_cached(
+            "INSERT INTO files(path, hash, size, mtime_ns, language, indexed_at, parse_errors, lossy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
             meta.path,
-            parent,
-            e.name,
-            e.qualified_name,
-            e.kind.as_str(),
-            e.start_line,
-            e.end_line,
-            e.signature,
-            e.doc,
-            e.complexity
+            meta.hash,
+            meta.size as i64,
+            meta.mtime_ns,
+            parsed.language.as_str(),
+            now_rfc3339(),
+            parsed.errors,
+            meta.lossy
         ])?;
-        let id = conn.last_insert_rowid();
-        if let Some(p) = parent {
-            rel.execute(params![p, id, RelationKind::Contains.as_str()])?;
-        }
-        ids.push(id);
+        let first = match self.next_id {
+            Some(id) => id,
+            None => conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM entities", [], |r| r.get(0))?,
+        };
+        self.next_id = Some(first + parsed.entities.len() as i64);
+        self.files.push((meta.path, parsed, first));
+        Ok(())
     }
-    for &(s, t, kind) in &parsed.local_edges {
-        if let (Some(s), Some(t)) = (ids.get(s), ids.get(t)) {
-            rel.execute(params![s, t, kind.as_str()])?;
-        }
-    }
-    let mut refs = conn.prepare_cached(
-        "INSERT INTO refs(file, source_id, kind, name, path, alias, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    let mut path_buf = String::new();
-    for r in &parsed.refs {
-        let Some(source) = ids.get(r.source) else { continue };
-        path_buf.clear();
-        for (i, seg) in r.path.iter().enumerate() {
-            if i > 0 {
-                path_buf.push(PATH_SEP);
+
+    /// Inserts the entities, parse-time relations and refs of every added file.
+    pub fn flush(&mut self, conn: &Connection) -> Result<()> {
+        // (file, entity, id, parent id)
+        let mut ents: Vec<(&str, &ParsedEntity, i64, Option<i64>)> = Vec::new();
+        let mut rels: Vec<(i64, i64, &'static str)> = Vec::new();
+        // (file, source id, ref, joined path)
+        let mut refs: Vec<(&str, i64, &RawRef, String)> = Vec::new();
+        for &(path, parsed, first) in &self.files {
+            let n = parsed.entities.len();
+            let id = |i: usize| (i < n).then(|| first + i as i64);
+            for (i, e) in parsed.entities.iter().enumerate() {
+                let parent = e.parent.filter(|&p| p < i).map(|p| first + p as i64);
+                ents.push((path, e, first + i as i64, parent));
+                if let Some(p) = parent {
+                    rels.push((p, first + i as i64, RelationKind::Contains.as_str()));
+                }
             }
-            path_buf.push_str(seg);
+            for &(s, t, kind) in &parsed.local_edges {
+                if let (Some(s), Some(t)) = (id(s), id(t)) {
+                    rels.push((s, t, kind.as_str()));
+                }
+            }
+            for r in &parsed.refs {
+                let Some(source) = id(r.source) else { continue };
+                let mut joined = String::new();
+                for (i, seg) in r.path.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(PATH_SEP);
+                    }
+                    joined.push_str(seg);
+                }
+                refs.push((path, source, r, joined));
+            }
         }
-        refs.execute(params![meta.path, source, r.kind.as_str(), r.name, path_buf, r.alias, r.line])?;
+        insert_rows(
+            conn,
+            "INSERT INTO entities(id, file, parent_id, name, qualified_name, kind, start_line, end_line,
+                                  signature, doc, complexity) VALUES",
+            11,
+            ents.len(),
+            |st, i, b| {
+                let (file, e, id, parent) = ents[i];
+                st.raw_bind_parameter(b, id)?;
+                st.raw_bind_parameter(b + 1, file)?;
+                st.raw_bind_parameter(b + 2, parent)?;
+                st.raw_bind_parameter(b + 3, &e.name)?;
+                st.raw_bind_parameter(b + 4, &e.qualified_name)?;
+                st.raw_bind_parameter(b + 5, e.kind.as_str())?;
+                st.raw_bind_parameter(b + 6, e.start_line)?;
+                st.raw_bind_parameter(b + 7, e.end_line)?;
+                st.raw_bind_parameter(b + 8, &e.signature)?;
+                st.raw_bind_parameter(b + 9, &e.doc)?;
+                st.raw_bind_parameter(b + 10, e.complexity)
+            },
+        )?;
+        insert_rows(
+            conn,
+            "INSERT INTO relations(source_id, target_id, kind) VALUES",
+            3,
+            rels.len(),
+            |st, i, b| {
+                let (s, t, k) = rels[i];
+                st.raw_bind_parameter(b, s)?;
+                st.raw_bind_parameter(b + 1, t)?;
+                st.raw_bind_parameter(b + 2, k)
+            },
+        )?;
+        insert_rows(
+            conn,
+            "INSERT INTO refs(file, source_id, kind, name, path, alias, line) VALUES",
+            7,
+            refs.len(),
+            |st, i, b| {
+                let (file, source, r, path) = &refs[i];
+                st.raw_bind_parameter(b, *file)?;
+                st.raw_bind_parameter(b + 1, *source)?;
+                st.raw_bind_parameter(b + 2, r.kind.as_str())?;
+                st.raw_bind_parameter(b + 3, &r.name)?;
+                st.raw_bind_parameter(b + 4, path)?;
+                st.raw_bind_parameter(b + 5, &r.alias)?;
+                st.raw_bind_parameter(b + 6, r.line)
+            },
+        )?;
+        self.files.clear();
+        self.next_id = None;
+        Ok(())
     }
-    Ok(ids.len())
 }
 
 /// Which references to (re-)resolve.
@@ -235,15 +337,25 @@ pub fn resolve_refs(conn: &Connection, scope: ResolveScope) -> Result<usize> {
         }
     };
     let resolver = Resolver::new(&syms, &context);
-    let mut ins = conn.prepare_cached(
-        "INSERT INTO relations(source_id, target_id, kind, strength, ref_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+    // Resolution only reads the tables; big runs use every core (order is kept).
+    let resolved: Vec<_> = if targets.len() >= 4096 {
+        targets.par_iter().flat_map_iter(|r| resolver.resolve(r)).collect()
+    } else {
+        targets.iter().flat_map(|r| resolver.resolve(r)).collect()
+    };
+    insert_rows(
+        conn,
+        "INSERT INTO relations(source_id, target_id, kind, strength, ref_id) VALUES",
+        5,
+        resolved.len(),
+        |st, i, b| {
+            let rel = &resolved[i];
+            st.raw_bind_parameter(b, rel.source)?;
+            st.raw_bind_parameter(b + 1, rel.target)?;
+            st.raw_bind_parameter(b + 2, rel.kind.as_str())?;
+            st.raw_bind_parameter(b + 3, rel.strength)?;
+            st.raw_bind_parameter(b + 4, rel.ref_id)
+        },
     )?;
-    let mut n = 0;
-    for r in &targets {
-        for rel in resolver.resolve(r) {
-            ins.execute(params![rel.source, rel.target, rel.kind.as_str(), rel.strength, rel.ref_id])?;
-            n += 1;
-        }
-    }
-    Ok(n)
+    Ok(resolved.len())
 }

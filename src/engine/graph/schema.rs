@@ -4,7 +4,8 @@
 //! Invariants:
 //! - [`MIGRATIONS`] is append-only; entry `i` takes the schema from version `i` to `i + 1`.
 //! - `entities_fts` is an external-content FTS5 table over `entities`, kept in sync by triggers
-//!   (entities are only inserted and deleted, never updated in place).
+//!   (entities are only inserted and deleted, never updated in place). Bulk index runs drop
+//!   the triggers and re-create them from [`FTS_TRIGGERS`] after an FTS `rebuild`.
 //! - The `vec0` table is not here: its dimension is only known once an embedder is chosen, so
 //!   [`super::store::GraphDb::ensure_vectors`] creates it lazily (with its delete trigger).
 
@@ -92,6 +93,24 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (content_hash, model)
     );",
 ];
+
+/// The FTS sync triggers of v1, re-creatable: a bulk index run drops them and rebuilds the
+/// FTS index in one pass instead (see `GraphDb::suspend_fts`).
+pub const FTS_TRIGGERS: &str = "
+    CREATE TRIGGER IF NOT EXISTS entities_fts_ai AFTER INSERT ON entities BEGIN
+        INSERT INTO entities_fts(rowid, name, qualified_name, signature, doc)
+        VALUES (new.id, new.name, new.qualified_name, new.signature, new.doc);
+    END;
+    CREATE TRIGGER IF NOT EXISTS entities_fts_ad AFTER DELETE ON entities BEGIN
+        INSERT INTO entities_fts(entities_fts, rowid, name, qualified_name, signature, doc)
+        VALUES ('delete', old.id, old.name, old.qualified_name, old.signature, old.doc);
+    END;
+    CREATE TRIGGER IF NOT EXISTS entities_fts_au AFTER UPDATE ON entities BEGIN
+        INSERT INTO entities_fts(entities_fts, rowid, name, qualified_name, signature, doc)
+        VALUES ('delete', old.id, old.name, old.qualified_name, old.signature, old.doc);
+        INSERT INTO entities_fts(rowid, name, qualified_name, signature, doc)
+        VALUES (new.id, new.name, new.qualified_name, new.signature, new.doc);
+    END;";
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -10,6 +10,11 @@
 //! - Index runs hold [`IndexLock`] (an exclusive `flock` on `<file>.lock`) for their whole
 //!   duration and write in `BEGIN IMMEDIATE` transactions, so two runs never interleave; the
 //!   second waits up to its timeout, then fails with [`GraphError::Locked`].
+//! - While `meta.fts_stale` is set (a bulk index run is in progress or died), the FTS triggers
+//!   are absent and `entities_fts` may be stale; the run's end, the next index run, or the
+//!   next open that can take the index lock rebuilds it and restores the triggers.
+//! - Connections use `temp_store = MEMORY` (statement journals of the multi-row inserts never
+//!   touch disk) and a 16 MiB page cache (64 MiB during a bulk run).
 //! - The vector table's dimension and model are recorded in `meta`; a different model or
 //!   dimension drops the vectors (not the cache) so they are re-embedded.
 
@@ -17,11 +22,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::schema;
 use super::{GraphError, Result};
 use crate::engine::store::{StoreError, db};
+
+/// `meta` key set while the FTS triggers are suspended by a bulk index run.
+const FTS_STALE: &str = "fts_stale";
 
 /// The graph database file for the repository at `repo_root`.
 pub fn graph_db_path(data_dir: &Path, repo_root: &Path) -> PathBuf {
@@ -82,14 +90,73 @@ impl GraphDb {
             GraphError::Sqlite(s) => GraphError::Store(db::corrupt_or(s, path)),
             other => other,
         })?;
-        Ok(GraphDb { conn, path: Some(path.to_path_buf()), notice: None })
+        let db = GraphDb { conn, path: Some(path.to_path_buf()), notice: None };
+        db.tune()?;
+        // A bulk run that died left the FTS index stale: repair it unless a run is going on.
+        if db.meta(FTS_STALE)?.is_some()
+            && let Ok(_lock) = db.lock_for_index(Duration::ZERO)
+        {
+            db.resume_fts()?;
+        }
+        Ok(db)
     }
 
     /// A private in-memory graph (tests, benchmarks).
     pub fn open_in_memory() -> Result<GraphDb> {
         let conn = db::open_in_memory()?;
         schema::migrate(&conn)?;
-        Ok(GraphDb { conn, path: None, notice: None })
+        let db = GraphDb { conn, path: None, notice: None };
+        db.tune()?;
+        Ok(db)
+    }
+
+    /// Connection settings for this database's workload. Temporary b-trees (statement
+    /// journals, sorts) stay in memory, and prepared statements are cached generously: the
+    /// writer's multi-row inserts and the queries each have their own.
+    fn tune(&self) -> Result<()> {
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        self.conn.pragma_update(None, "cache_size", -16384)?;
+        self.conn.set_prepared_statement_cache_capacity(64);
+        Ok(())
+    }
+
+    /// Starts a bulk write (a full or mostly-changed index run; the caller holds the index
+    /// lock): the FTS triggers are dropped and `fts_stale` recorded in `meta` in one
+    /// transaction; [`GraphDb::resume_fts`] rebuilds the FTS index from `entities` in one pass
+    /// and restores the triggers. Keeping FTS5 in sync row by row costs more than the rest of
+    /// the insert (every statement's savepoint flushes a tiny FTS segment that is merged
+    /// later). Until resumed, lexical search sees a stale index; a run that dies leaves the
+    /// mark, and the next open or index run repairs it. Also disables fsync for the run
+    /// (`synchronous = OFF`: a crash can lose the run's work, never corrupt what a
+    /// rebuild cannot redo) and grows the page cache.
+    pub(crate) fn suspend_fts(&self) -> Result<()> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "DROP TRIGGER IF EXISTS entities_fts_ai;
+             DROP TRIGGER IF EXISTS entities_fts_ad;
+             DROP TRIGGER IF EXISTS entities_fts_au;",
+        )?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, '1') ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [FTS_STALE],
+        )?;
+        tx.commit()?;
+        self.conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;")?;
+        Ok(())
+    }
+
+    /// Ends a bulk write (see [`GraphDb::suspend_fts`]); a no-op when none is pending.
+    pub(crate) fn resume_fts(&self) -> Result<()> {
+        if self.meta(FTS_STALE)?.is_none() {
+            return Ok(());
+        }
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;")?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        tx.execute_batch("INSERT INTO entities_fts(entities_fts) VALUES ('rebuild');")?;
+        tx.execute_batch(schema::FTS_TRIGGERS)?;
+        tx.execute("DELETE FROM meta WHERE key = ?1", [FTS_STALE])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Set when opening had to rebuild a corrupt database: tell the user.

@@ -201,9 +201,30 @@ pub fn module_path(lang: Language, rel_path: &str) -> String {
 /// Parses `src` (the file at `rel_path`, `/`-separated, relative to the repository root).
 /// Returns `None` only when tree-sitter gives up (cancelled or out of memory).
 pub fn parse_source(lang: Language, rel_path: &str, src: &str) -> Option<ParsedFile> {
-    let mut parser = tree_sitter::Parser::new();
-    parser.set_language(&lang.grammar()).ok()?;
-    let tree = parser.parse(src, None)?;
+    thread_local! {
+        /// One parser per thread and language: creating one per file is measurable.
+        static PARSERS: std::cell::RefCell<Vec<(Language, tree_sitter::Parser)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let tree = PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        let i = match parsers.iter().position(|(l, _)| *l == lang) {
+            Some(i) => i,
+            None => {
+                let mut parser = tree_sitter::Parser::new();
+                parser.set_language(&lang.grammar()).ok()?;
+                parsers.push((lang, parser));
+                parsers.len() - 1
+            }
+        };
+        let parser = &mut parsers[i].1;
+        let tree = parser.parse(src, None);
+        if tree.is_none() {
+            // A cancelled parse leaves state behind; start the next one clean.
+            parser.reset();
+        }
+        tree
+    })?;
     let root = tree.root_node();
     let module = module_path(lang, rel_path);
     let mut ctx = extract::Ctx::new(lang, src.as_bytes(), &module, root);

@@ -87,6 +87,13 @@ enum Base {
     Unknown,
 }
 
+thread_local! {
+    /// Nesting of [`Resolver::expand`] on this thread: type hints can be cyclic (`x: x`), so
+    /// it is bounded. Per thread rather than per resolver, so a resolver is `Sync` and one
+    /// table serves every thread of a parallel resolution.
+    static EXPAND_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 pub struct Resolver<'a> {
     syms: &'a [Sym],
     segs: Vec<Vec<&'a str>>,
@@ -99,8 +106,6 @@ pub struct Resolver<'a> {
     hints: HashMap<(i64, &'a str), &'a [String]>,
     bases: HashMap<i64, Vec<&'a RefRow>>,
     named_impls: Vec<&'a RefRow>,
-    /// Nesting of [`Resolver::expand`]: type hints can be cyclic (`x: x`), so it is bounded.
-    depth: std::cell::Cell<u32>,
 }
 
 impl<'a> Resolver<'a> {
@@ -119,7 +124,6 @@ impl<'a> Resolver<'a> {
             hints: HashMap::new(),
             bases: HashMap::new(),
             named_impls: Vec::new(),
-            depth: std::cell::Cell::new(0),
         };
         for (i, s) in syms.iter().enumerate() {
             r.by_name.entry(s.name.as_str()).or_default().push(i);
@@ -359,13 +363,13 @@ impl<'a> Resolver<'a> {
 
     /// What a qualifier path denotes: a type entity, an absolute path, or nothing known.
     fn expand(&self, src: Option<usize>, file: &str, path: &[String]) -> Base {
-        let d = self.depth.get();
+        let d = EXPAND_DEPTH.get();
         if d > 8 {
             return Base::Unknown;
         }
-        self.depth.set(d + 1);
+        EXPAND_DEPTH.set(d + 1);
         let out = self.expand_inner(src, file, path);
-        self.depth.set(d);
+        EXPAND_DEPTH.set(d);
         out
     }
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::agent::{intents, text_protocol};
+use super::approval::Policy;
 use super::config::{ToolChoiceConfig, ToolMode};
 use super::llm::context::fit_history;
 use super::llm::router::start_with_retries;
@@ -207,8 +208,10 @@ impl Engine {
     }
 
     /// The tools offered this step.
+    /// Mutating tools are left out when the intent is read-only (`/explain`) or the policy is
+    /// `read-only` (they would only be refused, and a small model does better with fewer tools).
     fn offered_tools(&self) -> Vec<ToolSpec> {
-        let edits = intents::allows_edits(self.turn.intent);
+        let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
         super::agent::tools::tool_specs()
             .into_iter()
             .chain(if self.codebase.is_some() { super::agent::tools::graph_specs() } else { Vec::new() })

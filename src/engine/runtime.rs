@@ -103,28 +103,9 @@ impl Engine {
         let policy = setup.config.agent.approval;
         let text_tools = setup.config.agent.tool_mode == ToolMode::Text;
         let git = super::git::GitWorker::spawn(setup.workspace.clone(), events.clone());
-        let data_dir = setup.store.as_ref().and_then(|s| s.data_dir());
-        let codebase = super::codebase::Codebase::start(
-            &setup.workspace,
-            data_dir.as_deref(),
-            &setup.config,
-            &setup.secrets,
-            events.clone(),
-        );
-        let watcher = match (&codebase, setup.config.graph.watch) {
-            (Some(codebase), true) => match super::codebase::watch(&setup.workspace, codebase.clone()) {
-                Ok(watcher) => Some(watcher),
-                Err(e) => {
-                    let text = format!("graph: saved files are not re-indexed (no file watcher: {e})");
-                    let _ = events.send(Event::Log { level: LogLevel::Warn, text });
-                    None
-                }
-            },
-            _ => None,
-        };
         Self {
-            codebase,
-            _watcher: watcher,
+            codebase: None,
+            _watcher: None,
             git,
             tools_workspace,
             ledger: Arc::new(Mutex::new(ReadLedger::default())),
@@ -149,6 +130,29 @@ impl Engine {
         }
     }
 
+    /// Opens the repository's graph and starts indexing it in the background (after the
+    /// session is announced, so `SessionReady` stays the first event).
+    fn start_codebase(&mut self) {
+        let data_dir = self.store.as_ref().and_then(|s| s.data_dir());
+        let codebase = super::codebase::Codebase::start(
+            &self.workspace,
+            data_dir.as_deref(),
+            &self.config,
+            &self.secrets,
+            self.events.clone(),
+        );
+        if let (Some(codebase), true) = (&codebase, self.config.graph.watch) {
+            match super::codebase::watch(&self.workspace, codebase.clone()) {
+                Ok(watcher) => self._watcher = Some(watcher),
+                Err(e) => self.log(
+                    LogLevel::Warn,
+                    format!("graph: saved files are not re-indexed (no file watcher: {e})"),
+                ),
+            }
+        }
+        self.codebase = codebase;
+    }
+
     pub(super) fn emit(&self, event: Event) {
         let _ = self.events.send(event);
     }
@@ -159,6 +163,7 @@ impl Engine {
 
     async fn run(mut self) {
         self.start_session();
+        self.start_codebase();
         if self.preflight {
             self.spawn_preflight();
         }

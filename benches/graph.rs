@@ -196,16 +196,20 @@ fn search(c: &mut Criterion) {
     {
         let conn = db.connection();
         conn.execute_batch("BEGIN").unwrap();
-        let mut ins = conn.prepare("INSERT INTO entity_vectors(rowid, embedding) VALUES (?1, ?2)").unwrap();
         for i in 1..=N {
-            let v: Vec<u8> =
-                (0..DIM).flat_map(|_| ((rand() % 2000) as f32 / 1000.0 - 1.0).to_le_bytes()).collect();
-            ins.execute(rusqlite::params![i as i64, v]).unwrap();
+            let v: Vec<f32> = (0..DIM).map(|_| (rand() % 2000) as f32 / 1000.0 - 1.0).collect();
+            db.put_vector(i as i64, &v).unwrap();
         }
         conn.execute_batch("COMMIT").unwrap();
     }
     println!("search set-up: {N} entities + vectors in {:.1} s", t.elapsed().as_secs_f64());
     let query: Vec<f32> = (0..DIM).map(|i| ((i * 7919) % 2000) as f32 / 1000.0 - 1.0).collect();
+    // Recall of the quantised KNN against brute force, on these (uniform random: the worst
+    // case for sign quantisation) vectors.
+    let queries: Vec<Vec<f32>> = std::iter::once(query.clone())
+        .chain((0..19).map(|_| (0..DIM).map(|_| (rand() % 2000) as f32 / 1000.0 - 1.0).collect()))
+        .collect();
+    println!("recall@10, uniform random vectors: {:.3}", recall_at_10(&db, &queries));
     let mut g = c.benchmark_group("graph_search");
     g.sample_size(30);
     g.measurement_time(Duration::from_secs(5));
@@ -221,6 +225,59 @@ fn search(c: &mut Criterion) {
         })
     });
     g.finish();
+    if std::env::var_os("KV1NT_BENCH_CLUSTERED").is_some() {
+        clustered_recall();
+    }
+}
+
+/// Mean fraction of the exact top 10 that `vector_search` returns.
+fn recall_at_10(db: &GraphDb, queries: &[Vec<f32>]) -> f64 {
+    let mut found = 0;
+    for q in queries {
+        let fast = db.vector_search(q, 10).unwrap();
+        let exact = db.vector_search_exact(q, 10).unwrap();
+        found += fast.iter().filter(|(id, _)| exact.iter().any(|(x, _)| x == id)).count();
+    }
+    found as f64 / (10 * queries.len()) as f64
+}
+
+/// Recall on 100 000 clustered vectors (1 000 centres, noise), closer to real embeddings.
+fn clustered_recall() {
+    const N: usize = 100_000;
+    const DIM: usize = 384;
+    let db = GraphDb::open_in_memory().unwrap();
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % 2000) as f32 / 1000.0 - 1.0
+    };
+    let centres: Vec<Vec<f32>> = (0..1000).map(|_| (0..DIM).map(|_| rand()).collect()).collect();
+    let conn = db.connection();
+    conn.execute_batch("BEGIN").unwrap();
+    conn.execute(
+        "INSERT INTO files(path, hash, size, language, indexed_at) VALUES ('c.rs', '', 0, 'rust', '')",
+        [],
+    )
+    .unwrap();
+    {
+        let mut ins = conn
+            .prepare("INSERT INTO entities(id, file, name, qualified_name, kind, start_line, end_line) VALUES (?1, 'c.rs', 'e', 'e', 'function', 1, 1)")
+            .unwrap();
+        for i in 1..=N {
+            ins.execute([i as i64]).unwrap();
+        }
+    }
+    db.ensure_vectors("clustered", DIM).unwrap();
+    for i in 1..=N {
+        let v: Vec<f32> = centres[i % centres.len()].iter().map(|x| x + 0.5 * rand()).collect();
+        db.put_vector(i as i64, &v).unwrap();
+    }
+    conn.execute_batch("COMMIT").unwrap();
+    let queries: Vec<Vec<f32>> =
+        (0..20).map(|q| centres[q * 37 % 1000].iter().map(|x| x + 0.5 * rand()).collect()).collect();
+    println!("recall@10, clustered vectors: {:.3}", recall_at_10(&db, &queries));
 }
 
 criterion_group!(benches, bench);

@@ -667,3 +667,200 @@ fn bulk_runs_keep_fts_in_sync_and_interrupted_runs_are_repaired() {
         .unwrap();
     assert_eq!(triggers, 3);
 }
+
+/// Rows in a `vec0` table (its plain rowid shadow table), 0 when it does not exist.
+fn vec_rows(db: &GraphDb, table: &str) -> i64 {
+    db.connection().query_row(&format!("SELECT count(*) FROM {table}_rowids"), [], |r| r.get(0)).unwrap_or(0)
+}
+
+fn entity_count(db: &GraphDb) -> i64 {
+    db.connection().query_row("SELECT count(*) FROM entities", [], |r| r.get(0)).unwrap()
+}
+
+/// Inserts `names` (with docs) as function entities of one synthetic file; ids from 1.
+fn synthetic_entities(db: &GraphDb, rows: &[(&str, &str)]) {
+    let conn = db.connection();
+    conn.execute(
+        "INSERT OR IGNORE INTO files(path, hash, size, language, indexed_at) VALUES ('s.rs', '', 0, 'rust', '')",
+        [],
+    )
+    .unwrap();
+    for (i, (name, doc)) in rows.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO entities(id, file, name, qualified_name, kind, start_line, end_line, signature, doc)
+             VALUES (?1, 's.rs', ?2, ?2, 'function', 1, 2, '', ?3)",
+            rusqlite::params![i as i64 + 1, name, doc],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn lexical_search_wants_all_words_then_falls_back_to_any() {
+    let db = GraphDb::open_in_memory().unwrap();
+    synthetic_entities(
+        &db,
+        &[
+            ("parse_token", "Reads one token."),
+            ("parse_stream", "Parses a stream."),
+            ("token_count", "Counts tokens."),
+            ("render_widget", "Draws it."),
+        ],
+    );
+    let names = |q: &str, limit: usize| -> Vec<String> {
+        db.lexical_search(q, &[], limit).unwrap().into_iter().map(|h| h.entity.name).collect()
+    };
+    // Enough rows have every word: only those.
+    assert_eq!(names("parse token", 1), ["parse_token"]);
+    // Too few: any word, the all-words row still first.
+    let any = names("parse token", 10);
+    assert_eq!(any[0], "parse_token", "{any:?}");
+    assert_eq!(any.len(), 3, "{any:?}");
+    // No row has every word: any word.
+    assert_eq!(names("render nothingmatches", 10), ["render_widget"]);
+    // Syntax stays plain text on both paths.
+    for q in ["parse \" token", "parse AND (", "NEAR(parse token)", "parse* token:"] {
+        db.lexical_search(q, &[], 1).unwrap();
+        db.lexical_search(q, &[], 10).unwrap();
+    }
+    // Hybrid: the all-words match leads.
+    db.ensure_vectors("m", 8).unwrap();
+    for id in 1..=4 {
+        db.put_vector(id, &[id as f32, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]).unwrap();
+    }
+    let hybrid =
+        db.semantic_search("parse token", Some(&[1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]), &[], 2).unwrap();
+    assert_eq!(hybrid[0].entity.name, "parse_token");
+}
+
+struct OtherEmbedder(usize);
+
+impl Embedder for OtherEmbedder {
+    fn model(&self) -> &str {
+        "other"
+    }
+
+    fn dim(&self) -> usize {
+        self.0
+    }
+
+    async fn embed(&self, texts: &[String]) -> kv1nt::engine::graph::Result<Vec<Vec<f32>>> {
+        Ok(texts.iter().map(|t| (0..self.0).map(|i| ((t.len() + i) % 5) as f32 - 2.0).collect()).collect())
+    }
+}
+
+/// The binary table follows the float table: embedding, deleting a file, changing the model
+/// (dimension divisible by 8 or not), and migrating a database embedded before it existed.
+#[tokio::test]
+async fn binary_vectors_stay_in_step_with_float_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    copy_tree(&fixture("python"), &root);
+    let path = dir.path().join("g.sqlite");
+    let db = GraphDb::open(&path).unwrap();
+    let opts = IndexOptions::default();
+    index_repository(&root, &db, &opts, &|_| {}).unwrap();
+    embed_pending(&db, &FakeEmbedder, 16).await.unwrap();
+    let n = entity_count(&db);
+    assert!(db.has_binary_vectors().unwrap());
+    assert_eq!((vec_rows(&db, "entity_vectors"), vec_rows(&db, "entity_vectors_bin")), (n, n));
+
+    std::fs::remove_file(root.join("app/utils.py")).unwrap();
+    assert_eq!(index_repository(&root, &db, &opts, &|_| {}).unwrap().files_deleted, 1);
+    let after = entity_count(&db);
+    assert!(after < n);
+    assert_eq!((vec_rows(&db, "entity_vectors"), vec_rows(&db, "entity_vectors_bin")), (after, after));
+
+    // A new model drops and re-creates both tables.
+    embed_pending(&db, &OtherEmbedder(16), 16).await.unwrap();
+    assert_eq!(db.vector_model().unwrap(), Some(("other".into(), 16)));
+    assert_eq!((vec_rows(&db, "entity_vectors"), vec_rows(&db, "entity_vectors_bin")), (after, after));
+    // A dimension with no whole bytes: float only, searched exactly, deletes still work.
+    embed_pending(&db, &OtherEmbedder(3), 16).await.unwrap();
+    assert!(!db.has_binary_vectors().unwrap());
+    assert_eq!(vec_rows(&db, "entity_vectors"), after);
+    assert_eq!(db.vector_search(&[1.0, 0.0, 0.0], 3).unwrap().len(), 3);
+    std::fs::remove_file(root.join("app/api.py")).unwrap();
+    index_repository(&root, &db, &opts, &|_| {}).unwrap();
+    assert_eq!(vec_rows(&db, "entity_vectors"), entity_count(&db));
+
+    // A v1 database (float table only) gets the binary table, filled, on open.
+    embed_pending(&db, &FakeEmbedder, 16).await.unwrap();
+    let n = entity_count(&db);
+    db.connection()
+        .execute_batch(
+            "DROP TABLE entity_vectors_bin;
+             DROP TRIGGER entities_vec_ad;
+             CREATE TRIGGER entities_vec_ad AFTER DELETE ON entities BEGIN
+                 DELETE FROM entity_vectors WHERE rowid = old.id;
+             END;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    drop(db);
+    let db = GraphDb::open(&path).unwrap();
+    let version: i64 = db.connection().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+    assert!(db.has_binary_vectors().unwrap());
+    assert_eq!((vec_rows(&db, "entity_vectors"), vec_rows(&db, "entity_vectors_bin")), (n, n));
+    std::fs::remove_file(root.join("app/models.py")).unwrap();
+    index_repository(&root, &db, &opts, &|_| {}).unwrap();
+    let n = entity_count(&db);
+    assert_eq!((vec_rows(&db, "entity_vectors"), vec_rows(&db, "entity_vectors_bin")), (n, n));
+}
+
+/// Over the exact-search threshold, the quantised search finds (nearly) the exact neighbours
+/// of clustered vectors, with exact distances; below it, search is exact.
+#[test]
+fn quantised_vector_search_agrees_with_exact() {
+    const DIM: usize = 256;
+    let db = GraphDb::open_in_memory().unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % 2000) as f32 / 1000.0 - 1.0
+    };
+    let centres: Vec<Vec<f32>> = (0..40).map(|_| (0..DIM).map(|_| rand()).collect()).collect();
+    let n = 6_000;
+    let rows: Vec<(String, String)> = (0..n).map(|i| (format!("e{i}"), String::new())).collect();
+    let refs: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    synthetic_entities(&db, &refs);
+    db.ensure_vectors("clustered", DIM).unwrap();
+    db.connection().execute_batch("BEGIN").unwrap();
+    for id in 1..=n as i64 {
+        let c = &centres[id as usize % centres.len()];
+        let v: Vec<f32> = c.iter().map(|x| x + 0.6 * rand()).collect();
+        db.put_vector(id, &v).unwrap();
+    }
+    db.connection().execute_batch("COMMIT").unwrap();
+    let (mut found, mut wanted) = (0, 0);
+    for q in 0..20 {
+        let query: Vec<f32> = centres[q % centres.len()].iter().map(|x| x + 0.6 * rand()).collect();
+        let fast = db.vector_search(&query, 10).unwrap();
+        let exact = db.vector_search_exact(&query, 10).unwrap();
+        assert_eq!(fast.len(), 10);
+        for (id, d) in &fast {
+            if let Some((_, e)) = exact.iter().find(|(x, _)| x == id) {
+                assert!((d - e).abs() < 1e-5, "exact distances after re-ranking");
+            }
+        }
+        found += fast.iter().filter(|(id, _)| exact.iter().any(|(x, _)| x == id)).count();
+        wanted += exact.len();
+    }
+    let recall = found as f64 / wanted as f64;
+    println!("clustered recall@10 (6,000 × {DIM}): {recall:.3}");
+    assert!(recall >= 0.9, "recall@10 {recall}");
+
+    // Below the threshold: the exact answer.
+    let small = GraphDb::open_in_memory().unwrap();
+    synthetic_entities(&small, &refs[..200]);
+    small.ensure_vectors("clustered", DIM).unwrap();
+    for id in 1..=200i64 {
+        let v: Vec<f32> = centres[id as usize % 40].iter().map(|x| x + 0.6 * rand()).collect();
+        small.put_vector(id, &v).unwrap();
+    }
+    let query: Vec<f32> = centres[3].clone();
+    assert_eq!(small.vector_search(&query, 10).unwrap(), small.vector_search_exact(&query, 10).unwrap());
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value, json};
 
-use super::store::{GraphDb, blob_vector, vector_blob};
+use super::store::{GraphDb, blob_vector, put_vector_in, vector_blob};
 use super::{GraphError, Result};
 
 /// Something that turns texts into vectors of a fixed dimension.
@@ -200,6 +200,7 @@ pub async fn embed_pending(db: &GraphDb, embedder: &impl Embedder, batch: usize)
         return Err(GraphError::Embed("the embedder reports dimension 0".into()));
     }
     db.ensure_vectors(embedder.model(), dim)?;
+    let binary = db.has_binary_vectors()?;
     let batch = batch.max(1);
     let mut report = EmbedReport::default();
     let mut after = 0i64;
@@ -264,15 +265,12 @@ pub async fn embed_pending(db: &GraphDb, embedder: &impl Embedder, batch: usize)
             let mut cache = tx.prepare_cached(
                 "INSERT OR REPLACE INTO embeddings_cache(content_hash, model, vector) VALUES (?1, ?2, ?3)",
             )?;
-            let mut ins =
-                tx.prepare_cached("INSERT INTO entity_vectors(rowid, embedding) VALUES (?1, ?2)")?;
             for (i, v) in vectors.iter().enumerate() {
                 let Some(v) = v else { continue };
-                let blob = vector_blob(v);
                 if missing.contains(&i) {
-                    cache.execute(params![hashes[i], embedder.model(), blob])?;
+                    cache.execute(params![hashes[i], embedder.model(), vector_blob(v)])?;
                 }
-                ins.execute(params![rows[i].0, blob])?;
+                put_vector_in(&tx, rows[i].0, v, binary)?;
                 report.embedded += 1;
             }
         }

@@ -7,7 +7,7 @@
 //! - [`resolve`]: references → relations with a strength (scope/imports 1.0, unique name 0.6,
 //!   ambiguous name 0.3 to at most [`resolve::MAX_CANDIDATES`] targets).
 //! - [`store`]: the per-repository database (`files`, `entities`, `refs`, `relations`, FTS5,
-//!   lazily created `vec0`, embedding cache; schema in `schema`, writes and re-resolution in
+//!   lazily created `vec0` tables — float32 and sign-bit — embedding cache; schema in `schema`, writes and re-resolution in
 //!   `ingest`), the index lock, corruption recovery.
 //! - [`index`]: incremental indexing of a repository or one file.
 //! - [`query`]: related entities, callers/callees, dependencies, lexical and hybrid search,

@@ -3,7 +3,27 @@
 //!
 //! Invariants:
 //! - User text never reaches FTS5 syntax: every token is double-quoted (quotes doubled) and
-//!   tokens are OR-ed, so `"`, `*`, `NEAR`, `:` and friends are plain text.
+//!   tokens are joined by AND or OR only, so `"`, `*`, `NEAR`, `:` and friends are plain text.
+//!
+//! Search decisions (why):
+//! - Lexical search asks for all tokens first (AND) and falls back to any token (OR) only when
+//!   that finds fewer than `limit` rows. FTS5's bm25 scores every matching row before `ORDER
+//!   BY rank LIMIT` can cut (a common-word OR query over 100k entities matches ~50k rows,
+//!   ~25 ms); the AND query matches the few rows that contain every word, which are also the
+//!   ones an OR ranking would put first. Column weights stay in the table's `rank` config
+//!   (`bm25(10, 4, 2, 1)`: name, qualified name, signature, doc). No prefix matching (never
+//!   had it). Ranking queries return ids and scores only; entity rows are loaded for the hits.
+//! - Vector search over ≥ [`EXACT_VECTOR_BELOW`] vectors is two-stage: hamming KNN over the
+//!   sign-bit table (`entity_vectors_bin`) for `BINARY_OVERSAMPLE × k` candidates, then exact
+//!   cosine on those candidates' float vectors. Brute-force float KNN reads every vector
+//!   (~150 MB for 100k × 384) per query; the bit table is 32× smaller. The hamming scan runs
+//!   in Rust over an in-memory copy of the bit table (re-read when `data_version` or the
+//!   connection's `total_changes` moves), not as a vec0 KNN: sqlite-vec 0.1.9 selects its
+//!   top k per chunk in O(rows × k) (17 ms for k = 200 over 100k rows; the popcount scan is
+//!   < 1 ms). Recall is not 1 (the bench prints recall@10 against brute force:
+//!   [`GraphDb::vector_search_exact`]); tables under the threshold stay exact.
+//! - Hybrid search runs each side at depth `2 × limit` (at least 10), fuses by RRF and loads
+//!   entities for the final `limit` only.
 //! - A name argument matches an exact qualified name first, otherwise every entity with that
 //!   short name.
 //! - Empty `kinds` slices mean "any kind".
@@ -15,8 +35,22 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::model::{Entity, EntityKind, RelationKind};
-use super::store::{GraphDb, vector_blob};
+use super::store::{BIN_TABLE, BitsCache, GraphDb, vector_blob};
 use super::{GraphError, Result};
+
+/// Bits that differ between two equally long byte strings.
+fn hamming(a: &[u8], b: &[u8]) -> u32 {
+    let mut d = 0;
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let (x, y) = (
+            u64::from_le_bytes(x.try_into().unwrap_or([0; 8])),
+            u64::from_le_bytes(y.try_into().unwrap_or([0; 8])),
+        );
+        d += (x ^ y).count_ones();
+    }
+    d + ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| (x ^ y).count_ones()).sum::<u32>()
+}
 
 /// Reciprocal-rank-fusion constant.
 pub const RRF_K: f64 = 60.0;
@@ -94,16 +128,37 @@ fn kinds_json(kinds: &[EntityKind]) -> String {
         .unwrap_or_else(|_| "[]".into())
 }
 
-/// Quotes every token of `query` for FTS5 MATCH; `None` when there is nothing to search.
-pub fn fts_query(query: &str) -> Option<String> {
-    let tokens: Vec<String> = query
+/// The quoted FTS5 phrases of `query` (at most 32): every token double-quoted, quotes doubled.
+fn fts_tokens(query: &str) -> Vec<String> {
+    query
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|t| !t.is_empty())
         .take(32)
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect();
+        .collect()
+}
+
+/// Quotes every token of `query` for FTS5 MATCH, any token matching (OR); `None` when there
+/// is nothing to search.
+pub fn fts_query(query: &str) -> Option<String> {
+    let tokens = fts_tokens(query);
     (!tokens.is_empty()).then(|| tokens.join(" OR "))
 }
+
+/// Like [`fts_query`], but every token must match (AND).
+pub fn fts_query_all(query: &str) -> Option<String> {
+    let tokens = fts_tokens(query);
+    (!tokens.is_empty()).then(|| tokens.join(" AND "))
+}
+
+/// Vector tables smaller than this are searched exactly (brute force is already fast there).
+pub const EXACT_VECTOR_BELOW: usize = 5_000;
+
+/// Coarse (hamming) candidates per wanted neighbour before exact re-ranking.
+pub const BINARY_OVERSAMPLE: usize = 10;
+
+/// At least this many coarse candidates, however small `k`.
+const MIN_CANDIDATES: usize = 100;
 
 impl GraphDb {
     pub fn entity(&self, id: i64) -> Result<Option<Entity>> {
@@ -251,41 +306,128 @@ impl GraphDb {
 
     /// Full-text search over names, qualified names, signatures and docs (BM25).
     pub fn lexical_search(&self, query: &str, kinds: &[EntityKind], limit: usize) -> Result<Vec<SearchHit>> {
-        let Some(q) = fts_query(query) else { return Ok(Vec::new()) };
-        // Without a kind filter FTS5 can stop at `limit` best ranks before the join.
-        let sql = if kinds.is_empty() {
-            format!(
-                "SELECT {ENTITY_COLS}, f.rank FROM (
-                     SELECT rowid, rank FROM entities_fts WHERE entities_fts MATCH ?1 ORDER BY rank LIMIT ?3
-                 ) f JOIN entities e ON e.id = f.rowid
-                 WHERE ?2 = '[]' ORDER BY f.rank"
-            )
+        let ranked = self.lexical_ranked(query, kinds, limit, limit)?;
+        let mut found = self.entities_by_id(ranked.iter().map(|&(id, _)| id))?;
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(id, score)| found.remove(&id).map(|entity| SearchHit { entity, score }))
+            .collect())
+    }
+
+    /// The best `limit` (entity id, BM25 score with the sign flipped: higher is better) for
+    /// `query`: all tokens required first, any token when that finds fewer than `min`.
+    fn lexical_ranked(
+        &self,
+        query: &str,
+        kinds: &[EntityKind],
+        limit: usize,
+        min: usize,
+    ) -> Result<Vec<(i64, f64)>> {
+        let tokens = fts_tokens(query);
+        if tokens.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        if tokens.len() > 1 {
+            let all = self.fts_ranked(&tokens.join(" AND "), kinds, limit)?;
+            if all.len() >= min.min(limit) {
+                return Ok(all);
+            }
+        }
+        self.fts_ranked(&tokens.join(" OR "), kinds, limit)
+    }
+
+    /// Ids and scores only; entity rows are loaded for the final hits alone.
+    fn fts_ranked(&self, fts: &str, kinds: &[EntityKind], limit: usize) -> Result<Vec<(i64, f64)>> {
+        let row = |r: &rusqlite::Row| Ok((r.get::<_, i64>(0)?, -r.get::<_, f64>(1)?));
+        let rows = if kinds.is_empty() {
+            self.conn
+                .prepare_cached(
+                    "SELECT rowid, rank FROM entities_fts WHERE entities_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+                )?
+                .query_map(params![fts, limit as i64], row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
         } else {
-            format!(
-                "SELECT {ENTITY_COLS}, entities_fts.rank FROM entities_fts JOIN entities e ON e.id = entities_fts.rowid
-                 WHERE entities_fts MATCH ?1 AND e.kind IN (SELECT value FROM json_each(?2))
-                 ORDER BY entities_fts.rank LIMIT ?3"
-            )
+            self.conn
+                .prepare_cached(
+                    "SELECT entities_fts.rowid, entities_fts.rank FROM entities_fts
+                     JOIN entities e ON e.id = entities_fts.rowid
+                     WHERE entities_fts MATCH ?1 AND e.kind IN (SELECT value FROM json_each(?2))
+                     ORDER BY entities_fts.rank LIMIT ?3",
+                )?
+                .query_map(params![fts, kinds_json(kinds), limit as i64], row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
         };
-        let rows = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_map(params![q, kinds_json(kinds), limit as i64], |r| {
-                Ok(SearchHit { entity: entity_row(r)?, score: -r.get::<_, f64>(10)? })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
-    /// Nearest entities to `vector` (cosine), as (id, distance); empty without a vector table.
-    pub fn vector_search(&self, vector: &[f32], k: usize) -> Result<Vec<(i64, f64)>> {
-        match self.vector_model()? {
-            Some((_, dim)) if dim == vector.len() && self.has_vectors()? => {}
-            Some((_, dim)) if self.has_vectors()? => {
-                return Err(GraphError::EmbeddingDim { expected: dim, got: vector.len() });
-            }
-            _ => return Ok(Vec::new()),
+    /// The entities with these ids (missing ones absent), by id.
+    fn entities_by_id(&self, ids: impl IntoIterator<Item = i64>) -> Result<HashMap<i64, Entity>> {
+        let ids: Vec<i64> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
         }
+        let sql =
+            format!("SELECT {ENTITY_COLS} FROM entities e WHERE e.id IN (SELECT value FROM json_each(?1))");
+        let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map([ids_json], entity_row)?
+            .map(|r| r.map(|e| (e.id, e)))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Of these ids, those whose entity exists and (unless `kinds` is empty) has one of `kinds`.
+    fn existing_ids(&self, ids: &[i64], kinds: &[EntityKind]) -> Result<HashSet<i64>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM entities WHERE id IN (SELECT value FROM json_each(?1))
+                 AND (?2 = '[]' OR kind IN (SELECT value FROM json_each(?2)))",
+            )?
+            .query_map(params![ids_json, kinds_json(kinds)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Nearest entities to `vector` (cosine), as (id, distance); empty without a vector table.
+    /// From [`EXACT_VECTOR_BELOW`] vectors on (and with the binary table), a hamming KNN over
+    /// the sign bits picks `BINARY_OVERSAMPLE × k` candidates and exact cosine re-ranks them;
+    /// smaller tables are searched exactly.
+    pub fn vector_search(&self, vector: &[f32], k: usize) -> Result<Vec<(i64, f64)>> {
+        if !self.check_vector(vector)? || k == 0 {
+            return Ok(Vec::new());
+        }
+        if self.has_binary_vectors()? && self.vector_count()? >= EXACT_VECTOR_BELOW {
+            return self.vector_search_quantized(vector, k);
+        }
+        self.knn_exact(vector, k)
+    }
+
+    /// Brute-force exact KNN over the float vectors (the reference the quantised path is
+    /// measured against).
+    pub fn vector_search_exact(&self, vector: &[f32], k: usize) -> Result<Vec<(i64, f64)>> {
+        if !self.check_vector(vector)? || k == 0 {
+            return Ok(Vec::new());
+        }
+        self.knn_exact(vector, k)
+    }
+
+    /// Whether there are vectors to search with `vector` (dimension mismatch: an error).
+    fn check_vector(&self, vector: &[f32]) -> Result<bool> {
+        match self.vector_model()? {
+            Some((_, dim)) if dim == vector.len() && self.has_vectors()? => Ok(true),
+            Some((_, dim)) if self.has_vectors()? => {
+                Err(GraphError::EmbeddingDim { expected: dim, got: vector.len() })
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn knn_exact(&self, vector: &[f32], k: usize) -> Result<Vec<(i64, f64)>> {
         let rows = self
             .conn
             .prepare_cached("SELECT rowid, distance FROM entity_vectors WHERE embedding MATCH ?1 AND k = ?2")?
@@ -294,8 +436,66 @@ impl GraphDb {
         Ok(rows)
     }
 
+    fn vector_search_quantized(&self, vector: &[f32], k: usize) -> Result<Vec<(i64, f64)>> {
+        let blob = vector_blob(vector);
+        let candidates = k.saturating_mul(BINARY_OVERSAMPLE).max(MIN_CANDIDATES);
+        let ids = self.hamming_nearest(&blob, candidates)?;
+        let mut exact = self.conn.prepare_cached(
+            "SELECT vec_distance_cosine(embedding, ?1) FROM entity_vectors WHERE rowid = ?2",
+        )?;
+        let mut out: Vec<(i64, f64)> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(d) = exact.query_row(params![blob, id], |r| r.get::<_, f64>(0)).optional()? {
+                out.push((id, d));
+            }
+        }
+        out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out.truncate(k);
+        Ok(out)
+    }
+
+    /// The `n` ids nearest to `blob` (float32) by hamming distance of the sign bits, from the
+    /// in-memory copy of the binary table (re-read when the database changed).
+    fn hamming_nearest(&self, blob: &[u8], n: usize) -> Result<Vec<i64>> {
+        let query: Vec<u8> =
+            self.conn.prepare_cached("SELECT vec_quantize_binary(?1)")?.query_row([blob], |r| r.get(0))?;
+        let stamp = (
+            self.conn.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))?,
+            self.conn.total_changes(),
+        );
+        let mut cache = self.bits.borrow_mut();
+        if cache.as_ref().is_none_or(|c| c.stamp != stamp || c.width != query.len()) {
+            let mut ids = Vec::new();
+            let mut bits = Vec::new();
+            let mut st = self.conn.prepare_cached(&format!("SELECT rowid, embedding FROM {BIN_TABLE}"))?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                if let Ok(b) = r.get_ref(1)?.as_blob()
+                    && b.len() == query.len()
+                {
+                    ids.push(r.get::<_, i64>(0)?);
+                    bits.extend_from_slice(b);
+                }
+            }
+            *cache = Some(BitsCache { stamp, width: query.len(), ids, bits });
+        }
+        let Some(c) = cache.as_ref() else { return Ok(Vec::new()) };
+        let mut dist: Vec<(u32, u32)> = c
+            .bits
+            .chunks_exact(c.width.max(1))
+            .enumerate()
+            .map(|(i, v)| (hamming(v, &query), i as u32))
+            .collect();
+        if dist.len() > n {
+            dist.select_nth_unstable(n);
+            dist.truncate(n);
+        }
+        Ok(dist.into_iter().map(|(_, i)| c.ids[i as usize]).collect())
+    }
+
     /// Hybrid search: BM25 and vector KNN ranks fused by RRF (k = 60); lexical only when
-    /// `query_vector` is `None` (or nothing is embedded yet).
+    /// `query_vector` is `None` (or nothing is embedded yet). Both lists are cut at
+    /// `2 × limit` (at least 10) and entity rows are loaded for the final `limit` only.
     pub fn semantic_search(
         &self,
         query: &str,
@@ -304,39 +504,26 @@ impl GraphDb {
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
         let Some(v) = query_vector else { return self.lexical_search(query, kinds, limit) };
-        let depth = (limit * 4).max(50);
-        let lexical = self.lexical_search(query, kinds, depth)?;
+        let depth = (limit * 2).max(10);
+        let lexical = self.lexical_ranked(query, kinds, depth, limit)?;
         let knn = self.vector_search(v, if kinds.is_empty() { depth } else { depth * 4 })?;
+        let knn_ids: Vec<i64> = knn.iter().map(|&(id, _)| id).collect();
+        let keep = self.existing_ids(&knn_ids, kinds)?;
         let mut scores: HashMap<i64, f64> = HashMap::new();
-        let mut found: HashMap<i64, Entity> = HashMap::new();
-        for (rank, hit) in lexical.into_iter().enumerate() {
-            *scores.entry(hit.entity.id).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
-            found.insert(hit.entity.id, hit.entity);
-        }
-        let mut rank = 0;
-        for (id, _) in knn {
-            let entity = match found.get(&id) {
-                Some(e) => e.clone(),
-                None => match self.entity(id)? {
-                    Some(e) => e,
-                    None => continue,
-                },
-            };
-            if !kinds.is_empty() && !kinds.contains(&entity.kind) {
-                continue;
-            }
+        for (rank, &(id, _)) in lexical.iter().enumerate() {
             *scores.entry(id).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
-            found.insert(id, entity);
-            rank += 1;
-            if rank >= depth {
-                break;
-            }
         }
-        let mut hits: Vec<SearchHit> = scores
+        for (rank, id) in knn_ids.into_iter().filter(|id| keep.contains(id)).take(depth).enumerate() {
+            *scores.entry(id).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+        }
+        let mut ranked: Vec<(i64, f64)> = scores.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Over-fetch a little: a lexical id may point at a row gone since (stale FTS).
+        let mut found = self.entities_by_id(ranked.iter().take(limit * 2).map(|&(id, _)| id))?;
+        let mut hits: Vec<SearchHit> = ranked
             .into_iter()
             .filter_map(|(id, score)| found.remove(&id).map(|entity| SearchHit { entity, score }))
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entity.id.cmp(&b.entity.id)));
         hits.truncate(limit);
         Ok(hits)
     }
@@ -440,5 +627,17 @@ mod tests {
             Some("\"a\" OR \"b\" OR \"NEAR\" OR \"c\" OR \"x\"")
         );
         assert_eq!(fts_query("  ::  "), None);
+        assert_eq!(fts_query_all("a\"b x*").as_deref(), Some("\"a\" AND \"b\" AND \"x\""));
+        assert_eq!(fts_query_all("  ::  "), None);
+    }
+
+    #[test]
+    fn hamming_counts_differing_bits() {
+        let a = [0xffu8; 12];
+        let mut b = [0xffu8; 12];
+        b[0] = 0xfe;
+        b[11] = 0x0f;
+        assert_eq!(hamming(&a, &b), 5);
+        assert_eq!(hamming(&a, &a), 0);
     }
 }

@@ -6,16 +6,26 @@
 //! - `entities_fts` is an external-content FTS5 table over `entities`, kept in sync by triggers
 //!   (entities are only inserted and deleted, never updated in place). Bulk index runs drop
 //!   the triggers and re-create them from [`FTS_TRIGGERS`] after an FTS `rebuild`.
-//! - The `vec0` table is not here: its dimension is only known once an embedder is chosen, so
-//!   [`super::store::GraphDb::ensure_vectors`] creates it lazily (with its delete trigger).
+//! - The `vec0` tables are not here: their dimension is only known once an embedder is chosen,
+//!   so [`super::store::GraphDb::ensure_vectors`] creates them lazily (with their delete
+//!   trigger). A step that must touch them is a [`Step::Rust`] function (v2 adds the binary
+//!   table to a database embedded before it existed).
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{GraphError, Result};
 
-pub const MIGRATIONS: &[&str] = &[
+/// One migration step: a SQL script, or a function for steps that depend on data (the vector
+/// tables' dimension lives in `meta`).
+pub enum Step {
+    Sql(&'static str),
+    Rust(fn(&Transaction) -> Result<()>),
+}
+
+pub const MIGRATIONS: &[Step] = &[
     // v1: files, entities, unresolved refs, relations, full-text index, embedding cache.
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    Step::Sql(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE files (
         path         TEXT PRIMARY KEY,  -- relative to the repository root, '/' separated
         hash         TEXT NOT NULL,     -- xxh3-128 of the raw bytes, hex
@@ -92,6 +102,9 @@ pub const MIGRATIONS: &[&str] = &[
         vector       BLOB NOT NULL,  -- little-endian f32
         PRIMARY KEY (content_hash, model)
     );",
+    ),
+    // v2: the binary-quantised companion of an existing float vector table.
+    Step::Rust(super::store::add_binary_vectors),
 ];
 
 /// The FTS sync triggers of v1, re-creatable: a bulk index run drops them and rebuilds the
@@ -127,11 +140,14 @@ pub fn migrate(conn: &Connection) -> Result<i64> {
         if current > SCHEMA_VERSION {
             return Err(GraphError::TooNew { found: current, known: SCHEMA_VERSION });
         }
-        let Some(script) = usize::try_from(current).ok().and_then(|i| MIGRATIONS.get(i)) else {
+        let Some(step) = usize::try_from(current).ok().and_then(|i| MIGRATIONS.get(i)) else {
             tx.commit()?;
             return Ok(found);
         };
-        tx.execute_batch(script)?;
+        match step {
+            Step::Sql(script) => tx.execute_batch(script)?,
+            Step::Rust(f) => f(&tx)?,
+        }
         tx.pragma_update(None, "user_version", current + 1)?;
         tx.commit()?;
     }

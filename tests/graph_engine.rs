@@ -66,6 +66,20 @@ impl Fixture {
     }
 }
 
+/// Waits for the start-up index to finish (the graph tools are offered once it has entities).
+async fn until_indexed(engine: &mut EngineHandle) {
+    loop {
+        let event =
+            tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.unwrap().unwrap();
+        if let Event::Log { text, .. } = &event
+            && text.starts_with("graph: ")
+            && text.contains(" entities")
+        {
+            return;
+        }
+    }
+}
+
 async fn until_turn_ends(engine: &mut EngineHandle) {
     loop {
         let event =
@@ -97,6 +111,7 @@ async fn the_model_finds_code_through_the_graph_tools() {
     ];
     let server = ScriptedServer::start(Wire::OpenAi, turns).await;
     let mut engine = fx.engine(&server.base_url(), false);
+    until_indexed(&mut engine).await;
     engine.ops.send(Op::Submit { text: "where is email validation?".into(), intent: None }).unwrap();
     until_turn_ends(&mut engine).await;
     let tools: Vec<String> = server.chat_requests()[0].body["tools"]

@@ -214,7 +214,10 @@ impl Engine {
         let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
         super::agent::tools::tool_specs()
             .into_iter()
-            .chain(if self.codebase.is_some() { super::agent::tools::graph_specs() } else { Vec::new() })
+            .chain(match &self.codebase {
+                Some(codebase) if codebase.has_entities() => super::agent::tools::graph_specs(),
+                _ => Vec::new(),
+            })
             .filter(|t| {
                 edits
                     || !matches!(

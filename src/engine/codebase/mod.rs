@@ -18,7 +18,8 @@ mod watch;
 pub use watch::watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc as std_mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc as std_mpsc};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -37,6 +38,7 @@ struct Worker {
     events: mpsc::UnboundedSender<Event>,
     runtime: tokio::runtime::Runtime,
     embedder: Option<graph::AnyEmbedder>,
+    entities: Arc<AtomicUsize>,
     batch: usize,
     max_file_bytes: u64,
 }
@@ -45,6 +47,8 @@ struct Worker {
 #[derive(Clone)]
 pub struct Codebase {
     jobs: std_mpsc::Sender<Job>,
+    /// Entities in the index after the last (re-)index; 0 until the first index finishes.
+    entities: Arc<AtomicUsize>,
 }
 
 impl Codebase {
@@ -75,7 +79,9 @@ impl Codebase {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
         let (jobs, rx) = std_mpsc::channel::<Job>();
         let (config, secrets) = (config.clone(), secrets.clone());
+        let entities = Arc::new(AtomicUsize::new(0));
         let mut worker = Worker {
+            entities: entities.clone(),
             db,
             root: root.to_path_buf(),
             events,
@@ -105,7 +111,13 @@ impl Codebase {
                 job(&mut worker);
             }
         });
-        spawned.ok().map(|_| Codebase { jobs })
+        spawned.ok().map(|_| Codebase { jobs, entities })
+    }
+
+    /// Whether the index has anything to offer (the graph tools are offered only then: over an
+    /// empty index they would only distract the model).
+    pub fn has_entities(&self) -> bool {
+        self.entities.load(Ordering::Relaxed) > 0
     }
 
     fn submit(&self, job: impl FnOnce(&mut Worker) + Send + 'static) {
@@ -124,8 +136,9 @@ impl Codebase {
     /// Re-index one file (changed, created or deleted) now, then embed what is new.
     pub fn reindex(&self, path: PathBuf) {
         self.submit(move |w| {
-            if let Err(e) = graph::reindex_file(&w.root, &w.db, &path) {
-                w.log(LogLevel::Warn, format!("graph: re-indexing {} failed: {e}", path.display()));
+            match graph::reindex_file(&w.root, &w.db, &path) {
+                Ok(report) => w.entities.store(report.entities, Ordering::Relaxed),
+                Err(e) => w.log(LogLevel::Warn, format!("graph: re-indexing {} failed: {e}", path.display())),
             }
             w.embed_pending();
         });
@@ -154,6 +167,7 @@ impl Worker {
         let options = IndexOptions { max_file_bytes: self.max_file_bytes, ..IndexOptions::default() };
         match graph::index_repository(&self.root, &self.db, &options, &|_| {}) {
             Ok(r) => {
+                self.entities.store(r.entities, Ordering::Relaxed);
                 let secs = r.elapsed.as_secs_f64();
                 self.log(
                     LogLevel::Info,

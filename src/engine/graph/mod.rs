@@ -33,6 +33,7 @@ pub mod resolve;
 mod schema;
 pub mod settings;
 pub mod store;
+pub mod vector;
 
 use std::path::PathBuf;
 

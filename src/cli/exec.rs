@@ -50,6 +50,11 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
         setup.config.ollama.max_tokens = max;
         setup.config.openai.max_tokens = max;
     }
+    // One prompt does not pay for embedding the repository (nor probe embedding servers, which
+    // may be the very server answering the prompt): the graph tools search lexically, and the
+    // saved-file watcher has nothing to do.
+    setup.config.graph.embed = crate::engine::graph::EmbedProvider::None;
+    setup.config.graph.watch = false;
     let (mut engine, store_error) = super::start_engine(setup, args.resume.as_deref(), false)?;
     if let Some(e) = store_error {
         eprintln!("kv1nt: {e} (continuing without saving)");

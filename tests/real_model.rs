@@ -193,7 +193,9 @@ fn a_tool_round_trip_completes_with_the_openai_provider() {
     std::fs::create_dir_all(repo.path().join(".git")).unwrap();
     std::fs::create_dir_all(repo.path().join(".kv1nt")).unwrap();
     std::fs::write(repo.path().join("notes.txt"), "The answer is 42.\n").unwrap();
-    let config = "[agent]\ntool_choice = \"required\"\napproval = \"read-only\"\nmax_steps = 2\n";
+    // Greedy decoding: the four real-model tests share one single-slot server, and with sampling
+    // the tiny model's output depended on which request ran first.
+    let config = "[llm]\ntemperature = 0.0\n[agent]\ntool_choice = \"required\"\napproval = \"read-only\"\nmax_steps = 2\n";
     std::fs::write(repo.path().join(".kv1nt/config.toml"), config).unwrap();
     let out = run_exec_in(
         &server,

@@ -27,39 +27,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| assert!(Command::new("true").status().unwrap().success()))
     });
     let config = SandboxConfig::default();
-    group.bench_function("execute_true_sandboxed", |b| {
-        b.iter(|| {
-            let program = Program::Command { argv: vec!["true".into()] };
-            let result = runtime
-                .block_on(execute(
-                    program,
-                    Workspace::Scratch,
-                    None,
-                    &config,
-                    CancellationToken::new(),
-                    |_, _| {},
-                ))
-                .unwrap();
-            assert!(result.success);
-        })
-    });
     let no_bwrap = SandboxConfig { bubblewrap: false, ..SandboxConfig::default() };
-    group.bench_function("execute_true_sandboxed_without_bwrap", |b| {
-        b.iter(|| {
-            let program = Program::Command { argv: vec!["true".into()] };
-            let result = runtime
-                .block_on(execute(
-                    program,
-                    Workspace::Scratch,
-                    None,
-                    &no_bwrap,
-                    CancellationToken::new(),
-                    |_, _| {},
-                ))
-                .unwrap();
-            assert!(result.success);
-        })
-    });
+    for (name, cfg) in
+        [("execute_true_sandboxed", &config), ("execute_true_sandboxed_without_bwrap", &no_bwrap)]
+    {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let program = Program::Command { argv: vec!["true".into()] };
+                let run =
+                    execute(program, Workspace::Scratch, None, cfg, CancellationToken::new(), |_, _| {});
+                assert!(runtime.block_on(run).unwrap().success);
+            })
+        });
+    }
     group.sample_size(10);
     group.bench_function("execute_100mb_output_capped", |b| {
         b.iter(|| {

@@ -419,3 +419,24 @@ pub fn http_method(name: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// A member access (`a.b`, `self.x.y`) as a receiver path: the object's path (from `receiver`,
+/// the language's own walk) plus the member; an unknown object (`?`) stays unknown.
+pub fn member_path(
+    ctx: &Ctx,
+    node: Node,
+    object_field: &str,
+    member_field: &str,
+    receiver: fn(&Ctx, Node) -> Vec<String>,
+) -> Vec<String> {
+    let (Some(object), Some(member)) =
+        (node.child_by_field_name(object_field), node.child_by_field_name(member_field))
+    else {
+        return vec!["?".into()];
+    };
+    let mut path = receiver(ctx, object);
+    if path.first().map(String::as_str) != Some("?") {
+        path.push(ctx.text(member).to_string());
+    }
+    path
+}

@@ -7,7 +7,7 @@ use tree_sitter::Node;
 
 use super::RefKind;
 use super::extract::{
-    Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, named_children, string_value,
+    Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, member_path, named_children, string_value,
 };
 use crate::engine::graph::model::EntityKind;
 
@@ -206,18 +206,7 @@ fn receiver(ctx: &Ctx, node: Node) -> Vec<String> {
             let t = ctx.text(node);
             if ctx.is_self(t) { vec!["self".into()] } else { vec![t.to_string()] }
         }
-        "selector_expression" => {
-            let (Some(o), Some(f)) = (node.child_by_field_name("operand"), node.child_by_field_name("field"))
-            else {
-                return vec!["?".into()];
-            };
-            let mut r = receiver(ctx, o);
-            if r.first().map(String::as_str) == Some("?") {
-                return r;
-            }
-            r.push(ctx.text(f).to_string());
-            r
-        }
+        "selector_expression" => member_path(ctx, node, "operand", "field", receiver),
         "call_expression" => {
             let f = node.child_by_field_name("function");
             let name = match f {

@@ -8,7 +8,9 @@
 use tree_sitter::Node;
 
 use super::RefKind;
-use super::extract::{Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, named_children};
+use super::extract::{
+    Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, member_path, named_children,
+};
 use super::rust_paths::{absolute, path_segments, type_path, use_tree};
 use crate::engine::graph::model::{EntityKind, RelationKind};
 
@@ -227,18 +229,7 @@ fn receiver(ctx: &Ctx, node: Node) -> Vec<String> {
             let t = ctx.text(node);
             if ctx.is_self(t) { vec!["self".into()] } else { vec![t.to_string()] }
         }
-        "field_expression" => {
-            let (Some(v), Some(f)) = (node.child_by_field_name("value"), node.child_by_field_name("field"))
-            else {
-                return vec!["?".into()];
-            };
-            let mut r = receiver(ctx, v);
-            if r.first().map(String::as_str) == Some("?") {
-                return r;
-            }
-            r.push(ctx.text(f).to_string());
-            r
-        }
+        "field_expression" => member_path(ctx, node, "value", "field", receiver),
         "call_expression" => {
             // The receiver is another call's result: remember that call's name.
             let f = node.child_by_field_name("function");

@@ -6,7 +6,9 @@
 use tree_sitter::Node;
 
 use super::RefKind;
-use super::extract::{Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, named_children};
+use super::extract::{
+    Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, member_path, named_children,
+};
 use crate::engine::graph::model::EntityKind;
 
 pub fn walk(ctx: &mut Ctx, node: Node) {
@@ -271,19 +273,7 @@ pub fn receiver(ctx: &Ctx, node: Node) -> Vec<String> {
     match node.kind() {
         "this" => vec!["self".into()],
         "identifier" => vec![ctx.text(node).to_string()],
-        "member_expression" => {
-            let (Some(o), Some(p)) =
-                (node.child_by_field_name("object"), node.child_by_field_name("property"))
-            else {
-                return vec!["?".into()];
-            };
-            let mut r = receiver(ctx, o);
-            if r.first().map(String::as_str) == Some("?") {
-                return r;
-            }
-            r.push(ctx.text(p).to_string());
-            r
-        }
+        "member_expression" => member_path(ctx, node, "object", "property", receiver),
         "call_expression" | "await_expression" => {
             let inner = if node.kind() == "await_expression" {
                 named_children(node).into_iter().next()

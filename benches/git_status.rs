@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kv1nt::engine::vcs::{self, Repo};
+use kv1nt::engine::git::{self, Repo};
 
 const DIRS: usize = 100;
 const FILES_PER_DIR: usize = 100;

@@ -305,13 +305,13 @@ fn stable(screen: &str) -> String {
 }
 
 fn approval_request(id: u64) -> Event {
-    use kv1nt::engine::approval::{Action, FileChange, Risk};
+    use kv1nt::engine::approval::{KeyAction, FileChange, Risk};
     use kv1nt::engine::protocol::ApprovalRequest;
     let change =
         FileChange { path: "src/lib.rs".into(), before: Some("a\n".into()), after: Some("b\n".into()) };
     Event::ApprovalRequest(ApprovalRequest {
         id,
-        action: Action::Edit { changes: vec![change] },
+        action: KeyAction::Edit { changes: vec![change] },
         risk: Risk::Low,
         reasons: vec!["small change: 2 lines in src/lib.rs".into()],
         summary: "edit src/lib.rs: 1 block, +1 −1 lines".into(),

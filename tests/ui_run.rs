@@ -9,7 +9,7 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use kv1nt::app::keymap::Keymap;
 use kv1nt::app::state::{AppState, Focus, Pane};
 use kv1nt::app::{input, update, view};
-use kv1nt::engine::approval::{Action, Risk};
+use kv1nt::engine::approval::{KeyAction, Risk};
 use kv1nt::engine::llm::ProviderKind;
 use kv1nt::engine::protocol::{ApprovalRequest, Event, Op, OutputStream, TurnOutcome};
 use kv1nt::widgets::theme::{ColorMode, Theme};
@@ -107,7 +107,7 @@ fn approving_a_snippet_shows_its_first_line_and_the_whole_code_in_diff() {
         &mut s,
         Event::ApprovalRequest(ApprovalRequest {
             id: 1,
-            action: Action::Command { command, cwd: ".".into() },
+            action: KeyAction::Command { command, cwd: ".".into() },
             risk: Risk::Medium,
             reasons: vec!["`python` is not a known build, test or read-only command".into()],
             summary: "run this python snippet (2 lines) in a scratch directory, sandboxed".into(),

@@ -5,12 +5,12 @@ use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::approval::Action;
+use crate::engine::protocol::GateAction;
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Op};
 use crate::widgets::diff_view::DiffModel;
 use crate::widgets::highlight::lang_from_path;
 
-use super::keymap::{Action as KeyAction, KeyContext};
+use super::keymap::{KeyAction as KeyAction, KeyContext};
 use super::layers::{ApprovalDialog, ApprovalMode, Layer};
 use super::state::AppState;
 
@@ -24,7 +24,7 @@ pub fn enqueue(state: &mut AppState, request: ApprovalRequest) {
 }
 
 fn show(state: &mut AppState, request: ApprovalRequest) {
-    if let Action::Edit { changes } = &request.action
+    if let GateAction::Edit { changes } = &request.action
         && let Some(change) = changes.first()
     {
         let before = change.before.as_deref().unwrap_or_default();
@@ -38,7 +38,7 @@ fn show(state: &mut AppState, request: ApprovalRequest) {
         state.diff.highlights = Default::default();
         state.diff.scroll_y = 0;
     }
-    if let Action::Command { command, .. } = &request.action
+    if let GateAction::Command { command, .. } = &request.action
         && command.contains('\n')
     {
         // A snippet: the whole code is shown in Diff, as lines to be added, for the user to read.
@@ -49,7 +49,7 @@ fn show(state: &mut AppState, request: ApprovalRequest) {
         state.diff.highlights = Default::default();
         state.diff.scroll_y = 0;
     }
-    if let Action::Commit { diff, .. } = &request.action {
+    if let GateAction::Commit { diff, .. } = &request.action {
         let model = DiffModel::from_unified(diff);
         state.diff.caption = format!("proposed commit  +{} −{}", model.added, model.removed);
         state.diff.lang = None;
@@ -144,8 +144,8 @@ pub fn on_paste(state: &mut AppState, text: &str) {
 
 fn proposed_content(request: &ApprovalRequest) -> Option<String> {
     match &request.action {
-        Action::Edit { changes } if changes.len() == 1 => changes[0].after.clone(),
-        Action::Commit { message, .. } => Some(message.clone()),
+        GateAction::Edit { changes } if changes.len() == 1 => changes[0].after.clone(),
+        GateAction::Commit { message, .. } => Some(message.clone()),
         _ => None,
     }
 }

@@ -2,7 +2,7 @@
 //! (only the newest entry is re-scanned while it streams), the newest block is shown in Code, and
 //! when a block completes that revises an earlier one (same language), Diff shows the change.
 
-use crate::engine::synth::code_blocks::extract_code_blocks;
+use crate::engine::protocol::fences::extract_code_blocks;
 use crate::widgets::code_view::CodeDoc;
 use crate::widgets::diff_view::DiffModel;
 

@@ -10,10 +10,10 @@
 //! touches git itself — it sends `Op::Git` jobs and shows the answers.
 
 use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot, Op};
-use crate::engine::vcs::{FileDiff, FileStatus};
+use crate::engine::git::{FileDiff, FileStatus};
 use crate::widgets::diff_view::DiffModel;
 
-use super::keymap::Action;
+use super::keymap::KeyAction;
 use super::state::{AppState, Focus, Pane};
 
 #[derive(Debug, Default)]
@@ -179,31 +179,31 @@ fn diff_rows(diff: &FileDiff) -> (DiffModel, Vec<(usize, Option<usize>)>) {
 }
 
 /// Keys while the view is open and Code or Diff has focus; false when the key is not the view's.
-pub fn on_action(state: &mut AppState, action: Action) -> bool {
+pub fn on_action(state: &mut AppState, action: KeyAction) -> bool {
     let in_diff = state.focus == Focus::Pane(Pane::Diff);
     match action {
-        Action::ScrollDown | Action::ScrollUp if in_diff => {
+        KeyAction::ScrollDown | KeyAction::ScrollUp if in_diff => {
             let last = state.git.rows.len().saturating_sub(1);
             let c = &mut state.git.cursor;
-            *c = if action == Action::ScrollDown { (*c + 1).min(last) } else { c.saturating_sub(1) };
+            *c = if action == KeyAction::ScrollDown { (*c + 1).min(last) } else { c.saturating_sub(1) };
             keep_cursor_visible(state);
         }
-        Action::ScrollDown | Action::ScrollUp => {
+        KeyAction::ScrollDown | KeyAction::ScrollUp => {
             let last = state.git.snapshot.as_ref().map_or(0, |s| s.files.len().saturating_sub(1));
             let s = &mut state.git.selected;
-            *s = if action == Action::ScrollDown { (*s + 1).min(last) } else { s.saturating_sub(1) };
+            *s = if action == KeyAction::ScrollDown { (*s + 1).min(last) } else { s.saturating_sub(1) };
             state.git.cursor = 0;
             state.diff.scroll_y = 0;
             request_diff(state);
         }
-        Action::FocusComposer if !in_diff => state.focus = Focus::Pane(Pane::Diff),
-        Action::GitSide => {
+        KeyAction::FocusComposer if !in_diff => state.focus = Focus::Pane(Pane::Diff),
+        KeyAction::GitSide => {
             state.git.staged = !state.git.staged;
             state.git.cursor = 0;
             request_diff(state);
         }
-        Action::GitRefresh => refresh(state),
-        Action::GitStage | Action::GitUnstage | Action::GitStageLine | Action::GitUnstageLine => {
+        KeyAction::GitRefresh => refresh(state),
+        KeyAction::GitStage | KeyAction::GitUnstage | KeyAction::GitStageLine | KeyAction::GitUnstageLine => {
             stage(state, action, in_diff)
         }
         _ => return false,
@@ -212,8 +212,8 @@ pub fn on_action(state: &mut AppState, action: Action) -> bool {
     true
 }
 
-fn stage(state: &mut AppState, action: Action, in_diff: bool) {
-    let unstage = matches!(action, Action::GitUnstage | Action::GitUnstageLine);
+fn stage(state: &mut AppState, action: KeyAction, in_diff: bool) {
+    let unstage = matches!(action, KeyAction::GitUnstage | KeyAction::GitUnstageLine);
     let Some(path) = state.git.selected_file().map(|f| f.path.clone()) else { return };
     let part = if !in_diff {
         GitPart::File
@@ -230,8 +230,8 @@ fn stage(state: &mut AppState, action: Action, in_diff: bool) {
         };
         let Some(hunk) = diff.hunks.get(h).cloned() else { return };
         match (action, line) {
-            (Action::GitStageLine | Action::GitUnstageLine, Some(i)) => GitPart::Lines(hunk, vec![i]),
-            (Action::GitStageLine | Action::GitUnstageLine, None) => return,
+            (KeyAction::GitStageLine | KeyAction::GitUnstageLine, Some(i)) => GitPart::Lines(hunk, vec![i]),
+            (KeyAction::GitStageLine | KeyAction::GitUnstageLine, None) => return,
             _ => GitPart::Hunk(hunk),
         }
     };

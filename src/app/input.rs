@@ -15,7 +15,7 @@ use super::blocks;
 use super::commands;
 use super::git_view;
 use super::graph_panel;
-use super::keymap::{Action, KeyContext};
+use super::keymap::{KeyAction, KeyContext};
 use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, Focus, Pane};
 
@@ -54,7 +54,7 @@ fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
             match action {
                 // Tab completes only while the popup is up; Alt+N takes a follow-up only when
                 // there is one. Otherwise the key does what it does everywhere.
-                Some(Action::Complete) if !popup => {
+                Some(KeyAction::Complete) if !popup => {
                     if let Some(global) = state.keymap.lookup(&[KeyContext::Global], &key) {
                         perform(state, global, ops);
                     }
@@ -64,16 +64,16 @@ fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
                         perform(state, global, ops);
                     }
                 }
-                Some(Action::HistoryPrev | Action::HistoryNext) if popup => {
-                    state.composer.move_completion(action == Some(Action::HistoryNext));
+                Some(KeyAction::HistoryPrev | KeyAction::HistoryNext) if popup => {
+                    state.composer.move_completion(action == Some(KeyAction::HistoryNext));
                 }
-                Some(Action::Submit) if popup && !is_complete_command(state) => {
+                Some(KeyAction::Submit) if popup && !is_complete_command(state) => {
                     state.composer.accept_completion();
                 }
-                Some(Action::HistoryPrev) if !state.composer.at_edge(true) => {
+                Some(KeyAction::HistoryPrev) if !state.composer.at_edge(true) => {
                     state.composer.textarea.input(key);
                 }
-                Some(Action::HistoryNext) if !state.composer.at_edge(false) => {
+                Some(KeyAction::HistoryNext) if !state.composer.at_edge(false) => {
                     state.composer.textarea.input(key);
                 }
                 Some(action) => perform(state, action, ops),
@@ -114,24 +114,24 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
     let action = state.keymap.lookup(&[KeyContext::Modal], &key);
     match state.layers.last_mut() {
         Some(Layer::Confirm(dialog)) => match action {
-            Some(Action::ConfirmYes) if key.code == crossterm::event::KeyCode::Enter => {
+            Some(KeyAction::ConfirmYes) if key.code == crossterm::event::KeyCode::Enter => {
                 let yes = dialog.yes_selected;
                 answer(state, yes, ops);
             }
-            Some(Action::ConfirmYes) => answer(state, true, ops),
-            Some(Action::ConfirmNo) => answer(state, false, ops),
-            Some(Action::ToggleChoice) => dialog.yes_selected = !dialog.yes_selected,
+            Some(KeyAction::ConfirmYes) => answer(state, true, ops),
+            Some(KeyAction::ConfirmNo) => answer(state, false, ops),
+            Some(KeyAction::ToggleChoice) => dialog.yes_selected = !dialog.yes_selected,
             _ => {}
         },
         Some(Layer::Help { scroll }) => {
             match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
-                Some(Action::ScrollDown) => *scroll += 1,
-                Some(Action::ScrollUp) => *scroll = scroll.saturating_sub(1),
-                Some(Action::PageDown) => *scroll += 10,
-                Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
-                Some(Action::Quit) => {
+                Some(KeyAction::ScrollDown) => *scroll += 1,
+                Some(KeyAction::ScrollUp) => *scroll = scroll.saturating_sub(1),
+                Some(KeyAction::PageDown) => *scroll += 10,
+                Some(KeyAction::PageUp) => *scroll = scroll.saturating_sub(10),
+                Some(KeyAction::Quit) => {
                     state.layers.pop();
-                    perform(state, Action::Quit, ops);
+                    perform(state, KeyAction::Quit, ops);
                 }
                 _ if matches!(
                     key.code,
@@ -181,24 +181,24 @@ pub fn request_quit(state: &mut AppState, ops: &UnboundedSender<Op>) {
     }
 }
 
-pub fn perform(state: &mut AppState, action: Action, ops: &UnboundedSender<Op>) {
+pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op>) {
     match action {
-        Action::Quit => request_quit(state, ops),
-        Action::Interrupt if state.busy() => {
+        KeyAction::Quit => request_quit(state, ops),
+        KeyAction::Interrupt if state.busy() => {
             let _ = ops.send(Op::Cancel);
         }
-        Action::Interrupt if !state.composer.is_empty() => state.composer.set_text(""),
-        Action::Interrupt => request_quit(state, ops),
-        Action::Cancel if state.busy() => {
+        KeyAction::Interrupt if !state.composer.is_empty() => state.composer.set_text(""),
+        KeyAction::Interrupt => request_quit(state, ops),
+        KeyAction::Cancel if state.busy() => {
             let _ = ops.send(Op::Cancel);
         }
-        Action::Cancel if state.zoom.is_some() => state.zoom = None,
-        Action::Cancel => state.focus = Focus::Composer,
-        Action::Help => state.layers.push(Layer::Help { scroll: 0 }),
-        Action::GitToggle => git_view::toggle(state),
-        Action::GraphToggle => graph_panel::toggle(state),
-        Action::FocusNext | Action::FocusPrev => {
-            state.focus = state.focus.cycle(action == Action::FocusNext);
+        KeyAction::Cancel if state.zoom.is_some() => state.zoom = None,
+        KeyAction::Cancel => state.focus = Focus::Composer,
+        KeyAction::Help => state.layers.push(Layer::Help { scroll: 0 }),
+        KeyAction::GitToggle => git_view::toggle(state),
+        KeyAction::GraphToggle => graph_panel::toggle(state),
+        KeyAction::FocusNext | KeyAction::FocusPrev => {
+            state.focus = state.focus.cycle(action == KeyAction::FocusNext);
             if let Focus::Pane(pane) = state.focus {
                 state.tab = pane;
                 if state.zoom.is_some() {
@@ -206,64 +206,64 @@ pub fn perform(state: &mut AppState, action: Action, ops: &UnboundedSender<Op>) 
                 }
             }
         }
-        Action::FocusChat => focus_pane(state, Pane::Chat),
-        Action::FocusCode => focus_pane(state, Pane::Code),
-        Action::FocusDiff => focus_pane(state, Pane::Diff),
-        Action::FocusOutput => focus_pane(state, Pane::Output),
-        Action::FocusComposer => state.focus = Focus::Composer,
-        Action::Zoom => {
+        KeyAction::FocusChat => focus_pane(state, Pane::Chat),
+        KeyAction::FocusCode => focus_pane(state, Pane::Code),
+        KeyAction::FocusDiff => focus_pane(state, Pane::Diff),
+        KeyAction::FocusOutput => focus_pane(state, Pane::Output),
+        KeyAction::FocusComposer => state.focus = Focus::Composer,
+        KeyAction::Zoom => {
             let pane = match state.focus {
                 Focus::Pane(p) => p,
                 Focus::Composer => state.tab,
             };
             state.zoom = if state.zoom.is_some() { None } else { Some(pane) };
         }
-        Action::NextBlock | Action::PrevBlock => blocks::step(state, action == Action::NextBlock),
-        Action::Submit => submit(state, ops),
-        Action::Newline => state.composer.textarea.insert_newline(),
-        Action::HistoryPrev => state.composer.history_prev(),
-        Action::HistoryNext => state.composer.history_next(),
-        Action::Complete => {
+        KeyAction::NextBlock | KeyAction::PrevBlock => blocks::step(state, action == KeyAction::NextBlock),
+        KeyAction::Submit => submit(state, ops),
+        KeyAction::Newline => state.composer.textarea.insert_newline(),
+        KeyAction::HistoryPrev => state.composer.history_prev(),
+        KeyAction::HistoryNext => state.composer.history_next(),
+        KeyAction::Complete => {
             state.composer.accept_completion();
         }
-        Action::ScrollUp => scroll(state, Scroll::Lines(-1)),
-        Action::ScrollDown => scroll(state, Scroll::Lines(1)),
-        Action::PageUp => scroll(state, Scroll::Pages(-1)),
-        Action::PageDown => scroll(state, Scroll::Pages(1)),
-        Action::ScrollTop => scroll(state, Scroll::Top),
-        Action::ScrollBottom => scroll(state, Scroll::Bottom),
-        Action::ScrollLeft => state.code.scroll_x = state.code.scroll_x.saturating_sub(4),
-        Action::ScrollRight => state.code.scroll_x += 4,
-        Action::CyclePolicy => {
+        KeyAction::ScrollUp => scroll(state, Scroll::Lines(-1)),
+        KeyAction::ScrollDown => scroll(state, Scroll::Lines(1)),
+        KeyAction::PageUp => scroll(state, Scroll::Pages(-1)),
+        KeyAction::PageDown => scroll(state, Scroll::Pages(1)),
+        KeyAction::ScrollTop => scroll(state, Scroll::Top),
+        KeyAction::ScrollBottom => scroll(state, Scroll::Bottom),
+        KeyAction::ScrollLeft => state.code.scroll_x = state.code.scroll_x.saturating_sub(4),
+        KeyAction::ScrollRight => state.code.scroll_x += 4,
+        KeyAction::CyclePolicy => {
             let _ = ops.send(Op::SetPolicy(state.status.policy.next()));
         }
-        Action::Suggestion1 | Action::Suggestion2 | Action::Suggestion3 | Action::Suggestion4 => {
+        KeyAction::Suggestion1 | KeyAction::Suggestion2 | KeyAction::Suggestion3 | KeyAction::Suggestion4 => {
             take_suggestion(state, suggestion_index(action).unwrap_or(0), ops);
         }
-        Action::ConfirmYes
-        | Action::ConfirmNo
-        | Action::ToggleChoice
-        | Action::ApproveOnce
-        | Action::ApproveSession
-        | Action::Deny
-        | Action::DenyWithMessage
-        | Action::EditProposal
-        | Action::SaveEdit
-        | Action::GitStage
-        | Action::GitUnstage
-        | Action::GitStageLine
-        | Action::GitUnstageLine
-        | Action::GitSide
-        | Action::GitRefresh => {}
+        KeyAction::ConfirmYes
+        | KeyAction::ConfirmNo
+        | KeyAction::ToggleChoice
+        | KeyAction::ApproveOnce
+        | KeyAction::ApproveSession
+        | KeyAction::Deny
+        | KeyAction::DenyWithMessage
+        | KeyAction::EditProposal
+        | KeyAction::SaveEdit
+        | KeyAction::GitStage
+        | KeyAction::GitUnstage
+        | KeyAction::GitStageLine
+        | KeyAction::GitUnstageLine
+        | KeyAction::GitSide
+        | KeyAction::GitRefresh => {}
     }
 }
 
-fn suggestion_index(action: Action) -> Option<usize> {
+fn suggestion_index(action: KeyAction) -> Option<usize> {
     match action {
-        Action::Suggestion1 => Some(0),
-        Action::Suggestion2 => Some(1),
-        Action::Suggestion3 => Some(2),
-        Action::Suggestion4 => Some(3),
+        KeyAction::Suggestion1 => Some(0),
+        KeyAction::Suggestion2 => Some(1),
+        KeyAction::Suggestion3 => Some(2),
+        KeyAction::Suggestion4 => Some(3),
         _ => None,
     }
 }

@@ -49,13 +49,13 @@ macro_rules! actions {
     ($($variant:ident => $name:literal, $desc:literal;)*) => {
         /// Everything a key can do.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Action { $($variant),* }
+        pub enum KeyAction { $($variant),* }
 
-        impl Action {
-            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
-            pub fn name(self) -> &'static str { match self { $(Action::$variant => $name),* } }
-            pub fn description(self) -> &'static str { match self { $(Action::$variant => $desc),* } }
-            pub fn parse(name: &str) -> Option<Action> { Self::ALL.iter().copied().find(|a| a.name() == name) }
+        impl KeyAction {
+            pub const ALL: &'static [KeyAction] = &[$(KeyAction::$variant),*];
+            pub fn name(self) -> &'static str { match self { $(KeyAction::$variant => $name),* } }
+            pub fn description(self) -> &'static str { match self { $(KeyAction::$variant => $desc),* } }
+            pub fn parse(name: &str) -> Option<KeyAction> { Self::ALL.iter().copied().find(|a| a.name() == name) }
         }
     };
 }
@@ -213,12 +213,12 @@ impl KeyCombo {
 }
 
 /// An action and the labels of the keys bound to it.
-pub type ActionKeys = (Action, Vec<String>);
+pub type ActionKeys = (KeyAction, Vec<String>);
 
 /// The resolved bindings of every context.
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    bindings: BTreeMap<KeyContext, Vec<(KeyCombo, Action)>>,
+    bindings: BTreeMap<KeyContext, Vec<(KeyCombo, KeyAction)>>,
 }
 
 impl Keymap {
@@ -227,13 +227,13 @@ impl Keymap {
     pub fn load(overrides: &BTreeMap<String, KeyList>) -> Result<Self, String> {
         let table: toml::Table =
             toml::from_str(DEFAULT_KEYMAP).map_err(|e| format!("built-in keymap: {e}"))?;
-        let mut bindings: BTreeMap<KeyContext, Vec<(KeyCombo, Action)>> = BTreeMap::new();
+        let mut bindings: BTreeMap<KeyContext, Vec<(KeyCombo, KeyAction)>> = BTreeMap::new();
         for (context_name, entries) in &table {
             let context = KeyContext::parse(context_name)
                 .ok_or_else(|| format!("built-in keymap: context {context_name}"))?;
             let entries = entries.as_table().ok_or_else(|| format!("built-in keymap: [{context_name}]"))?;
             for (action_name, keys) in entries {
-                let action = Action::parse(action_name)
+                let action = KeyAction::parse(action_name)
                     .ok_or_else(|| format!("built-in keymap: action {action_name}"))?;
                 for key in keys.as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
                     bindings.entry(context).or_default().push((KeyCombo::parse(key)?, action));
@@ -241,8 +241,8 @@ impl Keymap {
             }
         }
         for (action_name, keys) in overrides {
-            let action = Action::parse(action_name).ok_or_else(|| {
-                let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            let action = KeyAction::parse(action_name).ok_or_else(|| {
+                let known: Vec<&str> = KeyAction::ALL.iter().map(|a| a.name()).collect();
                 format!("config [keymap]: unknown action `{action_name}`; actions are: {}", known.join(", "))
             })?;
             let combos = keys
@@ -268,7 +268,7 @@ impl Keymap {
     }
 
     /// The action bound to `key`, searching `contexts` in order.
-    pub fn lookup(&self, contexts: &[KeyContext], key: &KeyEvent) -> Option<Action> {
+    pub fn lookup(&self, contexts: &[KeyContext], key: &KeyEvent) -> Option<KeyAction> {
         let combo = KeyCombo::from_event(key);
         contexts.iter().find_map(|context| {
             self.bindings.get(context)?.iter().find(|(k, _)| *k == combo).map(|(_, action)| *action)

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use crate::engine::approval::Policy;
 use crate::engine::llm::{ProviderKind, Usage};
 use crate::engine::protocol::LogLevel;
-use crate::engine::synth::code_blocks::CodeBlock;
+use crate::engine::protocol::fences::CodeBlock;
 use crate::widgets::chat::RenderCache;
 use crate::widgets::code_view::CodeDoc;
 use crate::widgets::diff_view::{DiffHighlights, DiffModel};

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::engine::approval::Risk;
 use crate::engine::llm::http::build_client;
-use crate::engine::vcs::{
+use crate::engine::git::{
     self, Change, CommitOptions, CommitOutcome, CommitProposal, MessageSource, Repo, VcsError,
 };
 
@@ -66,7 +66,7 @@ pub async fn run(args: CommitArgs, setup: Setup) -> Result<i32> {
     }
     let client = build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
     let (message, source, note) =
-        vcs::write_commit_message(&setup.config, &setup.secrets, &client, &proposal).await;
+        git::assist::write_commit_message(&setup.config, &setup.secrets, &client, &proposal).await;
     let mut shown = Shown { proposal: proposal.with_message(message, source, &workdir), note };
 
     if args.dry_run {
@@ -158,7 +158,7 @@ fn propose(cwd: &Path) -> Result<(PathBuf, CommitProposal)> {
         Err(e) => return Err(anyhow!("{e}")),
     };
     let workdir = repo.workdir().to_path_buf();
-    match vcs::prepare_commit(&repo, &workdir) {
+    match git::prepare_commit(&repo, &workdir) {
         Ok(proposal) => Ok((workdir, proposal)),
         Err(VcsError::NothingStaged) => {
             bail!("nothing is staged to commit; stage changes with `git add` first")
@@ -175,14 +175,14 @@ fn commit_exactly(
     trailer: Option<String>,
 ) -> Result<CommitOutcome, VcsError> {
     let repo = Repo::open(workdir)?;
-    let now = vcs::prepare_commit(&repo, workdir)?;
+    let now = git::prepare_commit(&repo, workdir)?;
     if now.diff_text != expected {
         return Err(VcsError::Refused(
             "the staged changes changed while you were deciding; nothing was committed (run kv1nt commit again)"
                 .to_string(),
         ));
     }
-    vcs::commit(&repo, message, &CommitOptions { trailer, no_verify: false })
+    git::commit(&repo, message, &CommitOptions { trailer, no_verify: false })
 }
 
 /// One answer from the terminal, trimmed and lower-cased ("" at end of input).

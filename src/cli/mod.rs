@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::approval::Policy;
 use crate::engine::config::{self, Config, Overrides, Paths, Secrets};
 use crate::engine::llm::ProviderKind;
-use crate::engine::runtime::{EngineHandle, EngineSetup, spawn};
+use crate::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
 use crate::engine::store::{SessionInfo, Store};
 
 #[derive(Debug, Parser)]

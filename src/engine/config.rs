@@ -16,7 +16,7 @@ use super::graph::settings::{EmbedProvider, GraphSettings};
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
 use super::sandbox::SandboxSettings;
-use super::vcs::GitSettings;
+use super::git::GitSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
 use crate::app::layers::{ApprovalDialog, ApprovalMode};
-use crate::engine::approval::{Action, Risk};
+use crate::engine::protocol::{GateAction, Risk};
 
 use super::chat::wrap_plain;
 use super::theme::Theme;
@@ -29,12 +29,12 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
     let inner_width = width.saturating_sub(2).max(1);
     let mut lines: Vec<Line<'static>> = Vec::new();
     lines.extend(wrap_plain(&request.summary, inner_width, theme.base.add_modifier(Modifier::BOLD)));
-    if let Action::Commit { message, .. } = &request.action {
+    if let GateAction::Commit { message, .. } = &request.action {
         for line in message.lines().take(12) {
             lines.extend(wrap_plain(&format!("│ {line}"), inner_width, theme.accent));
         }
     }
-    if let Action::Command { command, .. } = &request.action {
+    if let GateAction::Command { command, .. } = &request.action {
         let mut shown = command.lines();
         let first = shown.next().unwrap_or_default();
         lines.extend(wrap_plain(&format!("$ {first}"), inner_width, theme.accent));
@@ -58,7 +58,7 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
             }
             keys.extend(["n deny", "m deny with a message"]);
             if request.editable {
-                keys.push(if matches!(request.action, Action::Commit { .. }) {
+                keys.push(if matches!(request.action, GateAction::Commit { .. }) {
                     "e edit the message"
                 } else {
                     "e edit first"

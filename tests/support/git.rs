@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Once, OnceLock};
 
-use kv1nt::engine::vcs::Repo;
+use kv1nt::engine::git::Repo;
 use tempfile::TempDir;
 
 /// An empty directory that stands in for HOME (CLI) and libgit2's config search paths.

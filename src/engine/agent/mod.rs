@@ -1,5 +1,25 @@
-//! The agent: tools the model calls, and the loop that runs them through the approval gate.
+//! The engine task: one home for every `impl Engine`. [`runtime`] owns the task's state and op
+//! loop; each other file adds one kind of work to it — a turn's step loop (`turn`), streaming a
+//! reply (`reply`), the model's tool calls (`tool_calls`), the approval gate as the engine runs it
+//! (`gate`), sandboxed runs (`runs`), undo and rewind (`undo`), git flows through the gate
+//! (`git`), the graph's tools and prompt sections (`graph_tools`, `graph_context`), the system
+//! prompt (`prompt`), intents and the text tool protocol.
+//!
+//! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
+//! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
 
+mod gate;
+mod git;
+mod graph_context;
+mod graph_tools;
 pub mod intents;
+pub mod prompt;
+mod reply;
+mod runs;
+pub mod runtime;
 pub mod text_protocol;
-pub mod tools;
+mod tool_calls;
+mod turn;
+mod undo;
+
+pub use runtime::{EngineHandle, EngineSetup, spawn};

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::types::Action;
+use super::types::GateAction;
 
 /// One standing approval for the rest of the session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,9 +87,9 @@ impl Grant {
     }
 
     /// Whether this grant alone covers `action`.
-    pub fn covers(&self, action: &Action) -> bool {
+    pub fn covers(&self, action: &GateAction) -> bool {
         match (&self.kind, action) {
-            (GrantKind::EditsUnder { dir }, Action::Edit { changes }) => {
+            (GrantKind::EditsUnder { dir }, GateAction::Edit { changes }) => {
                 let dir = if dir.is_empty() {
                     String::new()
                 } else {
@@ -101,12 +101,12 @@ impl Grant {
                 !changes.is_empty()
                     && changes.iter().all(|c| normalize_path(&c.path).is_some_and(|p| p.starts_with(&dir)))
             }
-            (GrantKind::EditsOf { path }, Action::Edit { changes }) => {
+            (GrantKind::EditsOf { path }, GateAction::Edit { changes }) => {
                 let Some(granted) = normalize_path(path) else { return false };
                 !changes.is_empty()
                     && changes.iter().all(|c| normalize_path(&c.path) == Some(granted.clone()))
             }
-            (GrantKind::CommandPrefix { prefix }, Action::Command { command, .. }) => {
+            (GrantKind::CommandPrefix { prefix }, GateAction::Command { command, .. }) => {
                 let want: Vec<&str> = prefix.split_whitespace().collect();
                 let have: Vec<&str> = command.split_whitespace().collect();
                 !want.is_empty() && !has_shell_syntax(command) && have.starts_with(&want)
@@ -118,9 +118,9 @@ impl Grant {
 
 /// The narrowest sensible grant for `action` (see the module docs); None for commits, empty
 /// edits, paths outside the workspace and commands with shell syntax.
-pub fn grant_for(action: &Action) -> Option<Grant> {
+pub fn grant_for(action: &GateAction) -> Option<Grant> {
     match action {
-        Action::Edit { changes } => {
+        GateAction::Edit { changes } => {
             let paths: Vec<String> =
                 changes.iter().map(|c| normalize_path(&c.path)).collect::<Option<_>>()?;
             let first = paths.first()?;
@@ -133,7 +133,7 @@ pub fn grant_for(action: &Action) -> Option<Grant> {
             let dir = paths.iter().map(|p| parent_dir(p)).reduce(|a, b| common_dir(&a, &b))?;
             Some(Grant::new(GrantKind::EditsUnder { dir }))
         }
-        Action::Command { command, .. } => {
+        GateAction::Command { command, .. } => {
             if has_shell_syntax(command) {
                 return None;
             }
@@ -157,7 +157,7 @@ pub fn grant_for(action: &Action) -> Option<Grant> {
             };
             Some(Grant::new(GrantKind::CommandPrefix { prefix: words[..keep].join(" ") }))
         }
-        Action::Commit { .. } => None,
+        GateAction::Commit { .. } => None,
     }
 }
 
@@ -176,7 +176,7 @@ impl Grants {
     }
 
     /// The first grant that alone covers `action`.
-    pub fn covers(&self, action: &Action) -> Option<&Grant> {
+    pub fn covers(&self, action: &GateAction) -> Option<&Grant> {
         self.grants.iter().find(|g| g.covers(action))
     }
 

@@ -9,7 +9,7 @@
 //!    kind up to medium and asks for high.
 
 use super::grants::Grants;
-use super::types::{Action, Assessment, Policy, Risk};
+use super::types::{GateAction, Assessment, Policy, Risk};
 
 /// What the gate does with one action.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ pub const READ_ONLY_REASON: &str =
     "read-only policy: no changes are made; switch with Shift+Tab or --approval";
 
 /// Decides what happens to `action` (see the module docs for the rules).
-pub fn decide(policy: Policy, action: &Action, assessment: &Assessment, grants: &Grants) -> Verdict {
+pub fn decide(policy: Policy, action: &GateAction, assessment: &Assessment, grants: &Grants) -> Verdict {
     let risk = assessment.risk;
     if policy == Policy::ReadOnly {
         return Verdict::Deny { reason: READ_ONLY_REASON.to_string() };
@@ -40,7 +40,7 @@ pub fn decide(policy: Policy, action: &Action, assessment: &Assessment, grants: 
     }
     let allowed = match policy {
         Policy::ReadOnly | Policy::Ask => false,
-        Policy::AutoEdit => matches!(action, Action::Edit { .. }) && risk <= Risk::Medium,
+        Policy::AutoEdit => matches!(action, GateAction::Edit { .. }) && risk <= Risk::Medium,
         Policy::Auto => risk <= Risk::Medium,
     };
     if allowed {

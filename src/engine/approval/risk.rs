@@ -1,4 +1,4 @@
-//! Risk assessment: how much could an [`Action`] go wrong, and why, in sentences for the modal.
+//! Risk assessment: how much could an [`GateAction`] go wrong, and why, in sentences for the modal.
 //!
 //! Path, command and secret rules are data (`assets/risk_paths.toml`, compiled once in
 //! `risk/rules.rs`); edits, commits and secrets are weighed here, commands in `risk/command.rs`.
@@ -26,7 +26,7 @@ use std::time::Duration;
 use similar::{ChangeTag, TextDiff};
 
 use super::grants::normalize_path;
-use super::types::{Action, Assessment, FileChange, Risk};
+use super::types::{GateAction, Assessment, FileChange, Risk};
 use rules::rules;
 
 const LOW_LINES: usize = 20;
@@ -46,13 +46,13 @@ pub struct SecretFinding {
 }
 
 /// Assesses `action`; `workspace` is the absolute workspace root (for paths and command writes).
-pub fn assess(action: &Action, workspace: &Path) -> Assessment {
+pub fn assess(action: &GateAction, workspace: &Path) -> Assessment {
     let mut found = match action {
-        Action::Edit { changes } => assess_files(
+        GateAction::Edit { changes } => assess_files(
             &changes.iter().filter_map(|c| FileStat::from_change(c, workspace)).collect::<Vec<_>>(),
         ),
-        Action::Command { command, cwd } => command::assess_command(command, cwd, workspace),
-        Action::Commit { message, diff } => {
+        GateAction::Command { command, cwd } => command::assess_command(command, cwd, workspace),
+        GateAction::Commit { message, diff } => {
             let mut found = assess_files(&parse_diff(diff, workspace));
             for s in find_secrets(message) {
                 let (kind, line, masked) = (s.kind, s.line, s.masked);

@@ -1,87 +1,11 @@
-//! The vocabulary of the approval gate: what is being asked (an [`Action`] made of concrete
+//! The vocabulary of the approval gate: what is being asked (an [`GateAction`] made of concrete
 //! [`FileChange`]s, commands or commits), how risky it is ([`Risk`], [`Assessment`]), and the
 //! user's standing choice ([`Policy`]).
 
 use serde::{Deserialize, Serialize};
 
-/// How much could go wrong. Ordered: `Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Risk {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Risk {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Risk::Low => "low",
-            Risk::Medium => "medium",
-            Risk::High => "high",
-            Risk::Critical => "critical",
-        }
-    }
-
-    /// One level up (critical stays critical).
-    pub fn raised(self) -> Risk {
-        match self {
-            Risk::Low => Risk::Medium,
-            Risk::Medium => Risk::High,
-            Risk::High | Risk::Critical => Risk::Critical,
-        }
-    }
-}
-
-impl std::fmt::Display for Risk {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One file's change: its content before (None = did not exist) and after (None = deleted).
-/// `path` is relative to the workspace root, with `/` separators.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileChange {
-    pub path: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// Something that mutates the workspace or the world and so must pass the gate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Action {
-    /// Edits, new files, rewrites or deletions (all applied together or not at all).
-    Edit { changes: Vec<FileChange> },
-    /// A shell command (the sandbox issue runs it).
-    Command { command: String, cwd: String },
-    /// A commit (the git issue makes it).
-    Commit { message: String, diff: String },
-}
-
-impl Action {
-    /// Short name for the audit log: "edit", "command", "commit".
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::Edit { .. } => "edit",
-            Action::Command { .. } => "command",
-            Action::Commit { .. } => "commit",
-        }
-    }
-
-    /// What it touches, for the audit log and the modal title ("src/a.rs, src/b.rs").
-    pub fn target(&self) -> String {
-        match self {
-            Action::Edit { changes } => {
-                changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ")
-            }
-            Action::Command { command, .. } => command.clone(),
-            Action::Commit { message, .. } => message.lines().next().unwrap_or_default().to_string(),
-        }
-    }
-}
+/// The gate's vocabulary crosses to the UI, so it is defined in the protocol.
+pub use crate::engine::protocol::gate::{FileChange, GateAction, Policy, Risk};
 
 /// The assessor's verdict: a level and the reasons for it, in words a user reads in the modal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,39 +14,3 @@ pub struct Assessment {
     pub reasons: Vec<String>,
 }
 
-/// The user's standing choice of how much runs without asking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Policy {
-    /// Nothing mutates.
-    ReadOnly,
-    /// Every mutation asks.
-    Ask,
-    /// Edits up to medium risk run without asking.
-    AutoEdit,
-    /// Only high and critical ask.
-    Auto,
-}
-
-impl Policy {
-    pub const ALL: [Policy; 4] = [Policy::ReadOnly, Policy::Ask, Policy::AutoEdit, Policy::Auto];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Policy::ReadOnly => "read-only",
-            Policy::Ask => "ask",
-            Policy::AutoEdit => "auto-edit",
-            Policy::Auto => "auto",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Policy> {
-        Self::ALL.into_iter().find(|p| p.as_str() == name)
-    }
-
-    /// The next policy in the Shift+Tab cycle.
-    pub fn next(self) -> Policy {
-        let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
-    }
-}

@@ -27,6 +27,7 @@ pub mod embed;
 pub mod index;
 mod ingest;
 pub mod model;
+mod panel;
 pub mod parse;
 pub mod query;
 pub mod resolve;
@@ -34,6 +35,8 @@ mod schema;
 pub mod settings;
 pub mod store;
 pub mod vector;
+mod watch;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -43,6 +46,8 @@ pub use model::{Entity, EntityKind, Relation, RelationKind};
 pub use query::{EntityKey, GraphStats, Related, SearchHit};
 pub use settings::{AnyEmbedder, EmbedProvider, GraphSettings, embedder_for};
 pub use store::{GraphDb, graph_db_path};
+pub use watch::watch;
+pub use worker::GraphWorker;
 
 /// Everything that can go wrong in the graph.
 #[derive(Debug, thiserror::Error)]

@@ -2,50 +2,7 @@
 
 use std::time::Duration;
 
-/// Which provider an error came from, for messages that tell the user what to set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    Anthropic,
-    Ollama,
-    #[serde(rename = "openai")]
-    OpenAi,
-}
-
-impl ProviderKind {
-    pub const ALL: [ProviderKind; 3] = [ProviderKind::Anthropic, ProviderKind::Ollama, ProviderKind::OpenAi];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Anthropic => "anthropic",
-            ProviderKind::Ollama => "ollama",
-            ProviderKind::OpenAi => "openai",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<ProviderKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
-    /// What a user sets to make this provider reachable.
-    pub fn setup_hint(self) -> &'static str {
-        match self {
-            ProviderKind::Anthropic => {
-                "set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or local server)"
-            }
-            ProviderKind::Ollama => "start Ollama (`ollama serve`) or set OLLAMA_HOST to where it runs",
-            ProviderKind::OpenAi => {
-                "set OPENAI_BASE_URL to an OpenAI-compatible server (e.g. llama.cpp at http://127.0.0.1:8080/v1) and OPENAI_API_KEY if it needs one"
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::engine::protocol::chat::ProviderKind;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LlmError {

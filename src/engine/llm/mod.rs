@@ -14,6 +14,7 @@ pub mod http;
 pub mod ollama;
 pub mod oneshot;
 pub mod openai;
+pub mod providers;
 pub mod router;
 pub mod types;
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::router::{RetryPolicy, start_with_retries};
 use super::{ChatRequest, LlmError, Message, ProviderKind, StreamEvent, ToolChoice};
 use crate::engine::config::{Config, Secrets};
-use crate::engine::providers;
+use crate::engine::llm::providers;
 
 /// Upper bound on one [`complete`] call, all providers included.
 pub const TIMEOUT: Duration = Duration::from_secs(120);

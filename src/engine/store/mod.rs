@@ -6,7 +6,7 @@
 //! - [`migrations`] brings the schema up to date, tracked by `PRAGMA user_version`; a database
 //!   from a newer kv1nt is refused with [`StoreError::TooNew`].
 //! - [`sessions`] is the typed API ([`Store`]) the engine uses.
-//! - [`audit`] is the approval audit log; [`checkpoints`] holds content-addressed pre/post-images
+//! - [`audit`] is the approval audit log; [`changes`] (the change ledger) holds content-addressed pre/post-images
 //!   for undo and `/rewind`.
 //!
 //! Invariants:
@@ -17,7 +17,7 @@
 //! - Nothing here imports a terminal crate.
 
 pub mod audit;
-pub mod checkpoints;
+pub mod changes;
 pub mod commits;
 pub mod db;
 pub mod migrations;
@@ -26,7 +26,7 @@ pub mod sessions;
 use std::path::PathBuf;
 
 pub use audit::{AUDIT_ACTIONS, AUDIT_DECISIONS, AuditEntry, MAX_FIELD_CHARS, NewAudit};
-pub use checkpoints::{
+pub use changes::{
     ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex,
 };
 pub use db::{open_connection, open_in_memory};

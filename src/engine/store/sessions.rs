@@ -26,6 +26,8 @@ use super::migrations::migrate;
 use super::{Result, StoreError};
 use crate::engine::llm::{Message, Role, ToolCall, ToolResult};
 
+pub use crate::engine::protocol::chat::MessageStatus;
+
 /// File name of the database inside the kv1nt home dir.
 pub const DB_FILE_NAME: &str = "kv1nt.db";
 /// Longest title derived from the first user message, in chars.
@@ -44,36 +46,6 @@ pub struct SessionInfo {
     pub model: String,
     pub title: String,
     pub message_count: usize,
-}
-
-/// How far a stored message got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageStatus {
-    /// Fully received.
-    Complete,
-    /// Being streamed right now; checkpointed as it grows.
-    Streaming,
-    /// Cut short (cancelled, error, or crash); see the note.
-    Incomplete,
-}
-
-impl MessageStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageStatus::Complete => "complete",
-            MessageStatus::Streaming => "streaming",
-            MessageStatus::Incomplete => "incomplete",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "complete" => Some(MessageStatus::Complete),
-            "streaming" => Some(MessageStatus::Streaming),
-            "incomplete" => Some(MessageStatus::Incomplete),
-            _ => None,
-        }
-    }
 }
 
 /// A message as loaded back from the store.

@@ -13,14 +13,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::agent::tools::{ReadLedger, Workspace};
-use super::approval::Policy;
-use super::approval::grants::Grants;
-use super::config::{Config, Secrets, ToolMode};
-use super::llm::{LlmError, Message, ProviderKind};
-use super::protocol::{Event, HistoryEntry, LogLevel, Op};
-use super::providers;
-use super::store::{SessionInfo, Store};
+use crate::engine::tools::{ReadLedger, Workspace};
+use crate::engine::approval::Policy;
+use crate::engine::approval::grants::Grants;
+use crate::engine::config::{Config, Secrets, ToolMode};
+use crate::engine::llm::{LlmError, Message, ProviderKind};
+use crate::engine::protocol::{Event, HistoryEntry, LogLevel, Op};
+use crate::engine::llm::providers;
+use crate::engine::store::{SessionInfo, Store};
 
 /// Everything the engine starts from.
 pub struct EngineSetup {
@@ -81,11 +81,11 @@ pub(super) struct Engine {
     pub(super) text_tools: bool,
     pub(super) turn: super::turn::TurnState,
     /// The repository's knowledge graph (its own thread); None when it cannot be opened.
-    pub(super) codebase: Option<super::codebase::Codebase>,
+    pub(super) graph: Option<crate::engine::graph::GraphWorker>,
     /// Re-indexes files the user saves (`graph.watch`); dropped with the engine.
     _watcher: Option<notify::RecommendedWatcher>,
     /// The Git view's background jobs (status, diffs, staging), in order, off this task.
-    pub(super) git: super::git::GitWorker,
+    pub(super) git: crate::engine::git::GitWorker,
     next_request: u64,
     preflight: bool,
 }
@@ -97,14 +97,14 @@ impl Engine {
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         let client =
-            super::llm::http::build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
+            crate::engine::llm::http::build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
         let system_prompt = super::prompt::system_prompt(&setup.workspace, &setup.config.context);
         let tools_workspace = Workspace::new(&setup.workspace).ok();
         let policy = setup.config.agent.approval;
         let text_tools = setup.config.agent.tool_mode == ToolMode::Text;
-        let git = super::git::GitWorker::spawn(setup.workspace.clone(), events.clone());
+        let git = crate::engine::git::GitWorker::spawn(setup.workspace.clone(), events.clone());
         Self {
-            codebase: None,
+            graph: None,
             _watcher: None,
             git,
             tools_workspace,
@@ -132,17 +132,17 @@ impl Engine {
 
     /// Opens the repository's graph and starts indexing it in the background (after the
     /// session is announced, so `SessionReady` stays the first event).
-    fn start_codebase(&mut self) {
+    fn start_graph(&mut self) {
         let data_dir = self.store.as_ref().and_then(|s| s.data_dir());
-        let codebase = super::codebase::Codebase::start(
+        let graph = crate::engine::graph::GraphWorker::start(
             &self.workspace,
             data_dir.as_deref(),
             &self.config,
             &self.secrets,
             self.events.clone(),
         );
-        if let (Some(codebase), true) = (&codebase, self.config.graph.watch) {
-            match super::codebase::watch(&self.workspace, codebase.clone()) {
+        if let (Some(graph), true) = (&graph, self.config.graph.watch) {
+            match crate::engine::graph::watch(&self.workspace, graph.clone()) {
                 Ok(watcher) => self._watcher = Some(watcher),
                 Err(e) => self.log(
                     LogLevel::Warn,
@@ -150,7 +150,7 @@ impl Engine {
                 ),
             }
         }
-        self.codebase = codebase;
+        self.graph = graph;
     }
 
     pub(super) fn emit(&self, event: Event) {
@@ -163,7 +163,7 @@ impl Engine {
 
     async fn run(mut self) {
         self.start_session();
-        self.start_codebase();
+        self.start_graph();
         if self.preflight {
             self.spawn_preflight();
         }

@@ -15,14 +15,14 @@
 
 use std::time::Duration;
 
-use super::agent::tools::{RunArgs, RunTarget};
-use super::approval::risk::assess;
-use super::approval::{Action, Assessment, Risk};
+use crate::engine::tools::{RunArgs, RunTarget};
+use crate::engine::approval::risk::assess;
+use crate::engine::approval::{GateAction, Assessment, Risk};
 use super::gate::{Ask, GateWords, Gated};
-use super::protocol::{Event, LogLevel, Op, OutputStream};
+use crate::engine::protocol::{Event, LogLevel, Op, OutputStream};
 use super::reply::Interrupt;
 use super::runtime::{Engine, Flow};
-use super::sandbox::{self, CancellationToken, ExecutionResult, Language, Program, Stream, Workspace};
+use crate::engine::sandbox::{self, CancellationToken, ExecutionResult, Language, Program, Stream, Workspace};
 
 /// How much of each stream the model gets back (the end: errors are usually there).
 const RESULT_TAIL_BYTES: usize = 8 * 1024;
@@ -34,7 +34,7 @@ struct RunRequest {
     /// "cargo test", "python snippet (12 lines)".
     title: String,
     /// What the gate assesses and the audit log records.
-    action: Action,
+    action: GateAction,
     timeout: Option<Duration>,
 }
 
@@ -47,14 +47,14 @@ impl RunRequest {
                 program: Program::Command { argv: vec!["bash".into(), "-c".into(), command.clone()] },
                 workspace: Workspace::Project(engine.workspace.clone()),
                 title: command.clone(),
-                action: Action::Command { command, cwd },
+                action: GateAction::Command { command, cwd },
                 timeout,
             },
             RunTarget::Snippet { language, code } => {
                 let name = language.name();
                 RunRequest {
                     title: format!("{name} snippet ({} lines)", code.lines().count()),
-                    action: Action::Command { command: format!("{name} <<'EOF'\n{code}\nEOF"), cwd },
+                    action: GateAction::Command { command: format!("{name} <<'EOF'\n{code}\nEOF"), cwd },
                     program: Program::Code { language, code },
                     workspace: Workspace::Scratch,
                     timeout,

@@ -13,16 +13,16 @@
 //!   and with content; every refusal is a sentence a user reads.
 //! - The proposal keeps the line endings (CRLF) and final-newline convention of OURS.
 
-use super::merge::Conflict;
+use crate::engine::git::merge::Conflict;
 use crate::engine::approval::risk;
 use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::{LlmError, oneshot};
-use crate::engine::synth::code_blocks::extract_code_blocks;
+use crate::engine::protocol::fences::extract_code_blocks;
 
 /// Largest version of a file (bytes) sent to the model.
 pub const SIDE_CAP: usize = 48 * 1024;
 
-const SYSTEM: &str = include_str!("../../../assets/prompts/resolve.md");
+const SYSTEM: &str = include_str!("../../../../assets/prompts/resolve.md");
 
 /// Asks the model for the resolved content of `conflict.path`. Err: why there is no proposal,
 /// worded for the user (who can still pick a side or edit by hand).

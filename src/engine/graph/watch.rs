@@ -13,13 +13,13 @@ use std::time::Duration;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use super::Codebase;
+use super::GraphWorker;
 
 const QUIET: Duration = Duration::from_millis(200);
 const SOURCE_EXTENSIONS: [&str; 10] = ["rs", "py", "pyi", "ts", "tsx", "js", "jsx", "mjs", "cjs", "go"];
 
 /// Starts watching `root`; `None` (and a reason) when the platform watcher cannot start.
-pub fn watch(root: &Path, codebase: Codebase) -> Result<notify::RecommendedWatcher, String> {
+pub fn watch(root: &Path, graph: GraphWorker) -> Result<notify::RecommendedWatcher, String> {
     let (tx, rx) = mpsc::channel::<PathBuf>();
     let ignore = gitignore(root);
     let root_owned = root.to_path_buf();
@@ -38,7 +38,7 @@ pub fn watch(root: &Path, codebase: Codebase) -> Result<notify::RecommendedWatch
     watcher.watch(root, RecursiveMode::Recursive).map_err(|e| e.to_string())?;
     std::thread::Builder::new()
         .name("kv1nt-graph-watch".into())
-        .spawn(move || debounce(rx, codebase))
+        .spawn(move || debounce(rx, graph))
         .map_err(|e| e.to_string())?;
     Ok(watcher)
 }
@@ -58,7 +58,7 @@ fn wanted(root: &Path, ignore: &Gitignore, path: &Path) -> bool {
     source && !ignore.matched_path_or_any_parents(rel, false).is_ignore()
 }
 
-fn debounce(rx: mpsc::Receiver<PathBuf>, codebase: Codebase) {
+fn debounce(rx: mpsc::Receiver<PathBuf>, graph: GraphWorker) {
     let mut pending: BTreeSet<PathBuf> = BTreeSet::new();
     loop {
         let next = if pending.is_empty() {
@@ -73,7 +73,7 @@ fn debounce(rx: mpsc::Receiver<PathBuf>, codebase: Codebase) {
             Err(()) if pending.is_empty() => return, // the watcher is gone
             Err(()) => {
                 for path in std::mem::take(&mut pending) {
-                    codebase.reindex(path);
+                    graph.reindex(path);
                 }
             }
         }

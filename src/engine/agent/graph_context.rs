@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 
 use crate::engine::graph::{EntityKey, GraphDb, RelationKind};
 use crate::engine::llm::Message;
-use crate::engine::runtime::Engine;
+use super::runtime::Engine;
 
-use super::tools::describe;
+use super::graph_tools::describe;
 
 /// At most this many files feed the sections (the most recently mentioned).
 const MAX_FILES: usize = 8;
@@ -101,16 +101,16 @@ impl Engine {
         &self,
         window_tokens: usize,
     ) -> impl Future<Output = String> + Send + 'static {
-        let codebase = self.codebase.clone();
+        let graph = self.graph.clone();
         let files = files_in_view(&self.history, &self.workspace);
         let cap = window_tokens.saturating_mul(4) / 8;
         let budgets = &self.config.context;
         let summary = budgets.semantic_summary.saturating_mul(4).min(cap);
         let related = budgets.related_code.saturating_mul(4).min(cap);
         async move {
-            match codebase {
-                Some(codebase) if !files.is_empty() => {
-                    codebase.ask(move |db| sections(db, &files, summary, related)).await.unwrap_or_default()
+            match graph {
+                Some(graph) if !files.is_empty() => {
+                    graph.ask(move |db| sections(db, &files, summary, related)).await.unwrap_or_default()
                 }
                 _ => String::new(),
             }

@@ -17,9 +17,9 @@ use std::time::Duration;
 use git2::ErrorCode;
 use serde_json::{Value, json};
 
-use super::branch::CommitInfo;
-use super::repo::{HeadInfo, Repo};
-use super::{Result, VcsError};
+use crate::engine::git::branch::CommitInfo;
+use crate::engine::git::repo::{HeadInfo, Repo};
+use crate::engine::git::{Result, VcsError};
 use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::http::error_chain;
 use crate::engine::llm::oneshot;
@@ -28,7 +28,7 @@ use crate::engine::llm::oneshot;
 const API_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest title kept from the model.
 const TITLE_MAX: usize = 72;
-const SYSTEM: &str = include_str!("../../../assets/prompts/pull_request.md");
+const SYSTEM: &str = include_str!("../../../../assets/prompts/pull_request.md");
 
 /// Where a pull request for the current branch goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,10 @@
 use std::future::Future;
 use std::time::Instant;
 
-use super::llm::{EventStream, LlmError, Message, StreamEvent, Usage};
-use super::protocol::{Event, LogLevel, Op, TurnOutcome};
+use crate::engine::llm::{EventStream, LlmError, Message, StreamEvent, Usage};
+use crate::engine::protocol::{Event, LogLevel, Op, TurnOutcome};
 use super::runtime::{Engine, Flow};
-use super::store::MessageStatus;
+use crate::engine::store::MessageStatus;
 
 /// What interrupted a wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,10 @@
 //! Running the model's graph tools against the repository's index, and formatting the answers
 //! compactly (one line per entity: kind, qualified name, file:lines, then the signature).
 
-use crate::engine::agent::tools::GraphQuery;
+use crate::engine::tools::GraphQuery;
 use crate::engine::graph::{Entity, EntityKey, GraphDb, RelationKind};
-use crate::engine::runtime::Engine;
+use super::runtime::Engine;
+use crate::engine::protocol::{GraphOp, LogLevel};
 
 /// One entity as the model reads it.
 pub(super) fn describe(e: &Entity) -> String {
@@ -90,17 +91,27 @@ fn run(db: &GraphDb, query: GraphQuery, vector: Option<Vec<f32>>) -> Result<Stri
 impl Engine {
     /// A graph tool call: (content for the model, is_error).
     pub(in crate::engine) async fn graph_tool(&mut self, query: GraphQuery) -> (String, bool) {
-        let Some(codebase) = self.codebase.clone() else {
+        let Some(graph) = self.graph.clone() else {
             return ("The code index is unavailable in this session; use grep and read_file.".into(), true);
         };
         let vector = match &query {
-            GraphQuery::Search { query, .. } => codebase.embed_query(query.clone()).await,
+            GraphQuery::Search { query, .. } => graph.embed_query(query.clone()).await,
             _ => None,
         };
-        match codebase.ask(move |db| run(db, query, vector)).await {
+        match graph.ask(move |db| run(db, query, vector)).await {
             Some(Ok(text)) => (text, false),
             Some(Err(text)) => (text, true),
             None => ("The code index stopped; use grep and read_file.".into(), true),
+        }
+    }
+}
+
+impl Engine {
+    /// A Graph panel request (answered in the background; says so when there is no index).
+    pub(in crate::engine) fn graph_panel(&self, op: GraphOp) {
+        match &self.graph {
+            Some(graph) => graph.panel(op, self.workspace.clone(), self.events.clone()),
+            None => self.log(LogLevel::Warn, "the knowledge graph is unavailable in this session"),
         }
     }
 }

@@ -3,15 +3,24 @@
 //! The UI sends [`Op`]s and receives [`Event`]s, both plain data. A confirmation is a
 //! request/response pair with an id (`Event::ConfirmRequest` → `Op::Answer`), so the TUI, `exec`
 //! and tests answer it the same way.
+//!
+//! Invariant: this module and its children import no other engine module — every type that
+//! crosses to the UI is defined here (the engine's libraries import them from here), so
+//! `src/app` and `src/widgets` need nothing else from the engine (a test in the suite checks).
 
 use std::time::Duration;
 
-use crate::engine::approval::{Action, Policy, Risk};
-pub use crate::engine::codebase::{EntityDetails, GraphOp};
-pub use crate::engine::git::{GitFileDiff, GitOp, GitPart, GitSnapshot};
-use crate::engine::graph::Entity;
-use crate::engine::llm::{Message, ProviderKind, ToolCall, Usage};
-use crate::engine::store::MessageStatus;
+pub mod chat;
+pub mod fences;
+pub mod gate;
+pub mod git;
+pub mod graph;
+
+pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
+pub use fences::{CodeBlock, extract_code_blocks};
+pub use gate::{FileChange, GateAction, Policy, Risk};
+pub use git::{Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin};
+pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +72,7 @@ pub enum ApprovalDecision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalRequest {
     pub id: u64,
-    pub action: Action,
+    pub action: GateAction,
     pub risk: Risk,
     pub reasons: Vec<String>,
     /// One line: "edit src/a.rs: 2 blocks, +3 −1 lines".

@@ -5,14 +5,14 @@
 //! Invariants: nothing proceeds without a verdict (policy, grant or the user); every request and
 //! every decision is written to the audit log; critical risk always reaches the user.
 
-use super::approval::grants::grant_for;
-use super::approval::policy::{Verdict, decide};
-use super::approval::risk::redact_secrets;
-use super::approval::{Action, Assessment};
-use super::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
+use crate::engine::approval::grants::grant_for;
+use crate::engine::approval::policy::{Verdict, decide};
+use crate::engine::approval::risk::redact_secrets;
+use crate::engine::approval::{GateAction, Assessment};
+use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
 use super::reply::Interrupt;
 use super::runtime::Engine;
-use super::store::NewAudit;
+use crate::engine::store::NewAudit;
 
 /// How the gate's messages to the model name the thing: "this change" / "Not applied".
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +63,7 @@ pub(super) enum Gated {
 impl Engine {
     pub(super) async fn pass_gate(
         &mut self,
-        action: &Action,
+        action: &GateAction,
         mut assessment: Assessment,
         ask: Ask,
     ) -> Result<Gated, Interrupt> {
@@ -144,7 +144,7 @@ impl Engine {
     pub(super) fn audit(
         &self,
         request_id: u64,
-        action: &Action,
+        action: &GateAction,
         assessment: &Assessment,
         decision: &str,
         scope: Option<&str>,

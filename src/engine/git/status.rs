@@ -13,63 +13,8 @@ use git2::{Delta, FileMode, Status, StatusOptions};
 use super::repo::Repo;
 use super::{Result, path_string};
 
-/// How one side of a path changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Change {
-    Added,
-    Modified,
-    Deleted,
-    Renamed,
-    /// File ↔ symlink ↔ submodule.
-    Typechange,
-    /// Not tracked at all (worktree side only).
-    Untracked,
-}
-
-impl Change {
-    /// The porcelain letter: A, M, D, R, T, or ? for untracked.
-    pub fn letter(self) -> char {
-        match self {
-            Change::Added => 'A',
-            Change::Modified => 'M',
-            Change::Deleted => 'D',
-            Change::Renamed => 'R',
-            Change::Typechange => 'T',
-            Change::Untracked => '?',
-        }
-    }
-}
-
-/// One changed path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileStatus {
-    /// Repository-relative path (the new name for a rename).
-    pub path: String,
-    /// The name in HEAD when the index renames the file.
-    pub old_path: Option<String>,
-    /// HEAD → index (staged); None when the index matches HEAD for this path.
-    pub index: Option<Change>,
-    /// Index → working tree (unstaged); None when the working tree matches the index.
-    pub worktree: Option<Change>,
-    /// Both sides changed it in a merge and it is not resolved yet.
-    pub conflicted: bool,
-    /// The path is a submodule (a gitlink): stage it whole, never by hunk.
-    pub submodule: bool,
-}
-
-impl FileStatus {
-    /// Two-letter porcelain code ("M ", " M", "??", "UU"…).
-    pub fn code(&self) -> String {
-        if self.conflicted {
-            return "UU".to_string();
-        }
-        if self.worktree == Some(Change::Untracked) {
-            return "??".to_string();
-        }
-        let letter = |c: Option<Change>| c.map_or(' ', Change::letter);
-        format!("{}{}", letter(self.index), letter(self.worktree))
-    }
-}
+/// Status crosses to the UI (Git view), so its types are defined in the protocol.
+pub use crate::engine::protocol::git::{Change, FileStatus};
 
 /// Every changed, untracked or conflicted path in the repository.
 pub fn status(repo: &Repo) -> Result<Vec<FileStatus>> {

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
-use super::{GitFileDiff, GitOp, GitPart, GitSnapshot};
+use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot};
 use crate::engine::protocol::{Event, LogLevel};
-use crate::engine::vcs::{self, Repo, RepoState};
+use crate::engine::git::{self, Repo, RepoState};
 
 /// Handle to the worker; dropping it ends the worker after its current job.
 pub struct GitWorker {
@@ -70,8 +70,8 @@ fn run(workspace: &std::path::Path, job: GitOp) -> Vec<Event> {
         GitOp::ShowFile { seq, path, staged } => vec![file_diff(&repo, seq, path, staged)],
         GitOp::ShowAll { seq } => {
             let side = |staged: bool| {
-                let files = if staged { vcs::staged(&repo, &[]) } else { vcs::unstaged(&repo, &[]) };
-                files.map(|f| vcs::render_unified(&f))
+                let files = if staged { git::staged(&repo, &[]) } else { git::unstaged(&repo, &[]) };
+                files.map(|f| git::render_unified(&f))
             };
             match (side(true), side(false)) {
                 (Ok(staged), Ok(unstaged)) => vec![Event::GitWholeDiff { seq, staged, unstaged }],
@@ -80,12 +80,12 @@ fn run(workspace: &std::path::Path, job: GitOp) -> Vec<Event> {
         }
         GitOp::Stage { seq, path, part, unstage } => {
             let result = match (&part, unstage) {
-                (GitPart::File, false) => vcs::stage_paths(&repo, &[&path]),
-                (GitPart::File, true) => vcs::unstage_paths(&repo, &[&path]),
-                (GitPart::Hunk(h), false) => vcs::stage_hunk(&repo, &path, h),
-                (GitPart::Hunk(h), true) => vcs::unstage_hunk(&repo, &path, h),
-                (GitPart::Lines(h, lines), false) => vcs::stage_lines(&repo, &path, h, lines),
-                (GitPart::Lines(h, lines), true) => vcs::unstage_lines(&repo, &path, h, lines),
+                (GitPart::File, false) => git::stage_paths(&repo, &[&path]),
+                (GitPart::File, true) => git::unstage_paths(&repo, &[&path]),
+                (GitPart::Hunk(h), false) => git::stage_hunk(&repo, &path, h),
+                (GitPart::Hunk(h), true) => git::unstage_hunk(&repo, &path, h),
+                (GitPart::Lines(h, lines), false) => git::stage_lines(&repo, &path, h, lines),
+                (GitPart::Lines(h, lines), true) => git::unstage_lines(&repo, &path, h, lines),
             };
             let mut events = Vec::new();
             if let Err(e) = result {
@@ -104,7 +104,7 @@ fn snapshot(repo: &Repo, seq: u64) -> Event {
         RepoState::Clean => None,
         other => Some(format!("{} in progress", other.as_str())),
     };
-    let (head, files, error) = match (repo.head(), vcs::status(repo)) {
+    let (head, files, error) = match (repo.head(), git::status(repo)) {
         (Ok(head), Ok(files)) => (head.describe(), files, None),
         (Err(e), _) | (_, Err(e)) => (String::new(), Vec::new(), Some(e.to_string())),
     };
@@ -112,7 +112,7 @@ fn snapshot(repo: &Repo, seq: u64) -> Event {
 }
 
 fn file_diff(repo: &Repo, seq: u64, path: String, staged: bool) -> Event {
-    let diffs = if staged { vcs::staged(repo, &[&path]) } else { vcs::unstaged(repo, &[&path]) };
+    let diffs = if staged { git::staged(repo, &[&path]) } else { git::unstaged(repo, &[&path]) };
     match diffs {
         Ok(mut files) => {
             let diff = files.iter().position(|f| f.path == path).map(|i| files.swap_remove(i));

@@ -16,65 +16,8 @@ use super::repo::Repo;
 use super::status::Change;
 use super::{Result, path_string};
 
-/// Which side a line belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LineOrigin {
-    Context,
-    Added,
-    Removed,
-}
-
-impl LineOrigin {
-    /// The unified-diff prefix: ' ', '+' or '-'.
-    pub fn prefix(self) -> char {
-        match self {
-            LineOrigin::Context => ' ',
-            LineOrigin::Added => '+',
-            LineOrigin::Removed => '-',
-        }
-    }
-}
-
-/// One line of a hunk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiffLine {
-    pub origin: LineOrigin,
-    /// 1-based line number in the old side (None for added lines).
-    pub old_lineno: Option<u32>,
-    /// 1-based line number in the new side (None for removed lines).
-    pub new_lineno: Option<u32>,
-    /// The text without the final `\n` (a CRLF line keeps its `\r`).
-    pub content: String,
-    /// This line ends its file without a newline.
-    pub no_newline_at_eof: bool,
-}
-
-/// A run of changes with its context.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hunk {
-    /// `@@ -a,b +c,d @@ section` (no newline).
-    pub header: String,
-    pub old_start: u32,
-    pub old_lines: u32,
-    pub new_start: u32,
-    pub new_lines: u32,
-    pub lines: Vec<DiffLine>,
-}
-
-/// One file's diff.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileDiff {
-    /// The new path (the old one for a deletion).
-    pub path: String,
-    /// The old path when it differs (renames).
-    pub old_path: Option<String>,
-    pub status: Change,
-    pub binary: bool,
-    /// Git file modes (0o100644, 0o100755, 0o120000 symlink, 0o160000 submodule; 0 = absent).
-    pub old_mode: u32,
-    pub new_mode: u32,
-    pub hunks: Vec<Hunk>,
-}
+/// Diffs cross to the UI (Git view), so their types are defined in the protocol.
+pub use crate::engine::protocol::git::{DiffLine, FileDiff, Hunk, LineOrigin};
 
 /// Counts for one file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,32 +4,15 @@
 
 use tokio::sync::mpsc;
 
-use super::Codebase;
-use crate::engine::graph::{Entity, GraphDb};
+use super::GraphWorker;
+use crate::engine::graph::GraphDb;
 use crate::engine::protocol::{Event, LogLevel};
+use crate::engine::protocol::{EntityDetails, GraphOp};
 
 /// Most results the panel lists.
 const PANEL_RESULTS: usize = 40;
 /// Files larger than this are not opened in Code from the panel.
 const MAX_OPEN_BYTES: u64 = 10 * 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum GraphOp {
-    /// Answers `Event::GraphResults`.
-    Search { seq: u64, query: String },
-    /// Answers `Event::GraphDetails`.
-    Details { seq: u64, id: i64 },
-    /// Answers `Event::OpenFile` with the entity's file, at its first line.
-    Open { id: i64 },
-}
-
-/// One entity's neighbourhood for the panel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntityDetails {
-    pub entity: Entity,
-    pub callers: Vec<(Entity, f32)>,
-    pub callees: Vec<(Entity, f32)>,
-}
 
 fn details(db: &GraphDb, id: i64) -> Option<EntityDetails> {
     let entity = db.entity(id).ok()??;
@@ -39,16 +22,16 @@ fn details(db: &GraphDb, id: i64) -> Option<EntityDetails> {
     Some(EntityDetails { entity, callers, callees })
 }
 
-impl Codebase {
+impl GraphWorker {
     /// Runs a panel request in the background; the answer arrives as an event.
     pub fn panel(&self, op: GraphOp, workspace: std::path::PathBuf, events: mpsc::UnboundedSender<Event>) {
-        let codebase = self.clone();
+        let graph = self.clone();
         tokio::spawn(async move {
             let event = match op {
                 GraphOp::Search { seq, query } => {
-                    let vector = codebase.embed_query(query.clone()).await;
+                    let vector = graph.embed_query(query.clone()).await;
                     let lexical_only = vector.is_none();
-                    let hits = codebase
+                    let hits = graph
                         .ask(move |db| db.semantic_search(&query, vector.as_deref(), &[], PANEL_RESULTS))
                         .await;
                     match hits {
@@ -63,13 +46,13 @@ impl Codebase {
                         None => return,
                     }
                 }
-                GraphOp::Details { seq, id } => match codebase.ask(move |db| details(db, id)).await.flatten()
+                GraphOp::Details { seq, id } => match graph.ask(move |db| details(db, id)).await.flatten()
                 {
                     Some(details) => Event::GraphDetails { seq, details: Box::new(details) },
                     None => return,
                 },
                 GraphOp::Open { id } => {
-                    let Some(Ok(Some(entity))) = codebase.ask(move |db| db.entity(id)).await else { return };
+                    let Some(Ok(Some(entity))) = graph.ask(move |db| db.entity(id)).await else { return };
                     let path = workspace.join(&entity.file);
                     let too_big = std::fs::metadata(&path).map(|m| m.len() > MAX_OPEN_BYTES).unwrap_or(false);
                     match std::fs::read(&path) {

@@ -1,5 +1,5 @@
 //! The knowledge-graph tools as the model sees them (`search_code`, `find_callers`, `related`,
-//! `file_context`) and how their arguments are checked; `engine::codebase` runs them.
+//! `file_context`) and how their arguments are checked; `engine::agent` (graph_tools) runs them.
 
 use serde_json::{Value, json};
 

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use super::llm::context::{Budgets, truncate_to_budget};
+use crate::engine::llm::context::{Budgets, truncate_to_budget};
 
-const BASE: &str = include_str!("../../assets/prompts/system.md");
+const BASE: &str = include_str!("../../../assets/prompts/system.md");
 /// Files at the repository root whose contents join the system prompt, in this order.
 pub const INSTRUCTION_FILES: [&str; 2] = ["AGENTS.md", "KV1NT.md"];
 

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::engine::approval::risk;
-use crate::engine::approval::{Action, Assessment};
+use crate::engine::approval::{GateAction, Assessment};
 
 use super::Result;
 use super::VcsError;
@@ -39,7 +39,7 @@ pub struct CommitProposal {
     /// Staged paths.
     pub files: Vec<String>,
     pub diffstat: DiffStat,
-    /// Unified diff of the staged changes (what `Action::Commit { diff }` carries).
+    /// Unified diff of the staged changes (what `GateAction::Commit { diff }` carries).
     pub diff_text: String,
     pub message: String,
     pub message_source: MessageSource,
@@ -55,13 +55,13 @@ impl CommitProposal {
     }
 
     /// The gate's action for this commit.
-    pub fn action(&self) -> Action {
-        Action::Commit { message: self.message.clone(), diff: self.diff_text.clone() }
+    pub fn action(&self) -> GateAction {
+        GateAction::Commit { message: self.message.clone(), diff: self.diff_text.clone() }
     }
 }
 
 fn assess(message: &str, diff: &str, workspace: &Path) -> Assessment {
-    risk::assess(&Action::Commit { message: message.to_string(), diff: diff.to_string() }, workspace)
+    risk::assess(&GateAction::Commit { message: message.to_string(), diff: diff.to_string() }, workspace)
 }
 
 /// Builds a proposal from what is staged, with a [`summarize_diff`] message.

@@ -10,17 +10,18 @@
 use std::path::PathBuf;
 
 use crate::engine::approval::risk::assess;
-use crate::engine::approval::{Action, FileChange};
-use crate::engine::gate::{Ask, GateWords, Gated};
+use crate::engine::approval::{GateAction, FileChange};
+use super::gate::{Ask, GateWords, Gated};
 use crate::engine::protocol::{Event, LogLevel};
-use crate::engine::reply::Interrupt;
-use crate::engine::runtime::{Engine, Flow};
-use crate::engine::vcs::message::write_commit_message;
-use crate::engine::vcs::{
-    self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError, github,
+use super::reply::Interrupt;
+use super::runtime::{Engine, Flow};
+use crate::engine::git::assist::message::write_commit_message;
+use crate::engine::git::{
+    self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError,
 };
+use crate::engine::git::assist::github;
 
-use super::GitOp;
+use crate::engine::protocol::GitOp;
 
 /// What a flow ended with, for the chat.
 type Said = Result<String, String>;
@@ -74,7 +75,7 @@ impl Engine {
     /// The model's `create_branch`: asks, then `/branch`.
     pub(in crate::engine) async fn branch_tool(&mut self, name: String) -> Result<(String, bool), Interrupt> {
         let full = self.branch_name(&name);
-        let action = Action::Command { command: format!("git switch -c {full}"), cwd: ".".into() };
+        let action = GateAction::Command { command: format!("git switch -c {full}"), cwd: ".".into() };
         let mut assessment = assess(&action, &self.workspace);
         let base = &self.config.git.base_branch;
         assessment.reasons.insert(0, format!("creates `{full}` from `{base}` and switches to it"));
@@ -100,7 +101,7 @@ impl Engine {
     async fn commit_flow(&mut self, message: Option<String>) -> Result<Said, Interrupt> {
         let workspace = self.workspace.clone();
         let proposal = match with_repo(self.workspace.clone(), move |repo| {
-            vcs::prepare_commit(repo, &workspace)
+            git::prepare_commit(repo, &workspace)
         })
         .await
         {
@@ -146,7 +147,7 @@ impl Engine {
             Gated::Proceed { edited } => edited.unwrap_or(proposal.message),
         };
         let options = self.commit_options();
-        match with_repo(self.workspace.clone(), move |repo| vcs::commit(repo, &message, &options)).await {
+        match with_repo(self.workspace.clone(), move |repo| git::commit(repo, &message, &options)).await {
             Ok(outcome) => Ok(Ok(self.committed(&outcome))),
             Err(e) => {
                 self.log(LogLevel::Error, &e);
@@ -176,9 +177,9 @@ impl Engine {
         let base = self.config.git.base_branch.clone();
         let branch = full.clone();
         let created = with_repo(self.workspace.clone(), move |repo| {
-            let has_base = vcs::branches(repo)?.iter().any(|b| b.name == base);
-            vcs::create_branch(repo, &branch, has_base.then_some(base.as_str()))?;
-            vcs::switch_branch(repo, &branch)
+            let has_base = git::branches(repo)?.iter().any(|b| b.name == base);
+            git::create_branch(repo, &branch, has_base.then_some(base.as_str()))?;
+            git::switch_branch(repo, &branch)
         })
         .await;
         match created {
@@ -189,7 +190,7 @@ impl Engine {
 
     async fn merge_flow(&mut self, branch: String) -> Result<Said, Interrupt> {
         let target = branch.clone();
-        let outcome = match with_repo(self.workspace.clone(), move |repo| vcs::merge(repo, &target)).await {
+        let outcome = match with_repo(self.workspace.clone(), move |repo| git::merge(repo, &target)).await {
             Ok(outcome) => outcome,
             Err(e) => return Ok(Err(format!("Cannot merge `{branch}`: {e}"))),
         };
@@ -204,7 +205,7 @@ impl Engine {
                 let total = conflicts.len();
                 for (i, conflict) in conflicts.into_iter().enumerate() {
                     if let Err(stop) = self.resolve_one(&branch, conflict, i + 1, total).await {
-                        let aborted = with_repo(self.workspace.clone(), vcs::abort_merge).await;
+                        let aborted = with_repo(self.workspace.clone(), git::abort_merge).await;
                         return match aborted {
                             Ok(()) => Ok(Err(format!("{stop} The merge is aborted; nothing changed."))),
                             Err(e) => Ok(Err(format!("{stop} Aborting the merge failed: {e}"))),
@@ -221,14 +222,14 @@ impl Engine {
     async fn resolve_one(
         &mut self,
         branch: &str,
-        conflict: vcs::Conflict,
+        conflict: git::Conflict,
         index: usize,
         total: usize,
     ) -> Result<(), String> {
         let path = conflict.path.clone();
         self.log(LogLevel::Info, format!("asking the model to resolve {path} ({index}/{total})"));
         let (config, secrets, client) = (self.config.clone(), self.secrets.clone(), self.client.clone());
-        let proposed = crate::engine::vcs::resolve::propose_resolution(&config, &secrets, &client, &conflict);
+        let proposed = crate::engine::git::assist::conflicts::propose_resolution(&config, &secrets, &client, &conflict);
         let (proposal, note) = match self.unless_interrupted(proposed).await.map_err(|_| "Cancelled.")? {
             Ok(content) => (content, "the model's resolution".to_string()),
             Err(why) => {
@@ -238,7 +239,7 @@ impl Engine {
         };
         let change =
             FileChange { path: path.clone(), before: conflict.ours.clone(), after: Some(proposal.clone()) };
-        let action = Action::Edit { changes: vec![change] };
+        let action = GateAction::Edit { changes: vec![change] };
         let assessment = assess(&action, &self.workspace);
         let mut ask = Ask::new(
             format!("resolve conflict {index}/{total} in {path}: {note} (Diff: ours → proposed)"),
@@ -254,7 +255,7 @@ impl Engine {
             Gated::Stop(reason) => return Err(format!("{reason}.")),
         };
         let target = path.clone();
-        with_repo(self.workspace.clone(), move |repo| vcs::resolve(repo, &target, content.as_deref()))
+        with_repo(self.workspace.clone(), move |repo| git::resolve(repo, &target, content.as_deref()))
             .await
             .map_err(|e| format!("Cannot resolve {path}: {e}."))?;
         self.log(LogLevel::Info, format!("resolved {path}"));
@@ -263,22 +264,22 @@ impl Engine {
 
     async fn merge_commit(&mut self, branch: &str, message: String) -> Result<Said, Interrupt> {
         let diff =
-            with_repo(self.workspace.clone(), |repo| Ok(vcs::render_unified(&vcs::staged(repo, &[])?))).await;
+            with_repo(self.workspace.clone(), |repo| Ok(git::render_unified(&git::staged(repo, &[])?))).await;
         let diff = diff.unwrap_or_default();
-        let action = Action::Commit { message: message.clone(), diff };
+        let action = GateAction::Commit { message: message.clone(), diff };
         let assessment = assess(&action, &self.workspace);
         let ask = Ask::new(format!("commit the merge of `{branch}`; e edits the message"), GateWords::COMMIT);
         let message = match self.pass_gate(&action, assessment, ask.editable()).await {
             Ok(Gated::Proceed { edited }) => edited.unwrap_or(message),
             Ok(_) | Err(Interrupt::Cancel) => {
-                let aborted = with_repo(self.workspace.clone(), vcs::abort_merge).await;
+                let aborted = with_repo(self.workspace.clone(), git::abort_merge).await;
                 let how = if aborted.is_ok() { "aborted; nothing changed" } else { "left in progress" };
                 return Ok(Err(format!("The merge commit was not approved: the merge is {how}.")));
             }
             Err(shutdown) => return Err(shutdown),
         };
         let options = self.commit_options();
-        match with_repo(self.workspace.clone(), move |repo| vcs::merge_commit(repo, &message, &options)).await
+        match with_repo(self.workspace.clone(), move |repo| git::merge_commit(repo, &message, &options)).await
         {
             Ok(outcome) => Ok(Ok(self.committed(&outcome))),
             Err(e) => Ok(Err(format!("The merge commit failed: {e}"))),
@@ -295,7 +296,7 @@ impl Engine {
             None => return Ok(Err("Session storage is unavailable, so kv1nt's commits are unknown.".into())),
         };
         let short: String = made.commit_id.chars().take(7).collect();
-        let action = Action::Command { command: format!("git reset --soft {short}^"), cwd: ".".into() };
+        let action = GateAction::Command { command: format!("git reset --soft {short}^"), cwd: ".".into() };
         let mut assessment = assess(&action, &self.workspace);
         assessment
             .reasons
@@ -307,7 +308,7 @@ impl Engine {
             Gated::Picked(_) => return Ok(Err("Not undone.".into())),
         }
         let id = made.commit_id.clone();
-        match with_repo(self.workspace.clone(), move |repo| vcs::uncommit(repo, &id)).await {
+        match with_repo(self.workspace.clone(), move |repo| git::uncommit(repo, &id)).await {
             Ok(()) => {
                 if let Some(store) = &self.store {
                     let _ = store.mark_uncommitted(made.row);
@@ -331,8 +332,8 @@ impl Engine {
             let target = github::github_target(repo)?;
             let remote_base = format!("{}/{base}", target.remote);
             let since = if repo.git().revparse_single(&remote_base).is_ok() { remote_base } else { base };
-            let commits = vcs::log_since(repo, Some(&since), 200)?;
-            let stat = vcs::diffstat(&vcs::between(repo, &since, "HEAD", &[])?).render();
+            let commits = git::log_since(repo, Some(&since), 200)?;
+            let stat = git::diffstat(&git::between(repo, &since, "HEAD", &[])?).render();
             Ok((target, commits, stat))
         })
         .await;
@@ -352,7 +353,7 @@ impl Engine {
         let described = github::pr_description(&config, &secrets, &client, &commits, &stat);
         let (title, body) = self.unless_interrupted(described).await?;
         let repo_name = format!("{}/{}", target.owner, target.repo);
-        let action = Action::Command {
+        let action = GateAction::Command {
             command: format!("open pull request {} → {base} on {repo_name}: {title}", target.head),
             cwd: ".".into(),
         };

@@ -1,4 +1,4 @@
-//! The engine's use of the knowledge graph: one thread owns the repository's graph database
+//! The graph worker: one thread owns the repository's graph database
 //! (SQLite connections are not `Sync`) and runs jobs in order — the index at start, re-indexing a
 //! file after kv1nt edits it or the watcher sees it saved, embedding in the background, and
 //! queries from the agent's tools, the prompt's context sections and the Graph panel.
@@ -10,24 +10,16 @@
 //!   index is chunked by the graph module's own batches.
 //! - With no embedding model the graph is lexical only, and the Output log says so once.
 
-mod context;
-mod panel;
-mod tools;
-mod watch;
-
-pub use watch::watch;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc as std_mpsc};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::config::{Config, Secrets};
-use super::graph::{self, GraphDb, IndexOptions, embedder_for};
-use super::protocol::{Event, LogLevel};
+use crate::engine::config::{Config, Secrets};
+use crate::engine::graph::{self, GraphDb, IndexOptions, embedder_for};
+use crate::engine::protocol::{Event, LogLevel};
 
-pub use panel::{EntityDetails, GraphOp};
 
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 
@@ -45,13 +37,13 @@ struct Worker {
 
 /// Handle to the graph thread; cheap to clone.
 #[derive(Clone)]
-pub struct Codebase {
+pub struct GraphWorker {
     jobs: std_mpsc::Sender<Job>,
     /// Entities in the index after the last (re-)index; 0 until the first index finishes.
     entities: Arc<AtomicUsize>,
 }
 
-impl Codebase {
+impl GraphWorker {
     /// Opens the repository's graph (in `data_dir`, or in memory without one), starts its thread
     /// and queues the initial index (and embedding, when a model answers).
     pub fn start(
@@ -60,7 +52,7 @@ impl Codebase {
         config: &Config,
         secrets: &Secrets,
         events: mpsc::UnboundedSender<Event>,
-    ) -> Option<Codebase> {
+    ) -> Option<GraphWorker> {
         let db = match data_dir {
             Some(dir) => GraphDb::open(&graph::graph_db_path(dir, root)),
             None => GraphDb::open_in_memory(),
@@ -111,7 +103,7 @@ impl Codebase {
                 job(&mut worker);
             }
         });
-        spawned.ok().map(|_| Codebase { jobs, entities })
+        spawned.ok().map(|_| GraphWorker { jobs, entities })
     }
 
     /// Whether the index has anything to offer (the graph tools are offered only then: over an
@@ -193,16 +185,6 @@ impl Worker {
             }
             Ok(_) => {}
             Err(e) => self.log(LogLevel::Warn, format!("graph: embedding stopped: {e}")),
-        }
-    }
-}
-
-impl crate::engine::runtime::Engine {
-    /// A Graph panel request (answered in the background; says so when there is no index).
-    pub(in crate::engine) fn graph_panel(&self, op: GraphOp) {
-        match &self.codebase {
-            Some(codebase) => codebase.panel(op, self.workspace.clone(), self.events.clone()),
-            None => self.log(LogLevel::Warn, "the knowledge graph is unavailable in this session"),
         }
     }
 }

@@ -5,17 +5,17 @@
 
 use std::collections::HashMap;
 
-use super::agent::{intents, text_protocol};
-use super::approval::Policy;
-use super::config::{ToolChoiceConfig, ToolMode};
-use super::llm::context::fit_history;
-use super::llm::router::start_with_retries;
-use super::llm::{ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec};
-use super::protocol::{Event, Intent, LogLevel, TurnOutcome};
-use super::providers;
+use super::{intents, text_protocol};
+use crate::engine::approval::Policy;
+use crate::engine::config::{ToolChoiceConfig, ToolMode};
+use crate::engine::llm::context::fit_history;
+use crate::engine::llm::router::start_with_retries;
+use crate::engine::llm::{ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec};
+use crate::engine::protocol::{Event, Intent, LogLevel, TurnOutcome};
+use crate::engine::llm::providers;
 use super::reply::Interrupt;
 use super::runtime::{Engine, Flow};
-use super::store::MessageStatus;
+use crate::engine::store::MessageStatus;
 
 /// What the engine tracks across the steps of one turn.
 #[derive(Debug, Default)]
@@ -212,10 +212,10 @@ impl Engine {
     /// `read-only` (they would only be refused, and a small model does better with fewer tools).
     fn offered_tools(&self) -> Vec<ToolSpec> {
         let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
-        super::agent::tools::tool_specs()
+        crate::engine::tools::tool_specs()
             .into_iter()
-            .chain(match &self.codebase {
-                Some(codebase) if codebase.has_entities() => super::agent::tools::graph_specs(),
+            .chain(match &self.graph {
+                Some(graph) if graph.has_entities() => crate::engine::tools::graph_specs(),
                 _ => Vec::new(),
             })
             .filter(|t| {

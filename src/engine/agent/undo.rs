@@ -5,13 +5,13 @@
 //! A change left `pending` by a crash between approval and write is reconciled when the session
 //! is reopened: written → `applied` (so `/undo` can restore it), not written → `undone`.
 
-use super::agent::tools::{self, sha256_hex};
-use super::approval::risk::assess;
-use super::approval::{Action, FileChange};
-use super::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
+use crate::engine::tools::{self, sha256_hex};
+use crate::engine::approval::risk::assess;
+use crate::engine::approval::{GateAction, FileChange};
+use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
 use super::reply::Interrupt;
 use super::runtime::{Engine, Flow};
-use super::store::checkpoints::{ChangeRecord, RestoreStep, restore_plan, rewind_plan};
+use crate::engine::store::changes::{ChangeRecord, RestoreStep, restore_plan, rewind_plan};
 
 impl Engine {
     pub(super) fn list_changes(&self) {
@@ -91,7 +91,7 @@ impl Engine {
             }
             changes.push(FileChange { path: step.path.clone(), before: current, after });
         }
-        let action = Action::Edit { changes: changes.clone() };
+        let action = GateAction::Edit { changes: changes.clone() };
         let mut assessment = assess(&action, &self.workspace);
         assessment.reasons.insert(0, title.to_string());
         for path in &conflicts {
@@ -158,9 +158,9 @@ impl Engine {
     fn plan(
         &self,
         make: impl FnOnce(
-            &super::store::Store,
+            &crate::engine::store::Store,
             &dyn Fn(&str) -> Option<Vec<u8>>,
-        ) -> super::store::Result<Vec<RestoreStep>>,
+        ) -> crate::engine::store::Result<Vec<RestoreStep>>,
     ) -> Result<Vec<RestoreStep>, String> {
         let store = self.store.as_ref().ok_or("session storage is unavailable")?;
         let current = |path: &str| self.read_current(path);

@@ -18,8 +18,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::commit::{CommitProposal, MessageSource, summarize_diff};
-use super::settings::MessageStyle;
+use crate::engine::git::commit::{CommitProposal, MessageSource, summarize_diff};
+use crate::engine::git::settings::MessageStyle;
 use crate::engine::approval::risk;
 use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::{LlmError, oneshot};
@@ -31,7 +31,7 @@ pub const SUBJECT_MAX: usize = 72;
 /// Output tokens asked for (room for a reasoning model's `<think>` block).
 const MAX_TOKENS: u32 = 1024;
 
-const SYSTEM: &str = include_str!("../../../assets/prompts/commit.md");
+const SYSTEM: &str = include_str!("../../../../assets/prompts/commit.md");
 
 /// The commit message for `proposal`: the model's (cleaned) or, failing that, a summary.
 /// Returns (message, where it came from, why a summary was used).

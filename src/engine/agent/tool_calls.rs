@@ -6,14 +6,14 @@
 //! before the write and `applied` after, so a crash in between can be undone; after the user
 //! denies a change, the remaining changes of the same reply are not run.
 
-use super::agent::text_protocol;
-use super::agent::tools::{self, Proposal, ToolInput};
-use super::approval::Action;
-use super::approval::injection::{quarantine, scanner};
-use super::approval::risk::assess;
+use super::text_protocol;
+use crate::engine::tools::{self, Proposal, ToolInput};
+use crate::engine::approval::GateAction;
+use crate::engine::approval::injection::{quarantine, scanner};
+use crate::engine::approval::risk::assess;
 use super::gate::{Ask, GateWords, Gated};
-use super::llm::{Message, Role, ToolCall, ToolResult};
-use super::protocol::{Event, LogLevel, Op};
+use crate::engine::llm::{Message, Role, ToolCall, ToolResult};
+use crate::engine::protocol::{Event, LogLevel, Op};
 use super::reply::Interrupt;
 use super::runtime::Engine;
 
@@ -192,7 +192,7 @@ impl Engine {
             Ok(p) => p,
             Err(e) => return Ok(Outcome::error(e.to_string())),
         };
-        let action = Action::Edit { changes: vec![proposal.change.clone()] };
+        let action = GateAction::Edit { changes: vec![proposal.change.clone()] };
         let assessment = assess(&action, &self.workspace);
         let mut ask = Ask::new(proposal.summary.clone(), GateWords::CHANGE);
         ask.editable = proposal.change.after.is_some();
@@ -239,8 +239,8 @@ impl Engine {
         }
         match result {
             Ok(()) => {
-                if let Some(codebase) = &self.codebase {
-                    codebase.reindex(self.workspace.join(&proposal.change.path));
+                if let Some(graph) = &self.graph {
+                    graph.reindex(self.workspace.join(&proposal.change.path));
                 }
                 self.turn.edits_applied += 1;
                 self.log(LogLevel::Info, format!("applied: {}", proposal.summary));

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::config::{Config, Secrets};
-use super::llm::anthropic::AnthropicProvider;
-use super::llm::ollama::OllamaProvider;
-use super::llm::openai::OpenAiProvider;
-use super::llm::router::RetryPolicy;
-use super::llm::{LlmError, Provider, ProviderKind};
+use crate::engine::config::{Config, Secrets};
+use crate::engine::llm::anthropic::AnthropicProvider;
+use crate::engine::llm::ollama::OllamaProvider;
+use crate::engine::llm::openai::OpenAiProvider;
+use crate::engine::llm::router::RetryPolicy;
+use crate::engine::llm::{LlmError, Provider, ProviderKind};
 
 pub fn build(
     kind: ProviderKind,

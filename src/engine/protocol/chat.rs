@@ -1,0 +1,158 @@
+//! The conversation as it crosses the boundary: messages with their tool calls and results,
+//! token usage, which provider answers, and how far a stored message got.
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    /// A tool result sent back to the model.
+    Tool,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// A tool call the model made, with its arguments parsed into JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// Provider-assigned id (Ollama assigns none; we synthesise `call_N`).
+    pub id: String,
+    pub name: String,
+    pub arguments: serde_json::Value,
+}
+
+/// The result of running a tool, sent back to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolResult {
+    pub call_id: String,
+    pub content: String,
+    #[serde(default)]
+    pub is_error: bool,
+}
+
+/// One message of a conversation. Text, tool calls and tool results cover every provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_results: Vec<ToolResult>,
+}
+
+impl Message {
+    pub fn user(text: impl Into<String>) -> Self {
+        Self::text(Role::User, text)
+    }
+
+    pub fn assistant(text: impl Into<String>) -> Self {
+        Self::text(Role::Assistant, text)
+    }
+
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Self { role, text: text.into(), tool_calls: Vec::new(), tool_results: Vec::new() }
+    }
+}
+
+/// Tokens counted by the provider for one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    /// Field-wise maximum: providers report cumulative counts, sometimes in several events.
+    pub fn merge(&mut self, other: Usage) {
+        self.input_tokens = self.input_tokens.max(other.input_tokens);
+        self.output_tokens = self.output_tokens.max(other.output_tokens);
+    }
+}
+
+/// Which provider an error came from, for messages that tell the user what to set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Anthropic,
+    Ollama,
+    #[serde(rename = "openai")]
+    OpenAi,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 3] = [ProviderKind::Anthropic, ProviderKind::Ollama, ProviderKind::OpenAi];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Ollama => "ollama",
+            ProviderKind::OpenAi => "openai",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ProviderKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// What a user sets to make this provider reachable.
+    pub fn setup_hint(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => {
+                "set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or local server)"
+            }
+            ProviderKind::Ollama => "start Ollama (`ollama serve`) or set OLLAMA_HOST to where it runs",
+            ProviderKind::OpenAi => {
+                "set OPENAI_BASE_URL to an OpenAI-compatible server (e.g. llama.cpp at http://127.0.0.1:8080/v1) and OPENAI_API_KEY if it needs one"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How far a stored message got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    /// Fully received.
+    Complete,
+    /// Being streamed right now; checkpointed as it grows.
+    Streaming,
+    /// Cut short (cancelled, error, or crash); see the note.
+    Incomplete,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Complete => "complete",
+            MessageStatus::Streaming => "streaming",
+            MessageStatus::Incomplete => "incomplete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "complete" => Some(MessageStatus::Complete),
+            "streaming" => Some(MessageStatus::Streaming),
+            "incomplete" => Some(MessageStatus::Incomplete),
+            _ => None,
+        }
+    }
+}

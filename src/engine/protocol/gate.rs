@@ -1,0 +1,121 @@
+//! The gate's vocabulary as the UI sees it: what is asked ([`GateAction`] made of
+//! [`FileChange`]s, commands or commits), how risky it is ([`Risk`]), and the user's standing
+//! choice ([`Policy`]). The assessment itself is `engine::approval`.
+
+use serde::{Deserialize, Serialize};
+
+/// How much could go wrong. Ordered: `Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Risk {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+            Risk::Critical => "critical",
+        }
+    }
+
+    /// One level up (critical stays critical).
+    pub fn raised(self) -> Risk {
+        match self {
+            Risk::Low => Risk::Medium,
+            Risk::Medium => Risk::High,
+            Risk::High | Risk::Critical => Risk::Critical,
+        }
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One file's change: its content before (None = did not exist) and after (None = deleted).
+/// `path` is relative to the workspace root, with `/` separators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Something that mutates the workspace or the world and so must pass the gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum GateAction {
+    /// Edits, new files, rewrites or deletions (all applied together or not at all).
+    Edit { changes: Vec<FileChange> },
+    /// A shell command (the sandbox issue runs it).
+    Command { command: String, cwd: String },
+    /// A commit (the git issue makes it).
+    Commit { message: String, diff: String },
+}
+
+impl GateAction {
+    /// Short name for the audit log: "edit", "command", "commit".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GateAction::Edit { .. } => "edit",
+            GateAction::Command { .. } => "command",
+            GateAction::Commit { .. } => "commit",
+        }
+    }
+
+    /// What it touches, for the audit log and the modal title ("src/a.rs, src/b.rs").
+    pub fn target(&self) -> String {
+        match self {
+            GateAction::Edit { changes } => {
+                changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ")
+            }
+            GateAction::Command { command, .. } => command.clone(),
+            GateAction::Commit { message, .. } => message.lines().next().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+/// The user's standing choice of how much runs without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Nothing mutates.
+    ReadOnly,
+    /// Every mutation asks.
+    Ask,
+    /// Edits up to medium risk run without asking.
+    AutoEdit,
+    /// Only high and critical ask.
+    Auto,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 4] = [Policy::ReadOnly, Policy::Ask, Policy::AutoEdit, Policy::Auto];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::ReadOnly => "read-only",
+            Policy::Ask => "ask",
+            Policy::AutoEdit => "auto-edit",
+            Policy::Auto => "auto",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Policy> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The next policy in the Shift+Tab cycle.
+    pub fn next(self) -> Policy {
+        let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+}

@@ -1,2 +1,0 @@
-//! Code synthesis helpers: code-block extraction.
-pub mod code_blocks;

@@ -61,15 +61,15 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("status_and_diffs_10k_files_20_changed", |b| {
         b.iter(|| {
-            let status = vcs::status(&repo).expect("status");
+            let status = git::status(&repo).expect("status");
             assert_eq!(status.len(), CHANGED);
-            let staged = vcs::staged(&repo, &paths).expect("staged");
-            let unstaged = vcs::unstaged(&repo, &paths).expect("unstaged");
+            let staged = git::staged(&repo, &paths).expect("staged");
+            let unstaged = git::unstaged(&repo, &paths).expect("unstaged");
             assert_eq!((staged.len(), unstaged.len()), (CHANGED / 2, CHANGED / 2));
         })
     });
     group.bench_function("status_only_10k_files_20_changed", |b| {
-        b.iter(|| vcs::status(&repo).expect("status"))
+        b.iter(|| git::status(&repo).expect("status"))
     });
     group.finish();
 }

@@ -12,7 +12,7 @@ use kv1nt::app::state::AppState;
 use kv1nt::app::{update, view};
 use kv1nt::engine::llm::ProviderKind;
 use kv1nt::engine::protocol::{Event, OutputStream};
-use kv1nt::engine::sandbox::{CancellationToken, Program, SandboxConfig, Workspace, execute};
+use kv1nt::engine::sandbox::{CancellationToken, Program, SandboxConfig, RunDir, execute};
 use kv1nt::widgets::theme::{ColorMode, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let program = Program::Command { argv: vec!["true".into()] };
                 let run =
-                    execute(program, Workspace::Scratch, None, cfg, CancellationToken::new(), |_, _| {});
+                    execute(program, RunDir::Scratch, None, cfg, CancellationToken::new(), |_, _| {});
                 assert!(runtime.block_on(run).unwrap().success);
             })
         });
@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
             let result = runtime
                 .block_on(execute(
                     program,
-                    Workspace::Scratch,
+                    RunDir::Scratch,
                     None,
                     &config,
                     CancellationToken::new(),

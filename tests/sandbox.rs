@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kv1nt::engine::sandbox::{
-    CancellationToken, ExecutionResult, KilledBy, Language, Program, SandboxConfig, Workspace, execute,
+    CancellationToken, ExecutionResult, KilledBy, Language, Program, SandboxConfig, RunDir, execute,
 };
 
 fn init() {
@@ -21,7 +21,7 @@ fn init() {
 
 async fn run_with(
     program: Program,
-    ws: Workspace,
+    ws: RunDir,
     stdin: Option<&[u8]>,
     cfg: SandboxConfig,
 ) -> ExecutionResult {
@@ -33,7 +33,7 @@ async fn run_with(
 
 async fn run(language: Language, code: &str) -> ExecutionResult {
     let program = Program::Code { language, code: code.into() };
-    run_with(program, Workspace::Scratch, None, SandboxConfig::default()).await
+    run_with(program, RunDir::Scratch, None, SandboxConfig::default()).await
 }
 
 fn cfg(wall_secs: u64) -> SandboxConfig {
@@ -68,7 +68,7 @@ async fn python_node_bash_sh_print() {
     let r = run(Language::Bash, "echo \"bash ${BASH_VERSINFO[0]:+yes}\"").await;
     assert_eq!(r.stdout, "bash yes\n");
     let argv = ["bash", "-c", "echo via-command; echo err >&2"].map(String::from).to_vec();
-    let r = run_with(Program::Command { argv }, Workspace::Scratch, None, cfg(10)).await;
+    let r = run_with(Program::Command { argv }, RunDir::Scratch, None, cfg(10)).await;
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("via-command\n", "err\n"));
     assert!(has_layers(&r, &["env-cleared", "rlimits"]));
 }
@@ -76,7 +76,7 @@ async fn python_node_bash_sh_print() {
 #[tokio::test]
 async fn stdin_exit_codes_and_signals() {
     let program = Program::Code { language: Language::Sh, code: "tr a-z A-Z".into() };
-    let r = run_with(program, Workspace::Scratch, Some(b"hello"), cfg(10)).await;
+    let r = run_with(program, RunDir::Scratch, Some(b"hello"), cfg(10)).await;
     assert_eq!(r.stdout, "HELLO");
     let r = run(Language::Sh, "exit 7").await;
     assert_eq!((r.exit_code, r.signal, r.success), (Some(7), None, false));
@@ -92,7 +92,7 @@ async fn scratch_and_project_workspaces() {
     assert!(!dir.exists(), "scratch dir removed after the run");
     let project = tempdir();
     std::fs::write(project.path().join("input.txt"), "data").unwrap();
-    let ws = Workspace::Project(project.path().into());
+    let ws = RunDir::Project(project.path().into());
     let program = Program::Code { language: Language::Sh, code: "cat input.txt > output.txt".into() };
     // A Code program in a project workspace writes its snippet there too.
     let r = run_with(program, ws, None, cfg(10)).await;
@@ -125,7 +125,7 @@ for name, action in [
         o = outside.path().display(),
         rel = outside.path().file_name().unwrap().to_string_lossy(),
     );
-    let ws = Workspace::Project(project.path().into());
+    let ws = RunDir::Project(project.path().into());
     let r = run_with(Program::Code { language: Language::Python, code }, ws, None, cfg(10)).await;
     if !has_layers(&r, &["landlock"]) {
         return;
@@ -219,7 +219,7 @@ async fn fork_bomb_hits_the_process_limit() {
     let config = SandboxConfig { max_processes: 32, ..cfg(15) };
     let start = Instant::now();
     let program = Program::Code { language: Language::Python, code: code.into() };
-    let r = run_with(program, Workspace::Scratch, None, config).await;
+    let r = run_with(program, RunDir::Scratch, None, config).await;
     assert!(start.elapsed() < Duration::from_secs(16), "{r:?}");
     if !has_layers(&r, &["pidns"]) {
         return;
@@ -236,7 +236,7 @@ async fn memory_bomb_fails() {
         language: Language::Python,
         code: "b = bytearray(2 * 1024**3)\nprint(len(b))".into(),
     };
-    let r = run_with(program, Workspace::Scratch, None, config).await;
+    let r = run_with(program, RunDir::Scratch, None, config).await;
     assert!(!r.success && r.stdout.is_empty(), "{r:?}");
     assert!(r.killed_by == KilledBy::Memory || r.exit_code != Some(0), "{r:?}");
     assert_eq!(r.killed_by, KilledBy::Memory, "{r:?}");
@@ -247,7 +247,7 @@ async fn cpu_loop_and_sleep_time_out() {
     for code in ["while :; do :; done", "sleep 30"] {
         let start = Instant::now();
         let program = Program::Code { language: Language::Sh, code: code.into() };
-        let r = run_with(program, Workspace::Scratch, None, cfg(2)).await;
+        let r = run_with(program, RunDir::Scratch, None, cfg(2)).await;
         assert_eq!(r.killed_by, KilledBy::Timeout, "{r:?}");
         assert!(start.elapsed() < Duration::from_secs(4), "{code}: {:?}", start.elapsed());
     }
@@ -300,7 +300,7 @@ async fn cancel_kills_the_run() {
     });
     let start = Instant::now();
     let program = Program::Command { argv: vec!["sleep".into(), "20".into()] };
-    let r = execute(program, Workspace::Scratch, None, &cfg(30), cancel, |_, _| {}).await.unwrap();
+    let r = execute(program, RunDir::Scratch, None, &cfg(30), cancel, |_, _| {}).await.unwrap();
     assert_eq!(r.killed_by, KilledBy::Cancel);
     assert!(start.elapsed() < Duration::from_secs(3));
 }
@@ -329,9 +329,9 @@ async fn bubblewrap_layer_gives_a_private_dev_when_installed() {
     }
     let code = "[ -e /dev/kmsg ] && echo host-dev || echo private-dev";
     let program = || Program::Code { language: Language::Sh, code: code.into() };
-    let with = run_with(program(), Workspace::Scratch, None, SandboxConfig::default()).await;
+    let with = run_with(program(), RunDir::Scratch, None, SandboxConfig::default()).await;
     let without = SandboxConfig { bubblewrap: false, ..SandboxConfig::default() };
-    let without = run_with(program(), Workspace::Scratch, None, without).await;
+    let without = run_with(program(), RunDir::Scratch, None, without).await;
     assert_eq!(without.stdout, "host-dev\n", "{without:?}");
     assert!(!without.layers_applied.iter().any(|l| l == "bwrap"));
     if !with.layers_applied.iter().any(|l| l == "bwrap") {
@@ -355,7 +355,7 @@ async fn runs_killed_back_to_back_leave_nothing_behind_for_the_next() {
             argv: vec!["sh".into(), "-c".into(), "head -c 100000000 /dev/zero | tr '\\0' x".into()],
         };
         let cfg = SandboxConfig { max_output_bytes: 64 * 1024, ..SandboxConfig::default() };
-        let r = run_with(program, Workspace::Scratch, None, cfg).await;
+        let r = run_with(program, RunDir::Scratch, None, cfg).await;
         assert!(r.truncated && r.stdout.len() == 64 * 1024, "run {i}: {:?}", (r.stdout.len(), &r.stderr));
     }
 }

@@ -11,12 +11,12 @@ use crate::widgets::diff_view::DiffModel;
 use crate::widgets::highlight::lang_from_path;
 
 use super::keymap::{KeyAction as KeyAction, KeyContext};
-use super::layers::{ApprovalDialog, ApprovalMode, Layer};
+use super::modals::{ApprovalDialog, ApprovalMode, Modal};
 use super::state::AppState;
 
 /// Show `request` now, or after the ones already waiting.
 pub fn enqueue(state: &mut AppState, request: ApprovalRequest) {
-    if state.layers.iter().any(|l| matches!(l, Layer::Approval(_))) {
+    if state.modals.iter().any(|l| matches!(l, Modal::Approval(_))) {
         state.approvals.push_back(request);
     } else {
         show(state, request);
@@ -57,14 +57,14 @@ fn show(state: &mut AppState, request: ApprovalRequest) {
         state.diff.highlights = Default::default();
         state.diff.scroll_y = 0;
     }
-    state.layers.push(Layer::Approval(ApprovalDialog { request, mode: ApprovalMode::Choose }));
+    state.modals.push(Modal::Approval(ApprovalDialog { request, mode: ApprovalMode::Choose }));
     state.dirty = true;
 }
 
 /// Close the dialog with `decision` and show the next waiting request.
 fn answer(state: &mut AppState, decision: ApprovalDecision, ops: &UnboundedSender<Op>) {
-    let Some(index) = state.layers.iter().rposition(|l| matches!(l, Layer::Approval(_))) else { return };
-    let Layer::Approval(dialog) = state.layers.remove(index) else { return };
+    let Some(index) = state.modals.iter().rposition(|l| matches!(l, Modal::Approval(_))) else { return };
+    let Modal::Approval(dialog) = state.modals.remove(index) else { return };
     let _ = ops.send(Op::Approve { id: dialog.request.id, decision });
     if let Some(next) = state.approvals.pop_front() {
         show(state, next);
@@ -74,7 +74,7 @@ fn answer(state: &mut AppState, decision: ApprovalDecision, ops: &UnboundedSende
 /// Keys while the approval dialog is on top.
 pub fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
     let action = state.keymap.lookup(&[KeyContext::Approval], &key);
-    let Some(Layer::Approval(dialog)) = state.layers.last_mut() else { return };
+    let Some(Modal::Approval(dialog)) = state.modals.last_mut() else { return };
     match &mut dialog.mode {
         ApprovalMode::Choose => match action {
             Some(KeyAction::ApproveOnce) => answer(state, ApprovalDecision::Once, ops),
@@ -132,7 +132,7 @@ pub fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
 
 /// Text typed or pasted while editing or writing a message goes into that box.
 pub fn on_paste(state: &mut AppState, text: &str) {
-    if let Some(Layer::Approval(dialog)) = state.layers.last_mut() {
+    if let Some(Modal::Approval(dialog)) = state.modals.last_mut() {
         match &mut dialog.mode {
             ApprovalMode::Message(area) | ApprovalMode::Edit(area) => {
                 area.insert_str(text);

@@ -1,6 +1,6 @@
 //! Turning terminal input (keys, mouse, paste) into state changes and `Op`s for the engine.
 //!
-//! Invariant: while a layer is up, every key goes to it and nothing reaches the composer.
+//! Invariant: while a modal is up, every key goes to it and nothing reaches the composer.
 
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ use super::commands;
 use super::git_view;
 use super::graph_panel;
 use super::keymap::{KeyAction, KeyContext};
-use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
+use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, Focus, Pane};
 
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
@@ -31,7 +31,7 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key, ops),
         TermEvent::Mouse(mouse) => on_mouse(state, mouse, ops),
-        TermEvent::Paste(text) if state.layers.is_empty() => {
+        TermEvent::Paste(text) if state.modals.is_empty() => {
             state.focus = Focus::Composer;
             state.composer.paste(&text);
         }
@@ -41,7 +41,7 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
 }
 
 fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
-    if !state.layers.is_empty() {
+    if !state.modals.is_empty() {
         return on_layer_key(state, key, ops);
     }
     if state.graph.open && graph_panel::on_key(state, key) {
@@ -108,12 +108,12 @@ fn is_complete_command(state: &AppState) -> bool {
 }
 
 fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
-    if matches!(state.layers.last(), Some(Layer::Approval(_))) {
+    if matches!(state.modals.last(), Some(Modal::Approval(_))) {
         return approvals::on_key(state, key, ops);
     }
     let action = state.keymap.lookup(&[KeyContext::Modal], &key);
-    match state.layers.last_mut() {
-        Some(Layer::Confirm(dialog)) => match action {
+    match state.modals.last_mut() {
+        Some(Modal::Confirm(dialog)) => match action {
             Some(KeyAction::ConfirmYes) if key.code == crossterm::event::KeyCode::Enter => {
                 let yes = dialog.yes_selected;
                 answer(state, yes, ops);
@@ -123,14 +123,14 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
             Some(KeyAction::ToggleChoice) => dialog.yes_selected = !dialog.yes_selected,
             _ => {}
         },
-        Some(Layer::Help { scroll }) => {
+        Some(Modal::Help { scroll }) => {
             match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
                 Some(KeyAction::ScrollDown) => *scroll += 1,
                 Some(KeyAction::ScrollUp) => *scroll = scroll.saturating_sub(1),
                 Some(KeyAction::PageDown) => *scroll += 10,
                 Some(KeyAction::PageUp) => *scroll = scroll.saturating_sub(10),
                 Some(KeyAction::Quit) => {
-                    state.layers.pop();
+                    state.modals.pop();
                     perform(state, KeyAction::Quit, ops);
                 }
                 _ if matches!(
@@ -140,18 +140,18 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
                         | crossterm::event::KeyCode::F(1)
                 ) =>
                 {
-                    state.layers.pop();
+                    state.modals.pop();
                 }
                 _ => {}
             }
         }
-        Some(Layer::Approval(_)) | None => {}
+        Some(Modal::Approval(_)) | None => {}
     }
 }
 
 /// Answer the top confirm dialog.
 fn answer(state: &mut AppState, yes: bool, ops: &UnboundedSender<Op>) {
-    let Some(Layer::Confirm(dialog)) = state.layers.pop() else { return };
+    let Some(Modal::Confirm(dialog)) = state.modals.pop() else { return };
     match dialog.purpose {
         ConfirmPurpose::QuitWhileStreaming if yes => quit_now(state, ops),
         ConfirmPurpose::QuitWhileStreaming => {}
@@ -175,7 +175,7 @@ pub fn request_quit(state: &mut AppState, ops: &UnboundedSender<Op>) {
             "Quit while a reply streams?",
             "The reply is still streaming. Quit anyway? What arrived so far is saved, marked incomplete.",
         );
-        state.layers.push(Layer::Confirm(dialog));
+        state.modals.push(Modal::Confirm(dialog));
     } else {
         quit_now(state, ops);
     }
@@ -194,7 +194,7 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
         }
         KeyAction::Cancel if state.zoom.is_some() => state.zoom = None,
         KeyAction::Cancel => state.focus = Focus::Composer,
-        KeyAction::Help => state.layers.push(Layer::Help { scroll: 0 }),
+        KeyAction::Help => state.modals.push(Modal::Help { scroll: 0 }),
         KeyAction::GitToggle => git_view::toggle(state),
         KeyAction::GraphToggle => graph_panel::toggle(state),
         KeyAction::FocusNext | KeyAction::FocusPrev => {
@@ -369,20 +369,20 @@ fn on_mouse(state: &mut AppState, mouse: MouseEvent, ops: &UnboundedSender<Op>) 
     let at = Position { x: mouse.column, y: mouse.row };
     let inside = |r: &Rect| r.contains(at);
     match mouse.kind {
-        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown if state.layers.is_empty() => {
+        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown if state.modals.is_empty() => {
             let lines = if mouse.kind == MouseEventKind::ScrollUp { -3 } else { 3 };
             if let Some((pane, _)) = state.hit.panes.iter().find(|(_, r)| inside(r)).copied() {
                 scroll_pane(state, pane, Scroll::Lines(lines));
             }
         }
         MouseEventKind::Down(MouseButton::Left) => {
-            if let Some(Layer::Confirm(_)) = state.layers.last() {
+            if let Some(Modal::Confirm(_)) = state.modals.last() {
                 if let Some((yes, _)) = state.hit.buttons.iter().find(|(_, r)| inside(r)).copied() {
                     answer(state, yes, ops);
                 }
                 return;
             }
-            if !state.layers.is_empty() {
+            if !state.modals.is_empty() {
                 return;
             }
             if inside(&state.hit.composer) {

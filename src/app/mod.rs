@@ -12,7 +12,7 @@ pub mod git_view;
 pub mod graph_panel;
 pub mod input;
 pub mod keymap;
-pub mod layers;
+pub mod modals;
 pub mod slash;
 pub mod state;
 pub mod terminal;

@@ -11,13 +11,13 @@ use super::commands::{self, Command};
 use super::git_view;
 use super::graph_panel;
 use super::input::{request_quit, send_prompt};
-use super::layers::Layer;
+use super::modals::Modal;
 use super::state::AppState;
 use super::update::notice;
 
 pub(super) fn run_command(state: &mut AppState, text: &str, ops: &UnboundedSender<Op>) {
     match commands::parse(text) {
-        Ok(Command::Help) => state.layers.push(Layer::Help { scroll: 0 }),
+        Ok(Command::Help) => state.modals.push(Modal::Help { scroll: 0 }),
         Ok(Command::Quit) => request_quit(state, ops),
         Ok(Command::Models) => {
             let _ = ops.send(Op::ListModels);

@@ -16,7 +16,7 @@ use crate::widgets::theme::Theme;
 
 use super::composer::ComposerState;
 use super::keymap::Keymap;
-use super::layers::Layer;
+use super::modals::Modal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {
@@ -251,7 +251,7 @@ pub struct AppState {
     pub zoom: Option<Pane>,
     /// Narrow layouts show one pane at a time: this one.
     pub tab: Pane,
-    pub layers: Vec<Layer>,
+    pub modals: Vec<Modal>,
     pub keymap: Keymap,
     pub theme: Theme,
     pub hit: HitAreas,
@@ -300,7 +300,7 @@ impl AppState {
             focus: Focus::Composer,
             zoom: None,
             tab: Pane::Chat,
-            layers: Vec::new(),
+            modals: Vec::new(),
             keymap,
             theme,
             hit: HitAreas::default(),

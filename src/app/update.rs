@@ -10,7 +10,7 @@ use super::approvals;
 use super::blocks;
 use super::git_view;
 use super::graph_panel;
-use super::layers::{ConfirmDialog, ConfirmPurpose, Layer};
+use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
 use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, LineSource, Pane};
 
 pub fn apply(state: &mut AppState, event: Event) {
@@ -177,7 +177,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::ConfirmRequest { id, title, body } => {
             let mut dialog = ConfirmDialog::new(ConfirmPurpose::Engine(id), title, body);
             dialog.yes_selected = true;
-            state.layers.push(Layer::Confirm(dialog));
+            state.modals.push(Modal::Confirm(dialog));
         }
         Event::Notice { level, text } => notice(state, level, text),
         Event::Log { level, text } => state.push_log(level, text),
@@ -232,7 +232,7 @@ fn end_turn(state: &mut AppState, outcome: TurnOutcome) {
     }
     state.question = None;
     state.approvals.clear();
-    state.layers.retain(|l| !matches!(l, Layer::Approval(_)));
+    state.modals.retain(|l| !matches!(l, Modal::Approval(_)));
     if matches!(outcome, TurnOutcome::Cancelled) {
         state.status.flash = Some(("cancelled".into(), LogLevel::Warn));
     }

@@ -1,5 +1,5 @@
 //! Drawing a frame: the layout (four columns at ≥ 160 columns, Chat beside a stack of the others
-//! at ≥ 100, tabs below that, one pane when zoomed), pane frames, composer, status bar and layers.
+//! at ≥ 100, tabs below that, one pane when zoomed), pane frames, composer, status bar and modals.
 //! Every size down to 1×1 draws without panicking.
 
 use std::time::Instant;
@@ -22,7 +22,7 @@ use crate::widgets::modal::render_confirm;
 use crate::widgets::output::render_output;
 use crate::widgets::status_bar::render_status;
 
-use super::layers::Layer;
+use super::modals::Modal;
 use super::state::{AppState, Focus, HitAreas, Pane};
 
 /// Width from which the four panes sit side by side.
@@ -66,13 +66,13 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
     render_status(status_area, buf, &state.status, &state.theme, now);
 
     let popup = state.composer.completions();
-    if !popup.is_empty() && state.layers.is_empty() && state.focus == Focus::Composer {
+    if !popup.is_empty() && state.modals.is_empty() && state.focus == Focus::Composer {
         draw_completion(panes_area, composer_area, buf, state);
     }
-    match state.layers.last_mut() {
-        Some(Layer::Confirm(dialog)) => hit.buttons = render_confirm(area, buf, dialog, &state.theme),
-        Some(Layer::Help { scroll }) => render_help(area, buf, &state.keymap, scroll, &state.theme),
-        Some(Layer::Approval(dialog)) => render_approval(panes_area, buf, dialog, &state.theme),
+    match state.modals.last_mut() {
+        Some(Modal::Confirm(dialog)) => hit.buttons = render_confirm(area, buf, dialog, &state.theme),
+        Some(Modal::Help { scroll }) => render_help(area, buf, &state.keymap, scroll, &state.theme),
+        Some(Modal::Approval(dialog)) => render_approval(panes_area, buf, dialog, &state.theme),
         None => {}
     }
     state.hit = hit;
@@ -232,7 +232,7 @@ fn draw_composer(area: Rect, buf: &mut Buffer, state: &mut AppState) {
     if area.height == 0 || area.width == 0 {
         return;
     }
-    let focused = state.focus == Focus::Composer && state.layers.is_empty();
+    let focused = state.focus == Focus::Composer && state.modals.is_empty();
     let theme = &state.theme;
     let textarea = &mut state.composer.textarea;
     textarea.set_style(theme.base);

@@ -15,7 +15,7 @@ use clap::Args;
 
 use crate::engine::sandbox::{
     self, CancellationToken, ExecutionResult, KilledBy, Language, Program, SandboxConfig, SandboxMode,
-    Stream, Workspace,
+    Stream, RunDir,
 };
 
 #[derive(Debug, Args)]
@@ -75,9 +75,9 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         (None, None) => unreachable!("clap requires FILE or -e"),
     };
     let workspace = if args.project {
-        Workspace::Project(std::env::current_dir().context("cannot read the current directory")?)
+        RunDir::Project(std::env::current_dir().context("cannot read the current directory")?)
     } else {
-        Workspace::Scratch
+        RunDir::Scratch
     };
     let stdin = if std::io::stdin().is_terminal() {
         None

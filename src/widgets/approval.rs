@@ -8,7 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
-use crate::app::layers::{ApprovalDialog, ApprovalMode};
+use crate::app::modals::{ApprovalDialog, ApprovalMode};
 use crate::engine::protocol::{GateAction, Risk};
 
 use super::chat::wrap_plain;

@@ -4,7 +4,7 @@
 //! [`render_diff`].
 //!
 //! Invariants:
-//! - `DiffLine::text` has no line terminator; `emphasis` holds byte ranges into `text` on char
+//! - `DiffRow::text` has no line terminator; `emphasis` holds byte ranges into `text` on char
 //!   boundaries, sorted and non-overlapping, only on `Added`/`Removed` lines that are part of a
 //!   replaced region (a `-` run directly followed by a `+` run). A line whose every non-blank
 //!   byte changed gets no emphasis (it would say nothing).
@@ -39,7 +39,7 @@ pub enum DiffKind {
 
 /// One diff row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiffLine {
+pub struct DiffRow {
     pub kind: DiffKind,
     /// 1-based line number in the old text (context and removed rows).
     pub old_no: Option<usize>,
@@ -53,15 +53,15 @@ pub struct DiffLine {
 /// A whole diff: rows plus totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiffModel {
-    pub lines: Vec<DiffLine>,
+    pub lines: Vec<DiffRow>,
     pub added: usize,
     pub removed: usize,
 }
 
-fn row(kind: DiffKind, old_no: Option<usize>, new_no: Option<usize>, text: &str) -> DiffLine {
+fn row(kind: DiffKind, old_no: Option<usize>, new_no: Option<usize>, text: &str) -> DiffRow {
     let text = text.strip_suffix('\n').unwrap_or(text);
     let text = text.strip_suffix('\r').unwrap_or(text);
-    DiffLine { kind, old_no, new_no, text: text.to_string(), emphasis: Vec::new() }
+    DiffRow { kind, old_no, new_no, text: text.to_string(), emphasis: Vec::new() }
 }
 
 impl DiffModel {
@@ -212,7 +212,7 @@ fn tokens(s: &str) -> Vec<Range<usize>> {
 
 /// Token-level emphasis for a removed run and the added run replacing it: lines are paired
 /// in order (unpaired extra lines get none) and each pair is diffed by tokens.
-fn emphasize(removed: &mut [DiffLine], added: &mut [DiffLine]) {
+fn emphasize(removed: &mut [DiffRow], added: &mut [DiffRow]) {
     const MAX_PAIRS: usize = 200;
     const MAX_TOKENS: usize = 2_000;
     let deadline = Instant::now() + Duration::from_millis(50);
@@ -236,7 +236,7 @@ fn emphasize(removed: &mut [DiffLine], added: &mut [DiffLine]) {
 }
 
 /// Sorts and merges ranges (also across whitespace-only gaps); drops all-changed emphasis.
-fn finish_emphasis(l: &mut DiffLine) {
+fn finish_emphasis(l: &mut DiffRow) {
     l.emphasis.sort_by_key(|r| r.start);
     let mut merged: Vec<Range<usize>> = Vec::new();
     for r in l.emphasis.drain(..) {
@@ -331,13 +331,13 @@ pub fn render_diff_cached(
     }
     let t = theme;
     buf.set_style(area, t.base);
-    let max_no = |f: fn(&DiffLine) -> Option<usize>| model.lines.iter().rev().find_map(f);
+    let max_no = |f: fn(&DiffRow) -> Option<usize>| model.lines.iter().rev().find_map(f);
     let ow = digits(max_no(|l| l.old_no).unwrap_or(0));
     let nw = digits(max_no(|l| l.new_no).unwrap_or(0));
     let marker_x = area.x.saturating_add(ow + nw + 2);
     let text_x = marker_x.saturating_add(2);
     let right = area.right();
-    let visible: Vec<&DiffLine> = model.lines.iter().skip(scroll_y).take(usize::from(area.height)).collect();
+    let visible: Vec<&DiffRow> = model.lines.iter().skip(scroll_y).take(usize::from(area.height)).collect();
     let ready = crate::widgets::highlight::is_ready();
     if cache.theme != t.name || !ready {
         cache.lines.clear();

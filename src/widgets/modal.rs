@@ -7,7 +7,7 @@ use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
-use crate::app::layers::ConfirmDialog;
+use crate::app::modals::ConfirmDialog;
 
 use super::chat::wrap_plain;
 use super::theme::Theme;

@@ -14,7 +14,7 @@ use crate::engine::approval::{GateAction, FileChange};
 use super::gate::{Ask, GateWords, Gated};
 use crate::engine::protocol::{Event, LogLevel};
 use super::reply::Interrupt;
-use super::runtime::{Engine, Flow};
+use super::runtime::{Engine, LoopControl};
 use crate::engine::git::assist::message::write_commit_message;
 use crate::engine::git::{
     self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError,
@@ -27,8 +27,8 @@ use crate::engine::protocol::GitOp;
 type Said = Result<String, String>;
 
 impl Engine {
-    /// Run a flow; returns `Flow::Shutdown` when the user quit while it waited.
-    pub(in crate::engine) async fn git_flow(&mut self, op: GitOp) -> Flow {
+    /// Run a flow; returns `LoopControl::Shutdown` when the user quit while it waited.
+    pub(in crate::engine) async fn git_flow(&mut self, op: GitOp) -> LoopControl {
         self.ensure_session();
         let said = match op {
             GitOp::Commit => self.commit_flow(None).await,
@@ -38,13 +38,13 @@ impl Engine {
             GitOp::PullRequest => self.pull_request_flow().await,
             job => {
                 self.git.submit(job);
-                return Flow::Continue;
+                return LoopControl::Continue;
             }
         };
         let (level, text) = match said {
             Err(Interrupt::Shutdown) => {
                 self.emit(Event::GitChanged);
-                return Flow::Shutdown;
+                return LoopControl::Shutdown;
             }
             Err(Interrupt::Cancel) => (LogLevel::Warn, "Cancelled.".to_string()),
             Ok(Ok(text)) => (LogLevel::Info, text),
@@ -52,7 +52,7 @@ impl Engine {
         };
         self.emit(Event::Notice { level, text });
         self.emit(Event::GitChanged);
-        Flow::Continue
+        LoopControl::Continue
     }
 
     fn commit_options(&self) -> CommitOptions {
@@ -255,7 +255,7 @@ impl Engine {
             Gated::Stop(reason) => return Err(format!("{reason}.")),
         };
         let target = path.clone();
-        with_repo(self.workspace.clone(), move |repo| git::resolve(repo, &target, content.as_deref()))
+        with_repo(self.workspace.clone(), move |repo| git::resolve_file(repo, &target, content.as_deref()))
             .await
             .map_err(|e| format!("Cannot resolve {path}: {e}."))?;
         self.log(LogLevel::Info, format!("resolved {path}"));

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::engine::llm::{EventStream, LlmError, Message, StreamEvent, Usage};
 use crate::engine::protocol::{Event, LogLevel, Op, TurnOutcome};
-use super::runtime::{Engine, Flow};
+use super::runtime::{Engine, LoopControl};
 use crate::engine::store::MessageStatus;
 
 /// What interrupted a wait.
@@ -22,7 +22,7 @@ pub(super) enum Interrupt {
 
 impl Engine {
     /// Stream one reply; it is added to the history (and the store) unless nothing arrived.
-    pub(super) async fn stream_reply(&mut self, mut stream: EventStream) -> (Message, TurnOutcome, Flow) {
+    pub(super) async fn stream_reply(&mut self, mut stream: EventStream) -> (Message, TurnOutcome, LoopControl) {
         let mut reply = Message::assistant("");
         let mut row: Option<i64> = None;
         let mut last_checkpoint = Instant::now();
@@ -50,13 +50,13 @@ impl Engine {
                         usage.merge(u);
                         self.emit(Event::Usage(usage));
                     }
-                    Some(Ok(StreamEvent::Done { stop_reason })) => break (TurnOutcome::Complete { stop_reason }, Flow::Continue),
-                    Some(Err(error)) => break (self.interrupted_by(error), Flow::Continue),
-                    None => break (TurnOutcome::Incomplete { reason: "the stream ended unexpectedly".into() }, Flow::Continue),
+                    Some(Ok(StreamEvent::Done { stop_reason })) => break (TurnOutcome::Complete { stop_reason }, LoopControl::Continue),
+                    Some(Err(error)) => break (self.interrupted_by(error), LoopControl::Continue),
+                    None => break (TurnOutcome::Incomplete { reason: "the stream ended unexpectedly".into() }, LoopControl::Continue),
                 },
                 op = self.ops.recv() => match op {
-                    Some(Op::Cancel) => break (TurnOutcome::Cancelled, Flow::Continue),
-                    Some(Op::Shutdown) | None => break (TurnOutcome::Cancelled, Flow::Shutdown),
+                    Some(Op::Cancel) => break (TurnOutcome::Cancelled, LoopControl::Continue),
+                    Some(Op::Shutdown) | None => break (TurnOutcome::Cancelled, LoopControl::Shutdown),
                     Some(other) => self.defer(other),
                 },
             }

@@ -21,8 +21,8 @@ use crate::engine::approval::{GateAction, Assessment, Risk};
 use super::gate::{Ask, GateWords, Gated};
 use crate::engine::protocol::{Event, LogLevel, Op, OutputStream};
 use super::reply::Interrupt;
-use super::runtime::{Engine, Flow};
-use crate::engine::sandbox::{self, CancellationToken, ExecutionResult, Language, Program, Stream, Workspace};
+use super::runtime::{Engine, LoopControl};
+use crate::engine::sandbox::{self, CancellationToken, ExecutionResult, Language, Program, RunDir, Stream};
 
 /// How much of each stream the model gets back (the end: errors are usually there).
 const RESULT_TAIL_BYTES: usize = 8 * 1024;
@@ -30,7 +30,7 @@ const RESULT_TAIL_BYTES: usize = 8 * 1024;
 /// A run, ready for the gate and the sandbox.
 struct RunRequest {
     program: Program,
-    workspace: Workspace,
+    workspace: RunDir,
     /// "cargo test", "python snippet (12 lines)".
     title: String,
     /// What the gate assesses and the audit log records.
@@ -45,7 +45,7 @@ impl RunRequest {
         match target {
             RunTarget::Command(command) => RunRequest {
                 program: Program::Command { argv: vec!["bash".into(), "-c".into(), command.clone()] },
-                workspace: Workspace::Project(engine.workspace.clone()),
+                workspace: RunDir::Project(engine.workspace.clone()),
                 title: command.clone(),
                 action: GateAction::Command { command, cwd },
                 timeout,
@@ -56,7 +56,7 @@ impl RunRequest {
                     title: format!("{name} snippet ({} lines)", code.lines().count()),
                     action: GateAction::Command { command: format!("{name} <<'EOF'\n{code}\nEOF"), cwd },
                     program: Program::Code { language, code },
-                    workspace: Workspace::Scratch,
+                    workspace: RunDir::Scratch,
                     timeout,
                 }
             }
@@ -81,7 +81,7 @@ impl Engine {
     }
 
     /// `/run`: the user runs a code block themselves (no gate: typing it is the decision).
-    pub(super) async fn run_user_code(&mut self, language: Option<String>, code: String) -> Flow {
+    pub(super) async fn run_user_code(&mut self, language: Option<String>, code: String) -> LoopControl {
         let language = match language.as_deref().map(Language::detect) {
             Some(Some(language)) => language,
             other => {
@@ -91,7 +91,7 @@ impl Engine {
                 };
                 let text = format!("/run: {tag}; blocks in python, node, bash, sh, rust or go can run.");
                 self.emit(Event::Notice { level: LogLevel::Warn, text });
-                return Flow::Continue;
+                return LoopControl::Continue;
             }
         };
         let request = RunRequest::new(RunTarget::Snippet { language, code }, None, self);
@@ -100,8 +100,8 @@ impl Engine {
         let id = self.next_request_id();
         self.audit(id, &request.action, &assessment, "user-requested", None, None);
         match self.run_in_sandbox(request).await {
-            Err(Interrupt::Shutdown) => Flow::Shutdown,
-            _ => Flow::Continue,
+            Err(Interrupt::Shutdown) => LoopControl::Shutdown,
+            _ => LoopControl::Continue,
         }
     }
 

@@ -51,7 +51,7 @@ pub fn spawn(setup: EngineSetup) -> EngineHandle {
 
 /// Whether the engine keeps going after handling something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Flow {
+pub(super) enum LoopControl {
     Continue,
     Shutdown,
 }
@@ -175,14 +175,14 @@ impl Engine {
                     None => break,
                 },
             };
-            if self.handle(op).await == Flow::Shutdown {
+            if self.handle(op).await == LoopControl::Shutdown {
                 break;
             }
         }
         self.emit(Event::Stopped);
     }
 
-    async fn handle(&mut self, op: Op) -> Flow {
+    async fn handle(&mut self, op: Op) -> LoopControl {
         match op {
             Op::Submit { text, intent } => return self.run_turn(text, intent).await,
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
@@ -195,10 +195,10 @@ impl Engine {
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),
             Op::Git(op) => return self.git_flow(op).await,
-            Op::Shutdown => return Flow::Shutdown,
+            Op::Shutdown => return LoopControl::Shutdown,
             Op::Cancel | Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // nothing waits
         }
-        Flow::Continue
+        LoopControl::Continue
     }
 
     fn start_session(&mut self) {

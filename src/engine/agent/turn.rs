@@ -14,7 +14,7 @@ use crate::engine::llm::{ChatRequest, EventStream, LlmError, Message, ProviderKi
 use crate::engine::protocol::{Event, Intent, LogLevel, TurnOutcome};
 use crate::engine::llm::providers;
 use super::reply::Interrupt;
-use super::runtime::{Engine, Flow};
+use super::runtime::{Engine, LoopControl};
 use crate::engine::store::MessageStatus;
 
 /// What the engine tracks across the steps of one turn.
@@ -39,7 +39,7 @@ pub(super) enum StartError {
 }
 
 impl Engine {
-    pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> Flow {
+    pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
         self.ensure_session();
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
@@ -50,25 +50,25 @@ impl Engine {
         flow
     }
 
-    async fn run_steps(&mut self) -> (TurnOutcome, Flow) {
+    async fn run_steps(&mut self) -> (TurnOutcome, LoopControl) {
         loop {
             if self.turn.step >= self.config.agent.max_steps {
                 let reason = format!("stopped after {} tool steps (agent.max_steps)", self.turn.step);
                 self.emit(Event::Notice { level: LogLevel::Warn, text: format!("The model {reason}.") });
-                return (TurnOutcome::Incomplete { reason }, Flow::Continue);
+                return (TurnOutcome::Incomplete { reason }, LoopControl::Continue);
             }
             let window = self.config.context_window(self.config.llm.primary);
             self.turn.graph_context = self.graph_context(window).await;
             let (stream, kind) = match self.start_reply().await {
                 Ok(started) => started,
                 Err(StartError::Interrupted(Interrupt::Shutdown)) => {
-                    return (TurnOutcome::Cancelled, Flow::Shutdown);
+                    return (TurnOutcome::Cancelled, LoopControl::Shutdown);
                 }
                 Err(StartError::Interrupted(Interrupt::Cancel)) => {
                     self.log(LogLevel::Info, "turn cancelled before the reply started");
-                    return (TurnOutcome::Cancelled, Flow::Continue);
+                    return (TurnOutcome::Cancelled, LoopControl::Continue);
                 }
-                Err(StartError::Failed(reason)) => return (TurnOutcome::Failed { reason }, Flow::Continue),
+                Err(StartError::Failed(reason)) => return (TurnOutcome::Failed { reason }, LoopControl::Continue),
             };
             let model = self.config.model_of(kind).to_string();
             if let (Some(store), Some(session)) = (&self.store, &self.session) {
@@ -76,7 +76,7 @@ impl Engine {
             }
             self.emit(Event::TurnStarted { provider: kind, model });
             let (reply, outcome, flow) = self.stream_reply(stream).await;
-            if flow == Flow::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {
+            if flow == LoopControl::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {
                 return (outcome, flow);
             }
             let calls = if self.text_tools {
@@ -89,7 +89,7 @@ impl Engine {
                 if !suggestions.is_empty() {
                     self.emit(Event::Suggestions(suggestions));
                 }
-                return (outcome, Flow::Continue);
+                return (outcome, LoopControl::Continue);
             }
             self.turn.step += 1;
             match self.run_tool_calls(&calls).await {
@@ -97,8 +97,8 @@ impl Engine {
                     self.persist_new(&results, MessageStatus::Complete);
                     self.history.push(results);
                 }
-                Err(Interrupt::Cancel) => return (TurnOutcome::Cancelled, Flow::Continue),
-                Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, Flow::Shutdown),
+                Err(Interrupt::Cancel) => return (TurnOutcome::Cancelled, LoopControl::Continue),
+                Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
             }
         }
     }

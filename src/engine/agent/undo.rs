@@ -10,7 +10,7 @@ use crate::engine::approval::risk::assess;
 use crate::engine::approval::{GateAction, FileChange};
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
 use super::reply::Interrupt;
-use super::runtime::{Engine, Flow};
+use super::runtime::{Engine, LoopControl};
 use crate::engine::store::changes::{ChangeRecord, RestoreStep, restore_plan, rewind_plan};
 
 impl Engine {
@@ -26,41 +26,41 @@ impl Engine {
         self.emit(Event::Changes(list));
     }
 
-    pub(super) async fn undo(&mut self) -> Flow {
+    pub(super) async fn undo(&mut self) -> LoopControl {
         let last = self.session_changes().into_iter().rev().find(|c| c.state == "applied");
         let Some(change) = last else {
             self.notice(LogLevel::Info, "Nothing to undo in this session.");
-            return Flow::Continue;
+            return LoopControl::Continue;
         };
         let plan = match self.plan(|store, current| restore_plan(store, &change, current)) {
             Ok(plan) => plan,
             Err(e) => {
                 self.notice(LogLevel::Error, format!("Cannot undo: {e}"));
-                return Flow::Continue;
+                return LoopControl::Continue;
             }
         };
         let title = format!("undo change #{}: {}", change.id, change.description);
         self.restore(&title, plan, &[change.id]).await
     }
 
-    pub(super) async fn rewind(&mut self, to: i64) -> Flow {
+    pub(super) async fn rewind(&mut self, to: i64) -> LoopControl {
         let changes = self.session_changes();
         if !changes.iter().any(|c| c.id == to) {
             self.notice(LogLevel::Warn, format!("There is no change #{to} in this session (see /rewind)."));
-            return Flow::Continue;
+            return LoopControl::Continue;
         }
         let later: Vec<i64> =
             changes.iter().filter(|c| c.id > to && c.state == "applied").map(|c| c.id).collect();
         if later.is_empty() {
             self.notice(LogLevel::Info, format!("The workspace is already as it was after change #{to}."));
-            return Flow::Continue;
+            return LoopControl::Continue;
         }
         let session = self.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
         let plan = match self.plan(|store, current| rewind_plan(store, &session, to, current)) {
             Ok(plan) => plan,
             Err(e) => {
                 self.notice(LogLevel::Error, format!("Cannot rewind: {e}"));
-                return Flow::Continue;
+                return LoopControl::Continue;
             }
         };
         let title = format!("rewind to after change #{to} (undoes {} change(s))", later.len());
@@ -68,7 +68,7 @@ impl Engine {
     }
 
     /// Show the restore as an approval request; on yes write it and mark `change_ids` undone.
-    async fn restore(&mut self, title: &str, plan: Vec<RestoreStep>, change_ids: &[i64]) -> Flow {
+    async fn restore(&mut self, title: &str, plan: Vec<RestoreStep>, change_ids: &[i64]) -> LoopControl {
         let mut changes = Vec::new();
         let mut conflicts = Vec::new();
         for step in &plan {
@@ -81,7 +81,7 @@ impl Engine {
                             LogLevel::Error,
                             format!("Cannot restore {}: its saved content is not text.", step.path),
                         );
-                        return Flow::Continue;
+                        return LoopControl::Continue;
                     }
                 },
                 None => None,
@@ -120,22 +120,22 @@ impl Engine {
         let approved = match answer {
             Ok(ApprovalDecision::Once | ApprovalDecision::ForSession) => true,
             Ok(_) => false,
-            Err(Interrupt::Shutdown) => return Flow::Shutdown,
+            Err(Interrupt::Shutdown) => return LoopControl::Shutdown,
             Err(Interrupt::Cancel) => false,
         };
         if !approved {
             self.audit(id, &action, &assessment, "denied", None, Some("undo"));
             self.notice(LogLevel::Info, "Nothing was restored.");
-            return Flow::Continue;
+            return LoopControl::Continue;
         }
-        let Some(workspace) = self.tools_workspace.clone() else { return Flow::Continue };
+        let Some(workspace) = self.tools_workspace.clone() else { return LoopControl::Continue };
         for change in &changes {
             let expected = change.before.as_ref().map(|b| sha256_hex(b.as_bytes()));
             let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = tools::apply(&workspace, &mut ledger, change, expected.as_deref()) {
                 drop(ledger);
                 self.notice(LogLevel::Error, format!("Restoring {} failed: {e}", change.path));
-                return Flow::Continue;
+                return LoopControl::Continue;
             }
         }
         if let Some(store) = &self.store {
@@ -145,7 +145,7 @@ impl Engine {
         }
         self.audit(id, &action, &assessment, "approved-once", None, Some("undo"));
         self.notice(LogLevel::Info, format!("Restored: {title}."));
-        Flow::Continue
+        LoopControl::Continue
     }
 
     fn session_changes(&self) -> Vec<ChangeRecord> {

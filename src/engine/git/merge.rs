@@ -43,7 +43,7 @@ pub enum MergeOutcome {
     /// Merged without conflicts; the result is staged and needs [`merge_commit`] (with
     /// `message`, git's proposed merge message, or another).
     Clean { message: String },
-    /// Conflicts to [`resolve`] before [`merge_commit`] (or [`abort_merge`]).
+    /// Conflicts to [`resolve_file`] before [`merge_commit`] (or [`abort_merge`]).
     Conflicts(Vec<Conflict>),
 }
 
@@ -186,7 +186,7 @@ pub(crate) fn conflicted_paths(index: &git2::Index) -> Vec<String> {
 
 /// Resolves the conflict at `path`: writes `content` to the working file and stages it, or with
 /// None deletes the file and stages the deletion.
-pub fn resolve(repo: &Repo, path: &str, content: Option<&str>) -> Result<()> {
+pub fn resolve_file(repo: &Repo, path: &str, content: Option<&str>) -> Result<()> {
     repo.ensure_not_busy()?;
     let mut index = repo.index()?;
     if !conflicted_paths(&index).iter().any(|p| p == path) {

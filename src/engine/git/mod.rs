@@ -45,7 +45,7 @@ pub use diff::{
     DiffLine, DiffStat, FileDiff, FileDiffStat, Hunk, LineOrigin, between, diffstat, render_unified, staged,
     unstaged,
 };
-pub use merge::{Conflict, MergeOutcome, abort_merge, conflicts, merge, merge_commit, resolve};
+pub use merge::{Conflict, MergeOutcome, abort_merge, conflicts, merge, merge_commit, resolve_file};
 pub use repo::{HeadInfo, Repo, RepoState};
 pub use worker::GitWorker;
 pub use settings::{GitSettings, MessageStyle};

@@ -103,7 +103,7 @@ impl Default for SandboxConfig {
 /// Where the program runs (its cwd, HOME and TMPDIR; the only writable tree besides
 /// `write_paths` and `/dev/null`).
 #[derive(Debug, Clone)]
-pub enum Workspace {
+pub enum RunDir {
     /// A fresh temp directory holding the snippet, removed after the run.
     Scratch,
     /// The project directory, writable.
@@ -216,7 +216,7 @@ pub(crate) struct HelperConfig {
 /// ([`KilledBy::Cancel`]).
 pub async fn execute(
     program: Program,
-    workspace: Workspace,
+    workspace: RunDir,
     stdin: Option<Vec<u8>>,
     config: &SandboxConfig,
     cancel: CancellationToken,

@@ -35,7 +35,7 @@ use super::languages::{self, Language};
 use super::reap::{KillGuard, become_subreaper, drain_process_group};
 use super::{
     ExecutionResult, HelperConfig, KilledBy, Program, SandboxConfig, SandboxError, SandboxMode, Stream,
-    Workspace, bwrap, helper,
+    RunDir, bwrap, helper,
 };
 
 const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -138,18 +138,18 @@ fn sandbox_env(dir: &Path, bin_dirs: &[PathBuf], language: Option<Language>) -> 
 
 pub(super) async fn execute(
     program: Program,
-    workspace: Workspace,
+    workspace: RunDir,
     stdin: Option<Vec<u8>>,
     config: &SandboxConfig,
     cancel: CancellationToken,
     mut on_output: impl FnMut(Stream, &[u8]) + Send,
 ) -> Result<ExecutionResult, SandboxError> {
     let (dir, _scratch) = match workspace {
-        Workspace::Scratch => {
+        RunDir::Scratch => {
             let dir = scratch_dir()?;
             (dir.clone(), ScratchDir(Some(dir)))
         }
-        Workspace::Project(dir) => (dir.canonicalize()?, ScratchDir(None)),
+        RunDir::Project(dir) => (dir.canonicalize()?, ScratchDir(None)),
     };
     let prepared = prepare(program, &dir)?;
     let require = std::env::var("KV1NT_SANDBOX_REQUIRE").unwrap_or_default();

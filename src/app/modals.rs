@@ -1,4 +1,4 @@
-//! Modal layers: a stack drawn over the panes. The top layer gets every key first and keys never
+//! Modals: a stack of dialogs drawn over the panes. The top one gets every key first and keys never
 //! fall through to the composer while a layer is up.
 
 use ratatui_textarea::TextArea;
@@ -55,7 +55,7 @@ pub enum ApprovalMode {
 }
 
 #[derive(Debug)]
-pub enum Layer {
+pub enum Modal {
     Confirm(ConfirmDialog),
     Approval(ApprovalDialog),
     Help { scroll: usize },

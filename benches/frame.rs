@@ -6,11 +6,13 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kv1nt::app::keymap::Keymap;
-use kv1nt::app::state::{AppState, ChatEntry, EntryKind, EntryStatus};
-use kv1nt::app::{blocks, view};
+use kv1nt::app::chat::{ChatEntry, EntryKind, EntryStatus};
+use kv1nt::app::state::AppState;
+use kv1nt::app::blocks;
+use kv1nt::widgets;
 use kv1nt::engine::llm::ProviderKind;
-use kv1nt::widgets::highlight;
-use kv1nt::widgets::theme::{ColorMode, Theme};
+use kv1nt::text::highlight;
+use kv1nt::text::theme::{ColorMode, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -53,7 +55,7 @@ fn frame(c: &mut Criterion) {
         b.iter(|| {
             let mut state = fresh_state();
             let mut buf = Buffer::empty(area);
-            view::draw_into(area, &mut buf, &mut state, Instant::now());
+            widgets::draw_into(area, &mut buf, &mut state, Instant::now());
             buf
         })
     });
@@ -61,11 +63,11 @@ fn frame(c: &mut Criterion) {
     highlight::warm_up_blocking();
     let mut state = big_state();
     let mut buf = Buffer::empty(area);
-    view::draw_into(area, &mut buf, &mut state, Instant::now()); // fill caches once, as a running app has
+    widgets::draw_into(area, &mut buf, &mut state, Instant::now()); // fill caches once, as a running app has
     c.bench_function("frame_10k_messages_50k_line_file_200x50", |b| {
         b.iter(|| {
             buf.reset();
-            view::draw_into(area, &mut buf, &mut state, Instant::now());
+            widgets::draw_into(area, &mut buf, &mut state, Instant::now());
         })
     });
     c.bench_function("frame_scrolling_code_50k_lines_200x50", |b| {
@@ -74,7 +76,7 @@ fn frame(c: &mut Criterion) {
             y = (y + 37) % 50_000;
             state.code.scroll_y = y;
             buf.reset();
-            view::draw_into(area, &mut buf, &mut state, Instant::now());
+            widgets::draw_into(area, &mut buf, &mut state, Instant::now());
         })
     });
 }

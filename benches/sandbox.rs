@@ -9,11 +9,12 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kv1nt::app::keymap::Keymap;
 use kv1nt::app::state::AppState;
-use kv1nt::app::{update, view};
+use kv1nt::app::update;
+use kv1nt::widgets;
 use kv1nt::engine::llm::ProviderKind;
 use kv1nt::engine::protocol::{Event, OutputStream};
 use kv1nt::engine::sandbox::{CancellationToken, Program, SandboxConfig, RunDir, execute};
-use kv1nt::widgets::theme::{ColorMode, Theme};
+use kv1nt::text::theme::{ColorMode, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -83,7 +84,7 @@ fn output_pane(c: &mut Criterion) {
                 update::apply(&mut state, Event::RunOutput { id: 1, stream: OutputStream::Stdout, text });
             }
             let mut buf = Buffer::empty(area);
-            view::draw_into(area, &mut buf, &mut state, Instant::now());
+            widgets::draw_into(area, &mut buf, &mut state, Instant::now());
             buf
         })
     });

@@ -7,4 +7,5 @@
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod text;
 pub mod widgets;

@@ -7,8 +7,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::protocol::GateAction;
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Op};
-use crate::widgets::diff_view::DiffModel;
-use crate::widgets::highlight::lang_from_path;
+use super::diff::DiffModel;
+use crate::text::highlight::lang_from_path;
 
 use super::keymap::{KeyAction as KeyAction, KeyContext};
 use super::modals::{ApprovalDialog, ApprovalMode, Modal};

@@ -3,10 +3,12 @@
 //! when a block completes that revises an earlier one (same language), Diff shows the change.
 
 use crate::engine::protocol::fences::extract_code_blocks;
-use crate::widgets::code_view::CodeDoc;
-use crate::widgets::diff_view::DiffModel;
+use super::code::CodeDoc;
+use super::diff::DiffModel;
 
-use super::state::{AppState, CodeBlockRef, EntryKind};
+use super::chat::EntryKind;
+use super::code::CodeBlockRef;
+use super::state::AppState;
 
 /// Re-extract the blocks of entries from `from_entry` on.
 pub fn refresh_from(state: &mut AppState, from_entry: usize) {

@@ -11,7 +11,7 @@
 
 use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot, Op};
 use crate::engine::git::{FileDiff, FileStatus};
-use crate::widgets::diff_view::DiffModel;
+use super::diff::DiffModel;
 
 use super::keymap::KeyAction;
 use super::state::{AppState, Focus, Pane};
@@ -128,7 +128,7 @@ pub fn on_file_diff(state: &mut AppState, answer: GitFileDiff) {
             state.diff.model = Some(DiffModel::default());
         }
     }
-    state.diff.lang = crate::widgets::highlight::lang_from_path(&answer.path);
+    state.diff.lang = crate::text::highlight::lang_from_path(&answer.path);
     state.diff.highlights = Default::default();
     state.git.diff = answer.diff;
     state.dirty = true;

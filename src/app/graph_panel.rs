@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::engine::graph::Entity;
 use crate::engine::protocol::{EntityDetails, GraphOp, Op};
-use crate::widgets::code_view::CodeDoc;
+use super::code::CodeDoc;
 
 use super::state::{AppState, Focus, Pane};
 
@@ -114,7 +114,7 @@ pub fn on_details(state: &mut AppState, seq: u64, details: EntityDetails) {
 
 /// A file to show in Code at `line` (from the panel's Enter).
 pub fn open_file(state: &mut AppState, path: &str, line: usize, text: &str) {
-    let lang = crate::widgets::highlight::lang_from_path(path);
+    let lang = crate::text::highlight::lang_from_path(path);
     let title = format!("{path}:{line}");
     state.code.doc = Some(CodeDoc::new(lang.as_deref(), title, text));
     state.code.doc_source_len = text.len();

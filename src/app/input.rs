@@ -17,7 +17,8 @@ use super::git_view;
 use super::graph_panel;
 use super::keymap::{KeyAction, KeyContext};
 use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
-use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, Focus, Pane};
+use super::chat::{ChatEntry, EntryKind, EntryStatus};
+use super::state::{AppState, Focus, Pane};
 
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
     state.dirty = true;

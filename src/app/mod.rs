@@ -6,18 +6,21 @@
 
 pub mod approvals;
 pub mod blocks;
+pub mod chat;
+pub mod code;
 pub mod commands;
 pub mod composer;
+pub mod diff;
 pub mod git_view;
 pub mod graph_panel;
 pub mod input;
 pub mod keymap;
 pub mod modals;
+pub mod output;
 pub mod slash;
 pub mod state;
 pub mod terminal;
 pub mod update;
-pub mod view;
 
 use std::time::{Duration, Instant};
 
@@ -27,8 +30,8 @@ use futures_util::StreamExt;
 
 use crate::cli::{self, Setup};
 use crate::engine::protocol::{LogLevel, Op};
-use crate::widgets::highlight;
-use crate::widgets::theme::{ColorMode, Theme};
+use crate::text::highlight;
+use crate::text::theme::{ColorMode, Theme};
 
 use keymap::Keymap;
 use state::AppState;
@@ -54,8 +57,12 @@ pub fn initial_state(setup: &Setup) -> Result<AppState> {
     Ok(AppState::new(keymap, theme, provider, setup.config.model_of(provider).to_string()))
 }
 
+/// Draws a whole frame from the state (`widgets::draw`); passed in so `app` never imports a
+/// widget (imports go widgets → app only).
+pub type Draw = fn(&mut ratatui::Frame, &mut AppState, Instant);
+
 /// Run the full-screen app until the user quits; returns the exit code.
-pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: bool) -> Result<i32> {
+pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: bool, draw: Draw) -> Result<i32> {
     let mut state = initial_state(&setup)?;
     let mouse = setup.config.ui.mouse;
     let (mut engine, store_error) = cli::start_engine(setup, resume.as_deref(), !exit_after_first_frame)?;
@@ -63,7 +70,7 @@ pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: b
         update::notice(&mut state, LogLevel::Error, format!("{e}. This session will not be saved."));
     }
     let mut guard = terminal::TerminalGuard::enter(mouse).context("cannot set up the terminal")?;
-    guard.terminal.draw(|f| view::draw(f, &mut state, Instant::now()))?;
+    guard.terminal.draw(|f| draw(f, &mut state, Instant::now()))?;
     if exit_after_first_frame {
         return Ok(0);
     }
@@ -133,7 +140,7 @@ pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: b
         }
         let interval = frame_interval(&state, input_since_draw);
         if state.dirty && last_draw.elapsed() >= interval {
-            guard.terminal.draw(|f| view::draw(f, &mut state, Instant::now()))?;
+            guard.terminal.draw(|f| draw(f, &mut state, Instant::now()))?;
             state.dirty = false;
             input_since_draw = false;
             last_draw = Instant::now();

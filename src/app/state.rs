@@ -8,15 +8,15 @@ use ratatui::layout::Rect;
 use crate::engine::approval::Policy;
 use crate::engine::llm::{ProviderKind, Usage};
 use crate::engine::protocol::LogLevel;
-use crate::engine::protocol::fences::CodeBlock;
-use crate::widgets::chat::RenderCache;
-use crate::widgets::code_view::CodeDoc;
-use crate::widgets::diff_view::{DiffHighlights, DiffModel};
-use crate::widgets::theme::Theme;
+use super::diff::DiffState;
+use crate::text::theme::Theme;
 
+use super::chat::ChatState;
+use super::code::CodeState;
 use super::composer::ComposerState;
 use super::keymap::Keymap;
 use super::modals::Modal;
+use super::output::{LineSource, LogLine, OutputState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {
@@ -59,157 +59,6 @@ impl Focus {
         let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
         let n = Self::ORDER.len();
         Self::ORDER[if forward { (i + 1) % n } else { (i + n - 1) % n }]
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum EntryKind {
-    User,
-    Assistant,
-    Notice(LogLevel),
-    /// A tool call and, once finished, its result line.
-    Tool {
-        call_id: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum EntryStatus {
-    Complete,
-    Streaming,
-    Incomplete(String),
-}
-
-/// One message in the Chat pane.
-#[derive(Debug)]
-pub struct ChatEntry {
-    pub kind: EntryKind,
-    pub text: String,
-    pub status: EntryStatus,
-    pub cache: RenderCache,
-}
-
-impl ChatEntry {
-    pub fn new(kind: EntryKind, text: String, status: EntryStatus) -> Self {
-        Self { kind, text, status, cache: RenderCache::default() }
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct ChatState {
-    pub entries: Vec<ChatEntry>,
-    /// Lines scrolled up from the bottom; 0 follows the tail.
-    pub scroll_from_bottom: usize,
-    /// Oldest entries the last request left out (a marker is drawn above the first kept one).
-    pub trimmed: usize,
-    /// Index into `entries` of the first user/assistant entry sent in the last request.
-    pub first_sent_entry: Option<usize>,
-}
-
-impl ChatState {
-    pub fn streaming_entry(&mut self) -> Option<&mut ChatEntry> {
-        self.entries.last_mut().filter(|e| e.status == EntryStatus::Streaming)
-    }
-}
-
-/// A code block of the conversation, located by its chat entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CodeBlockRef {
-    pub entry: usize,
-    pub block: CodeBlock,
-}
-
-#[derive(Default)]
-pub struct CodeState {
-    pub blocks: Vec<CodeBlockRef>,
-    /// Index into `blocks` of the block shown; `None` before the first block.
-    pub selected: Option<usize>,
-    /// Show each new block as it arrives (off once the user steps back through blocks).
-    pub follow_latest: bool,
-    pub doc: Option<CodeDoc>,
-    /// Byte length of the block `doc` was made from (a streaming block grows).
-    pub doc_source_len: usize,
-    pub scroll_y: usize,
-    pub scroll_x: usize,
-}
-
-#[derive(Debug, Default)]
-pub struct DiffState {
-    pub model: Option<DiffModel>,
-    /// Highlighted lines of `model` (reset whenever `model` changes).
-    pub highlights: DiffHighlights,
-    pub lang: Option<String>,
-    /// What is compared, e.g. "block 2 → block 5 (rust)".
-    pub caption: String,
-    pub scroll_y: usize,
-}
-
-/// Where an Output line came from: the session's event log, or a sandboxed run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineSource {
-    Log,
-    Stdout,
-    Stderr,
-}
-
-#[derive(Debug, Clone)]
-pub struct LogLine {
-    pub time: String,
-    pub level: LogLevel,
-    pub text: String,
-    pub source: LineSource,
-}
-
-/// Lines kept in the Output pane; older ones are dropped in chunks (the pane says how many).
-pub const MAX_OUTPUT_LINES: usize = 50_000;
-
-#[derive(Debug, Default)]
-pub struct OutputState {
-    pub lines: Vec<LogLine>,
-    pub scroll_from_bottom: usize,
-    /// Unfinished last lines of a run's stdout and stderr.
-    pub partial: [String; 2],
-    /// Lines dropped from the top to keep memory bounded.
-    pub dropped: usize,
-}
-
-impl OutputState {
-    /// Append program output: complete lines become Output lines; a `\r` rewrites the line
-    /// (progress bars); the unfinished rest waits for more.
-    pub fn push_run_output(&mut self, source: LineSource, text: &str) {
-        let slot = if source == LineSource::Stderr { 1 } else { 0 };
-        let mut pending = std::mem::take(&mut self.partial[slot]);
-        for c in text.chars() {
-            match c {
-                '\n' => {
-                    let line = std::mem::take(&mut pending);
-                    self.push_line(source, line);
-                }
-                '\r' => pending.clear(),
-                c => pending.push(c),
-            }
-        }
-        self.partial[slot] = pending;
-    }
-
-    /// Flush unfinished lines (the run ended).
-    pub fn finish_run_output(&mut self) {
-        for (slot, source) in [(0, LineSource::Stdout), (1, LineSource::Stderr)] {
-            let rest = std::mem::take(&mut self.partial[slot]);
-            if !rest.is_empty() {
-                self.push_line(source, rest);
-            }
-        }
-    }
-
-    fn push_line(&mut self, source: LineSource, text: String) {
-        let level = if source == LineSource::Stderr { LogLevel::Warn } else { LogLevel::Info };
-        self.lines.push(LogLine { time: String::new(), level, text, source });
-        if self.lines.len() > MAX_OUTPUT_LINES {
-            let drop = MAX_OUTPUT_LINES / 10;
-            self.lines.drain(..drop);
-            self.dropped += drop;
-        }
     }
 }
 

@@ -11,7 +11,9 @@ use super::blocks;
 use super::git_view;
 use super::graph_panel;
 use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
-use super::state::{AppState, ChatEntry, EntryKind, EntryStatus, LineSource, Pane};
+use super::chat::{ChatEntry, EntryKind, EntryStatus};
+use super::output::LineSource;
+use super::state::{AppState, Pane};
 
 pub fn apply(state: &mut AppState, event: Event) {
     state.dirty = true;

@@ -12,7 +12,7 @@ use crate::app::modals::{ApprovalDialog, ApprovalMode};
 use crate::engine::protocol::{GateAction, Risk};
 
 use super::chat::wrap_plain;
-use super::theme::Theme;
+use crate::text::theme::Theme;
 
 pub fn risk_style(risk: Risk, theme: &Theme) -> Style {
     match risk {

@@ -11,42 +11,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
-use crate::app::state::{ChatEntry, ChatState, EntryKind, EntryStatus};
+use crate::app::chat::{ChatEntry, ChatState, EntryKind, EntryStatus, RenderCache};
 use crate::engine::protocol::LogLevel;
 
-use super::markdown::render_markdown;
-use super::theme::Theme;
-
-/// Wrapped lines of one entry, valid for one width and theme.
-#[derive(Debug, Default)]
-pub struct RenderCache {
-    width: u16,
-    theme: String,
-    header: Line<'static>,
-    /// Rendered blocks: byte range of the text and its lines.
-    blocks: Vec<(usize, usize, Vec<Line<'static>>)>,
-    /// Status lines under the text (streaming cursor, "incomplete: …").
-    footer: Vec<Line<'static>>,
-    text_len: usize,
-    height: usize,
-}
-
-impl RenderCache {
-    /// Line `i` of the entry (header, then blocks, then footer), without copying.
-    fn line(&self, mut i: usize) -> Option<&Line<'static>> {
-        if i == 0 {
-            return Some(&self.header);
-        }
-        i -= 1;
-        for (_, _, lines) in &self.blocks {
-            if i < lines.len() {
-                return lines.get(i);
-            }
-            i -= lines.len();
-        }
-        self.footer.get(i)
-    }
-}
+use crate::text::markdown::render_markdown;
+use crate::text::theme::Theme;
 
 /// Something drawn in the chat's column: an entry or the "trimmed" marker, each followed by a
 /// blank line.

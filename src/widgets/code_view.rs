@@ -12,64 +12,13 @@
 //!   scrolls off either edge is clipped, never wrapped. Zero-size areas and scroll offsets past
 //!   the end render nothing and do not panic.
 
-use std::sync::Arc;
-
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::StatefulWidget;
 
-use super::highlight::{HighlightCache, display_slice};
-use super::theme::Theme;
-
-/// A document shown in a code pane.
-pub struct CodeDoc {
-    /// Language tag or extension used for highlighting (`None` → plain text). Fixed at
-    /// construction: changing it later does not re-highlight (build a new `CodeDoc`).
-    pub lang: Option<String>,
-    /// Pane title (usually the path).
-    pub title: String,
-    lines: Arc<[String]>,
-    cache: HighlightCache,
-}
-
-impl CodeDoc {
-    /// Splits `code` into lines (`\n` or `\r\n`) and prepares lazy highlighting.
-    pub fn new(lang: Option<&str>, title: impl Into<String>, code: &str) -> CodeDoc {
-        let lines: Arc<[String]> = code.lines().map(str::to_string).collect();
-        CodeDoc {
-            lang: lang.map(str::to_string),
-            title: title.into(),
-            cache: HighlightCache::new(lang, Arc::clone(&lines)),
-            lines,
-        }
-    }
-
-    /// Number of lines.
-    pub fn line_count(&self) -> usize {
-        self.lines.len()
-    }
-
-    /// The raw text of line `idx` (0-based).
-    pub fn line(&self, idx: usize) -> Option<&str> {
-        self.lines.get(idx).map(String::as_str)
-    }
-
-    /// Width of the line-number gutter, including its separator column.
-    pub fn gutter_width(&self) -> u16 {
-        let digits = self.lines.len().max(1).to_string().len();
-        u16::try_from(digits + 1).unwrap_or(u16::MAX)
-    }
-
-    /// Makes highlighting more exact by parsing up to `budget_lines` more lines (idle ticks).
-    pub fn advance_highlight(&mut self, budget_lines: usize) {
-        self.cache.advance(budget_lines);
-    }
-
-    /// Whether highlighting has parsed the whole document exactly.
-    pub fn highlight_complete(&self) -> bool {
-        self.cache.is_complete()
-    }
-}
+use crate::app::code::CodeDoc;
+use crate::text::highlight::display_slice;
+use crate::text::theme::Theme;
 
 /// Draws a [`CodeDoc`] (the widget state) scrolled to `(scroll_y, scroll_x)`.
 pub struct CodeView<'a> {
@@ -149,7 +98,7 @@ pub fn render_code(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::widgets::highlight::warm_up_blocking;
+    use crate::text::highlight::warm_up_blocking;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::style::Color;

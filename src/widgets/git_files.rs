@@ -6,7 +6,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::theme::Theme;
+use crate::text::theme::Theme;
 use crate::app::git_view::GitView;
 
 pub fn render_git_files(area: Rect, buf: &mut Buffer, view: &GitView, theme: &Theme) {

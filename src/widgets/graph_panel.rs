@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
-use super::theme::Theme;
+use crate::text::theme::Theme;
 use crate::app::graph_panel::GraphPanel;
 use crate::engine::graph::Entity;
 

@@ -10,7 +10,7 @@ use crate::app::commands::COMMANDS;
 use crate::app::keymap::Keymap;
 
 use super::modal::centered;
-use super::theme::Theme;
+use crate::text::theme::Theme;
 
 pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 use crate::app::modals::ConfirmDialog;
 
 use super::chat::wrap_plain;
-use super::theme::Theme;
+use crate::text::theme::Theme;
 
 /// A rectangle of at most `width`×`height` centred in `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {

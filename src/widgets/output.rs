@@ -6,11 +6,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::app::state::{LineSource, OutputState};
+use crate::app::output::{LineSource, OutputState};
 use crate::engine::protocol::LogLevel;
 
-use super::ansi::ansi_line;
-use super::theme::Theme;
+use crate::text::ansi::ansi_line;
+use crate::text::theme::Theme;
 
 pub fn render_output(area: Rect, buf: &mut Buffer, state: &mut OutputState, theme: &Theme) {
     if area.width == 0 || area.height == 0 {

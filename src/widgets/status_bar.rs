@@ -12,7 +12,7 @@ use crate::engine::approval::Policy;
 use crate::engine::llm::context::percent;
 use crate::engine::protocol::LogLevel;
 
-use super::theme::Theme;
+use crate::text::theme::Theme;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 

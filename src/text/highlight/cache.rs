@@ -17,7 +17,7 @@ use syntect::highlighting::{HighlightIterator, HighlightState, Highlighter};
 use syntect::parsing::{ParseState, ScopeStack, SyntaxReference};
 
 use super::{Assets, MAX_HIGHLIGHT_BYTES, assets, convert, push_span, resolve, syn_theme};
-use crate::widgets::theme::{ColorMode, Theme};
+use crate::text::theme::{ColorMode, Theme};
 
 const CHECKPOINT_EVERY: usize = 256;
 const APPROX_GAP: usize = 2000;
@@ -278,7 +278,7 @@ impl HighlightCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::widgets::highlight::{highlight_block, warm_up_blocking};
+    use crate::text::highlight::{highlight_block, warm_up_blocking};
     use std::time::Instant;
 
     fn dark() -> Theme {

@@ -13,7 +13,7 @@
 //!   newline, tabs and control characters kept), so byte ranges into the source stay valid.
 //!   Only [`display_slice`] expands tabs (to multiples of [`TAB_WIDTH`]) and replaces controls.
 //! - Syntect styles contribute fg and modifiers only (never bg), adapted to the theme's
-//!   [`ColorMode`](super::theme::ColorMode); callers patch them over their own backgrounds.
+//!   [`ColorMode`](crate::text::theme::ColorMode); callers patch them over their own backgrounds.
 //! - Lines longer than [`MAX_HIGHLIGHT_BYTES`] are not parsed (shown plain, parser state kept),
 //!   so pathological lines cost linear time.
 
@@ -26,7 +26,7 @@ use syntect::highlighting::{Theme as SynTheme, ThemeSet};
 use syntect::parsing::{ParseState, ScopeStack, SyntaxDefinition, SyntaxReference, SyntaxSet};
 use unicode_width::UnicodeWidthChar;
 
-use super::theme::{ColorMode, Theme};
+use crate::text::theme::{ColorMode, Theme};
 
 mod cache;
 pub use cache::HighlightCache;

@@ -11,19 +11,19 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
-use crate::widgets::approval::render_approval;
-use crate::widgets::chat::render_chat;
-use crate::widgets::code_view::render_code;
-use crate::widgets::diff_view::render_diff_cached;
-use crate::widgets::git_files::render_git_files;
-use crate::widgets::graph_panel::render_graph_panel;
-use crate::widgets::help::render_help;
-use crate::widgets::modal::render_confirm;
-use crate::widgets::output::render_output;
-use crate::widgets::status_bar::render_status;
+use super::approval::render_approval;
+use super::chat::render_chat;
+use super::code_view::render_code;
+use super::diff_view::render_diff_cached;
+use super::git_files::render_git_files;
+use super::graph_panel::render_graph_panel;
+use super::help::render_help;
+use super::modal::render_confirm;
+use super::output::render_output;
+use super::status_bar::render_status;
 
-use super::modals::Modal;
-use super::state::{AppState, Focus, HitAreas, Pane};
+use crate::app::modals::Modal;
+use crate::app::state::{AppState, Focus, HitAreas, Pane};
 
 /// Width from which the four panes sit side by side.
 pub const WIDE: u16 = 160;

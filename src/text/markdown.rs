@@ -3,7 +3,7 @@
 //! Owns [`render_markdown`] / [`wrapped_height`]: headings (`#` markers kept), nested bullet and
 //! numbered lists, task markers, emphasis/strong/strikethrough, inline code, block quotes,
 //! links (text, then the url dimmed), rules, raw HTML as text, and fenced/indented code blocks
-//! highlighted by [`super::highlight`] behind a `│ ` gutter.
+//! highlighted by [`crate::text::highlight`] behind a `│ ` gutter.
 //!
 //! Invariants:
 //! - Streaming-tolerant: any prefix of a document renders; an unterminated fence is an open
@@ -22,8 +22,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::highlight::{display_slice, highlight_block, push_span};
-use super::theme::Theme;
+use crate::text::highlight::{display_slice, highlight_block, push_span};
+use crate::text::theme::Theme;
 
 const BULLETS: [&str; 3] = ["• ", "◦ ", "▪ "];
 const QUOTE: &str = "▌ ";
@@ -424,7 +424,7 @@ impl Wrapper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::widgets::highlight::warm_up_blocking;
+    use crate::text::highlight::warm_up_blocking;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use std::time::Instant;

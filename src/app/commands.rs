@@ -1,7 +1,7 @@
 //! Slash commands: one table, used by the composer's completion popup, `/help` and dispatch.
 
-use crate::engine::approval::Policy;
-use crate::engine::llm::ProviderKind;
+use crate::engine::protocol::Policy;
+use crate::engine::protocol::ProviderKind;
 use crate::engine::protocol::{GitOp, Intent};
 
 pub struct SlashCommand {

@@ -10,7 +10,7 @@
 //! touches git itself — it sends `Op::Git` jobs and shows the answers.
 
 use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot, Op};
-use crate::engine::git::{FileDiff, FileStatus};
+use crate::engine::protocol::{FileDiff, FileStatus};
 use super::diff::DiffModel;
 
 use super::keymap::KeyAction;

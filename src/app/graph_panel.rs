@@ -7,7 +7,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::engine::graph::Entity;
+use crate::engine::protocol::Entity;
 use crate::engine::protocol::{EntityDetails, GraphOp, Op};
 use super::code::CodeDoc;
 

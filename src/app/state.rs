@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use ratatui::layout::Rect;
 
-use crate::engine::approval::Policy;
-use crate::engine::llm::{ProviderKind, Usage};
+use crate::engine::protocol::Policy;
+use crate::engine::protocol::{ProviderKind, Usage};
 use crate::engine::protocol::LogLevel;
 use super::diff::DiffState;
 use crate::text::theme::Theme;

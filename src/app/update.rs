@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use crate::engine::llm::Role;
+use crate::engine::protocol::Role;
 use crate::engine::protocol::{Event, LogLevel, OutputStream, TurnOutcome};
-use crate::engine::store::MessageStatus;
+use crate::engine::protocol::MessageStatus;
 
 use super::approvals;
 use super::blocks;

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
 use crate::text::theme::Theme;
 use crate::app::graph_panel::GraphPanel;
-use crate::engine::graph::Entity;
+use crate::engine::protocol::Entity;
 
 fn entity_line(e: &Entity) -> String {
     format!("{:<9} {}  {}:{}", e.kind.as_str(), e.qualified_name, e.file, e.start_line)

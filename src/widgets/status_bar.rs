@@ -8,8 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::app::state::StatusState;
-use crate::engine::approval::Policy;
-use crate::engine::llm::context::percent;
+use crate::engine::protocol::Policy;
 use crate::engine::protocol::LogLevel;
 
 use crate::text::theme::Theme;
@@ -58,4 +57,12 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
     spans.push(Span::styled(format!("│ {} (Shift+Tab) ", status.policy.as_str()), policy_style));
     spans.push(Span::styled("│ F1 help", theme.status_bar));
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// Context use in percent of the window, for the status bar.
+fn percent(used_tokens: usize, window: usize) -> u16 {
+    if window == 0 {
+        return 100;
+    }
+    ((used_tokens.saturating_mul(100)) / window).min(999) as u16
 }

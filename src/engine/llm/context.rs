@@ -109,14 +109,6 @@ fn is_turn_start(msg: &Message) -> bool {
     msg.role == Role::User && msg.tool_results.is_empty()
 }
 
-/// Context use in percent of the window, for the status bar.
-pub fn percent(used_tokens: usize, window: usize) -> u16 {
-    if window == 0 {
-        return 100;
-    }
-    ((used_tokens.saturating_mul(100)) / window).min(999) as u16
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

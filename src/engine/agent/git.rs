@@ -106,7 +106,7 @@ impl Engine {
         .await
         {
             Ok(p) => p,
-            Err(e) if e.contains("nothing is staged") => {
+            Err(VcsError::NothingStaged) => {
                 return Ok(Err(
                     "Nothing is staged to commit: stage files or hunks in the Git view (Ctrl+G, \
                                then s) first."
@@ -150,7 +150,7 @@ impl Engine {
         match with_repo(self.workspace.clone(), move |repo| git::commit(repo, &message, &options)).await {
             Ok(outcome) => Ok(Ok(self.committed(&outcome))),
             Err(e) => {
-                self.log(LogLevel::Error, &e);
+                self.log(LogLevel::Error, e.to_string());
                 Ok(Err(format!("Not committed: {e}")))
             }
         }
@@ -387,10 +387,7 @@ impl Engine {
 async fn with_repo<T: Send + 'static>(
     workspace: PathBuf,
     f: impl FnOnce(&Repo) -> Result<T, VcsError> + Send + 'static,
-) -> Result<T, String> {
+) -> Result<T, VcsError> {
     let job = tokio::task::spawn_blocking(move || Repo::open(&workspace).and_then(|repo| f(&repo)));
-    match job.await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("the git job failed: {e}")),
-    }
+    job.await.unwrap_or_else(|e| Err(VcsError::JobFailed(e.to_string())))
 }

@@ -110,6 +110,9 @@ pub enum VcsError {
     Git(#[from] git2::Error),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The blocking thread running a git operation panicked or was cancelled.
+    #[error("the git job failed: {0}")]
+    JobFailed(String),
 }
 
 /// Result of every operation in this module.

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use crate::engine::approval::Risk;
 use crate::engine::llm::http::build_client;
+use crate::engine::llm::providers::one_shot;
 use crate::engine::git::{
     self, Change, CommitOptions, CommitOutcome, CommitProposal, MessageSource, Repo, VcsError,
 };
@@ -65,8 +66,9 @@ pub async fn run(args: CommitArgs, setup: Setup) -> Result<i32> {
         bail!("{NO_TERMINAL}");
     }
     let client = build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
+    let models = one_shot(&setup.config, &setup.secrets, &client);
     let (message, source, note) =
-        git::assist::write_commit_message(&setup.config, &setup.secrets, &client, &proposal).await;
+        git::assist::write_commit_message(&models, setup.config.git.message_style, &proposal).await;
     let mut shown = Shown { proposal: proposal.with_message(message, source, &workdir), note };
 
     if args.dry_run {

@@ -449,6 +449,15 @@ fn apply_overrides(config: &mut Config, overrides: &Overrides) {
 }
 
 impl Config {
+    /// Where the graph's embedder may find a server: the chat providers' endpoints.
+    pub fn embed_endpoints(&self, secrets: &Secrets) -> crate::engine::graph::EmbedEndpoints {
+        crate::engine::graph::EmbedEndpoints {
+            ollama_host: self.ollama.host.clone(),
+            openai_base_url: self.openai.base_url.clone(),
+            openai_api_key: secrets.openai_api_key.clone(),
+        }
+    }
+
     pub fn model_of(&self, kind: ProviderKind) -> &str {
         match kind {
             ProviderKind::Anthropic => &self.anthropic.model,

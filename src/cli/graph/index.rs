@@ -279,7 +279,7 @@ async fn embed(db: &GraphDb, setup: &Setup, quiet: bool) -> (Value, bool) {
             eprintln!("{line}");
         }
     };
-    let embedder = match embedder_for(&setup.config, &setup.secrets).await {
+    let embedder = match embedder_for(&setup.config.graph, &setup.config.embed_endpoints(&setup.secrets)).await {
         Ok(Some(e)) => e,
         Ok(None) => {
             say("embeddings are off ([graph] embed = \"none\"): lexical search only".into());

@@ -21,6 +21,8 @@ use crate::engine::git::{
 };
 use crate::engine::git::assist::github;
 
+use crate::engine::llm::oneshot::OneShot;
+use crate::engine::llm::providers;
 use crate::engine::protocol::GitOp;
 
 /// What a flow ended with, for the chat.
@@ -53,6 +55,11 @@ impl Engine {
         self.emit(Event::Notice { level, text });
         self.emit(Event::GitChanged);
         LoopControl::Continue
+    }
+
+    /// The models git's one-shot requests ask (commit messages, resolutions, PR descriptions).
+    fn one_shot(&self) -> OneShot {
+        providers::one_shot(&self.config, &self.secrets, &self.client)
     }
 
     fn commit_options(&self) -> CommitOptions {
@@ -119,9 +126,8 @@ impl Engine {
             Some(message) => (message, MessageSource::Model, None),
             None => {
                 self.log(LogLevel::Info, "writing a commit message…");
-                let (config, secrets, client) =
-                    (self.config.clone(), self.secrets.clone(), self.client.clone());
-                let written = write_commit_message(&config, &secrets, &client, &proposal);
+                let models = self.one_shot();
+                let written = write_commit_message(&models, self.config.git.message_style, &proposal);
                 self.unless_interrupted(written).await?
             }
         };
@@ -228,8 +234,8 @@ impl Engine {
     ) -> Result<(), String> {
         let path = conflict.path.clone();
         self.log(LogLevel::Info, format!("asking the model to resolve {path} ({index}/{total})"));
-        let (config, secrets, client) = (self.config.clone(), self.secrets.clone(), self.client.clone());
-        let proposed = crate::engine::git::assist::conflicts::propose_resolution(&config, &secrets, &client, &conflict);
+        let models = self.one_shot();
+        let proposed = crate::engine::git::assist::propose_resolution(&models, &conflict);
         let (proposal, note) = match self.unless_interrupted(proposed).await.map_err(|_| "Cancelled.")? {
             Ok(content) => (content, "the model's resolution".to_string()),
             Err(why) => {
@@ -349,8 +355,8 @@ impl Engine {
             )));
         }
         self.log(LogLevel::Info, "writing the pull request description…");
-        let (config, secrets, client) = (self.config.clone(), self.secrets.clone(), self.client.clone());
-        let described = github::pr_description(&config, &secrets, &client, &commits, &stat);
+        let models = self.one_shot();
+        let described = github::pr_description(&models, &commits, &stat);
         let (title, body) = self.unless_interrupted(described).await?;
         let repo_name = format!("{}/{}", target.owner, target.repo);
         let action = GateAction::Command {
@@ -374,7 +380,7 @@ impl Engine {
             Gated::Stop(reason) => return Ok(Err(reason)),
             Gated::Picked(_) => return Ok(Err("Not opened.".into())),
         }
-        let api = self.config.git.github_api_url.clone();
+        let (api, client) = (self.config.git.github_api_url.clone(), self.client.clone());
         let opened = github::open_pull_request(&client, &api, &token, &target, &base, &title, &body);
         match self.unless_interrupted(opened).await? {
             Ok(pr) => Ok(Ok(format!("Opened pull request #{}: {}", pr.number, pr.url))),

@@ -137,8 +137,8 @@ impl Engine {
         let graph = crate::engine::graph::GraphWorker::start(
             &self.workspace,
             data_dir.as_deref(),
-            &self.config,
-            &self.secrets,
+            &self.config.graph,
+            &self.config.embed_endpoints(&self.secrets),
             self.events.clone(),
         );
         if let (Some(graph), true) = (&graph, self.config.graph.watch) {

@@ -44,7 +44,7 @@ pub use embed::{EmbedReport, Embedder, OllamaEmbedder, OpenAiEmbedder, embed_pen
 pub use index::{IndexOptions, IndexProgress, IndexReport, index_repository, reindex_file};
 pub use model::{Entity, EntityKind, Relation, RelationKind};
 pub use query::{EntityKey, GraphStats, Related, SearchHit};
-pub use settings::{AnyEmbedder, EmbedProvider, GraphSettings, embedder_for};
+pub use settings::{AnyEmbedder, EmbedEndpoints, EmbedProvider, GraphSettings, embedder_for};
 pub use store::{GraphDb, graph_db_path};
 pub use watch::watch;
 pub use worker::GraphWorker;

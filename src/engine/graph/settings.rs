@@ -24,7 +24,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::embed::{Embedder, OllamaEmbedder, OpenAiEmbedder};
-use crate::engine::config::{Config, Secrets};
 
 /// How long one provider may take to answer the dimension probe (a cold Ollama loads the model).
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -138,17 +137,26 @@ async fn probe<E: Embedder>(what: &str, detect: impl Future<Output = super::Resu
     }
 }
 
-async fn try_ollama(config: &Config) -> Result<AnyEmbedder, String> {
-    let host = config.ollama.host.clone();
-    let model = &config.graph.embed_model;
+/// Where the embedding servers are: the chat providers' endpoints (`[ollama] host`,
+/// `[openai] base_url` and its key), taken from the configuration by `Config::embed_endpoints`.
+#[derive(Debug, Clone, Default)]
+pub struct EmbedEndpoints {
+    pub ollama_host: String,
+    pub openai_base_url: String,
+    pub openai_api_key: Option<String>,
+}
+
+async fn try_ollama(settings: &GraphSettings, at: &EmbedEndpoints) -> Result<AnyEmbedder, String> {
+    let host = at.ollama_host.clone();
+    let model = &settings.embed_model;
     let embedder = probe(&format!("ollama {model} at {host}"), OllamaEmbedder::detect(&host, model)).await?;
     Ok(AnyEmbedder::Ollama { embedder, host })
 }
 
-async fn try_openai(config: &Config, secrets: &Secrets) -> Result<AnyEmbedder, String> {
-    let base_url = config.openai.base_url.clone();
-    let model = &config.graph.embed_model;
-    let key = secrets.openai_api_key.as_deref();
+async fn try_openai(settings: &GraphSettings, at: &EmbedEndpoints) -> Result<AnyEmbedder, String> {
+    let base_url = at.openai_base_url.clone();
+    let model = &settings.embed_model;
+    let key = at.openai_api_key.as_deref();
     let what = format!("openai-compatible {model} at {base_url}");
     let embedder = probe(&what, OpenAiEmbedder::detect(&base_url, model, key)).await?;
     Ok(AnyEmbedder::OpenAi { embedder, base_url })
@@ -156,22 +164,25 @@ async fn try_openai(config: &Config, secrets: &Secrets) -> Result<AnyEmbedder, S
 
 /// The embedder `[graph] embed` asks for, probed once for its dimension: `Ok(None)` when
 /// embeddings are off, `Err` with every provider tried and why it did not answer.
-pub async fn embedder_for(config: &Config, secrets: &Secrets) -> Result<Option<AnyEmbedder>, String> {
-    match config.graph.embed {
+pub async fn embedder_for(
+    settings: &GraphSettings,
+    at: &EmbedEndpoints,
+) -> Result<Option<AnyEmbedder>, String> {
+    match settings.embed {
         EmbedProvider::None => Ok(None),
-        EmbedProvider::Ollama => try_ollama(config).await.map(Some),
-        EmbedProvider::OpenAi => try_openai(config, secrets).await.map(Some),
+        EmbedProvider::Ollama => try_ollama(settings, at).await.map(Some),
+        EmbedProvider::OpenAi => try_openai(settings, at).await.map(Some),
         EmbedProvider::Auto => {
-            let ollama = match try_ollama(config).await {
+            let ollama = match try_ollama(settings, at).await {
                 Ok(e) => return Ok(Some(e)),
                 Err(why) => why,
             };
             let default_openai =
-                config.openai.base_url.trim_end_matches('/') == crate::engine::llm::openai::DEFAULT_BASE_URL;
-            let openai = if default_openai && secrets.openai_api_key.is_none() {
+                at.openai_base_url.trim_end_matches('/') == crate::engine::llm::openai::DEFAULT_BASE_URL;
+            let openai = if default_openai && at.openai_api_key.is_none() {
                 "OpenAI: OPENAI_API_KEY is not set".to_string()
             } else {
-                match try_openai(config, secrets).await {
+                match try_openai(settings, at).await {
                     Ok(e) => return Ok(Some(e)),
                     Err(why) => why,
                 }
@@ -196,12 +207,15 @@ mod tests {
 
     #[tokio::test]
     async fn none_never_probes_and_unreachable_auto_says_why() {
-        let mut config = Config::default();
-        config.graph.embed = EmbedProvider::None;
-        assert!(embedder_for(&config, &Secrets::default()).await.unwrap().is_none());
-        config.graph.embed = EmbedProvider::Auto;
-        config.ollama.host = "http://127.0.0.1:9".into();
-        let why = embedder_for(&config, &Secrets::default()).await.err().unwrap();
+        let mut settings = GraphSettings { embed: EmbedProvider::None, ..GraphSettings::default() };
+        let mut at = EmbedEndpoints {
+            openai_base_url: crate::engine::llm::openai::DEFAULT_BASE_URL.into(),
+            ..EmbedEndpoints::default()
+        };
+        assert!(embedder_for(&settings, &at).await.unwrap().is_none());
+        settings.embed = EmbedProvider::Auto;
+        at.ollama_host = "http://127.0.0.1:9".into();
+        let why = embedder_for(&settings, &at).await.err().unwrap();
         assert!(why.contains("127.0.0.1:9") && why.contains("OPENAI_API_KEY"), "{why}");
     }
 }

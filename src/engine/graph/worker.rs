@@ -16,8 +16,7 @@ use std::sync::{Arc, mpsc as std_mpsc};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::config::{Config, Secrets};
-use crate::engine::graph::{self, GraphDb, IndexOptions, embedder_for};
+use crate::engine::graph::{self, EmbedEndpoints, GraphDb, GraphSettings, IndexOptions, embedder_for};
 use crate::engine::protocol::{Event, LogLevel};
 
 
@@ -49,8 +48,8 @@ impl GraphWorker {
     pub fn start(
         root: &Path,
         data_dir: Option<&Path>,
-        config: &Config,
-        secrets: &Secrets,
+        settings: &GraphSettings,
+        endpoints: &EmbedEndpoints,
         events: mpsc::UnboundedSender<Event>,
     ) -> Option<GraphWorker> {
         let db = match data_dir {
@@ -70,7 +69,7 @@ impl GraphWorker {
         }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
         let (jobs, rx) = std_mpsc::channel::<Job>();
-        let (config, secrets) = (config.clone(), secrets.clone());
+        let (settings, endpoints) = (settings.clone(), endpoints.clone());
         let entities = Arc::new(AtomicUsize::new(0));
         let mut worker = Worker {
             entities: entities.clone(),
@@ -79,12 +78,12 @@ impl GraphWorker {
             events,
             runtime,
             embedder: None,
-            batch: config.graph.batch.max(1),
-            max_file_bytes: config.graph.max_file_kb.saturating_mul(1024),
+            batch: settings.batch.max(1),
+            max_file_bytes: settings.max_file_kb.saturating_mul(1024),
         };
         let spawned = std::thread::Builder::new().name("kv1nt-graph".into()).spawn(move || {
             worker.index_all();
-            worker.embedder = match worker.runtime.block_on(embedder_for(&config, &secrets)) {
+            worker.embedder = match worker.runtime.block_on(embedder_for(&settings, &endpoints)) {
                 Ok(Some(embedder)) => Some(embedder),
                 Ok(None) => {
                     worker.log(

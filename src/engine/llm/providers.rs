@@ -8,6 +8,7 @@ use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::anthropic::AnthropicProvider;
 use crate::engine::llm::ollama::OllamaProvider;
 use crate::engine::llm::openai::OpenAiProvider;
+use crate::engine::llm::oneshot::{Candidate, OneShot};
 use crate::engine::llm::router::RetryPolicy;
 use crate::engine::llm::{LlmError, Provider, ProviderKind};
 
@@ -41,6 +42,23 @@ pub fn build(
             model,
             idle,
         )),
+    }
+}
+
+/// The providers a one-shot request asks: the primary, then the fallback when it is another.
+pub fn one_shot(config: &Config, secrets: &Secrets, client: &reqwest::Client) -> OneShot {
+    let mut kinds = vec![config.llm.primary];
+    let fallback = config.llm.fallback.provider().filter(|f| *f != config.llm.primary);
+    kinds.extend(fallback);
+    let candidates = kinds
+        .into_iter()
+        .map(|kind| Candidate { provider: build(kind, config, secrets, client), max_tokens: config.max_tokens(kind) })
+        .collect();
+    OneShot {
+        candidates,
+        temperature: config.llm.temperature,
+        retry: retry_policy(config),
+        no_fallback: fallback.is_none(),
     }
 }
 

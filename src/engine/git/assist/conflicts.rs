@@ -15,8 +15,8 @@
 
 use crate::engine::git::merge::Conflict;
 use crate::engine::approval::risk;
-use crate::engine::config::{Config, Secrets};
-use crate::engine::llm::{LlmError, oneshot};
+use crate::engine::llm::LlmError;
+use crate::engine::llm::oneshot::OneShot;
 use crate::engine::protocol::fences::extract_code_blocks;
 
 /// Largest version of a file (bytes) sent to the model.
@@ -27,9 +27,7 @@ const SYSTEM: &str = include_str!("../../../../assets/prompts/resolve.md");
 /// Asks the model for the resolved content of `conflict.path`. Err: why there is no proposal,
 /// worded for the user (who can still pick a side or edit by hand).
 pub async fn propose_resolution(
-    config: &Config,
-    secrets: &Secrets,
-    client: &reqwest::Client,
+    models: &OneShot,
     conflict: &Conflict,
 ) -> Result<String, String> {
     let path = &conflict.path;
@@ -62,7 +60,7 @@ pub async fn propose_resolution(
     let user = user_prompt(path, base, ours, theirs, &fence);
     // Room for the whole file (≈ 3 bytes a token) plus some slack.
     let max_tokens = (ours.len().max(theirs.len()) / 3 + 1024).min(32_768) as u32;
-    let reply = match oneshot::complete(config, secrets, client, SYSTEM, &user, max_tokens).await {
+    let reply = match models.complete(SYSTEM, &user, max_tokens).await {
         Ok(reply) => reply,
         Err(LlmError::NoAnswer(why)) => return Err(format!("no model reachable: {why}")),
         Err(e) => return Err(format!("no model reachable: {e}")),

@@ -20,9 +20,8 @@ use serde_json::{Value, json};
 use crate::engine::git::branch::CommitInfo;
 use crate::engine::git::repo::{HeadInfo, Repo};
 use crate::engine::git::{Result, VcsError};
-use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::http::error_chain;
-use crate::engine::llm::oneshot;
+use crate::engine::llm::oneshot::OneShot;
 
 /// Time allowed for the GitHub API call.
 const API_TIMEOUT: Duration = Duration::from_secs(30);
@@ -167,9 +166,7 @@ fn redact_url(url: &str) -> String {
 /// A title and a Markdown body for a pull request of `commits` (newest first, as [`super::log`]
 /// returns them) changing `diffstat`: the model's, else built from the commit summaries.
 pub async fn pr_description(
-    config: &Config,
-    secrets: &Secrets,
-    client: &reqwest::Client,
+    models: &OneShot,
     commits: &[CommitInfo],
     diffstat: &str,
 ) -> (String, String) {
@@ -185,7 +182,7 @@ pub async fn pr_description(
         user.push_str(&format!("- …and {} older commits\n", commits.len() - 100));
     }
     user.push_str(&format!("\nDiffstat:\n{diffstat}\n"));
-    match oneshot::complete(config, secrets, client, SYSTEM, &user, 1500).await {
+    match models.complete(SYSTEM, &user, 1500).await {
         Ok(reply) => parse_description(&reply).unwrap_or_else(fallback),
         Err(_) => fallback(),
     }

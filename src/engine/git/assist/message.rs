@@ -21,8 +21,8 @@ use regex::Regex;
 use crate::engine::git::commit::{CommitProposal, MessageSource, summarize_diff};
 use crate::engine::git::settings::MessageStyle;
 use crate::engine::approval::risk;
-use crate::engine::config::{Config, Secrets};
-use crate::engine::llm::{LlmError, oneshot};
+use crate::engine::llm::LlmError;
+use crate::engine::llm::oneshot::OneShot;
 
 /// Bytes of the diff shown to the model.
 pub const DIFF_CAP: usize = 24 * 1024;
@@ -36,9 +36,8 @@ const SYSTEM: &str = include_str!("../../../../assets/prompts/commit.md");
 /// The commit message for `proposal`: the model's (cleaned) or, failing that, a summary.
 /// Returns (message, where it came from, why a summary was used).
 pub async fn write_commit_message(
-    config: &Config,
-    secrets: &Secrets,
-    client: &reqwest::Client,
+    models: &OneShot,
+    style: MessageStyle,
     proposal: &CommitProposal,
 ) -> (String, MessageSource, Option<String>) {
     let summary = || summarize_diff(&proposal.diffstat, &proposal.files);
@@ -47,10 +46,9 @@ pub async fn write_commit_message(
         let note = format!("the diff contains a {} and was not sent to a model", first.kind);
         return (summary(), MessageSource::Summary, Some(note));
     }
-    let style = config.git.message_style;
     let system = format!("{SYSTEM}\n{}", style_rules(style));
     let user = user_prompt(proposal);
-    match oneshot::complete(config, secrets, client, &system, &user, MAX_TOKENS).await {
+    match models.complete(&system, &user, MAX_TOKENS).await {
         Ok(raw) => match clean_message(&raw, style) {
             Some(message) => (message, MessageSource::Model, None),
             None => {

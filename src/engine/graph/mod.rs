@@ -31,6 +31,7 @@ mod panel;
 pub mod parse;
 pub mod query;
 pub mod resolve;
+pub mod search;
 mod schema;
 pub mod settings;
 pub mod store;

@@ -23,11 +23,11 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::engine::approval::Risk;
-use crate::engine::llm::http::build_client;
-use crate::engine::llm::providers::one_shot;
 use crate::engine::git::{
     self, Change, CommitOptions, CommitOutcome, CommitProposal, MessageSource, Repo, VcsError,
 };
+use crate::engine::llm::http::build_client;
+use crate::engine::llm::providers::one_shot;
 
 use super::Setup;
 

@@ -13,6 +13,7 @@ use unicode_width::UnicodeWidthChar;
 
 use crate::app::chat::{ChatEntry, ChatState, EntryKind, EntryStatus, RenderCache};
 use crate::engine::protocol::LogLevel;
+use crate::engine::protocol::fences::FenceTracker;
 
 use crate::text::markdown::render_markdown;
 use crate::text::theme::Theme;
@@ -173,54 +174,38 @@ fn refresh_blocks(cache: &mut RenderCache, text: &str, width: u16, theme: &Theme
 
 /// If `block` ends inside an open code fence, the block with that fence's language removed.
 fn without_open_fence_language(block: &str) -> Option<String> {
-    let mut open: Option<(usize, char, usize)> = None; // (line start, fence char, run)
+    let mut fences = FenceTracker::default();
+    let mut opened_at = None;
     let mut offset = 0;
     for line in block.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if let Some(c) = trimmed.chars().next().filter(|c| *c == '`' || *c == '~') {
-            let run = trimmed.chars().take_while(|x| *x == c).count();
-            if run >= 3 {
-                open = match open {
-                    None => Some((offset, c, run)),
-                    Some((_, o, len)) if o == c && run >= len && trimmed[run..].trim().is_empty() => None,
-                    other => other,
-                };
-            }
+        if fences.line(line) && fences.open() {
+            opened_at = Some(offset);
         }
         offset += line.len();
     }
-    let (start, c, run) = open?;
+    let start = opened_at.filter(|_| fences.open())?;
     let line_end = block[start..].find('\n').map_or(block.len(), |i| start + i);
-    let indent = block[start..line_end].len() - block[start..line_end].trim_start().len();
-    Some(format!("{}{}{}", &block[..start + indent], c.to_string().repeat(run), &block[line_end..]))
+    let line = &block[start..line_end];
+    let indent = line.len() - line.trim_start().len();
+    let run: String = line[indent..].chars().take_while(|c| *c == '`' || *c == '~').collect();
+    Some(format!("{}{run}{}", &block[..start + indent], &block[line_end..]))
 }
 
 /// Byte ranges of markdown blocks: split at blank lines that are outside fenced code.
 pub fn block_bounds(text: &str) -> Vec<(usize, usize)> {
     let mut bounds = Vec::new();
     let mut start = 0;
-    let mut fence: Option<(char, usize)> = None;
+    let mut fences = FenceTracker::default();
     let mut offset = 0;
     let mut previous_blank = false;
     for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
-        if let Some(c) = marker {
-            let run = trimmed.chars().take_while(|x| *x == c).count();
-            if run >= 3 {
-                fence = match fence {
-                    None => Some((c, run)),
-                    Some((open, len)) if open == c && run >= len && trimmed[run..].trim().is_empty() => None,
-                    other => other,
-                };
-            }
-        }
+        fences.line(line);
         let blank = line.trim().is_empty();
-        if blank && fence.is_none() && !previous_blank && offset > start {
+        if blank && !fences.open() && !previous_blank && offset > start {
             bounds.push((start, offset));
             start = offset;
         }
-        previous_blank = blank && fence.is_none();
+        previous_blank = blank && !fences.open();
         offset += line.len();
     }
     if offset > start {

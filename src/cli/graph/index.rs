@@ -279,17 +279,18 @@ async fn embed(db: &GraphDb, setup: &Setup, quiet: bool) -> (Value, bool) {
             eprintln!("{line}");
         }
     };
-    let embedder = match embedder_for(&setup.config.graph, &setup.config.embed_endpoints(&setup.secrets)).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            say("embeddings are off ([graph] embed = \"none\"): lexical search only".into());
-            return (json!({"skipped": "embeddings are off ([graph] embed = \"none\")"}), true);
-        }
-        Err(why) => {
-            say(format!("no embedding model reachable: lexical search only ({why})"));
-            return (json!({"skipped": format!("no embedding model reachable: {why}")}), true);
-        }
-    };
+    let embedder =
+        match embedder_for(&setup.config.graph, &setup.config.embed_endpoints(&setup.secrets)).await {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                say("embeddings are off ([graph] embed = \"none\"): lexical search only".into());
+                return (json!({"skipped": "embeddings are off ([graph] embed = \"none\")"}), true);
+            }
+            Err(why) => {
+                say(format!("no embedding model reachable: lexical search only ({why})"));
+                return (json!({"skipped": format!("no embedding model reachable: {why}")}), true);
+            }
+        };
     let total = db.stats().map_or(0, |s| s.entities as u64);
     say(format!("embedding with {}", embedder.describe()));
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {

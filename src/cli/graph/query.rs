@@ -52,11 +52,12 @@ async fn query_vector(db: &GraphDb, setup: &Setup, query: &str) -> (Option<Vec<f
         (Ok(true), Ok(Some(stored))) => stored,
         _ => return lexical("the index has no embeddings (run `kv1nt index --embed`)".into()),
     };
-    let embedder = match embedder_for(&setup.config.graph, &setup.config.embed_endpoints(&setup.secrets)).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return lexical("embeddings are off ([graph] embed = \"none\")".into()),
-        Err(why) => return lexical(format!("no embedding model reachable ({why})")),
-    };
+    let embedder =
+        match embedder_for(&setup.config.graph, &setup.config.embed_endpoints(&setup.secrets)).await {
+            Ok(Some(e)) => e,
+            Ok(None) => return lexical("embeddings are off ([graph] embed = \"none\")".into()),
+            Err(why) => return lexical(format!("no embedding model reachable ({why})")),
+        };
     if (embedder.model(), embedder.dim()) != (stored.0.as_str(), stored.1) {
         return lexical(format!(
             "the index was embedded with {} ({} dims) but the configured model is {}; \

@@ -9,17 +9,15 @@
 
 use std::path::PathBuf;
 
-use crate::engine::approval::risk::assess;
-use crate::engine::approval::{GateAction, FileChange};
 use super::gate::{Ask, GateWords, Gated};
-use crate::engine::protocol::{Event, LogLevel};
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
-use crate::engine::git::assist::message::write_commit_message;
-use crate::engine::git::{
-    self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError,
-};
+use crate::engine::approval::risk::assess;
+use crate::engine::approval::{FileChange, GateAction};
 use crate::engine::git::assist::github;
+use crate::engine::git::assist::message::write_commit_message;
+use crate::engine::git::{self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError};
+use crate::engine::protocol::{Event, LogLevel};
 
 use crate::engine::llm::oneshot::OneShot;
 use crate::engine::llm::providers;

@@ -28,10 +28,10 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::params;
 
+use super::Result;
 use super::model::{Entity, EntityKind};
 use super::query::{ENTITY_COLS, SearchHit, entity_row, kinds_json};
 use super::store::GraphDb;
-use super::Result;
 
 impl GraphDb {
     /// Full-text search over names, qualified names, signatures and docs (BM25).

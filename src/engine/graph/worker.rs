@@ -19,7 +19,6 @@ use tokio::sync::{mpsc, oneshot};
 use crate::engine::graph::{self, EmbedEndpoints, GraphDb, GraphSettings, IndexOptions, embedder_for};
 use crate::engine::protocol::{Event, LogLevel};
 
-
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 
 /// The graph thread's state.

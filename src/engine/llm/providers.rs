@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::anthropic::AnthropicProvider;
 use crate::engine::llm::ollama::OllamaProvider;
-use crate::engine::llm::openai::OpenAiProvider;
 use crate::engine::llm::oneshot::{Candidate, OneShot};
+use crate::engine::llm::openai::OpenAiProvider;
 use crate::engine::llm::router::RetryPolicy;
 use crate::engine::llm::{LlmError, Provider, ProviderKind};
 
@@ -52,7 +52,10 @@ pub fn one_shot(config: &Config, secrets: &Secrets, client: &reqwest::Client) ->
     kinds.extend(fallback);
     let candidates = kinds
         .into_iter()
-        .map(|kind| Candidate { provider: build(kind, config, secrets, client), max_tokens: config.max_tokens(kind) })
+        .map(|kind| Candidate {
+            provider: build(kind, config, secrets, client),
+            max_tokens: config.max_tokens(kind),
+        })
         .collect();
     OneShot {
         candidates,

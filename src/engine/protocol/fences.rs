@@ -1,6 +1,8 @@
 //! Extraction of fenced code blocks from (possibly still streaming) markdown.
 //!
-//! Owns [`CodeBlock`] and [`extract_code_blocks`]. Engine-side: no terminal crates.
+//! Owns [`CodeBlock`], [`extract_code_blocks`] and [`FenceTracker`] (which lines are inside a
+//! fence, for callers that split markdown without extracting it: the chat's streaming blocks).
+//! The one fence parser: the engine (commit messages, conflict resolutions) and the UI use it.
 //!
 //! Rules (a CommonMark subset, line-based):
 //! - An opening fence is 0–3 spaces of indentation then a run of 3+ backticks or tildes; the
@@ -44,6 +46,43 @@ fn fence(line: &str) -> Option<(Fence, &str)> {
         return None;
     }
     Some((Fence { ch, len, indent }, &rest[len..]))
+}
+
+/// Follows fences line by line: after [`FenceTracker::line`], [`FenceTracker::open`] says
+/// whether the text so far ends inside a fence (same open/close rules as
+/// [`extract_code_blocks`]).
+#[derive(Default)]
+pub struct FenceTracker {
+    open: Option<Fence>,
+}
+
+impl FenceTracker {
+    /// Feeds one line (line ending optional); returns true when it opened or closed a fence.
+    pub fn line(&mut self, line: &str) -> bool {
+        let line = line.trim_end_matches(['\n', '\r']);
+        match &self.open {
+            None => match fence(line) {
+                Some((f, info)) if !(f.ch == '`' && info.contains('`')) => {
+                    self.open = Some(f);
+                    true
+                }
+                _ => false,
+            },
+            Some(f) => {
+                let closes = fence(line)
+                    .is_some_and(|(c, after)| c.ch == f.ch && c.len >= f.len && after.trim().is_empty());
+                if closes {
+                    self.open = None;
+                }
+                closes
+            }
+        }
+    }
+
+    /// Whether the lines so far end inside a fence.
+    pub fn open(&self) -> bool {
+        self.open.is_some()
+    }
 }
 
 /// All fenced code blocks in `markdown`, in order.

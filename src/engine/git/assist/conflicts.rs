@@ -13,8 +13,8 @@
 //!   and with content; every refusal is a sentence a user reads.
 //! - The proposal keeps the line endings (CRLF) and final-newline convention of OURS.
 
-use crate::engine::git::merge::Conflict;
 use crate::engine::approval::risk;
+use crate::engine::git::merge::Conflict;
 use crate::engine::llm::LlmError;
 use crate::engine::llm::oneshot::OneShot;
 use crate::engine::protocol::fences::extract_code_blocks;
@@ -26,10 +26,7 @@ const SYSTEM: &str = include_str!("../../../../assets/prompts/resolve.md");
 
 /// Asks the model for the resolved content of `conflict.path`. Err: why there is no proposal,
 /// worded for the user (who can still pick a side or edit by hand).
-pub async fn propose_resolution(
-    models: &OneShot,
-    conflict: &Conflict,
-) -> Result<String, String> {
+pub async fn propose_resolution(models: &OneShot, conflict: &Conflict) -> Result<String, String> {
     let path = &conflict.path;
     let (Some(ours), Some(theirs)) = (conflict.ours.as_deref(), conflict.theirs.as_deref()) else {
         return Err(format!(

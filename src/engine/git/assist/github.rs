@@ -165,11 +165,7 @@ fn redact_url(url: &str) -> String {
 
 /// A title and a Markdown body for a pull request of `commits` (newest first, as [`super::log`]
 /// returns them) changing `diffstat`: the model's, else built from the commit summaries.
-pub async fn pr_description(
-    models: &OneShot,
-    commits: &[CommitInfo],
-    diffstat: &str,
-) -> (String, String) {
+pub async fn pr_description(models: &OneShot, commits: &[CommitInfo], diffstat: &str) -> (String, String) {
     let fallback = || fallback_description(commits, diffstat);
     if commits.is_empty() {
         return fallback();

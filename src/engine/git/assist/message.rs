@@ -18,11 +18,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::engine::approval::risk;
 use crate::engine::git::commit::{CommitProposal, MessageSource, summarize_diff};
 use crate::engine::git::settings::MessageStyle;
-use crate::engine::approval::risk;
 use crate::engine::llm::LlmError;
 use crate::engine::llm::oneshot::OneShot;
+use crate::engine::protocol::fences::extract_code_blocks;
 
 /// Bytes of the diff shown to the model.
 pub const DIFF_CAP: usize = 24 * 1024;
@@ -161,18 +162,8 @@ pub(crate) fn strip_think(text: &str) -> String {
 
 /// The content of the first ``` or ~~~ fence, if the text has one.
 fn fenced_content(text: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| {
-        let t = l.trim_start();
-        t.starts_with("```") || t.starts_with("~~~")
-    })?;
-    let marker = &lines[start].trim_start()[..3];
-    let end = lines[start + 1..].iter().position(|l| l.trim() == marker || l.trim().starts_with(marker));
-    let inner = match end {
-        Some(e) => &lines[start + 1..start + 1 + e],
-        None => &lines[start + 1..],
-    };
-    Some(inner.join("\n"))
+    let block = extract_code_blocks(text).into_iter().next()?;
+    Some(block.code.trim_end_matches('\n').to_string())
 }
 
 /// Drops lines before the message that talk about it ("Sure! Here's a commit message:").

@@ -11,14 +11,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
-use super::approval::render_approval;
+use super::approvals::render_approval;
 use super::chat::render_chat;
-use super::code_view::render_code;
-use super::diff_view::render_diff_cached;
-use super::git_files::render_git_files;
+use super::code::render_code;
+use super::diff::render_diff_cached;
+use super::git_view::render_git_files;
 use super::graph_panel::render_graph_panel;
 use super::help::render_help;
-use super::modal::render_confirm;
+use super::modals::render_confirm;
 use super::output::render_output;
 use super::status_bar::render_status;
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 use crate::app::commands::COMMANDS;
 use crate::app::keymap::Keymap;
 
-use super::modal::centered;
+use super::modals::centered;
 use crate::text::theme::Theme;
 
 pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {

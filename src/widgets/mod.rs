@@ -2,15 +2,15 @@
 //! where app has a file. Widgets read `crate::app` state (and fill its render caches); `app`
 //! never imports a widget, and nothing here talks to the engine beyond `engine::protocol`.
 
-pub mod approval;
+pub mod approvals;
 pub mod chat;
-pub mod code_view;
-pub mod diff_view;
+pub mod code;
+pub mod diff;
 mod frame;
-pub mod git_files;
+pub mod git_view;
 pub mod graph_panel;
 pub mod help;
-pub mod modal;
+pub mod modals;
 pub mod output;
 pub mod status_bar;
 

@@ -1,5 +1,5 @@
 //! Running the model's tool calls: reads run at once (their output scanned for prompt
-//! injection), changes go through the approval gate and are checkpointed before they are written.
+//! injection), changes go through the approval gate and have their pre-images recorded before they are written.
 //!
 //! Invariants: nothing is written without a verdict of the gate (policy, grant or the user);
 //! every request and decision is audited; a change is recorded as `pending` with its pre-images
@@ -186,7 +186,7 @@ impl Engine {
         Ok(Outcome::ok(format!("The user answered: {answer}")))
     }
 
-    /// Assess, pass the gate, then apply with a checkpoint.
+    /// Assess, pass the gate, then apply with its pre-image recorded.
     async fn gate(&mut self, proposal: Result<Proposal, tools::ToolError>) -> Result<Outcome, Interrupt> {
         let mut proposal = match proposal {
             Ok(p) => p,
@@ -208,7 +208,7 @@ impl Engine {
         }
     }
 
-    /// Checkpoint the pre-image, write atomically, mark the change applied.
+    /// Record the pre-image, write atomically, mark the change applied.
     fn apply(&mut self, proposal: &Proposal) -> Outcome {
         let Some(workspace) = self.tools_workspace.clone() else {
             return Outcome::error("the workspace directory cannot be opened");
@@ -223,7 +223,7 @@ impl Engine {
                     Ok(id) => Some(id),
                     Err(e) => {
                         return Outcome::error(format!(
-                            "Not applied: the checkpoint could not be saved ({e})"
+                            "Not applied: the pre-image could not be saved ({e})"
                         ));
                     }
                 }

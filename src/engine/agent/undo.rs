@@ -1,4 +1,4 @@
-//! `/undo` and `/rewind`: restoring files from the session's checkpoints. Both show the diff
+//! `/undo` and `/rewind`: restoring files from the session's change ledger (pre-images). Both show the diff
 //! and ask first (through the same approval request as edits, never auto-approved), refuse to
 //! silently overwrite changes the user made since, and are audited.
 //!

@@ -1,4 +1,4 @@
-//! Checkpoints for undo: the before/after contents of every file a change touches, stored
+//! The change ledger for undo: the before/after contents of every file a change touches, stored
 //! content-addressed in the session database, never through the user's git.
 //!
 //! Invariants:
@@ -256,7 +256,7 @@ fn step(
         Some(hash) => Some(
             store
                 .blob(hash)?
-                .ok_or_else(|| invalid(format!("checkpoint blob {hash} for {path} is missing")))?,
+                .ok_or_else(|| invalid(format!("pre-image blob {hash} for {path} is missing")))?,
         ),
     };
     let now = current(path).map(|bytes| sha256_hex(&bytes));

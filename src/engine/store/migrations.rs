@@ -39,7 +39,7 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_session_seq ON messages(session_id, seq);
     CREATE INDEX sessions_updated_at ON sessions(updated_at);",
     // v2: the approval audit log and content-addressed pre/post-images for undo. No foreign key
-    // to `sessions`: audit rows and checkpoints outlive (or exist without) a stored session.
+    // to `sessions`: audit rows and recorded changes outlive (or exist without) a stored session.
     "CREATE TABLE audit (
         id         INTEGER PRIMARY KEY,
         time       TEXT NOT NULL,

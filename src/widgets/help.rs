@@ -1,4 +1,5 @@
-//! The help overlay, generated from the keymap table and the slash-command table.
+//! The help overlay, generated from the keymap table and the slash-command table
+//! (`app::commands::COMMANDS`, one line per row, in table order).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -26,7 +27,7 @@ pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     }
     lines.push(Line::styled("Slash commands", theme.heading.add_modifier(Modifier::BOLD)));
     for command in COMMANDS {
-        let usage = format!("/{} {}", command.name, command.args);
+        let usage = command.synopsis();
         lines.push(Line::from(vec![
             Span::styled(format!("  {usage:<24}"), theme.accent),
             Span::styled(command.description.to_string(), theme.base),
@@ -53,5 +54,24 @@ pub fn render_help(area: Rect, buf: &mut Buffer, keymap: &Keymap, scroll: &mut u
     *scroll = (*scroll).min(lines.len().saturating_sub(inner.height as usize));
     for (row, line) in lines.iter().skip(*scroll).take(inner.height as usize).enumerate() {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn help_lists_every_slash_command() {
+        let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+        let lines = help_lines(&keymap, &Theme::builtin("dark").unwrap());
+        let text: Vec<String> =
+            lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect();
+        for command in COMMANDS {
+            let row = format!("  {:<24}{}", command.synopsis(), command.description);
+            assert!(text.contains(&row), "help lacks {row:?}");
+        }
     }
 }

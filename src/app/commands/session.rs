@@ -1,0 +1,131 @@
+//! Handlers of the commands that become one `Op` for the engine's session: model and provider
+//! switches, the approval policy, undo/rewind, and the intents (`/generate` … `/docs`), which
+//! start a turn like a typed prompt.
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::engine::protocol::{Intent, Op, Policy, ProviderKind};
+
+use super::super::input::send_prompt;
+use super::super::state::AppState;
+use super::{Args, CommandError};
+
+pub(super) fn models(
+    _: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    args.none()?;
+    let _ = ops.send(Op::ListModels);
+    Ok(())
+}
+
+pub(super) fn model(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    let model = args.one()?.to_string();
+    let _ = ops.send(Op::SwitchModel { provider: state.status.provider, model: Some(model) });
+    Ok(())
+}
+
+/// `/provider KIND [MODEL]`.
+pub(super) fn provider(
+    _: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    let (kind, model) = match args.words().as_slice() {
+        [kind] => (*kind, None),
+        [kind, model] => (*kind, Some(model.to_string())),
+        _ => return Err(args.usage()),
+    };
+    let provider = ProviderKind::parse(kind).ok_or_else(|| CommandError::NotAProvider(kind.to_string()))?;
+    let _ = ops.send(Op::SwitchModel { provider, model });
+    Ok(())
+}
+
+pub(super) fn approval(
+    _: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    let name = args.one()?;
+    let policy = Policy::parse(name).ok_or_else(|| CommandError::NotAPolicy(name.to_string()))?;
+    let _ = ops.send(Op::SetPolicy(policy));
+    Ok(())
+}
+
+pub(super) fn undo(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    args.none()?;
+    let _ = ops.send(Op::Undo);
+    Ok(())
+}
+
+/// `/rewind` lists the changes; `/rewind N` (or `#N`) restores to after change N.
+pub(super) fn rewind(
+    _: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    let to = match args.words().as_slice() {
+        [] => None,
+        [n] => Some(n.trim_start_matches('#').parse().map_err(|_| args.usage())?),
+        _ => return Err(args.usage()),
+    };
+    let _ = ops.send(Op::Rewind { to });
+    Ok(())
+}
+
+pub(super) fn generate(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    intent(state, Intent::Generate, args, ops)
+}
+
+pub(super) fn modify(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    intent(state, Intent::Modify, args, ops)
+}
+
+pub(super) fn explain(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    intent(state, Intent::Explain, args, ops)
+}
+
+pub(super) fn test(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    intent(state, Intent::Test, args, ops)
+}
+
+pub(super) fn docs(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    intent(state, Intent::Docs, args, ops)
+}
+
+/// The intent's prompt is the text after the command, newlines kept.
+fn intent(
+    state: &mut AppState,
+    intent: Intent,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    let text = args.text()?.to_string();
+    send_prompt(state, text, Some(intent), ops);
+    Ok(())
+}

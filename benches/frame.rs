@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kv1nt::app::keymap::Keymap;
-use kv1nt::app::chat::{ChatEntry, EntryKind, EntryStatus};
-use kv1nt::app::state::AppState;
 use kv1nt::app::blocks;
-use kv1nt::widgets;
+use kv1nt::app::chat::{ChatEntry, EntryKind, EntryStatus};
+use kv1nt::app::keymap::Keymap;
+use kv1nt::app::state::AppState;
 use kv1nt::engine::llm::ProviderKind;
 use kv1nt::text::highlight;
 use kv1nt::text::theme::{ColorMode, Theme};
+use kv1nt::widgets;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 

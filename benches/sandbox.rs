@@ -10,11 +10,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use kv1nt::app::keymap::Keymap;
 use kv1nt::app::state::AppState;
 use kv1nt::app::update;
-use kv1nt::widgets;
 use kv1nt::engine::llm::ProviderKind;
 use kv1nt::engine::protocol::{Event, OutputStream};
-use kv1nt::engine::sandbox::{CancellationToken, Program, SandboxConfig, RunDir, execute};
+use kv1nt::engine::sandbox::{CancellationToken, Program, RunDir, SandboxConfig, execute};
 use kv1nt::text::theme::{ColorMode, Theme};
+use kv1nt::widgets;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -35,8 +35,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let program = Program::Command { argv: vec!["true".into()] };
-                let run =
-                    execute(program, RunDir::Scratch, None, cfg, CancellationToken::new(), |_, _| {});
+                let run = execute(program, RunDir::Scratch, None, cfg, CancellationToken::new(), |_, _| {});
                 assert!(runtime.block_on(run).unwrap().success);
             })
         });

@@ -55,6 +55,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Completions { .. } | Command::Run(_) | Command::SandboxExec(_)) => Ok(0),
-        None => runtime.block_on(kv1nt::app::run(setup, cli.resume, cli.exit_after_first_frame, kv1nt::widgets::draw)),
+        None => runtime.block_on(kv1nt::app::run(
+            setup,
+            cli.resume,
+            cli.exit_after_first_frame,
+            kv1nt::widgets::draw,
+        )),
     }
 }

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kv1nt::engine::sandbox::{
-    CancellationToken, ExecutionResult, KilledBy, Language, Program, SandboxConfig, RunDir, execute,
+    CancellationToken, ExecutionResult, KilledBy, Language, Program, RunDir, SandboxConfig, execute,
 };
 
 fn init() {
@@ -19,12 +19,7 @@ fn init() {
     ONCE.call_once(|| unsafe { std::env::set_var("KV1NT_SANDBOX_HELPER", env!("CARGO_BIN_EXE_kv1nt")) });
 }
 
-async fn run_with(
-    program: Program,
-    ws: RunDir,
-    stdin: Option<&[u8]>,
-    cfg: SandboxConfig,
-) -> ExecutionResult {
+async fn run_with(program: Program, ws: RunDir, stdin: Option<&[u8]>, cfg: SandboxConfig) -> ExecutionResult {
     init();
     execute(program, ws, stdin.map(<[u8]>::to_vec), &cfg, CancellationToken::new(), |_, _| {})
         .await

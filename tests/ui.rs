@@ -305,7 +305,7 @@ fn stable(screen: &str) -> String {
 }
 
 fn approval_request(id: u64) -> Event {
-    use kv1nt::engine::approval::{KeyAction, FileChange, Risk};
+    use kv1nt::engine::approval::{FileChange, KeyAction, Risk};
     use kv1nt::engine::protocol::ApprovalRequest;
     let change =
         FileChange { path: "src/lib.rs".into(), before: Some("a\n".into()), after: Some("b\n".into()) };

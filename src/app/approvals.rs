@@ -5,12 +5,12 @@ use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::diff::DiffModel;
 use crate::engine::protocol::GateAction;
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Op};
-use super::diff::DiffModel;
 use crate::text::highlight::lang_from_path;
 
-use super::keymap::{KeyAction as KeyAction, KeyContext};
+use super::keymap::{KeyAction, KeyContext};
 use super::modals::{ApprovalDialog, ApprovalMode, Modal};
 use super::state::AppState;
 

@@ -2,9 +2,9 @@
 //! (only the newest entry is re-scanned while it streams), the newest block is shown in Code, and
 //! when a block completes that revises an earlier one (same language), Diff shows the change.
 
-use crate::engine::protocol::fences::extract_code_blocks;
 use super::code::CodeDoc;
 use super::diff::DiffModel;
+use crate::engine::protocol::fences::extract_code_blocks;
 
 use super::chat::EntryKind;
 use super::code::CodeBlockRef;

@@ -9,9 +9,9 @@
 //! request of their kind are dropped, so a slow status never overwrites a newer one; the UI never
 //! touches git itself — it sends `Op::Git` jobs and shows the answers.
 
-use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot, Op};
-use crate::engine::protocol::{FileDiff, FileStatus};
 use super::diff::DiffModel;
+use crate::engine::protocol::{FileDiff, FileStatus};
+use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot, Op};
 
 use super::keymap::KeyAction;
 use super::state::{AppState, Focus, Pane};

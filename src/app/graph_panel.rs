@@ -7,9 +7,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::code::CodeDoc;
 use crate::engine::protocol::Entity;
 use crate::engine::protocol::{EntityDetails, GraphOp, Op};
-use super::code::CodeDoc;
 
 use super::state::{AppState, Focus, Pane};
 

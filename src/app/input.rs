@@ -12,12 +12,12 @@ use crate::engine::protocol::{Intent, LogLevel, Op};
 
 use super::approvals;
 use super::blocks;
+use super::chat::{ChatEntry, EntryKind, EntryStatus};
 use super::commands;
 use super::git_view;
 use super::graph_panel;
 use super::keymap::{KeyAction, KeyContext};
 use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
-use super::chat::{ChatEntry, EntryKind, EntryStatus};
 use super::state::{AppState, Focus, Pane};
 
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {

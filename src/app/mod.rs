@@ -62,7 +62,12 @@ pub fn initial_state(setup: &Setup) -> Result<AppState> {
 pub type Draw = fn(&mut ratatui::Frame, &mut AppState, Instant);
 
 /// Run the full-screen app until the user quits; returns the exit code.
-pub async fn run(setup: Setup, resume: Option<String>, exit_after_first_frame: bool, draw: Draw) -> Result<i32> {
+pub async fn run(
+    setup: Setup,
+    resume: Option<String>,
+    exit_after_first_frame: bool,
+    draw: Draw,
+) -> Result<i32> {
     let mut state = initial_state(&setup)?;
     let mouse = setup.config.ui.mouse;
     let (mut engine, store_error) = cli::start_engine(setup, resume.as_deref(), !exit_after_first_frame)?;

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use ratatui::layout::Rect;
 
+use super::diff::DiffState;
+use crate::engine::protocol::LogLevel;
 use crate::engine::protocol::Policy;
 use crate::engine::protocol::{ProviderKind, Usage};
-use crate::engine::protocol::LogLevel;
-use super::diff::DiffState;
 use crate::text::theme::Theme;
 
 use super::chat::ChatState;

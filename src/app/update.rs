@@ -2,16 +2,16 @@
 
 use std::time::Instant;
 
+use crate::engine::protocol::MessageStatus;
 use crate::engine::protocol::Role;
 use crate::engine::protocol::{Event, LogLevel, OutputStream, TurnOutcome};
-use crate::engine::protocol::MessageStatus;
 
 use super::approvals;
 use super::blocks;
+use super::chat::{ChatEntry, EntryKind, EntryStatus};
 use super::git_view;
 use super::graph_panel;
 use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
-use super::chat::{ChatEntry, EntryKind, EntryStatus};
 use super::output::LineSource;
 use super::state::{AppState, Pane};
 

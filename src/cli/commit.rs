@@ -23,10 +23,10 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::engine::approval::Risk;
-use crate::engine::llm::http::build_client;
 use crate::engine::git::{
     self, Change, CommitOptions, CommitOutcome, CommitProposal, MessageSource, Repo, VcsError,
 };
+use crate::engine::llm::http::build_client;
 
 use super::Setup;
 

@@ -13,10 +13,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
 use crate::engine::approval::Policy;
 use crate::engine::config::{self, Config, Overrides, Paths, Secrets};
 use crate::engine::llm::ProviderKind;
-use crate::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
 use crate::engine::store::{SessionInfo, Store};
 
 #[derive(Debug, Parser)]

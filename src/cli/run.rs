@@ -14,8 +14,8 @@ use anyhow::{Context, Result, anyhow};
 use clap::Args;
 
 use crate::engine::sandbox::{
-    self, CancellationToken, ExecutionResult, KilledBy, Language, Program, SandboxConfig, SandboxMode,
-    Stream, RunDir,
+    self, CancellationToken, ExecutionResult, KilledBy, Language, Program, RunDir, SandboxConfig,
+    SandboxMode, Stream,
 };
 
 #[derive(Debug, Args)]

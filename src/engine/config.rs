@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::approval::Policy;
+use super::git::GitSettings;
 use super::graph::settings::{EmbedProvider, GraphSettings};
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
 use super::sandbox::SandboxSettings;
-use super::git::GitSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -6,8 +6,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::text::theme::Theme;
 use crate::app::git_view::GitView;
+use crate::text::theme::Theme;
 
 pub fn render_git_files(area: Rect, buf: &mut Buffer, view: &GitView, theme: &Theme) {
     if area.is_empty() {

@@ -6,9 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
-use crate::text::theme::Theme;
 use crate::app::graph_panel::GraphPanel;
 use crate::engine::protocol::Entity;
+use crate::text::theme::Theme;
 
 fn entity_line(e: &Entity) -> String {
     format!("{:<9} {}  {}:{}", e.kind.as_str(), e.qualified_name, e.file, e.start_line)

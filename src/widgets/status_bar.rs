@@ -8,8 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::app::state::StatusState;
-use crate::engine::protocol::Policy;
 use crate::engine::protocol::LogLevel;
+use crate::engine::protocol::Policy;
 
 use crate::text::theme::Theme;
 

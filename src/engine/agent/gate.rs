@@ -5,13 +5,13 @@
 //! Invariants: nothing proceeds without a verdict (policy, grant or the user); every request and
 //! every decision is written to the audit log; critical risk always reaches the user.
 
+use super::reply::Interrupt;
+use super::runtime::Engine;
 use crate::engine::approval::grants::grant_for;
 use crate::engine::approval::policy::{Verdict, decide};
 use crate::engine::approval::risk::redact_secrets;
-use crate::engine::approval::{GateAction, Assessment};
+use crate::engine::approval::{Assessment, GateAction};
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
-use super::reply::Interrupt;
-use super::runtime::Engine;
 use crate::engine::store::NewAudit;
 
 /// How the gate's messages to the model name the thing: "this change" / "Not applied".

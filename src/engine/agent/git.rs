@@ -9,17 +9,15 @@
 
 use std::path::PathBuf;
 
-use crate::engine::approval::risk::assess;
-use crate::engine::approval::{GateAction, FileChange};
 use super::gate::{Ask, GateWords, Gated};
-use crate::engine::protocol::{Event, LogLevel};
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
-use crate::engine::git::assist::message::write_commit_message;
-use crate::engine::git::{
-    self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError,
-};
+use crate::engine::approval::risk::assess;
+use crate::engine::approval::{FileChange, GateAction};
 use crate::engine::git::assist::github;
+use crate::engine::git::assist::message::write_commit_message;
+use crate::engine::git::{self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError};
+use crate::engine::protocol::{Event, LogLevel};
 
 use crate::engine::protocol::GitOp;
 
@@ -229,7 +227,8 @@ impl Engine {
         let path = conflict.path.clone();
         self.log(LogLevel::Info, format!("asking the model to resolve {path} ({index}/{total})"));
         let (config, secrets, client) = (self.config.clone(), self.secrets.clone(), self.client.clone());
-        let proposed = crate::engine::git::assist::conflicts::propose_resolution(&config, &secrets, &client, &conflict);
+        let proposed =
+            crate::engine::git::assist::conflicts::propose_resolution(&config, &secrets, &client, &conflict);
         let (proposal, note) = match self.unless_interrupted(proposed).await.map_err(|_| "Cancelled.")? {
             Ok(content) => (content, "the model's resolution".to_string()),
             Err(why) => {

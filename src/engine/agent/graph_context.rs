@@ -8,9 +8,9 @@
 
 use std::collections::BTreeSet;
 
+use super::runtime::Engine;
 use crate::engine::graph::{EntityKey, GraphDb, RelationKind};
 use crate::engine::llm::Message;
-use super::runtime::Engine;
 
 use super::graph_tools::describe;
 

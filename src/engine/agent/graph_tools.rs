@@ -1,10 +1,10 @@
 //! Running the model's graph tools against the repository's index, and formatting the answers
 //! compactly (one line per entity: kind, qualified name, file:lines, then the signature).
 
-use crate::engine::tools::GraphQuery;
-use crate::engine::graph::{Entity, EntityKey, GraphDb, RelationKind};
 use super::runtime::Engine;
+use crate::engine::graph::{Entity, EntityKey, GraphDb, RelationKind};
 use crate::engine::protocol::{GraphOp, LogLevel};
+use crate::engine::tools::GraphQuery;
 
 /// One entity as the model reads it.
 pub(super) fn describe(e: &Entity) -> String {

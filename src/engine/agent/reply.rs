@@ -8,9 +8,9 @@
 use std::future::Future;
 use std::time::Instant;
 
+use super::runtime::{Engine, LoopControl};
 use crate::engine::llm::{EventStream, LlmError, Message, StreamEvent, Usage};
 use crate::engine::protocol::{Event, LogLevel, Op, TurnOutcome};
-use super::runtime::{Engine, LoopControl};
 use crate::engine::store::MessageStatus;
 
 /// What interrupted a wait.
@@ -22,7 +22,10 @@ pub(super) enum Interrupt {
 
 impl Engine {
     /// Stream one reply; it is added to the history (and the store) unless nothing arrived.
-    pub(super) async fn stream_reply(&mut self, mut stream: EventStream) -> (Message, TurnOutcome, LoopControl) {
+    pub(super) async fn stream_reply(
+        &mut self,
+        mut stream: EventStream,
+    ) -> (Message, TurnOutcome, LoopControl) {
         let mut reply = Message::assistant("");
         let mut row: Option<i64> = None;
         let mut last_checkpoint = Instant::now();

@@ -15,14 +15,14 @@
 
 use std::time::Duration;
 
-use crate::engine::tools::{RunArgs, RunTarget};
-use crate::engine::approval::risk::assess;
-use crate::engine::approval::{GateAction, Assessment, Risk};
 use super::gate::{Ask, GateWords, Gated};
-use crate::engine::protocol::{Event, LogLevel, Op, OutputStream};
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
+use crate::engine::approval::risk::assess;
+use crate::engine::approval::{Assessment, GateAction, Risk};
+use crate::engine::protocol::{Event, LogLevel, Op, OutputStream};
 use crate::engine::sandbox::{self, CancellationToken, ExecutionResult, Language, Program, RunDir, Stream};
+use crate::engine::tools::{RunArgs, RunTarget};
 
 /// How much of each stream the model gets back (the end: errors are usually there).
 const RESULT_TAIL_BYTES: usize = 8 * 1024;

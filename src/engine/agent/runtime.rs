@@ -13,14 +13,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::engine::tools::{ReadLedger, Workspace};
 use crate::engine::approval::Policy;
 use crate::engine::approval::grants::Grants;
 use crate::engine::config::{Config, Secrets, ToolMode};
+use crate::engine::llm::providers;
 use crate::engine::llm::{LlmError, Message, ProviderKind};
 use crate::engine::protocol::{Event, HistoryEntry, LogLevel, Op};
-use crate::engine::llm::providers;
 use crate::engine::store::{SessionInfo, Store};
+use crate::engine::tools::{ReadLedger, Workspace};
 
 /// Everything the engine starts from.
 pub struct EngineSetup {
@@ -96,8 +96,9 @@ impl Engine {
         ops: mpsc::UnboundedReceiver<Op>,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
-        let client =
-            crate::engine::llm::http::build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
+        let client = crate::engine::llm::http::build_client(Duration::from_secs(
+            setup.config.llm.connect_timeout_secs.max(1),
+        ));
         let system_prompt = super::prompt::system_prompt(&setup.workspace, &setup.config.context);
         let tools_workspace = Workspace::new(&setup.workspace).ok();
         let policy = setup.config.agent.approval;

@@ -6,16 +6,16 @@
 //! before the write and `applied` after, so a crash in between can be undone; after the user
 //! denies a change, the remaining changes of the same reply are not run.
 
+use super::gate::{Ask, GateWords, Gated};
+use super::reply::Interrupt;
+use super::runtime::Engine;
 use super::text_protocol;
-use crate::engine::tools::{self, Proposal, ToolInput};
 use crate::engine::approval::GateAction;
 use crate::engine::approval::injection::{quarantine, scanner};
 use crate::engine::approval::risk::assess;
-use super::gate::{Ask, GateWords, Gated};
 use crate::engine::llm::{Message, Role, ToolCall, ToolResult};
 use crate::engine::protocol::{Event, LogLevel, Op};
-use super::reply::Interrupt;
-use super::runtime::Engine;
+use crate::engine::tools::{self, Proposal, ToolInput};
 
 /// How one call ended, as the model will read it.
 struct Outcome {

@@ -5,16 +5,16 @@
 
 use std::collections::HashMap;
 
+use super::reply::Interrupt;
+use super::runtime::{Engine, LoopControl};
 use super::{intents, text_protocol};
 use crate::engine::approval::Policy;
 use crate::engine::config::{ToolChoiceConfig, ToolMode};
 use crate::engine::llm::context::fit_history;
+use crate::engine::llm::providers;
 use crate::engine::llm::router::start_with_retries;
 use crate::engine::llm::{ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec};
 use crate::engine::protocol::{Event, Intent, LogLevel, TurnOutcome};
-use crate::engine::llm::providers;
-use super::reply::Interrupt;
-use super::runtime::{Engine, LoopControl};
 use crate::engine::store::MessageStatus;
 
 /// What the engine tracks across the steps of one turn.
@@ -68,7 +68,9 @@ impl Engine {
                     self.log(LogLevel::Info, "turn cancelled before the reply started");
                     return (TurnOutcome::Cancelled, LoopControl::Continue);
                 }
-                Err(StartError::Failed(reason)) => return (TurnOutcome::Failed { reason }, LoopControl::Continue),
+                Err(StartError::Failed(reason)) => {
+                    return (TurnOutcome::Failed { reason }, LoopControl::Continue);
+                }
             };
             let model = self.config.model_of(kind).to_string();
             if let (Some(store), Some(session)) = (&self.store, &self.session) {

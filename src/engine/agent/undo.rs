@@ -5,13 +5,13 @@
 //! A change left `pending` by a crash between approval and write is reconciled when the session
 //! is reopened: written → `applied` (so `/undo` can restore it), not written → `undone`.
 
-use crate::engine::tools::{self, sha256_hex};
-use crate::engine::approval::risk::assess;
-use crate::engine::approval::{GateAction, FileChange};
-use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
+use crate::engine::approval::risk::assess;
+use crate::engine::approval::{FileChange, GateAction};
+use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
 use crate::engine::store::changes::{ChangeRecord, RestoreStep, restore_plan, rewind_plan};
+use crate::engine::tools::{self, sha256_hex};
 
 impl Engine {
     pub(super) fn list_changes(&self) {

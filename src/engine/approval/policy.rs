@@ -9,7 +9,7 @@
 //!    kind up to medium and asks for high.
 
 use super::grants::Grants;
-use super::types::{GateAction, Assessment, Policy, Risk};
+use super::types::{Assessment, GateAction, Policy, Risk};
 
 /// What the gate does with one action.
 #[derive(Debug, Clone, PartialEq)]

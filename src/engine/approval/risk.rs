@@ -26,7 +26,7 @@ use std::time::Duration;
 use similar::{ChangeTag, TextDiff};
 
 use super::grants::normalize_path;
-use super::types::{GateAction, Assessment, FileChange, Risk};
+use super::types::{Assessment, FileChange, GateAction, Risk};
 use rules::rules;
 
 const LOW_LINES: usize = 20;

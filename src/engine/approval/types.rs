@@ -13,4 +13,3 @@ pub struct Assessment {
     pub risk: Risk,
     pub reasons: Vec<String>,
 }
-

@@ -47,10 +47,10 @@ pub use diff::{
 };
 pub use merge::{Conflict, MergeOutcome, abort_merge, conflicts, merge, merge_commit, resolve_file};
 pub use repo::{HeadInfo, Repo, RepoState};
-pub use worker::GitWorker;
 pub use settings::{GitSettings, MessageStyle};
 pub use stage::{stage_hunk, stage_lines, stage_paths, unstage_hunk, unstage_lines, unstage_paths};
 pub use status::{Change, FileStatus, status};
+pub use worker::GitWorker;
 
 /// Everything that can go wrong, worded for the user.
 #[derive(Debug, thiserror::Error)]

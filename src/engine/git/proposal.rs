@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::engine::approval::risk;
-use crate::engine::approval::{GateAction, Assessment};
+use crate::engine::approval::{Assessment, GateAction};
 
 use super::Result;
 use super::VcsError;

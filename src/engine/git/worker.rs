@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
-use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot};
-use crate::engine::protocol::{Event, LogLevel};
 use crate::engine::git::{self, Repo, RepoState};
+use crate::engine::protocol::{Event, LogLevel};
+use crate::engine::protocol::{GitFileDiff, GitOp, GitPart, GitSnapshot};
 
 /// Handle to the worker; dropping it ends the worker after its current job.
 pub struct GitWorker {

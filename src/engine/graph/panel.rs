@@ -6,8 +6,8 @@ use tokio::sync::mpsc;
 
 use super::GraphWorker;
 use crate::engine::graph::GraphDb;
-use crate::engine::protocol::{Event, LogLevel};
 use crate::engine::protocol::{EntityDetails, GraphOp};
+use crate::engine::protocol::{Event, LogLevel};
 
 /// Most results the panel lists.
 const PANEL_RESULTS: usize = 40;
@@ -46,8 +46,7 @@ impl GraphWorker {
                         None => return,
                     }
                 }
-                GraphOp::Details { seq, id } => match graph.ask(move |db| details(db, id)).await.flatten()
-                {
+                GraphOp::Details { seq, id } => match graph.ask(move |db| details(db, id)).await.flatten() {
                     Some(details) => Event::GraphDetails { seq, details: Box::new(details) },
                     None => return,
                 },

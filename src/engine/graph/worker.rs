@@ -20,7 +20,6 @@ use crate::engine::config::{Config, Secrets};
 use crate::engine::graph::{self, GraphDb, IndexOptions, embedder_for};
 use crate::engine::protocol::{Event, LogLevel};
 
-
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 
 /// The graph thread's state.

@@ -19,7 +19,9 @@ pub mod graph;
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use fences::{CodeBlock, extract_code_blocks};
 pub use gate::{FileChange, GateAction, Policy, Risk};
-pub use git::{Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin};
+pub use git::{
+    Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
+};
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.

@@ -34,8 +34,8 @@ use tokio_util::sync::CancellationToken;
 use super::languages::{self, Language};
 use super::reap::{KillGuard, become_subreaper, drain_process_group};
 use super::{
-    ExecutionResult, HelperConfig, KilledBy, Program, SandboxConfig, SandboxError, SandboxMode, Stream,
-    RunDir, bwrap, helper,
+    ExecutionResult, HelperConfig, KilledBy, Program, RunDir, SandboxConfig, SandboxError, SandboxMode,
+    Stream, bwrap, helper,
 };
 
 const MAX_FILE_BYTES: u64 = 256 << 20;

@@ -26,9 +26,7 @@ pub mod sessions;
 use std::path::PathBuf;
 
 pub use audit::{AUDIT_ACTIONS, AUDIT_DECISIONS, AuditEntry, MAX_FIELD_CHARS, NewAudit};
-pub use changes::{
-    ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex,
-};
+pub use changes::{ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex};
 pub use db::{open_connection, open_in_memory};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
 pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage};

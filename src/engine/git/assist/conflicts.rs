@@ -13,9 +13,9 @@
 //!   and with content; every refusal is a sentence a user reads.
 //! - The proposal keeps the line endings (CRLF) and final-newline convention of OURS.
 
-use crate::engine::git::merge::Conflict;
 use crate::engine::approval::risk;
 use crate::engine::config::{Config, Secrets};
+use crate::engine::git::merge::Conflict;
 use crate::engine::llm::{LlmError, oneshot};
 use crate::engine::protocol::fences::extract_code_blocks;
 

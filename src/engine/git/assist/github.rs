@@ -17,10 +17,10 @@ use std::time::Duration;
 use git2::ErrorCode;
 use serde_json::{Value, json};
 
+use crate::engine::config::{Config, Secrets};
 use crate::engine::git::branch::CommitInfo;
 use crate::engine::git::repo::{HeadInfo, Repo};
 use crate::engine::git::{Result, VcsError};
-use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::http::error_chain;
 use crate::engine::llm::oneshot;
 

@@ -18,10 +18,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::engine::git::commit::{CommitProposal, MessageSource, summarize_diff};
-use crate::engine::git::settings::MessageStyle;
 use crate::engine::approval::risk;
 use crate::engine::config::{Config, Secrets};
+use crate::engine::git::commit::{CommitProposal, MessageSource, summarize_diff};
+use crate::engine::git::settings::MessageStyle;
 use crate::engine::llm::{LlmError, oneshot};
 
 /// Bytes of the diff shown to the model.

@@ -29,7 +29,7 @@ pub use audit::{AUDIT_ACTIONS, AUDIT_DECISIONS, AuditEntry, MAX_FIELD_CHARS, New
 pub use changes::{ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex};
 pub use db::{open_connection, open_in_memory};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
-pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage};
+pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage, now_rfc3339};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

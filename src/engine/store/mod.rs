@@ -1,4 +1,4 @@
-//! Session storage in SQLite (`~/.kv1nt/kv1nt.db` or wherever the caller's home dir points).
+//! Session storage in SQLite: `kv1nt.db` in the data directory ([`crate::engine::config::data_dir`]).
 //!
 //! Layout:
 //! - [`db`] opens connections: sqlite-vec registered, WAL, `synchronous=NORMAL`, foreign keys on,

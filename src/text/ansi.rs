@@ -71,7 +71,7 @@ impl AnsiStream {
 
     /// The unfinished last line, if it has text (the stream ended).
     pub fn finish(&mut self) -> Option<StyledText> {
-        self.sink.rewrite = false;
+        (self.sink.rewrite, self.sink.synced) = (false, false);
         Some(std::mem::take(&mut self.sink.line)).filter(|l| !l.text.is_empty())
     }
 }
@@ -85,11 +85,21 @@ struct Sink {
     rewrite: bool,
     /// [`ansi_line`]: ignore `\n` and `\r`.
     one_line: bool,
+    /// The line's last run already has `style` (so printing needs no check).
+    synced: bool,
     done: Vec<StyledText>,
 }
 
 impl Sink {
     fn push_str(&mut self, s: &str) {
+        if !self.synced {
+            self.sync();
+        }
+        self.line.text.push_str(s);
+    }
+
+    /// Starts the line again after a `\r`, and a run for `style` if it differs from the last.
+    fn sync(&mut self) {
         if std::mem::take(&mut self.rewrite) {
             self.line = StyledText::default();
         }
@@ -101,14 +111,17 @@ impl Sink {
                 _ => self.line.runs.push((len, self.style)),
             }
         }
-        self.line.text.push_str(s);
+        self.synced = true;
     }
 }
 
 impl Perform for Sink {
     fn print(&mut self, c: char) {
         if !c.is_control() {
-            self.push_str(c.encode_utf8(&mut [0; 4]));
+            if !self.synced {
+                self.sync();
+            }
+            self.line.text.push(c);
         }
     }
 
@@ -116,11 +129,11 @@ impl Perform for Sink {
         match byte {
             b'\t' => self.push_str("    "),
             b'\n' if !self.one_line => {
-                self.rewrite = false;
+                (self.rewrite, self.synced) = (false, false);
                 let line = std::mem::take(&mut self.line);
                 self.done.push(line);
             }
-            b'\r' if !self.one_line => self.rewrite = true,
+            b'\r' if !self.one_line => (self.rewrite, self.synced) = (true, false),
             _ => {}
         }
     }
@@ -128,6 +141,7 @@ impl Perform for Sink {
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], ignore: bool, action: char) {
         if action == 'm' && intermediates.is_empty() && !ignore {
             self.style = apply_sgr(self.style, params);
+            self.synced = false;
         }
     }
 }

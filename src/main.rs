@@ -1,4 +1,5 @@
-//! The `kv1nt` binary: parses the command line and runs the TUI or a headless command.
+//! The `kv1nt` binary: parses the command line, opens the log file (`cli::logging`; never for the
+//! sandbox helper) and runs the TUI or a headless command.
 
 use std::process::ExitCode;
 
@@ -8,11 +9,27 @@ use kv1nt::cli::{self, Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::SandboxExec(args)) = &cli.command {
-        // Before any config, runtime or thread: the helper must stay single-threaded.
+        // Before any config, runtime, thread or log file: the helper must stay single-threaded.
         return ExitCode::from(
             kv1nt::engine::sandbox::helper_main(&args.config, &args.argv).clamp(0, 255) as u8
         );
     }
+    let data_dir = kv1nt::engine::config::data_dir(&|name| std::env::var(name).ok());
+    if cli.log_file {
+        println!("{}", cli::logging::log_file(&data_dir).display());
+        return ExitCode::SUCCESS;
+    }
+    // Kept until main returns: dropping it flushes the log writer's thread.
+    let _log = match &cli.command {
+        Some(Command::Completions { .. }) => None,
+        command => cli::logging::init(&data_dir)
+            .map_err(|why| {
+                if command.is_some() {
+                    eprintln!("kv1nt: {why}"); // headless only: the TUI owns the terminal
+                }
+            })
+            .ok(),
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(error) => {

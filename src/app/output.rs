@@ -1,6 +1,15 @@
 //! The Output pane's state: the session's event log and live run output, bounded.
+//!
+//! Invariants:
+//! - At most [`MAX_OUTPUT_LINES`] lines are kept; older ones are dropped in chunks and counted.
+//! - Run output is parsed as it arrives, one [`AnsiStream`] per stream of the current run: colours
+//!   carry across lines and chunks until reset, a chunk may end inside a line or an escape
+//!   sequence, and a `\r` rewrites the line. A new run starts with fresh streams.
+
+use ratatui::style::Style;
 
 use crate::engine::protocol::LogLevel;
+use crate::text::ansi::{AnsiStream, StyledText};
 
 /// Where an Output line came from: the session's event log, or a sandboxed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,8 +23,12 @@ pub enum LineSource {
 pub struct LogLine {
     pub time: String,
     pub level: LogLevel,
+    /// The text, escape sequences removed.
     pub text: String,
     pub source: LineSource,
+    /// Run output's colours: `(byte offset, style delta over the pane's style)`, ascending;
+    /// empty for plain lines.
+    pub runs: Vec<(usize, Style)>,
 }
 
 /// Lines kept in the Output pane; older ones are dropped in chunks (the pane says how many).
@@ -25,44 +38,40 @@ pub const MAX_OUTPUT_LINES: usize = 50_000;
 pub struct OutputState {
     pub lines: Vec<LogLine>,
     pub scroll_from_bottom: usize,
-    /// Unfinished last lines of a run's stdout and stderr.
-    pub partial: [String; 2],
+    /// The current run's stdout and stderr: escape state and unfinished last lines.
+    streams: [AnsiStream; 2],
     /// Lines dropped from the top to keep memory bounded.
     pub dropped: usize,
 }
 
 impl OutputState {
+    /// A run started: its streams start from the default style.
+    pub fn start_run(&mut self) {
+        self.streams = Default::default();
+    }
+
     /// Append program output: complete lines become Output lines; a `\r` rewrites the line
     /// (progress bars); the unfinished rest waits for more.
     pub fn push_run_output(&mut self, source: LineSource, text: &str) {
         let slot = if source == LineSource::Stderr { 1 } else { 0 };
-        let mut pending = std::mem::take(&mut self.partial[slot]);
-        for c in text.chars() {
-            match c {
-                '\n' => {
-                    let line = std::mem::take(&mut pending);
-                    self.push_line(source, line);
-                }
-                '\r' => pending.clear(),
-                c => pending.push(c),
-            }
+        for line in self.streams[slot].feed(text) {
+            self.push_line(source, line);
         }
-        self.partial[slot] = pending;
     }
 
     /// Flush unfinished lines (the run ended).
     pub fn finish_run_output(&mut self) {
         for (slot, source) in [(0, LineSource::Stdout), (1, LineSource::Stderr)] {
-            let rest = std::mem::take(&mut self.partial[slot]);
-            if !rest.is_empty() {
+            if let Some(rest) = self.streams[slot].finish() {
                 self.push_line(source, rest);
             }
         }
     }
 
-    fn push_line(&mut self, source: LineSource, text: String) {
+    fn push_line(&mut self, source: LineSource, line: StyledText) {
         let level = if source == LineSource::Stderr { LogLevel::Warn } else { LogLevel::Info };
-        self.lines.push(LogLine { time: String::new(), level, text, source });
+        let StyledText { text, runs } = line;
+        self.lines.push(LogLine { time: String::new(), level, text, source, runs });
         if self.lines.len() > MAX_OUTPUT_LINES {
             let drop = MAX_OUTPUT_LINES / 10;
             self.lines.drain(..drop);

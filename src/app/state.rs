@@ -175,6 +175,7 @@ impl AppState {
                 level,
                 text: line.to_string(),
                 source: LineSource::Log,
+                runs: Vec::new(),
             });
         }
         self.dirty = true;

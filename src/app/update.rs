@@ -124,6 +124,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::Suggestions(list) => state.suggestions = list,
         Event::RunStarted { title, .. } => {
             state.push_log(LogLevel::Info, format!("▶ run: {title}"));
+            state.output.start_run();
             state.status.run = Some((title, Instant::now()));
             state.tab = Pane::Output; // narrow layouts show one pane: show the run
         }

@@ -1,10 +1,12 @@
 //! The command line: flags and subcommands (clap), and the set-up shared by the TUI and the
-//! headless commands (configuration layers, data directory, session store, `--resume`).
+//! headless commands (configuration layers, data directory, session store, `--resume`, the log
+//! file in [`logging`]).
 
 pub mod audit;
 pub mod commit;
 pub mod exec;
 pub mod graph;
+pub mod logging;
 pub mod run;
 pub mod sessions;
 
@@ -37,6 +39,9 @@ pub struct Cli {
     /// Draw one frame and exit (start-up benchmarks).
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,
+    /// Print the path of the log file (filter with KV1NT_LOG, e.g. `debug`) and exit.
+    #[arg(long)]
+    pub log_file: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

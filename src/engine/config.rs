@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use directories::BaseDirs;
 use serde::{Deserialize, Serialize};
 
 use super::approval::Policy;
@@ -283,21 +284,14 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// Resolve from the environment: `XDG_CONFIG_HOME`, `KV1NT_HOME` or `XDG_DATA_HOME`, and the
-    /// repository containing `cwd` (its nearest ancestor with `.git`, else `cwd`).
+    /// Resolve from the environment: the user config `kv1nt/config.toml` in the user's config
+    /// directory (`$XDG_CONFIG_HOME`, else `~/.config` on Linux, via `directories`), the
+    /// [`data_dir`], and the repository containing `cwd` (its nearest ancestor with `.git`, else
+    /// `cwd`).
     pub fn from_env(cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Paths {
-        let home = env("HOME").map(PathBuf::from);
-        let config_base =
-            env("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| home.as_ref().map(|h| h.join(".config")));
-        let data_dir = env("KV1NT_HOME").map(PathBuf::from).unwrap_or_else(|| {
-            env("XDG_DATA_HOME")
-                .map(PathBuf::from)
-                .or_else(|| home.as_ref().map(|h| h.join(".local/share")))
-                .unwrap_or_else(std::env::temp_dir)
-                .join("kv1nt")
-        });
+        let user_config = BaseDirs::new().map(|b| b.config_dir().join("kv1nt/config.toml"));
         let workspace = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(cwd).to_path_buf();
-        Paths { user_config: config_base.map(|b| b.join("kv1nt/config.toml")), data_dir, workspace }
+        Paths { user_config, data_dir: data_dir(env), workspace }
     }
 
     pub fn repo_config(&self) -> PathBuf {
@@ -307,6 +301,15 @@ impl Paths {
     pub fn themes_dir(&self) -> Option<PathBuf> {
         self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("themes"))
     }
+}
+
+/// Where sessions, graphs and logs live: `$KV1NT_HOME`, else `kv1nt/` in the user's data
+/// directory (`$XDG_DATA_HOME`, else `~/.local/share` on Linux, via `directories`), else in the
+/// temp directory when there is no home.
+pub fn data_dir(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    env("KV1NT_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        BaseDirs::new().map(|b| b.data_dir().to_path_buf()).unwrap_or_else(std::env::temp_dir).join("kv1nt")
+    })
 }
 
 /// Load the full layered configuration.

@@ -11,7 +11,8 @@ use crate::engine::approval::risk::assess;
 use crate::engine::approval::{FileChange, GateAction};
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
 use crate::engine::store::changes::{ChangeRecord, RestoreStep, restore_plan, rewind_plan};
-use crate::engine::tools::{self, sha256_hex};
+use crate::engine::store::sha256_hex;
+use crate::engine::tools;
 
 impl Engine {
     pub(super) fn list_changes(&self) {

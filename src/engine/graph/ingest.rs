@@ -19,6 +19,7 @@ use super::Result;
 use super::model::{EntityKind, RelationKind};
 use super::parse::{ParsedEntity, ParsedFile, RawRef, RefKind};
 use super::resolve::{RefRow, Resolver, Sym};
+use crate::engine::store::now_rfc3339;
 
 /// Path segments are stored joined by this (ASCII unit separator).
 const PATH_SEP: char = '\u{1f}';
@@ -30,10 +31,6 @@ pub struct FileMeta<'a> {
     pub size: u64,
     pub mtime_ns: i64,
     pub lossy: bool,
-}
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Distinct entity names defined in `path` (before it is replaced or deleted).

@@ -65,9 +65,10 @@ pub struct RestoreStep {
     pub conflict: bool,
 }
 
-/// Lowercase hex sha256 of `bytes`.
+/// Lowercase hex sha256 of `bytes`: a file's content hash everywhere (these blobs, the tools'
+/// read ledger and stale check, undo). `tools::apply` hashes files streaming to the same form.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 impl Store {

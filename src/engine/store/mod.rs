@@ -1,4 +1,4 @@
-//! Session storage in SQLite (`~/.kv1nt/kv1nt.db` or wherever the caller's home dir points).
+//! Session storage in SQLite: `kv1nt.db` in the data directory ([`crate::engine::config::data_dir`]).
 //!
 //! Layout:
 //! - [`db`] opens connections: sqlite-vec registered, WAL, `synchronous=NORMAL`, foreign keys on,
@@ -29,7 +29,7 @@ pub use audit::{AUDIT_ACTIONS, AUDIT_DECISIONS, AuditEntry, MAX_FIELD_CHARS, New
 pub use changes::{ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex};
 pub use db::{open_connection, open_in_memory};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
-pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage};
+pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage, now_rfc3339};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

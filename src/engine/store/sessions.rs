@@ -331,8 +331,9 @@ fn new_session_id() -> String {
     format!("{:08x}", h.finish() as u32)
 }
 
-/// Now as RFC 3339 UTC with microseconds, strictly increasing within the process.
-pub(super) fn now_rfc3339() -> String {
+/// Now as RFC 3339 UTC with microseconds, strictly increasing within the process: every
+/// timestamp kv1nt stores (sessions, audit, changes, commits, the graph's `indexed_at`).
+pub fn now_rfc3339() -> String {
     static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
     let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
     // Never repeat or go back: a stamp is at least one microsecond after the previous one.

@@ -5,18 +5,19 @@
 //!   even if a `FileChange` was built elsewhere.
 //! - Right before writing, the file on disk must hash to `expected_before` (`None` = must not
 //!   exist); otherwise [`ToolError::Stale`] and nothing is touched. The hash is computed streaming.
-//! - Writes are atomic: a temp file in the same directory is written, fsynced, given the original's
-//!   permissions, and renamed over the target (then the directory is fsynced, best effort). Readers
-//!   see the old bytes or the new bytes, never a mix; on failure the temp file is removed and the
-//!   original is untouched.
+//! - Writes are atomic ([`write_atomic`], on `tempfile`): a temp file in the same directory is
+//!   written, given the original's permissions (a new file gets 0666 less the umask, as `open`
+//!   would), fsynced, and renamed over the target (then the directory is fsynced, best effort).
+//!   Readers see the old bytes or the new bytes, never a mix; on failure the temp file is removed
+//!   and the original is untouched.
 //! - Missing parent directories of a new file are created. `after == None` deletes the file.
 //! - On success the ledger holds the hash of the new content (or forgets a deleted file), so the
 //!   model may edit again without re-reading.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, Permissions};
 use std::io::{ErrorKind, Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -98,41 +99,76 @@ fn hash_file(path: &Path) -> std::io::Result<Option<String>> {
     Ok(Some(format!("{:x}", hasher.finalize())))
 }
 
-/// Temp file beside `target`, written and fsynced, original permissions, renamed over `target`.
+/// Writes `bytes` to `target` atomically: a temp file beside it (`.NAME.XXXXXX.kv1nt.tmp`),
+/// written, given the original's permissions, fsynced and renamed over `target`; the directory is
+/// fsynced after. Missing parent directories are created. On failure the temp file is removed.
 fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = target.parent().ok_or_else(|| std::io::Error::other("the path has no parent directory"))?;
     fs::create_dir_all(dir)?;
     let original_perms = fs::metadata(target).ok().map(|m| m.permissions());
-    let tmp = temp_path(target);
-    let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(bytes)?;
-        if let Some(perms) = original_perms {
-            file.set_permissions(perms)?;
-        }
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Dropping `tmp` (an early return, or inside a failed persist's error) deletes the file.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".kv1nt.tmp")
+        .permissions(Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    if let Some(perms) = original_perms {
+        tmp.as_file().set_permissions(perms)?;
     }
-    result?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
     sync_dir(dir);
     Ok(())
-}
-
-/// `dir/.name.kv1nt-<pid>-<n>.tmp`: unique per process and call.
-fn temp_path(target: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    target.with_file_name(format!(".{name}.kv1nt-{}-{n}.tmp", std::process::id()))
 }
 
 /// Makes a rename or unlink in `dir` durable, where the platform allows it.
 fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn atomic_writes_keep_permissions_and_leave_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("run.sh"), dir.path().join("sub/new.txt"));
+        fs::write(&old, "old").unwrap();
+        fs::set_permissions(&old, Permissions::from_mode(0o751)).unwrap();
+        write_atomic(&old, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&old).unwrap(), "new");
+        assert_eq!(fs::metadata(&old).unwrap().permissions().mode() & 0o777, 0o751);
+        // A new file gets what a plain create would give it (0666 less the umask).
+        write_atomic(&new, b"x").unwrap();
+        let plain = dir.path().join("sub/plain.txt");
+        fs::write(&plain, "x").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&new), mode(&plain));
+        assert_eq!(names(dir.path()), ["run.sh", "sub"]);
+    }
+
+    #[test]
+    fn a_failed_rename_removes_the_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("taken");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("inside"), "x").unwrap();
+        assert!(write_atomic(&target, b"new").is_err());
+        assert_eq!(names(dir.path()), ["taken"]);
+        assert_eq!(names(&target), ["inside"]);
     }
 }

@@ -23,7 +23,7 @@ mod workspace;
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
+use crate::engine::store::sha256_hex;
 
 pub use apply::apply;
 pub use edit::{EditArgs, Proposal, SearchReplace, WriteArgs, propose_edit, propose_write};
@@ -74,11 +74,6 @@ impl ToolError {
     pub(crate) fn io(what: &str, rel: &str, err: &std::io::Error) -> ToolError {
         ToolError::Io(format!("error {what} `{rel}`: {err}"))
     }
-}
-
-/// Lower-case hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// Remembers the content hash (sha256 hex) of each file as the model last saw it, keyed by

@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 
 use super::{
     BINARY_SNIFF_BYTES, MAX_FILE_BYTES, MAX_READ_BYTES, MAX_READ_LINES, ReadLedger, ToolError, Workspace,
-    sha256_hex,
 };
+use crate::engine::store::sha256_hex;
 
 /// Arguments of `read_file`; lines are 1-based and inclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,11 +2,14 @@
 //! command regexes, safe commands, secret patterns and placeholder words.
 //!
 //! Invariants: the data is compiled on first use and a broken rule file panics with the rule's
-//! name (the unit tests compile it); globs are gitignore-like and case-insensitive; `{cmd}` and
-//! `{start}` in command regexes expand to [`START`] (+ [`WRAPPERS`]).
+//! name (the unit tests compile it); globs are gitignore-like and case-insensitive (compiled by
+//! `globset`: a glob without `/` matches a file name at any depth, a glob with `/` is anchored at
+//! the root, `*` and `?` stay inside one segment, `**` spans segments); `{cmd}` and `{start}` in
+//! command regexes expand to [`START`] (+ [`WRAPPERS`]).
 
 use std::sync::OnceLock;
 
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -58,7 +61,7 @@ struct SecretDef {
 pub(super) struct PathRule {
     pub(super) risk: Risk,
     pub(super) reason: String,
-    pub(super) globs: Regex,
+    pub(super) globs: GlobSet,
     pub(super) json_key: Option<String>,
 }
 
@@ -77,7 +80,7 @@ pub(super) struct SecretRule {
 }
 
 pub(super) struct Rules {
-    pub(super) source_trees: Regex,
+    pub(super) source_trees: GlobSet,
     pub(super) root_exts: Vec<String>,
     pub(super) paths: Vec<PathRule>,
     pub(super) commands: Vec<CommandRule>,
@@ -97,11 +100,11 @@ impl Rules {
         let re = |what: &str, pattern: &str| Regex::new(pattern).map_err(|e| format!("{what}: {e}"));
         let cmd = format!("{START}{WRAPPERS}");
         Ok(Rules {
-            source_trees: re("source_trees", &globs_regex(&file.source_trees))?,
+            source_trees: glob_set(&file.source_trees).map_err(|e| format!("source_trees: {e}"))?,
             root_exts: file.root_source_extensions,
             paths: (file.path.into_iter())
                 .map(|p| {
-                    let globs = re(&p.reason, &globs_regex(&p.globs))?;
+                    let globs = glob_set(&p.globs).map_err(|e| format!("{}: {e}", p.reason))?;
                     Ok(PathRule { risk: p.risk, reason: p.reason, globs, json_key: p.json_key })
                 })
                 .collect::<Result<_, String>>()?,
@@ -153,25 +156,17 @@ impl Rules {
     }
 }
 
-/// One anchored, case-insensitive regex matching any of the gitignore-like `globs`.
-fn globs_regex(globs: &[String]) -> String {
-    let one = |glob: &str| {
-        let mut re = String::from(if glob.contains('/') { "" } else { "(?:.*/)?" });
-        let mut rest = glob.trim_start_matches('/');
-        while let Some(c) = rest.chars().next() {
-            let (piece, len) = match rest {
-                r if r.starts_with("**/") => ("(?:.*/)?".to_string(), 3),
-                r if r.starts_with("**") => (".*".to_string(), 2),
-                _ if c == '*' => ("[^/]*".to_string(), 1),
-                _ if c == '?' => ("[^/]".to_string(), 1),
-                _ => (regex::escape(&c.to_string()), c.len_utf8()),
-            };
-            re.push_str(&piece);
-            rest = &rest[len..];
-        }
-        re
-    };
-    format!("(?i)^(?:{})$", globs.iter().map(|g| one(g)).collect::<Vec<_>>().join("|"))
+/// One case-insensitive set matching any of the gitignore-like `globs` against a whole
+/// workspace-relative path: a glob without `/` may match at any depth, a leading `/` anchors.
+fn glob_set(globs: &[String]) -> Result<GlobSet, globset::Error> {
+    let mut set = GlobSetBuilder::new();
+    for glob in globs {
+        let anchored = glob.contains('/');
+        let glob = glob.trim_start_matches('/');
+        let pattern = if anchored { glob.to_string() } else { format!("**/{glob}") };
+        set.add(GlobBuilder::new(&pattern).case_insensitive(true).literal_separator(true).build()?);
+    }
+    set.build()
 }
 
 #[cfg(test)]
@@ -186,8 +181,7 @@ mod tests {
 
     #[test]
     fn globs_are_gitignore_like() {
-        let m =
-            |glob: &str, path: &str| Regex::new(&globs_regex(&[glob.to_string()])).unwrap().is_match(path);
+        let m = |glob: &str, path: &str| glob_set(&[glob.to_string()]).unwrap().is_match(path);
         assert!(
             m("Cargo.lock", "Cargo.lock")
                 && m("Cargo.lock", "a/b/Cargo.lock")

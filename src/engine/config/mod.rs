@@ -7,10 +7,13 @@
 //! or the database can never contain one.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use directories::BaseDirs;
 use serde::{Deserialize, Serialize};
+
+mod load;
+
+pub use load::{Overrides, Paths, data_dir, load, parse_fallback, parse_layer};
 
 use super::approval::Policy;
 use super::git::GitSettings;
@@ -263,192 +266,6 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-}
-
-/// Values from the command line; `None` leaves the configured value.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub provider: Option<ProviderKind>,
-    pub model: Option<String>,
-    pub theme: Option<String>,
-    pub fallback: Option<Fallback>,
-    pub approval: Option<Policy>,
-}
-
-/// Where configuration and data live.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    pub user_config: Option<PathBuf>,
-    pub data_dir: PathBuf,
-    pub workspace: PathBuf,
-}
-
-impl Paths {
-    /// Resolve from the environment: the user config `kv1nt/config.toml` in the user's config
-    /// directory (`$XDG_CONFIG_HOME`, else `~/.config` on Linux, via `directories`), the
-    /// [`data_dir`], and the repository containing `cwd` (its nearest ancestor with `.git`, else
-    /// `cwd`).
-    pub fn from_env(cwd: &Path, env: &dyn Fn(&str) -> Option<String>) -> Paths {
-        let user_config = BaseDirs::new().map(|b| b.config_dir().join("kv1nt/config.toml"));
-        let workspace = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(cwd).to_path_buf();
-        Paths { user_config, data_dir: data_dir(env), workspace }
-    }
-
-    pub fn repo_config(&self) -> PathBuf {
-        self.workspace.join(".kv1nt/config.toml")
-    }
-
-    pub fn themes_dir(&self) -> Option<PathBuf> {
-        self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("themes"))
-    }
-}
-
-/// Where sessions, graphs and logs live: `$KV1NT_HOME`, else `kv1nt/` in the user's data
-/// directory (`$XDG_DATA_HOME`, else `~/.local/share` on Linux, via `directories`), else in the
-/// temp directory when there is no home.
-pub fn data_dir(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
-    env("KV1NT_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        BaseDirs::new().map(|b| b.data_dir().to_path_buf()).unwrap_or_else(std::env::temp_dir).join("kv1nt")
-    })
-}
-
-/// Load the full layered configuration.
-pub fn load(
-    paths: &Paths,
-    env: &dyn Fn(&str) -> Option<String>,
-    overrides: &Overrides,
-) -> Result<(Config, Secrets), ConfigError> {
-    let mut merged = toml::Table::new();
-    let files = paths.user_config.iter().cloned().chain([paths.repo_config()]);
-    for path in files {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => merge(&mut merged, parse_layer(&path.display().to_string(), &text)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(ConfigError::Read { path, source }),
-        }
-    }
-    let mut config: Config = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
-        ConfigError::Invalid { path: "merged config".into(), message: e.to_string() }
-    })?;
-    apply_env(&mut config, env)?;
-    apply_overrides(&mut config, overrides);
-    let secrets = Secrets {
-        anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
-        openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
-        github_token: env("GITHUB_TOKEN").filter(|k| !k.trim().is_empty()),
-    };
-    Ok((config, secrets))
-}
-
-/// Parse one file and check it against the schema, so errors name this file.
-pub fn parse_layer(name: &str, text: &str) -> Result<toml::Table, ConfigError> {
-    let invalid =
-        |e: toml::de::Error| ConfigError::Invalid { path: name.to_string(), message: describe(text, &e) };
-    let table: toml::Table = toml::from_str(text).map_err(invalid)?;
-    toml::from_str::<Config>(text).map_err(invalid)?;
-    Ok(table)
-}
-
-/// "line 2: `llm.primery`: unknown field `primery`, expected one of `primary`, …" — the line,
-/// the dotted key and serde's account of what is allowed, on one line.
-fn describe(text: &str, error: &toml::de::Error) -> String {
-    let message = error
-        .message()
-        .replace("expected u64", "expected a whole number")
-        .replace("expected u32", "expected a whole number")
-        .replace("expected usize", "expected a whole number")
-        .replace("expected f32", "expected a number")
-        .replace("expected a boolean", "expected true or false");
-    let Some(span) = error.span() else { return message };
-    let start = span.start.min(text.len());
-    let line_no = text[..start].matches('\n').count() + 1;
-    let line = text.lines().nth(line_no - 1).unwrap_or_default();
-    let section = text
-        .lines()
-        .take(line_no)
-        .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
-        .last()
-        .map(|s| s.trim().trim_matches('[').trim_matches(']').to_string());
-    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string());
-    let dotted = match (section, key) {
-        (Some(s), Some(k)) => format!("`{s}.{k}`: "),
-        (None, Some(k)) => format!("`{k}`: "),
-        (Some(s), None) => format!("[{s}]: "),
-        (None, None) => String::new(),
-    };
-    format!("line {line_no}: {dotted}{message}")
-}
-
-fn merge(base: &mut toml::Table, layer: toml::Table) {
-    for (key, value) in layer {
-        match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => merge(existing, incoming),
-            (_, value) => {
-                base.insert(key, value);
-            }
-        }
-    }
-}
-
-fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    if let Some(url) = set("ANTHROPIC_BASE_URL") {
-        config.anthropic.base_url = url;
-    }
-    if let Some(host) = set("OLLAMA_HOST") {
-        config.ollama.host = host;
-    }
-    if let Some(url) = set("OPENAI_BASE_URL") {
-        config.openai.base_url = url;
-    }
-    if let Some(name) = set("KV1NT_PROVIDER") {
-        config.llm.primary = ProviderKind::parse(&name).ok_or_else(|| ConfigError::Invalid {
-            path: "environment".into(),
-            message: format!("KV1NT_PROVIDER=`{name}` is not one of anthropic, ollama, openai"),
-        })?;
-    }
-    if let Some(name) = set("KV1NT_FALLBACK") {
-        config.llm.fallback = parse_fallback(&name).ok_or_else(|| ConfigError::Invalid {
-            path: "environment".into(),
-            message: format!("KV1NT_FALLBACK=`{name}` is not one of none, anthropic, ollama, openai"),
-        })?;
-    }
-    if let Some(name) = set("KV1NT_GRAPH_EMBED") {
-        config.graph.embed = EmbedProvider::parse(&name).ok_or_else(|| ConfigError::Invalid {
-            path: "environment".into(),
-            message: format!("KV1NT_GRAPH_EMBED=`{name}` is not one of auto, ollama, openai, none"),
-        })?;
-    }
-    Ok(())
-}
-
-pub fn parse_fallback(name: &str) -> Option<Fallback> {
-    match name {
-        "none" => Some(Fallback::None),
-        other => ProviderKind::parse(other).map(|k| match k {
-            ProviderKind::Anthropic => Fallback::Anthropic,
-            ProviderKind::Ollama => Fallback::Ollama,
-            ProviderKind::OpenAi => Fallback::OpenAi,
-        }),
-    }
-}
-
-fn apply_overrides(config: &mut Config, overrides: &Overrides) {
-    if let Some(provider) = overrides.provider {
-        config.llm.primary = provider;
-    }
-    if let Some(fallback) = overrides.fallback {
-        config.llm.fallback = fallback;
-    }
-    if let Some(model) = &overrides.model {
-        config.set_model(config.llm.primary, model.clone());
-    }
-    if let Some(policy) = overrides.approval {
-        config.agent.approval = policy;
-    }
-    if let Some(theme) = &overrides.theme {
-        config.ui.theme = theme.clone();
-    }
 }
 
 impl Config {

@@ -158,8 +158,10 @@ fn crash_child_helper() {
 #[test]
 fn streaming_row_survives_real_crash() {
     let dir = tempfile::tempdir().unwrap();
+    // The helper's full test name in this binary (`suite::store::crash_child_helper`).
+    let helper = format!("{}::crash_child_helper", module_path!().split_once("::").unwrap().1);
     let status = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child_helper", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([helper.as_str(), "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env("KV1NT_STORE_CRASH_DIR", dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -4,8 +4,6 @@
 //! embeddings over HTTP (scripted server, or the real local model when available), and a
 //! real dependency's sources.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -453,7 +451,7 @@ async fn hybrid_search_fuses_lexical_and_vector_ranks() {
 /// A scripted embedding server: answers `/v1/embeddings` (OpenAI) and `/api/embed` (Ollama)
 /// with 3-dimensional vectors derived from each input's length; records request bodies.
 async fn embedding_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>) {
-    use support::http::Conn;
+    use crate::support::http::Conn;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -533,7 +531,7 @@ async fn real_local_embedding_model_when_available() {
         return;
     }
     let server = tokio::task::spawn_blocking(|| {
-        support::local_model::LocalModelServer::start(support::local_model::LocalModel::Embed)
+        crate::support::local_model::LocalModelServer::start(crate::support::local_model::LocalModel::Embed)
     })
     .await
     .unwrap()

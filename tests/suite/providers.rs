@@ -1,17 +1,15 @@
 //! The three providers against scripted servers that speak each documented wire format:
 //! streaming, tool calls, what is sent, and every fault the foundation issue lists.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{ScriptedServer, Turn, Wire, closed_port_url};
 use kv1nt::engine::llm::anthropic::AnthropicProvider;
 use kv1nt::engine::llm::ollama::OllamaProvider;
 use kv1nt::engine::llm::openai::OpenAiProvider;
 use kv1nt::engine::llm::router::{RetryPolicy, start_with_retries};
 use kv1nt::engine::llm::*;
 use serde_json::json;
-use support::{ScriptedServer, Turn, Wire, closed_port_url};
 
 /// A predicate on the classified error of one HTTP status.
 type ErrorCheck = fn(&LlmError) -> bool;

@@ -3,13 +3,11 @@
 //! the documented shapes, that faults behave as advertised, and that
 //! requests are recorded faithfully.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{ScriptedServer, Turn, Wire, closed_port_url};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{ScriptedServer, Turn, Wire, closed_port_url};
 
 const WIRES: [Wire; 3] = [Wire::Anthropic, Wire::OpenAi, Wire::Ollama];
 

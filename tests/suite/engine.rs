@@ -1,16 +1,14 @@
 //! The engine end to end over scripted servers: turns, persistence, fallback, cancel, faults,
 //! resume and context trimming — through the same `Op`/`Event` boundary the TUI uses.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{ScriptedServer, Turn, Wire, closed_port_url};
 use kv1nt::engine::config::{Config, Fallback, Secrets};
 use kv1nt::engine::llm::{ProviderKind, Role};
 use kv1nt::engine::protocol::{Event, Op, TurnOutcome};
 use kv1nt::engine::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::store::{MessageStatus, Store};
-use support::{ScriptedServer, Turn, Wire, closed_port_url};
 
 struct Fixture {
     dir: tempfile::TempDir,

@@ -1,12 +1,10 @@
 //! Self-test of the pty harness (`tests/support/pty.rs`) against plain shell
 //! programs, so harness bugs are not mistaken for kv1nt bugs.
 
-mod support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::pty::{Key, PtySession};
+use crate::support::pty::{Key, PtySession};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -32,7 +30,7 @@ fn colours_keys_and_exit_code() {
     s.send("printf '\\033[31mRED\\033[0m \\xe7\\x95\\x8c=w\\151de\\n'");
     s.send_key(Key::Enter);
     s.wait_for_fn("RED printed", T, |scr| {
-        support::pty::screen_text(scr).lines().any(|l| l.starts_with("RED"))
+        crate::support::pty::screen_text(scr).lines().any(|l| l.starts_with("RED"))
     })
     .unwrap();
     let (row, col) = (0..24u16)
@@ -51,12 +49,12 @@ fn colours_keys_and_exit_code() {
     s.send("echo abcX");
     s.send_key(Key::Backspace);
     s.send_key(Key::Enter);
-    s.wait_for_fn("echo output", T, |scr| support::pty::screen_text(scr).lines().any(|l| l == "abc"))
+    s.wait_for_fn("echo output", T, |scr| crate::support::pty::screen_text(scr).lines().any(|l| l == "abc"))
         .unwrap();
     s.send_key(Key::Up);
     s.wait_for("READY$ echo abc", T).unwrap();
     let at_empty_prompt =
-        |scr: &vt100::Screen| support::pty::screen_text(scr).trim_end().ends_with("\nREADY$");
+        |scr: &vt100::Screen| crate::support::pty::screen_text(scr).trim_end().ends_with("\nREADY$");
     s.send_key(Key::Ctrl('u'));
     s.wait_for_fn("Ctrl+U to clear the line", T, at_empty_prompt).unwrap();
     // The tty discards typed-ahead input on SIGINT, so let bash echo the line

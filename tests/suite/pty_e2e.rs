@@ -1,13 +1,11 @@
 //! The built binary in a real pseudo-terminal: type a prompt, read the streamed reply and the
 //! highlighted code block off the screen, quit through the confirm dialog, and resume.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use support::pty::{Key, PtySession};
-use support::{ScriptedServer, Turn, Wire};
+use crate::support::pty::{Key, PtySession};
+use crate::support::{ScriptedServer, Turn, Wire};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 const WAIT: Duration = Duration::from_secs(30);
@@ -62,7 +60,7 @@ async fn type_a_prompt_read_the_highlighted_reply_quit_through_the_dialog_and_re
     // In Code (the second column), `def` is numbered and, once the syntax sets have loaded in
     // the background, coloured differently from the function name.
     let def_in_code = |screen: &vt100::Screen| -> Option<(u16, u16)> {
-        let text = support::pty::screen_text(screen);
+        let text = crate::support::pty::screen_text(screen);
         text.lines().enumerate().find_map(|(row, line)| {
             let byte = line.find("1 def add")?;
             let col = line[..byte].chars().count() + 2;

@@ -3,10 +3,10 @@
 //! picking a side, an aborted merge that leaves everything as it was, and `/uncommit` — all
 //! checked with the git CLI.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::git::TestRepo;
+use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::approval::Action;
 use kv1nt::engine::config::{Config, Fallback, Secrets};
 use kv1nt::engine::llm::ProviderKind;
@@ -14,8 +14,6 @@ use kv1nt::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, GitOp, G
 use kv1nt::engine::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::store::Store;
 use kv1nt::engine::vcs::FileDiff;
-use support::git::TestRepo;
-use support::{ScriptedServer, Turn, Wire};
 
 const BEFORE: &str = "a1\na2\na3\na4\na5\na6\na7\na8\na9\na10\na11\na12\na13\na14\na15\na16\na17\na18\n";
 const AFTER: &str = "A1\na2\na3\na4\na5\na6\na7\na8\nA9\na10\na11\na12\na13\na14\na15\na16\na17\nA18\n";
@@ -259,7 +257,7 @@ async fn a_pull_request_is_described_approved_and_opened_on_the_github_api() {
     let api = format!("http://{}/api/v3", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
-        let mut conn = support::http::Conn::new(stream);
+        let mut conn = crate::support::http::Conn::new(stream);
         let request = conn.read_request().await.unwrap();
         let body = r#"{"number": 7, "html_url": "https://github.com/octo/hello/pull/7"}"#;
         conn.write_full(201, &[], "application/json", body.as_bytes()).await.unwrap();

@@ -3,8 +3,6 @@
 //! scripted OpenAI-compatible server), `kv1nt search` (lexical and hybrid) and `kv1nt graph`
 //! (callers against a fixture's expected edges and a real crate, unknown names, no index).
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -30,7 +28,7 @@ impl Env {
             &env.repo(),
         );
         std::fs::remove_file(env.repo().join("expected.toml")).unwrap();
-        let out = support::git::git_output(&env.repo(), &["init", "-q"]);
+        let out = crate::support::git::git_output(&env.repo(), &["init", "-q"]);
         assert!(out.status.success(), "git init: {}", String::from_utf8_lossy(&out.stderr));
         env
     }
@@ -282,7 +280,7 @@ fn index_path_argument_and_unreachable_embedder_is_lexical_only() {
         .flatten()
         .find(|e| e.path().is_dir() && e.file_name() != ".git");
     let target = sub.map_or(env.repo(), |e| e.path());
-    let closed = support::closed_port_url();
+    let closed = crate::support::closed_port_url();
     let out = env
         .cmd(&["index", "--embed", target.to_str().unwrap()])
         .current_dir(env.dir.path())
@@ -304,7 +302,7 @@ type Log = Arc<Mutex<Vec<(String, Value)>>>;
 /// An OpenAI-compatible `/v1/embeddings` answering 4-dimensional vectors derived from each
 /// input's words; records the request bodies.
 async fn embedding_server() -> (String, Log) {
-    use support::http::Conn;
+    use crate::support::http::Conn;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let log: Log = Arc::default();

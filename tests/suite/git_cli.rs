@@ -2,15 +2,13 @@
 //! reasons, a model message or a marked summary), the refusals (no terminal, nothing staged, no
 //! repository), and that a refused commit leaves `git log` unchanged.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::support::git::TestRepo;
+use crate::support::{ScriptedServer, Turn, Wire, closed_port_url};
 use serde_json::Value;
-use support::git::TestRepo;
-use support::{ScriptedServer, Turn, Wire, closed_port_url};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 
@@ -192,7 +190,12 @@ fn nothing_staged_and_no_repository_are_clear_errors() {
 }
 
 /// `kv1nt commit` on a terminal in `repo`, no model reachable, `[git]` settings from `git_toml`.
-fn on_terminal(repo: &TestRepo, home: &Path, args: &[&str], git_toml: &str) -> support::pty::PtySession {
+fn on_terminal(
+    repo: &TestRepo,
+    home: &Path,
+    args: &[&str],
+    git_toml: &str,
+) -> crate::support::pty::PtySession {
     let config_dir = home.join("config/kv1nt");
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(config_dir.join("config.toml"), format!("[git]\n{git_toml}")).unwrap();
@@ -214,7 +217,7 @@ fn on_terminal(repo: &TestRepo, home: &Path, args: &[&str], git_toml: &str) -> s
     ];
     let mut all = vec!["commit"];
     all.extend_from_slice(args);
-    support::pty::PtySession::spawn(BIN, &all, &env, repo.path(), 120, 60)
+    crate::support::pty::PtySession::spawn(BIN, &all, &env, repo.path(), 120, 60)
 }
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -3,11 +3,10 @@
 //! the output tails reach the model, denial runs nothing, cancel kills, weaker sandbox modes make
 //! every run critical, and secrets in commands never reach the audit log.
 
-mod support;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::approval::{Action, Policy, Risk};
 use kv1nt::engine::config::{Config, Fallback, Secrets};
 use kv1nt::engine::llm::ProviderKind;
@@ -16,7 +15,6 @@ use kv1nt::engine::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::sandbox::SandboxMode;
 use kv1nt::engine::store::Store;
 use serde_json::json;
-use support::{ScriptedServer, Turn, Wire};
 
 struct Fixture {
     dir: tempfile::TempDir,

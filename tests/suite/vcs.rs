@@ -1,15 +1,13 @@
 //! The git engine (`engine::vcs`) against real repositories made and checked with the `git` CLI.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 
+use crate::support::git::{TestRepo, git_in};
 use kv1nt::engine::approval::Risk;
 use kv1nt::engine::vcs::{
     self, Change, CommitOptions, HeadInfo, Hunk, LineOrigin, MergeOutcome, MessageSource, Repo, RepoState,
     VcsError,
 };
-use support::git::{TestRepo, git_in};
 
 fn numbered(n: usize) -> String {
     (1..=n).map(|i| format!("line {i}\n")).collect()

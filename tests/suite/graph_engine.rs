@@ -3,11 +3,10 @@
 //! very next query; a file saved outside kv1nt is re-indexed within a second; the prompt carries
 //! the graph's sections for the files in view; the Graph panel's requests are answered.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::approval::Policy;
 use kv1nt::engine::config::{Config, Fallback, Secrets};
 use kv1nt::engine::llm::ProviderKind;
@@ -15,7 +14,6 @@ use kv1nt::engine::protocol::{ApprovalDecision, Event, GraphOp, Op};
 use kv1nt::engine::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::store::Store;
 use serde_json::json;
-use support::{ScriptedServer, Turn, Wire};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

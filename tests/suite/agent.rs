@@ -2,11 +2,10 @@
 //! approval → file changed → undo → byte-identical; denials, session grants, critical risk,
 //! policies, the text protocol, loops and bad calls — with the audit log checked.
 
-mod support;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::approval::{Policy, Risk};
 use kv1nt::engine::config::{Config, Fallback, Secrets, ToolMode};
 use kv1nt::engine::llm::ProviderKind;
@@ -14,7 +13,6 @@ use kv1nt::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, Op, Turn
 use kv1nt::engine::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::store::Store;
 use serde_json::json;
-use support::{ScriptedServer, Turn, Wire};
 
 const ORIGINAL: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
 

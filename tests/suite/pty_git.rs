@@ -2,13 +2,11 @@
 //! of three hunks, `/commit`, edit the proposed message in the modal, approve — and `git log -1
 //! -p` shows exactly that message and exactly those hunks.
 
-mod support;
-
 use std::time::Duration;
 
-use support::git::TestRepo;
-use support::pty::{Key, PtySession};
-use support::{ScriptedServer, Turn, Wire};
+use crate::support::git::TestRepo;
+use crate::support::pty::{Key, PtySession};
+use crate::support::{ScriptedServer, Turn, Wire};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 const WAIT: Duration = Duration::from_secs(30);

@@ -5,15 +5,13 @@
 //! The model is a tiny base model: the tests check the protocol (a stream of text
 //! events, usage, a clean finish), never the quality of the answer.
 
-mod support;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use crate::support::local_model::{LocalModel, LocalModelServer};
 use serde_json::Value;
-use support::local_model::{LocalModel, LocalModelServer};
 
 const PROMPT: &str = "Write a Python function add(a, b). Reply with a fenced python code block.";
 /// Generous: the machine may be compiling other crates at the same time.

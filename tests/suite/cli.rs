@@ -1,15 +1,13 @@
 //! The `kv1nt` binary as a user runs it: `exec` (text and JSON), bad input, configuration
 //! errors, sessions, completions, and a `kill -9` in the middle of a stream.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{ScriptedServer, Turn, Wire, closed_port_url};
 use kv1nt::engine::store::{MessageStatus, Store};
-use support::{ScriptedServer, Turn, Wire, closed_port_url};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 

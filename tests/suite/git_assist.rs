@@ -2,20 +2,18 @@
 //! fallback, generated commit messages, conflict resolutions (through a real merge), pull-request
 //! targets on temporary repositories, and the GitHub API call against a scripted local server.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::git::TestRepo;
+use crate::support::http::{Conn, Request};
+use crate::support::{ScriptedServer, Turn, Wire, closed_port_url};
 use kv1nt::engine::config::{Config, Fallback, Secrets};
 use kv1nt::engine::llm::http::build_client;
 use kv1nt::engine::llm::{LlmError, ProviderKind, oneshot};
 use kv1nt::engine::vcs::{
     self, CommitInfo, GithubTarget, MergeOutcome, MessageSource, github_target, open_pull_request,
 };
-use support::git::TestRepo;
-use support::http::{Conn, Request};
-use support::{ScriptedServer, Turn, Wire, closed_port_url};
 use tokio::net::TcpListener;
 
 /// Every provider at a closed port, fast retries; tests point one provider at a server.

@@ -1,7 +1,7 @@
-#![allow(dead_code)]
 //! Test support: scripted model servers speaking the Anthropic, OpenAI and
 //! Ollama wire formats on `127.0.0.1:0`, with fault injection and request
-//! recording. Include from an integration test with `mod support;`.
+//! recording; plus git, pty and local-model helpers. Tests in `tests/suite/` use it
+//! as `crate::support` (one test binary, `tests/all.rs`, compiles it once).
 //!
 //! ```ignore
 //! let turns = vec![Turn::text(&["Hi", " there"]).usage(12, 2)];
@@ -25,9 +25,7 @@ pub mod wire_openai;
 
 use serde_json::Value;
 
-// Each test uses only some of these.
-#[allow(unused_imports)]
-pub use scripted::{RecordedRequest, STALL_CAP, ScriptedServer, Turn, Wire, closed_port_url};
+pub use scripted::{ScriptedServer, Turn, Wire, closed_port_url};
 
 /// Placeholder substituted by the raw bytes of a `raw_text_bytes` chunk after
 /// JSON serialisation (it survives serde_json unescaped).

@@ -22,9 +22,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: set once, before any engine of this test binary starts a run.
-        ONCE.call_once(|| unsafe { std::env::set_var("KV1NT_SANDBOX_HELPER", env!("CARGO_BIN_EXE_kv1nt")) });
+        crate::support::sandbox::use_built_helper();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
         std::fs::write(dir.path().join("repo/data.txt"), "kept\n").unwrap();

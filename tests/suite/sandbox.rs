@@ -13,19 +13,13 @@ use kv1nt::engine::sandbox::{
     CancellationToken, ExecutionResult, KilledBy, Language, Program, SandboxConfig, Workspace, execute,
 };
 
-fn init() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: every test calls this first and writes the same value once.
-    ONCE.call_once(|| unsafe { std::env::set_var("KV1NT_SANDBOX_HELPER", env!("CARGO_BIN_EXE_kv1nt")) });
-}
-
 async fn run_with(
     program: Program,
     ws: Workspace,
     stdin: Option<&[u8]>,
     cfg: SandboxConfig,
 ) -> ExecutionResult {
-    init();
+    crate::support::sandbox::use_built_helper();
     execute(program, ws, stdin.map(<[u8]>::to_vec), &cfg, CancellationToken::new(), |_, _| {})
         .await
         .expect("sandbox runs")
@@ -291,7 +285,7 @@ async fn ptrace_of_the_parent_fails() {
 
 #[tokio::test]
 async fn cancel_kills_the_run() {
-    init();
+    crate::support::sandbox::use_built_helper();
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {

@@ -18,6 +18,7 @@ pub mod git;
 pub mod http;
 pub mod local_model;
 pub mod pty;
+pub mod sandbox;
 pub mod scripted;
 pub mod wire_anthropic;
 pub mod wire_ollama;

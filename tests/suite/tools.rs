@@ -475,23 +475,56 @@ fn apply_refuses_when_file_changed() {
     invalid(apply(&f.ws, &mut ledger, &git, None));
 }
 
+/// Runs `f` on a thread whose effective capabilities lack CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+/// and CAP_FOWNER, so file permissions bind even when the tests run as root (as CI does).
+/// Capabilities are per thread on Linux and a raw `capset` changes only the calling thread;
+/// the thread ends with `f`, so no other test runs without them.
+fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            drop_dac_capabilities();
+            f()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+fn drop_dac_capabilities() {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    const DAC: u32 = 1 << 1 | 1 << 2 | 1 << 3; // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+    let mut header = Header { version: VERSION_3, pid: 0 };
+    // Version 3: {effective, permitted, inheritable} for capabilities 0–31, then for 32–63.
+    let mut data = [0u32; 6];
+    // SAFETY: a valid version-3 header (pid 0: this thread) and the six-u32 data it expects.
+    let got = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    assert_eq!(got, 0, "capget: {}", std::io::Error::last_os_error());
+    data[0] &= !DAC;
+    // SAFETY: as above; dropping effective capabilities is always allowed.
+    let set = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+    assert_eq!(set, 0, "capset: {}", std::io::Error::last_os_error());
+}
+
 #[test]
 fn apply_failure_leaves_original_intact() {
     let f = fixture();
     put(&f.root, "ro/a.txt", "original\n");
     let dir = f.root.join("ro");
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
-    // Root ignores directory permissions; then there is nothing to test.
-    let probe = dir.join("probe");
-    if fs::write(&probe, "").is_ok() {
-        fs::remove_file(&probe).unwrap();
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        return;
-    }
     let mut ledger = ReadLedger::default();
     let change = FileChange { path: "ro/a.txt".into(), before: None, after: Some("new\n".into()) };
-    let r = apply(&f.ws, &mut ledger, &change, Some(&sha256_hex(b"original\n")));
+    // Root ignores directory permissions: apply where they bind for root too.
+    let (probe, r) = without_dac_override(|| {
+        let probe = fs::write(dir.join("probe"), "");
+        (probe, apply(&f.ws, &mut ledger, &change, Some(&sha256_hex(b"original\n"))))
+    });
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(probe.is_err(), "the read-only directory took a new file: nothing would be tested");
     assert!(matches!(r, Err(ToolError::Io(m)) if m.contains("ro/a.txt")));
     assert_eq!(fs::read_to_string(dir.join("a.txt")).unwrap(), "original\n");
 }

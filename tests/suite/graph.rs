@@ -11,6 +11,8 @@ use std::time::Duration;
 use kv1nt::engine::graph::*;
 use serde::Deserialize;
 
+use crate::support;
+
 fn fixture(lang: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph").join(lang)
 }
@@ -523,15 +525,20 @@ async fn http_embedders_speak_openai_and_ollama_formats() {
 }
 
 /// With the real MiniLM server (`KV1NT_EMBED_MODEL` set by `setup.sh --embed`), hybrid search
-/// over a fixture runs end to end; otherwise the scripted test above covers the wire format.
+/// over a fixture runs end to end. Without it the test skips (fails under `CI=true`); with
+/// `KV1NT_SKIP_REAL_MODEL=1` it skips like every real-model test.
 #[tokio::test]
 async fn real_local_embedding_model_when_available() {
-    if std::env::var("KV1NT_EMBED_MODEL").map_or(true, |v| v.is_empty()) {
-        eprintln!("skipping: KV1NT_EMBED_MODEL is not set (run setup.sh with --embed)");
+    if support::local_model::skip_real_model() {
+        return;
+    }
+    let set = std::env::var("KV1NT_EMBED_MODEL").is_ok_and(|v| !v.is_empty());
+    let install = "run the tests with scripts/test (its setup.sh --embed exports KV1NT_EMBED_MODEL)";
+    if !support::require(set, "KV1NT_EMBED_MODEL (the local embedding model) is not set", install) {
         return;
     }
     let server = tokio::task::spawn_blocking(|| {
-        crate::support::local_model::LocalModelServer::start(crate::support::local_model::LocalModel::Embed)
+        support::local_model::LocalModelServer::start(support::local_model::LocalModel::Embed)
     })
     .await
     .unwrap()
@@ -547,17 +554,10 @@ async fn real_local_embedding_model_when_available() {
     assert!(hits.iter().any(|h| h.entity.name == "is_valid_email"), "{hits:?}");
 }
 
+/// The `similar` crate's sources (the version Cargo.lock pins) from the cargo registry.
 #[test]
 fn real_dependency_sources_callers() {
-    let Some(src) = std::fs::read_dir(
-        std::env::var("CARGO_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"))
-            .join("registry/src"),
-    )
-    .ok()
-    .and_then(|d| d.flatten().map(|e| e.path().join("similar-2.7.0")).find(|p| p.is_dir())) else {
-        eprintln!("skipping: similar-2.7.0 sources are not in the cargo registry");
+    let Some(src) = support::require_found(support::crate_sources("similar"), "cargo fetch --locked") else {
         return;
     };
     let db = GraphDb::open_in_memory().unwrap();

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use kv1nt::engine::graph::{GraphDb, graph_db_path};
 use serde_json::Value;
 
+use crate::support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 
 /// A temp dir with `repo/` (a git repository holding a copy of `fixtures/graph/<lang>`), an
@@ -28,7 +30,7 @@ impl Env {
             &env.repo(),
         );
         std::fs::remove_file(env.repo().join("expected.toml")).unwrap();
-        let out = crate::support::git::git_output(&env.repo(), &["init", "-q"]);
+        let out = support::git::git_output(&env.repo(), &["init", "-q"]);
         assert!(out.status.success(), "git init: {}", String::from_utf8_lossy(&out.stderr));
         env
     }
@@ -280,7 +282,7 @@ fn index_path_argument_and_unreachable_embedder_is_lexical_only() {
         .flatten()
         .find(|e| e.path().is_dir() && e.file_name() != ".git");
     let target = sub.map_or(env.repo(), |e| e.path());
-    let closed = crate::support::closed_port_url();
+    let closed = support::closed_port_url();
     let out = env
         .cmd(&["index", "--embed", target.to_str().unwrap()])
         .current_dir(env.dir.path())
@@ -383,21 +385,12 @@ async fn embed_with_an_openai_compatible_server_then_hybrid_search() {
     assert_eq!(log.lock().unwrap().len(), before + 1);
 }
 
-/// Real code nobody here wrote: the `similar` crate's sources from the cargo registry.
+/// Real code nobody here wrote: the `similar` crate's sources (the version Cargo.lock pins)
+/// from the cargo registry.
 #[test]
 fn callers_in_a_real_crate() {
-    let registry = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"))
-        .join("registry/src");
-    let crate_dir = std::fs::read_dir(registry).ok().and_then(|d| {
-        d.flatten()
-            .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten().flatten())
-            .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("similar-2.")))
-    });
-    let Some(crate_dir) = crate_dir else {
-        eprintln!("skipping: no similar-2.* sources in the cargo registry");
+    let sources = support::crate_sources("similar");
+    let Some(crate_dir) = support::require_found(sources, "cargo fetch --locked") else {
         return;
     };
     let env = Env::empty();

@@ -2,7 +2,8 @@
 //! outcome from outside (files unchanged, listeners accepted nothing, processes gone).
 //!
 //! With `KV1NT_SANDBOX_REQUIRE` set, a missing layer fails the test; otherwise a test that
-//! needs a layer the kernel lacks is skipped with a printed reason.
+//! needs a layer the kernel lacks is skipped with a printed reason. A missing toolchain (node,
+//! go, rustc) or bwrap is skipped the same way, but fails under `CI=true` (`support::require`).
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
@@ -12,6 +13,8 @@ use std::time::{Duration, Instant};
 use kv1nt::engine::sandbox::{
     CancellationToken, ExecutionResult, KilledBy, Language, Program, SandboxConfig, Workspace, execute,
 };
+
+use crate::support::{require, require_found};
 
 async fn run_with(
     program: Program,
@@ -47,6 +50,13 @@ fn has_layers(result: &ExecutionResult, layers: &[&str]) -> bool {
     false
 }
 
+/// Whether `language`'s toolchain is installed (`support::require`: skip, or fail under CI).
+fn toolchain_installed(language: Language, install: &str) -> bool {
+    let found = kv1nt::engine::sandbox::languages::toolchain(language)
+        .map_err(|e| format!("the {} toolchain: {e}", language.name()));
+    require_found(found, install).is_some()
+}
+
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -55,7 +65,7 @@ fn tempdir() -> tempfile::TempDir {
 async fn python_node_bash_sh_print() {
     let r = run(Language::Python, "print('py', 6*7)").await;
     assert_eq!((r.stdout.as_str(), r.success), ("py 42\n", true), "{r:?}");
-    if kv1nt::engine::sandbox::languages::toolchain(Language::Node).is_ok() {
+    if toolchain_installed(Language::Node, "apt-get install nodejs") {
         let r = run(Language::Node, "console.log('node', 6*7)").await;
         assert_eq!(r.stdout, "node 42\n", "{r:?}");
     }
@@ -301,23 +311,20 @@ async fn cancel_kills_the_run() {
 
 #[tokio::test]
 async fn rust_and_go_snippets() {
-    if kv1nt::engine::sandbox::languages::toolchain(Language::Rust).is_ok() {
+    if toolchain_installed(Language::Rust, "a Rust toolchain with rustc on PATH (rustup)") {
         let r = run(Language::Rust, "fn main() { println!(\"rust {}\", 6 * 7); }").await;
         assert_eq!(r.stdout, "rust 42\n", "{r:?}");
-    } else {
-        eprintln!("skipped: rustc missing");
     }
-    if kv1nt::engine::sandbox::languages::toolchain(Language::Go).is_ok() {
+    if toolchain_installed(Language::Go, "apt-get install golang-go") {
         let r =
             run(Language::Go, "package main\nimport \"fmt\"\nfunc main() { fmt.Println(\"go\", 6*7) }").await;
         assert_eq!(r.stdout, "go 42\n", "{r:?}");
-    } else {
-        eprintln!("skipped: go missing");
     }
 }
 
 #[tokio::test]
 async fn bubblewrap_layer_gives_a_private_dev_when_installed() {
+    // A host property, not something to install: containers often have no /dev/kmsg.
     if !std::path::Path::new("/dev/kmsg").exists() {
         return eprintln!("skipped: this host has no /dev/kmsg to compare with");
     }
@@ -330,11 +337,13 @@ async fn bubblewrap_layer_gives_a_private_dev_when_installed() {
     assert!(!without.layers_applied.iter().any(|l| l == "bwrap"));
     if !with.layers_applied.iter().any(|l| l == "bwrap") {
         assert_eq!(with.stdout, "host-dev\n");
+        // .ci/run installs bubblewrap, and as root on Debian it can set up its mounts: under
+        // CI=true either way of not getting the layer fails.
         let installed = Command::new("bwrap").arg("--version").output().is_ok();
-        return eprintln!(
-            "skipped: bwrap {}",
-            if installed { "cannot set up here" } else { "is not installed" }
-        );
+        let missing =
+            if installed { "bwrap cannot set up its mounts here" } else { "bwrap is not installed" };
+        require(false, missing, "apt-get install bubblewrap");
+        return;
     }
     assert_eq!(with.stdout, "private-dev\n", "{with:?}");
     assert!(with.layers_applied.iter().any(|l| l == "bwrap"), "{with:?}");

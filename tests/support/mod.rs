@@ -12,11 +12,13 @@
 //! ```
 //!
 //! Layout: `http` (hand-written HTTP/1.1), `scripted` (server + [`Turn`]),
-//! `wire_*` (encoders). This file holds the encoding plumbing they share.
+//! `wire_*` (encoders), `prereq` (installed prerequisites: skipped, or failed
+//! under `CI=true`). This file holds the encoding plumbing they share.
 
 pub mod git;
 pub mod http;
 pub mod local_model;
+pub mod prereq;
 pub mod pty;
 pub mod sandbox;
 pub mod scripted;
@@ -26,6 +28,7 @@ pub mod wire_openai;
 
 use serde_json::Value;
 
+pub use prereq::{crate_sources, require, require_found};
 pub use scripted::{ScriptedServer, Turn, Wire, closed_port_url};
 
 /// Placeholder substituted by the raw bytes of a `raw_text_bytes` chunk after

@@ -7,7 +7,7 @@
 //! 200. With `KV1NT_SKIP_REAL_MODEL=1` it returns `Ok(None)` and tests skip; without
 //! the variables it fails loudly, so a bare `cargo test` never skips silently.
 //!
-//! No HTTP client is among the dev-dependencies, so [`http_request`] speaks just
+//! kv1nt's reqwest is async only (no `blocking` feature), so [`http_request`] speaks just
 //! enough HTTP/1.0 over a `TcpStream` for readiness checks and small requests.
 
 use std::fs::File;
@@ -187,12 +187,11 @@ impl LocalModelServer {
 impl Drop for LocalModelServer {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            // No libc among the dev-dependencies: the shell's builtin `kill` sends
-            // SIGTERM (serve.py exits cleanly on it) without needing procps.
-            let _ = Command::new("sh")
-                .args(["-c", &format!("kill -TERM {}", self.child.id())])
-                .stderr(Stdio::null())
-                .status();
+            // SIGTERM: serve.py exits cleanly on it.
+            let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+            // SAFETY: kill(2) on our own child, not yet reaped (try_wait saw it running), so
+            // the pid cannot have been reused.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {

@@ -28,31 +28,16 @@ const POLL: Duration = Duration::from_millis(20);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {
     Enter,
-    Esc,
-    Tab,
-    BackTab,
     Up,
     Down,
-    Left,
-    Right,
-    Home,
-    End,
-    Delete,
-    PageUp,
-    PageDown,
     Backspace,
     CtrlC,
-    CtrlD,
-    CtrlJ,
-    F1,
-    Char(char),
     Ctrl(char),
-    Alt(char),
 }
 
 impl Key {
     /// The bytes xterm sends for this key. `app_cursor` is DECCKM (application
-    /// cursor keys), in which arrows/Home/End use `ESC O` instead of `ESC [`.
+    /// cursor keys), in which arrows use `ESC O` instead of `ESC [`.
     pub fn bytes(self, app_cursor: bool) -> Vec<u8> {
         let cursor = |c: char| {
             let lead = if app_cursor { "\x1bO" } else { "\x1b[" };
@@ -60,26 +45,11 @@ impl Key {
         };
         match self {
             Key::Enter => b"\r".to_vec(),
-            Key::Esc => b"\x1b".to_vec(),
-            Key::Tab => b"\t".to_vec(),
-            Key::BackTab => b"\x1b[Z".to_vec(),
             Key::Up => cursor('A'),
             Key::Down => cursor('B'),
-            Key::Right => cursor('C'),
-            Key::Left => cursor('D'),
-            Key::Home => cursor('H'),
-            Key::End => cursor('F'),
-            Key::Delete => b"\x1b[3~".to_vec(),
-            Key::PageUp => b"\x1b[5~".to_vec(),
-            Key::PageDown => b"\x1b[6~".to_vec(),
             Key::Backspace => b"\x7f".to_vec(),
             Key::CtrlC => vec![0x03],
-            Key::CtrlD => vec![0x04],
-            Key::CtrlJ => vec![0x0a],
-            Key::F1 => b"\x1bOP".to_vec(),
-            Key::Char(c) => c.to_string().into_bytes(),
             Key::Ctrl(c) => vec![ctrl_byte(c)],
-            Key::Alt(c) => format!("\x1b{c}").into_bytes(),
         }
     }
 }
@@ -306,11 +276,6 @@ impl PtySession {
     /// Foreground colour of a cell (`None` outside the screen).
     pub fn cell_fg(&self, row: u16, col: u16) -> Option<vt100::Color> {
         self.with_screen(|s| s.cell(row, col).map(|c| c.fgcolor()))
-    }
-
-    /// Background colour of a cell (`None` outside the screen).
-    pub fn cell_bg(&self, row: u16, col: u16) -> Option<vt100::Color> {
-        self.with_screen(|s| s.cell(row, col).map(|c| c.bgcolor()))
     }
 
     /// Resize both the pty (the program gets SIGWINCH) and the emulated screen.

@@ -178,7 +178,7 @@ pub(super) async fn execute(
             let mut extra = helper_config.read_paths.clone();
             extra.extend(helper_config.write_paths.iter().cloned());
             let mut cmd = std::process::Command::new(bwrap_exe);
-            cmd.args(bwrap::prefix(&dir, &extra)).arg(&helper_exe);
+            cmd.args(bwrap::prefix(&helper_exe, &dir, &extra)).arg(&helper_exe);
             cmd
         }
         None => std::process::Command::new(&helper_exe),
@@ -307,11 +307,8 @@ pub(super) async fn execute(
         let field = |k: &str| error.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
         return Err(SandboxError::LayerUnavailable { layer: field("layer"), reason: field("reason") });
     }
-    if report.get("layers").is_none()
-        && libc::WIFEXITED(status)
-        && libc::WEXITSTATUS(status) == helper::EXIT_REFUSED
-    {
-        return Err(SandboxError::Spawn("the sandbox helper refused to run without saying why".into()));
+    if report.get("layers").is_none() {
+        return Err(helper_silent(&helper_exe, status, killed_by, &out[Stream::Stderr as usize]));
     }
     let mut layers_applied: Vec<String> = report["layers"]
         .as_array()
@@ -342,6 +339,22 @@ pub(super) async fn execute(
         killed_by,
         layers_applied,
     })
+}
+
+/// Why a run whose helper never reported did not happen: the helper refused, was stopped before
+/// it could report, or never started (e.g. bwrap could not exec it; its stderr says why).
+fn helper_silent(helper_exe: &Path, status: i32, killed_by: KilledBy, stderr: &[u8]) -> SandboxError {
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == helper::EXIT_REFUSED {
+        return SandboxError::Spawn("the sandbox helper refused to run without saying why".into());
+    }
+    let stderr = String::from_utf8_lossy(stderr);
+    let stderr = stderr.trim();
+    let why = match killed_by {
+        KilledBy::None if stderr.is_empty() => format!("it exited with status {status:#x} before starting"),
+        KilledBy::None => stderr.to_string(),
+        stopped => format!("it was stopped ({stopped:?}) before it started the program"),
+    };
+    SandboxError::Spawn(format!("{}: {why}", helper_exe.display()))
 }
 
 /// Best-effort cause of a failure the parent did not cause itself.

@@ -16,12 +16,16 @@
 //! - Every process of a run lives in one PID namespace (when available) whose init is killed
 //!   with the helper, so nothing (not even a `setsid` child) outlives [`execute`].
 //! - A scratch workspace is a fresh directory under the system temp dir, removed afterwards.
+//! - Nothing sandboxed changes the repository's git dir, `.kv1nt/`, or kv1nt's data and config
+//!   directories (`protect.rs`): they are read-only in the run's mount namespace, in kv1nt's own
+//!   layers and in bwrap's; in `enforce` mode a run that cannot have that is refused.
 
 mod bwrap;
 mod helper;
 pub mod languages;
 mod layers;
 mod parent;
+mod protect;
 mod reap;
 #[cfg(any(target_os = "macos", test))]
 mod seatbelt;
@@ -201,6 +205,8 @@ pub(crate) struct HelperConfig {
     pub workspace: PathBuf,
     pub read_paths: Vec<PathBuf>,
     pub write_paths: Vec<PathBuf>,
+    /// Paths inside writable trees that the run must not change (`protect.rs`): bound read-only.
+    pub protected: Vec<PathBuf>,
     pub memory_bytes: u64,
     pub max_processes: u64,
     pub cpu_secs: u64,

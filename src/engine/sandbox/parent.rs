@@ -35,7 +35,7 @@ use super::languages::{self, Language};
 use super::reap::{KillGuard, become_subreaper, drain_process_group};
 use super::{
     ExecutionResult, HelperConfig, KilledBy, Program, RunDir, SandboxConfig, SandboxError, SandboxMode,
-    Stream, bwrap, helper,
+    Stream, bwrap, helper, protect,
 };
 
 const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -157,6 +157,7 @@ pub(super) async fn execute(
         workspace: dir.clone(),
         read_paths: prepared.read_paths.iter().chain(&config.read_paths).cloned().collect(),
         write_paths: config.write_paths.clone(),
+        protected: protect::protected_paths(&dir, &config.write_paths, &|k| std::env::var(k).ok()),
         memory_bytes: config.memory_mb << 20,
         max_processes: config.max_processes,
         cpu_secs: config.wall_time.as_secs() + 1,
@@ -178,7 +179,7 @@ pub(super) async fn execute(
             let mut extra = helper_config.read_paths.clone();
             extra.extend(helper_config.write_paths.iter().cloned());
             let mut cmd = std::process::Command::new(bwrap_exe);
-            cmd.args(bwrap::prefix(&helper_exe, &dir, &extra)).arg(&helper_exe);
+            cmd.args(bwrap::prefix(&helper_exe, &dir, &extra, &helper_config.protected)).arg(&helper_exe);
             cmd
         }
         None => std::process::Command::new(&helper_exe),

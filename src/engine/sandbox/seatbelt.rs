@@ -84,6 +84,7 @@ mod tests {
             workspace: PathBuf::from("/Users/me/my \"repo\""),
             read_paths: vec![PathBuf::from("/Users/me/.rustup")],
             write_paths: Vec::new(),
+            protected: Vec::new(),
             memory_bytes: 512 << 20,
             max_processes: 64,
             cpu_secs: 31,

@@ -67,7 +67,8 @@ pub(super) const SYSTEM_READ: &[&str] = &[
     "/etc/profile",
 ];
 
-type Step<'a> = dyn Fn() -> Result<(), String> + 'a;
+/// One layer of [`confine`]: the label to report, or why it could not be applied.
+type Step<'a> = dyn Fn() -> Result<String, String> + 'a;
 
 struct Refusal {
     layer: &'static str,
@@ -154,7 +155,8 @@ fn run(config: &HelperConfig, argv: &[String]) -> Result<Infallible, Refusal> {
     exec_now(argv, &layers)
 }
 
-/// Landlock, capabilities, seccomp — each mandatory when required.
+/// Landlock, capabilities, seccomp — each mandatory when required (Landlock then with every
+/// filesystem right: a partial ruleset is reported as such, and refused when required).
 fn confine(
     config: &HelperConfig,
     own_proc: bool,
@@ -167,14 +169,27 @@ fn confine(
     }
     // SAFETY: plain syscall.
     let root = unsafe { libc::geteuid() } == 0;
+    let landlock_step = || {
+        let outcome = landlock(config, own_proc, shm)?;
+        if outcome.fs_complete || !required.contains(&"landlock") {
+            Ok(outcome.label)
+        } else {
+            Err(outcome.refusal())
+        }
+    };
+    let plain = |step: fn() -> Result<(), String>, layer: &'static str| move || step().map(|()| layer.into());
     let steps: [(&'static str, Box<Step>); 3] = [
-        ("landlock", Box::new(|| landlock(config, own_proc, shm))),
-        if root { ("uid-drop", Box::new(drop_to_nobody)) } else { ("caps-dropped", Box::new(drop_caps)) },
-        ("seccomp", Box::new(|| seccomp(config.network))),
+        ("landlock", Box::new(landlock_step)),
+        if root {
+            ("uid-drop", Box::new(plain(drop_to_nobody, "uid-drop")))
+        } else {
+            ("caps-dropped", Box::new(plain(drop_caps, "caps-dropped")))
+        },
+        ("seccomp", Box::new(|| seccomp(config.network).map(|()| "seccomp".into()))),
     ];
     for (layer, step) in steps {
         match step() {
-            Ok(()) => layers.push(layer.into()),
+            Ok(label) => layers.push(label),
             Err(reason) if required.contains(&layer) => return Err(Refusal { layer, reason }),
             Err(_) => {}
         }

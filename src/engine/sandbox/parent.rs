@@ -308,8 +308,8 @@ pub(super) async fn execute(
         let field = |k: &str| error.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
         return Err(SandboxError::LayerUnavailable { layer: field("layer"), reason: field("reason") });
     }
-    if report.get("layers").is_none() {
-        return Err(helper_silent(&helper_exe, status, killed_by, &out[Stream::Stderr as usize]));
+    if report.get("layers").is_none() && killed_by == KilledBy::None {
+        return Err(helper_silent(&helper_exe, status, &out[Stream::Stderr as usize]));
     }
     let mut layers_applied: Vec<String> = report["layers"]
         .as_array()
@@ -342,18 +342,16 @@ pub(super) async fn execute(
     })
 }
 
-/// Why a run whose helper never reported did not happen: the helper refused, was stopped before
-/// it could report, or never started (e.g. bwrap could not exec it; its stderr says why).
-fn helper_silent(helper_exe: &Path, status: i32, killed_by: KilledBy, stderr: &[u8]) -> SandboxError {
+/// Why a run whose helper never reported (and that the parent did not stop) did not happen: the
+/// helper refused, or never started (e.g. bwrap could not exec it; its stderr says why).
+fn helper_silent(helper_exe: &Path, status: i32, stderr: &[u8]) -> SandboxError {
     if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == helper::EXIT_REFUSED {
         return SandboxError::Spawn("the sandbox helper refused to run without saying why".into());
     }
     let stderr = String::from_utf8_lossy(stderr);
-    let stderr = stderr.trim();
-    let why = match killed_by {
-        KilledBy::None if stderr.is_empty() => format!("it exited with status {status:#x} before starting"),
-        KilledBy::None => stderr.to_string(),
-        stopped => format!("it was stopped ({stopped:?}) before it started the program"),
+    let why = match stderr.trim() {
+        "" => format!("it ended (wait status {status:#x}) before starting the program"),
+        said => said.to_string(),
     };
     SandboxError::Spawn(format!("{}: {why}", helper_exe.display()))
 }

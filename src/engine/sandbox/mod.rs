@@ -9,8 +9,10 @@
 //! Invariants:
 //! - The program never sees the parent's environment: only PATH, LANG, HOME (= workspace),
 //!   TMPDIR (= workspace) and TERM=dumb (plus GOCACHE/GOPATH for Go) are passed. Never API keys.
-//! - In [`SandboxMode::Enforce`], Landlock and seccomp are mandatory: if either cannot be applied
-//!   the helper refuses to exec and [`execute`] returns [`SandboxError::LayerUnavailable`].
+//! - In [`SandboxMode::Enforce`], Landlock (every filesystem right: a kernel that enforces only
+//!   part of the ruleset is reported as `landlock(partial: …)` and refused) and seccomp are
+//!   mandatory: if either cannot be applied the helper refuses to exec and [`execute`] returns
+//!   [`SandboxError::LayerUnavailable`].
 //!   `KV1NT_SANDBOX_REQUIRE=landlock,seccomp,…` (read by the parent) makes the named layers
 //!   mandatory in any mode.
 //! - Every process of a run lives in one PID namespace (when available) whose init is killed

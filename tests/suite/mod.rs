@@ -22,6 +22,8 @@ mod real_model;
 mod run_tool;
 mod sandbox;
 mod sandbox_fail_closed;
+mod sandbox_git;
+mod sandbox_helper;
 mod store;
 mod tools;
 mod ui;

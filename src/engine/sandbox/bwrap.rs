@@ -9,6 +9,10 @@
 //!   nothing the program could read.
 //! - The workspace and the extra paths are bound back after the private /tmp, so a scratch
 //!   workspace under /tmp stays visible; everything else of the host's /tmp is not.
+//! - The protected paths (`protect.rs`: the git dir, `.kv1nt/`, kv1nt's data and config
+//!   directories) are bound read-only over themselves after the writable binds, so they win.
+//! - The helper binary is bound read-only at its own path, so bwrap can exec it wherever it
+//!   lives (a kv1nt built in a clone under /tmp would otherwise be hidden by the private /tmp).
 //! - bwrap reports a program killed by signal N as exit status 128 + N; the parent maps that back
 //!   (see `parent.rs`), so results look the same with or without this layer.
 
@@ -37,7 +41,12 @@ fn probe() -> Result<PathBuf, String> {
 }
 
 /// The arguments that put `helper …` inside bwrap: everything before the helper's own path.
-pub(super) fn prefix(workspace: &Path, extra: &[PathBuf]) -> Vec<String> {
+pub(super) fn prefix(
+    helper: &Path,
+    workspace: &Path,
+    extra: &[PathBuf],
+    protected: &[PathBuf],
+) -> Vec<String> {
     let mut args: Vec<String> = [
         "--die-with-parent",
         "--unshare-ipc",
@@ -59,6 +68,10 @@ pub(super) fn prefix(workspace: &Path, extra: &[PathBuf]) -> Vec<String> {
     for path in std::iter::once(&workspace.to_path_buf()).chain(extra) {
         let shown = path.to_string_lossy().into_owned();
         args.extend(["--bind-try".into(), shown.clone(), shown]);
+    }
+    for path in std::iter::once(&helper.to_path_buf()).chain(protected) {
+        let shown = path.to_string_lossy().into_owned();
+        args.extend(["--ro-bind-try".into(), shown.clone(), shown]);
     }
     args.extend(["--chdir".into(), workspace.to_string_lossy().into_owned(), "--".into()]);
     args

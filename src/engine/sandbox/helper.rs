@@ -9,7 +9,8 @@
 //!   parent reads it to EOF.
 //! - Order: rlimits → unshare(user+pid+mount[+net]) and uid/gid maps → RLIMIT_NPROC (counted per
 //!   user namespace, so it binds even for root mapped to root) → fork: the child is PID 1 ("init")
-//!   of the new PID namespace → private mounts, fresh /proc, tmpfs /dev/shm → Landlock →
+//!   of the new PID namespace → private mounts, protected paths read-only (`protect.rs`), fresh
+//!   /proc, tmpfs /dev/shm → Landlock →
 //!   capabilities dropped (bounding set, ambient, securebits NOROOT locked) → seccomp → report →
 //!   init forks the program (PID 2), reaps everything, and hands the program's status to the
 //!   outer helper through a pipe; the outer helper exits the same way (code or signal).
@@ -23,6 +24,7 @@ use std::convert::Infallible;
 use std::ffi::CString;
 
 use super::layers::{drop_caps, drop_to_nobody, landlock, seccomp};
+use super::protect::bind_read_only;
 use super::{HelperConfig, SandboxMode};
 
 const REPORT_FD: i32 = 3;
@@ -65,7 +67,8 @@ pub(super) const SYSTEM_READ: &[&str] = &[
     "/etc/profile",
 ];
 
-type Step<'a> = dyn Fn() -> Result<(), String> + 'a;
+/// One layer of [`confine`]: the label to report, or why it could not be applied.
+type Step<'a> = dyn Fn() -> Result<String, String> + 'a;
 
 struct Refusal {
     layer: &'static str,
@@ -147,11 +150,13 @@ fn run(config: &HelperConfig, argv: &[String]) -> Result<Infallible, Refusal> {
             return Err(Refusal { layer, reason: "namespaces are unavailable".into() });
         }
     }
+    protect(config, false, &mut layers)?;
     confine(config, false, false, &mut layers)?;
     exec_now(argv, &layers)
 }
 
-/// Landlock, capabilities, seccomp — each mandatory when required.
+/// Landlock, capabilities, seccomp — each mandatory when required (Landlock then with every
+/// filesystem right: a partial ruleset is reported as such, and refused when required).
 fn confine(
     config: &HelperConfig,
     own_proc: bool,
@@ -164,14 +169,27 @@ fn confine(
     }
     // SAFETY: plain syscall.
     let root = unsafe { libc::geteuid() } == 0;
+    let landlock_step = || {
+        let outcome = landlock(config, own_proc, shm)?;
+        if outcome.fs_complete || !required.contains(&"landlock") {
+            Ok(outcome.label)
+        } else {
+            Err(outcome.refusal())
+        }
+    };
+    let plain = |step: fn() -> Result<(), String>, layer: &'static str| move || step().map(|()| layer.into());
     let steps: [(&'static str, Box<Step>); 3] = [
-        ("landlock", Box::new(|| landlock(config, own_proc, shm))),
-        if root { ("uid-drop", Box::new(drop_to_nobody)) } else { ("caps-dropped", Box::new(drop_caps)) },
-        ("seccomp", Box::new(|| seccomp(config.network))),
+        ("landlock", Box::new(landlock_step)),
+        if root {
+            ("uid-drop", Box::new(plain(drop_to_nobody, "uid-drop")))
+        } else {
+            ("caps-dropped", Box::new(plain(drop_caps, "caps-dropped")))
+        },
+        ("seccomp", Box::new(|| seccomp(config.network).map(|()| "seccomp".into()))),
     ];
     for (layer, step) in steps {
         match step() {
-            Ok(()) => layers.push(layer.into()),
+            Ok(label) => layers.push(label),
             Err(reason) if required.contains(&layer) => return Err(Refusal { layer, reason }),
             Err(_) => {}
         }
@@ -270,7 +288,9 @@ fn fork_init(config: &HelperConfig, argv: &[String], mut layers: Vec<String>) ->
         libc::close(status_r);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     }
-    let (own_proc, shm) = private_mounts();
+    let mounts = private_mounts();
+    protect(config, mounts.is_some(), &mut layers)?;
+    let (own_proc, shm) = mounts.unwrap_or_default();
     confine(config, own_proc, shm, &mut layers)?;
     write_report(&serde_json::json!({ "layers": layers }).to_string());
     // SAFETY: fork from the single-threaded init.
@@ -320,8 +340,31 @@ fn outer_wait(init: libc::pid_t, status_r: i32) -> ! {
     }
 }
 
-/// Make mounts private, mount a fresh /proc and a private /dev/shm. Returns which worked.
-fn private_mounts() -> (bool, bool) {
+/// The protected paths read-only (`protected-ro`), mandatory in `enforce` mode or when required;
+/// `private`: whether the mount namespace is the run's own (otherwise nothing may be mounted).
+fn protect(config: &HelperConfig, private: bool, layers: &mut Vec<String>) -> Result<(), Refusal> {
+    const LAYER: &str = "protected-ro";
+    if config.protected.is_empty() {
+        return Ok(());
+    }
+    let result = if private {
+        bind_read_only(&config.protected)
+    } else {
+        Err("no private mount namespace to make the git dir read-only in".into())
+    };
+    match result {
+        Ok(()) => layers.push(LAYER.into()),
+        Err(reason) if config.mode == SandboxMode::Enforce || config.require.iter().any(|r| r == LAYER) => {
+            return Err(Refusal { layer: LAYER, reason });
+        }
+        Err(_) => {}
+    }
+    Ok(())
+}
+
+/// Make mounts private (`None` when that fails: nothing else is mounted then), mount a fresh
+/// /proc and a private /dev/shm. Returns which of those worked.
+fn private_mounts() -> Option<(bool, bool)> {
     let c = |s: &str| CString::new(s).expect("static string");
     let (none, root, proc_, shm, tmpfs, opts) =
         (c("none"), c("/"), c("/proc"), c("/dev/shm"), c("tmpfs"), c("size=64m,mode=1777"));
@@ -329,13 +372,13 @@ fn private_mounts() -> (bool, bool) {
     unsafe {
         let flags = libc::MS_REC | libc::MS_PRIVATE;
         if libc::mount(none.as_ptr(), root.as_ptr(), std::ptr::null(), flags, std::ptr::null()) != 0 {
-            return (false, false);
+            return None;
         }
         let safe = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
         let proc_ok =
             libc::mount(proc_.as_ptr(), proc_.as_ptr(), c("proc").as_ptr(), safe, std::ptr::null()) == 0;
         let shm_ok =
             libc::mount(tmpfs.as_ptr(), shm.as_ptr(), tmpfs.as_ptr(), safe, opts.as_ptr().cast()) == 0;
-        (proc_ok, shm_ok)
+        Some((proc_ok, shm_ok))
     }
 }

@@ -4,7 +4,10 @@
 //!
 //! Invariants:
 //! - Each function either applies its layer completely or returns why it could not; the helper
-//!   decides (from the mode) whether that refuses the run.
+//!   decides (from the mode) whether that refuses the run. Landlock is the exception the kernel
+//!   forces: an older kernel enforces part of the ruleset, and [`landlock_outcome`] says exactly
+//!   which part is missing (`landlock(partial: ABI 3, no net rules, …)`); `enforce` mode
+//!   requires every filesystem right.
 //! - Seccomp is installed last: after it, only `execve` of the program remains to be done.
 
 use std::collections::BTreeMap;
@@ -13,12 +16,69 @@ use std::path::PathBuf;
 use super::HelperConfig;
 use super::helper::SYSTEM_READ;
 
-pub(super) fn landlock(config: &HelperConfig, own_proc: bool, shm: bool) -> Result<(), String> {
+/// The ABI the ruleset asks for: every filesystem right, TCP rules and scopes.
+const LANDLOCK_ABI: i32 = 6;
+
+/// What the kernel enforced of the ruleset asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct LandlockOutcome {
+    /// The layer as reported: `landlock`, or e.g. `landlock(partial: ABI 3, no net rules, …)`.
+    pub label: String,
+    /// Whether every filesystem right asked for is enforced (what `enforce` mode requires).
+    pub fs_complete: bool,
+}
+
+/// Which features an older kernel lacks: (ABI that brought it, what the label says, a
+/// filesystem right?).
+const LANDLOCK_FEATURES: &[(i32, &str, bool)] = &[
+    (2, "no refer rights", true),
+    (3, "no truncate rights", true),
+    (4, "no net rules", false),
+    (5, "no ioctl-dev rights", true),
+    (6, "no scope rules", false),
+];
+
+/// The pure decision: `kernel` is the kernel's Landlock ABI, `requested` the ruleset's,
+/// `partial` whether the kernel said PartiallyEnforced, `net_rules` whether TCP rules were asked
+/// for (not when the run may use the network).
+pub(super) fn landlock_outcome(
+    kernel: i32,
+    requested: i32,
+    partial: bool,
+    net_rules: bool,
+) -> LandlockOutcome {
+    let missing: Vec<&(i32, &str, bool)> = LANDLOCK_FEATURES
+        .iter()
+        .filter(|(abi, name, _)| *abi > kernel && *abi <= requested && (net_rules || *name != "no net rules"))
+        .collect();
+    if missing.is_empty() && !partial {
+        return LandlockOutcome { label: "landlock".into(), fs_complete: true };
+    }
+    let mut label = format!("landlock(partial: ABI {kernel}");
+    for (_, name, _) in &missing {
+        label.push_str(", ");
+        label.push_str(name);
+    }
+    label.push(')');
+    // Partial for a reason the ABI does not explain: assume the worst.
+    let fs_complete = !missing.is_empty() && !missing.iter().any(|(_, _, fs)| *fs);
+    LandlockOutcome { label, fs_complete }
+}
+
+impl LandlockOutcome {
+    /// Why `enforce` mode refuses this outcome.
+    pub(super) fn refusal(&self) -> String {
+        format!("this kernel enforces the filesystem rules only partly ({})", self.label)
+    }
+}
+
+pub(super) fn landlock(config: &HelperConfig, own_proc: bool, shm: bool) -> Result<LandlockOutcome, String> {
     use landlock::{
-        ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
-        path_beneath_rules,
+        ABI, Access, AccessFs, AccessNet, LandlockStatus, Ruleset, RulesetAttr, RulesetCreatedAttr,
+        RulesetStatus, Scope, path_beneath_rules,
     };
     let abi = ABI::V6;
+    debug_assert_eq!(abi as i32, LANDLOCK_ABI);
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
     read.extend(config.read_paths.iter().cloned());
     if own_proc {
@@ -45,9 +105,14 @@ pub(super) fn landlock(config: &HelperConfig, own_proc: bool, shm: bool) -> Resu
         .map_err(e)?
         .restrict_self()
         .map_err(e)?;
+    let kernel = match status.landlock {
+        LandlockStatus::Available { effective_abi, kernel_abi } => kernel_abi.unwrap_or(effective_abi as i32),
+        LandlockStatus::NotEnabled | LandlockStatus::NotImplemented => 0,
+    };
     match status.ruleset {
         RulesetStatus::NotEnforced => Err("this kernel does not enforce Landlock".into()),
-        _ => Ok(()),
+        RulesetStatus::PartiallyEnforced => Ok(landlock_outcome(kernel, LANDLOCK_ABI, true, !config.network)),
+        RulesetStatus::FullyEnforced => Ok(landlock_outcome(kernel, LANDLOCK_ABI, false, !config.network)),
     }
 }
 
@@ -204,4 +269,44 @@ pub(super) fn seccomp(network: bool) -> Result<(), String> {
         seccompiler::apply_filter(&program).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kernel_with_the_requested_abi_reports_plain_landlock() {
+        let full = landlock_outcome(6, 6, false, true);
+        assert_eq!(full, LandlockOutcome { label: "landlock".into(), fs_complete: true });
+        assert_eq!(landlock_outcome(7, 6, false, true), full, "a newer kernel is full too");
+    }
+
+    #[test]
+    fn an_older_kernel_names_its_abi_and_every_missing_feature() {
+        let abi3 = landlock_outcome(3, 6, true, true);
+        assert_eq!(abi3.label, "landlock(partial: ABI 3, no net rules, no ioctl-dev rights, no scope rules)");
+        assert!(!abi3.fs_complete, "ioctl on devices is a filesystem right");
+        let abi1 = landlock_outcome(1, 6, true, false);
+        assert_eq!(
+            abi1.label,
+            "landlock(partial: ABI 1, no refer rights, no truncate rights, no ioctl-dev rights, no scope rules)",
+            "with the network allowed no TCP rules were asked for"
+        );
+        assert!(abi1.refusal().contains("only partly (landlock(partial: ABI 1"), "{}", abi1.refusal());
+    }
+
+    #[test]
+    fn missing_only_net_or_scope_rules_keeps_the_filesystem_complete() {
+        let abi5 = landlock_outcome(5, 6, true, true);
+        assert_eq!(
+            abi5,
+            LandlockOutcome { label: "landlock(partial: ABI 5, no scope rules)".into(), fs_complete: true }
+        );
+        let abi4 = landlock_outcome(4, 6, true, true);
+        assert!(!abi4.fs_complete, "ABI 4 lacks ioctl-dev: {abi4:?}");
+        let abi4_net = landlock_outcome(4, 4, true, false);
+        assert_eq!(abi4_net.label, "landlock(partial: ABI 4)", "unexplained partial");
+        assert!(!abi4_net.fs_complete, "an unexplained partial enforcement is not trusted");
+    }
 }

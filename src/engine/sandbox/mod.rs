@@ -9,19 +9,25 @@
 //! Invariants:
 //! - The program never sees the parent's environment: only PATH, LANG, HOME (= workspace),
 //!   TMPDIR (= workspace) and TERM=dumb (plus GOCACHE/GOPATH for Go) are passed. Never API keys.
-//! - In [`SandboxMode::Enforce`], Landlock and seccomp are mandatory: if either cannot be applied
-//!   the helper refuses to exec and [`execute`] returns [`SandboxError::LayerUnavailable`].
+//! - In [`SandboxMode::Enforce`], Landlock (every filesystem right: a kernel that enforces only
+//!   part of the ruleset is reported as `landlock(partial: …)` and refused) and seccomp are
+//!   mandatory: if either cannot be applied the helper refuses to exec and [`execute`] returns
+//!   [`SandboxError::LayerUnavailable`].
 //!   `KV1NT_SANDBOX_REQUIRE=landlock,seccomp,…` (read by the parent) makes the named layers
 //!   mandatory in any mode.
 //! - Every process of a run lives in one PID namespace (when available) whose init is killed
 //!   with the helper, so nothing (not even a `setsid` child) outlives [`execute`].
 //! - A scratch workspace is a fresh directory under the system temp dir, removed afterwards.
+//! - Nothing sandboxed changes the repository's git dir, `.kv1nt/`, or kv1nt's data and config
+//!   directories (`protect.rs`): they are read-only in the run's mount namespace, in kv1nt's own
+//!   layers and in bwrap's; in `enforce` mode a run that cannot have that is refused.
 
 mod bwrap;
 mod helper;
 pub mod languages;
 mod layers;
 mod parent;
+mod protect;
 mod reap;
 #[cfg(any(target_os = "macos", test))]
 mod seatbelt;
@@ -201,6 +207,8 @@ pub(crate) struct HelperConfig {
     pub workspace: PathBuf,
     pub read_paths: Vec<PathBuf>,
     pub write_paths: Vec<PathBuf>,
+    /// Paths inside writable trees that the run must not change (`protect.rs`): bound read-only.
+    pub protected: Vec<PathBuf>,
     pub memory_bytes: u64,
     pub max_processes: u64,
     pub cpu_secs: u64,

@@ -35,7 +35,7 @@ use super::languages::{self, Language};
 use super::reap::{KillGuard, become_subreaper, drain_process_group};
 use super::{
     ExecutionResult, HelperConfig, KilledBy, Program, RunDir, SandboxConfig, SandboxError, SandboxMode,
-    Stream, bwrap, helper,
+    Stream, bwrap, helper, protect,
 };
 
 const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -157,6 +157,7 @@ pub(super) async fn execute(
         workspace: dir.clone(),
         read_paths: prepared.read_paths.iter().chain(&config.read_paths).cloned().collect(),
         write_paths: config.write_paths.clone(),
+        protected: protect::protected_paths(&dir, &config.write_paths, &|k| std::env::var(k).ok()),
         memory_bytes: config.memory_mb << 20,
         max_processes: config.max_processes,
         cpu_secs: config.wall_time.as_secs() + 1,
@@ -178,7 +179,7 @@ pub(super) async fn execute(
             let mut extra = helper_config.read_paths.clone();
             extra.extend(helper_config.write_paths.iter().cloned());
             let mut cmd = std::process::Command::new(bwrap_exe);
-            cmd.args(bwrap::prefix(&dir, &extra)).arg(&helper_exe);
+            cmd.args(bwrap::prefix(&helper_exe, &dir, &extra, &helper_config.protected)).arg(&helper_exe);
             cmd
         }
         None => std::process::Command::new(&helper_exe),
@@ -307,11 +308,8 @@ pub(super) async fn execute(
         let field = |k: &str| error.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
         return Err(SandboxError::LayerUnavailable { layer: field("layer"), reason: field("reason") });
     }
-    if report.get("layers").is_none()
-        && libc::WIFEXITED(status)
-        && libc::WEXITSTATUS(status) == helper::EXIT_REFUSED
-    {
-        return Err(SandboxError::Spawn("the sandbox helper refused to run without saying why".into()));
+    if report.get("layers").is_none() && killed_by == KilledBy::None {
+        return Err(helper_silent(&helper_exe, status, &out[Stream::Stderr as usize]));
     }
     let mut layers_applied: Vec<String> = report["layers"]
         .as_array()
@@ -342,6 +340,20 @@ pub(super) async fn execute(
         killed_by,
         layers_applied,
     })
+}
+
+/// Why a run whose helper never reported (and that the parent did not stop) did not happen: the
+/// helper refused, or never started (e.g. bwrap could not exec it; its stderr says why).
+fn helper_silent(helper_exe: &Path, status: i32, stderr: &[u8]) -> SandboxError {
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == helper::EXIT_REFUSED {
+        return SandboxError::Spawn("the sandbox helper refused to run without saying why".into());
+    }
+    let stderr = String::from_utf8_lossy(stderr);
+    let why = match stderr.trim() {
+        "" => format!("it ended (wait status {status:#x}) before starting the program"),
+        said => said.to_string(),
+    };
+    SandboxError::Spawn(format!("{}: {why}", helper_exe.display()))
 }
 
 /// Best-effort cause of a failure the parent did not cause itself.

@@ -10,6 +10,8 @@
 //!   true` allows it. Unix sockets outside the workspace are covered by the same rule.
 //! - seccomp's ptrace/process_vm denial → no `process-info*`/`mach-priv-task-port` allowances;
 //!   signals only to processes of the same sandbox.
+//! - The read-only bind mounts of the protected paths (`protect.rs`) → `(deny file-write*)` over
+//!   each, after the workspace's allowance (the last matching rule wins).
 //! - PID namespace (nothing outlives the run) → the parent's process-group kill; macOS has no
 //!   PID namespaces, so a `setsid` child escaping the group is the known gap there.
 //!
@@ -52,6 +54,9 @@ pub(crate) fn profile(config: &HelperConfig) -> String {
         let _ = writeln!(p, "(allow file-read* file-write* (subpath {}))", quote(path));
     }
     p.push_str("(allow file-read* file-write* (literal \"/dev/null\"))\n");
+    for path in &config.protected {
+        let _ = writeln!(p, "(deny file-write* (subpath {}))", quote(path));
+    }
     p.push_str(if config.network { "(allow network*)\n" } else { "(deny network*)\n" });
     p
 }
@@ -84,6 +89,7 @@ mod tests {
             workspace: PathBuf::from("/Users/me/my \"repo\""),
             read_paths: vec![PathBuf::from("/Users/me/.rustup")],
             write_paths: Vec::new(),
+            protected: Vec::new(),
             memory_bytes: 512 << 20,
             max_processes: 64,
             cpu_secs: 31,
@@ -103,6 +109,15 @@ mod tests {
         assert_eq!(p.matches("file-write*").count(), 2, "workspace and /dev/null only:\n{p}");
         assert!(p.ends_with("(deny network*)\n"));
         assert!(profile(&config(true)).ends_with("(allow network*)\n"));
+    }
+
+    #[test]
+    fn protected_paths_are_denied_for_writing_after_the_workspace_is_allowed() {
+        let mut c = config(false);
+        c.protected = vec![PathBuf::from("/Users/me/my \"repo\"/.git")];
+        let p = profile(&c);
+        let deny = p.find(r#"(deny file-write* (subpath "/Users/me/my \"repo\"/.git"))"#).expect(&p);
+        assert!(deny > p.find("(allow file-read* file-write* (subpath").unwrap(), "{p}");
     }
 
     #[test]

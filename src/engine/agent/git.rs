@@ -13,7 +13,7 @@ use super::gate::{Ask, GateWords, Gated};
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
 use crate::engine::approval::risk::assess;
-use crate::engine::approval::{FileChange, GateAction};
+use crate::engine::approval::{FileChange, GateAction, GitAction};
 use crate::engine::git::assist::github;
 use crate::engine::git::assist::message::write_commit_message;
 use crate::engine::git::{self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError};
@@ -80,7 +80,7 @@ impl Engine {
     /// The model's `create_branch`: asks, then `/branch`.
     pub(in crate::engine) async fn branch_tool(&mut self, name: String) -> Result<(String, bool), Interrupt> {
         let full = self.branch_name(&name);
-        let action = GateAction::Command { command: format!("git switch -c {full}"), cwd: ".".into() };
+        let action = git_step(GitAction::Branch, full.clone(), String::new());
         let mut assessment = assess(&action, &self.workspace);
         let base = &self.config.git.base_branch;
         assessment.reasons.insert(0, format!("creates `{full}` from `{base}` and switches to it"));
@@ -300,7 +300,7 @@ impl Engine {
             None => return Ok(Err("Session storage is unavailable, so kv1nt's commits are unknown.".into())),
         };
         let short: String = made.commit_id.chars().take(7).collect();
-        let action = GateAction::Command { command: format!("git reset --soft {short}^"), cwd: ".".into() };
+        let action = git_step(GitAction::Uncommit, short.clone(), String::new());
         let mut assessment = assess(&action, &self.workspace);
         assessment
             .reasons
@@ -357,21 +357,13 @@ impl Engine {
         let described = github::pr_description(&models, &commits, &stat);
         let (title, body) = self.unless_interrupted(described).await?;
         let repo_name = format!("{}/{}", target.owner, target.repo);
-        let action = GateAction::Command {
-            command: format!("open pull request {} → {base} on {repo_name}: {title}", target.head),
-            cwd: ".".into(),
-        };
+        let action = git_step(
+            GitAction::PullRequest,
+            format!("{} → {base} on {repo_name}", target.head),
+            format!("{title}\n\n{body}"),
+        );
         let mut assessment = assess(&action, &self.workspace);
-        assessment.reasons = vec![
-            format!(
-                "opens a pull request on {repo_name} ({} commits) — visible to its readers",
-                commits.len()
-            ),
-            format!("title: {title}"),
-        ];
-        assessment
-            .reasons
-            .extend(body.lines().filter(|l| !l.trim().is_empty()).take(6).map(|l| format!("│ {l}")));
+        assessment.reasons.push(format!("{} commits; title: {title}", commits.len()));
         let ask = Ask::new(format!("open a pull request {} → {base}", target.head), GateWords::STEP);
         match self.pass_gate(&action, assessment, ask).await? {
             Gated::Proceed { .. } => {}
@@ -385,6 +377,11 @@ impl Engine {
             Err(e) => Ok(Err(format!("The pull request was not opened: {e}"))),
         }
     }
+}
+
+/// An unforced git step for the gate.
+fn git_step(op: GitAction, target: String, detail: String) -> GateAction {
+    GateAction::Git { op, target, detail, force: false }
 }
 
 /// Run `f` on the repository at `workspace` on a blocking thread.

@@ -1,0 +1,139 @@
+//! Git steps in the gate's own vocabulary, judged from outside: `/pr` under `auto` asks before
+//! anything reaches the GitHub listener; a session grant for a branch lets no `run` command pass;
+//! a hook planted after the engine started is shown and needs its own (critical) approval; a
+//! commit-message request asks before it moves to the fallback when `fallback_confirm` is set.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::support::git::TestRepo;
+use crate::support::{ScriptedServer, Turn, Wire};
+use kv1nt::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
+use kv1nt::engine::approval::{GateAction, GitAction, Policy, Risk};
+use kv1nt::engine::config::{Config, Fallback, Secrets};
+use kv1nt::engine::llm::ProviderKind;
+use kv1nt::engine::protocol::{ApprovalDecision, Event, GitOp, Op};
+use kv1nt::engine::store::Store;
+
+struct Fixture {
+    repo: TestRepo,
+    home: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let repo = TestRepo::new();
+        repo.write("f.txt", "one\n");
+        repo.commit_all("init");
+        Self { repo, home: tempfile::tempdir().unwrap() }
+    }
+
+    fn engine(&self, github_token: Option<&str>, tune: impl FnOnce(&mut Config)) -> EngineHandle {
+        let mut c = Config::default();
+        c.llm.primary = ProviderKind::OpenAi;
+        c.llm.fallback = Fallback::None;
+        c.llm.max_retries = 0;
+        c.openai.base_url = "http://127.0.0.1:9".into();
+        c.agent.approval = Policy::Auto;
+        tune(&mut c);
+        spawn(EngineSetup {
+            config: c,
+            secrets: Secrets { github_token: github_token.map(String::from), ..Secrets::default() },
+            workspace: self.repo.path().to_path_buf(),
+            store: Some(Store::open(self.home.path()).unwrap()),
+            resume: None,
+            preflight: false,
+        })
+    }
+}
+
+async fn next(engine: &mut EngineHandle) -> Event {
+    tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.expect("engine hung").unwrap()
+}
+
+#[tokio::test]
+async fn a_pull_request_under_auto_asks_before_github_hears_anything() {
+    let fx = Fixture::new();
+    fx.repo.git(&["remote", "add", "origin", "git@github.com:octo/hello.git"]);
+    fx.repo.git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    fx.repo.git(&["switch", "-q", "-c", "feature/x"]);
+    fx.repo.write("f.txt", "two\n");
+    fx.repo.commit_all("fix: two");
+    fx.repo.git(&["update-ref", "refs/remotes/origin/feature/x", "HEAD"]);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}/api/v3", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let mut engine = fx.engine(Some("ghp_test0123456789"), |c| c.git.github_api_url = api);
+    engine.ops.send(Op::Git(GitOp::PullRequest)).unwrap();
+    let request = loop {
+        match next(&mut engine).await {
+            Event::ApprovalRequest(r) => break r,
+            Event::GitChanged => panic!("the flow ended without asking"),
+            _ => {}
+        }
+    };
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "GitHub heard nothing before the answer");
+    assert!(
+        matches!(&request.action, GateAction::Git { op: GitAction::PullRequest, .. }),
+        "{:?}",
+        request.action
+    );
+    assert!(request.risk >= Risk::High, "{:?}", request.risk);
+    assert_eq!(request.session_scope, None, "no session grant for what leaves the machine");
+    engine.ops.send(Op::Approve { id: request.id, decision: ApprovalDecision::Deny }).unwrap();
+    while !matches!(next(&mut engine).await, Event::GitChanged) {}
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "denied: nothing was sent");
+}
+
+#[tokio::test]
+async fn a_session_grant_for_a_branch_does_not_pass_a_forced_switch_run() {
+    let fx = Fixture::new();
+    let turns = vec![
+        Turn::text(&["A branch."]).tool_call("b1", "create_branch", serde_json::json!({"name": "lexer"})),
+        Turn::text(&["Now switch."]).tool_call(
+            "r1",
+            "run",
+            serde_json::json!({"command": "git switch -f x"}),
+        ),
+        Turn::text(&["Done."]),
+    ];
+    let server = ScriptedServer::start(Wire::OpenAi, turns).await;
+    let base = server.base_url();
+    let mut engine = fx.engine(None, |c| {
+        c.openai.base_url = base;
+        c.agent.approval = Policy::Ask;
+    });
+    engine.ops.send(Op::Submit { text: "rework the lexer".into(), intent: None }).unwrap();
+    let mut asked = Vec::new();
+    loop {
+        match next(&mut engine).await {
+            Event::ApprovalRequest(r) => {
+                let decision = match &r.action {
+                    GateAction::Git { op: GitAction::Branch, .. } => ApprovalDecision::ForSession,
+                    _ => ApprovalDecision::Deny,
+                };
+                engine.ops.send(Op::Approve { id: r.id, decision }).unwrap();
+                asked.push(r);
+            }
+            Event::TurnEnded(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(fx.repo.git(&["branch", "--show-current"]).trim(), "feature/lexer");
+    assert_eq!(asked.len(), 2, "the run asked despite the branch grant: {asked:?}");
+    assert!(asked[0].session_scope.as_deref().is_some_and(|s| s.contains("branch")), "{:?}", asked[0]);
+    assert!(
+        matches!(&asked[1].action, GateAction::Command { command, .. } if command == "git switch -f x"),
+        "{:?}",
+        asked[1].action
+    );
+}

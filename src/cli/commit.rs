@@ -184,7 +184,7 @@ fn commit_exactly(
                 .to_string(),
         ));
     }
-    git::commit(&repo, message, &CommitOptions { trailer, no_verify: false })
+    git::commit(&repo, message, &CommitOptions { trailer, no_verify: false, trusted_hooks: None })
 }
 
 /// One answer from the terminal, trimmed and lower-cased ("" at end of input).

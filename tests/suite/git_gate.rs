@@ -137,3 +137,69 @@ async fn a_session_grant_for_a_branch_does_not_pass_a_forced_switch_run() {
         asked[1].action
     );
 }
+
+/// An executable hook at `.git/hooks/NAME` that creates `marker` (an absolute path) when it runs.
+fn plant_hook(fx: &Fixture, name: &str, marker: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = fx.repo.path().join(".git/hooks").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `/commit`, answering every request with `answer`; returns the requests and the notices.
+async fn commit(
+    engine: &mut EngineHandle,
+    answer: impl Fn(&kv1nt::engine::protocol::ApprovalRequest) -> ApprovalDecision,
+) -> (Vec<kv1nt::engine::protocol::ApprovalRequest>, Vec<String>) {
+    engine.ops.send(Op::Git(GitOp::Commit)).unwrap();
+    let (mut asked, mut notices) = (Vec::new(), Vec::new());
+    loop {
+        match next(engine).await {
+            Event::ApprovalRequest(r) => {
+                engine.ops.send(Op::Approve { id: r.id, decision: answer(&r) }).unwrap();
+                asked.push(r);
+            }
+            Event::Notice { text, .. } => notices.push(text),
+            Event::GitChanged => return (asked, notices),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_hook_planted_after_the_start_asks_as_critical_and_does_not_run_when_denied() {
+    let fx = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    let (old_marker, new_marker) = (outside.path().join("old-ran"), outside.path().join("planted-ran"));
+    plant_hook(&fx, "commit-msg", &old_marker); // there before the session: trusted
+    let mut engine = fx.engine(None, |_| {});
+    next(&mut engine).await; // the engine has started
+    plant_hook(&fx, "pre-commit", &new_marker);
+    fx.repo.write("f.txt", "two\n");
+    fx.repo.git(&["add", "f.txt"]);
+    let head = fx.repo.head();
+
+    let (asked, notices) = commit(&mut engine, |_| ApprovalDecision::Deny).await;
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let GateAction::Git { op: GitAction::Hook, target, detail, .. } = &asked[0].action else {
+        panic!("{:?}", asked[0].action)
+    };
+    assert_eq!((target.as_str(), asked[0].risk), ("pre-commit", Risk::Critical));
+    assert!(detail.contains("planted-ran"), "the hook's content is shown: {detail}");
+    assert_eq!(asked[0].session_scope, None);
+    assert!(notices.iter().any(|n| n.contains("Not committed") && n.contains("pre-commit")), "{notices:?}");
+    assert!(!new_marker.exists(), "the denied hook did not run");
+    assert!(!old_marker.exists(), "nothing was committed, so no hook ran");
+    assert_eq!(fx.repo.head(), head);
+
+    // Approved, it runs, and the commit's request (asked under `ask`) names the hooks that run.
+    engine.ops.send(Op::SetPolicy(Policy::Ask)).unwrap();
+    let (asked, notices) = commit(&mut engine, |_| ApprovalDecision::Once).await;
+    assert!(notices.iter().any(|n| n.starts_with("Committed ")), "{notices:?}");
+    assert!(new_marker.exists() && old_marker.exists(), "both hooks ran");
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(matches!(asked[1].action, GateAction::Commit { .. }));
+    let reasons = &asked[1].reasons;
+    assert!(reasons.iter().any(|r| r.contains("hooks: pre-commit, commit-msg")), "{reasons:?}");
+}

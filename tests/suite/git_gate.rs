@@ -203,3 +203,62 @@ async fn a_hook_planted_after_the_start_asks_as_critical_and_does_not_run_when_d
     let reasons = &asked[1].reasons;
     assert!(reasons.iter().any(|r| r.contains("hooks: pre-commit, commit-msg")), "{reasons:?}");
 }
+
+/// The next confirm question (the fallback's), failing on an approval request first.
+async fn confirm_question(engine: &mut EngineHandle) -> (u64, String) {
+    loop {
+        match next(engine).await {
+            Event::ConfirmRequest { id, body, .. } => return (id, body),
+            Event::ApprovalRequest(r) => panic!("asked to approve before the fallback question: {r:?}"),
+            _ => {}
+        }
+    }
+}
+
+async fn commit_request(engine: &mut EngineHandle) -> kv1nt::engine::protocol::ApprovalRequest {
+    loop {
+        if let Event::ApprovalRequest(r) = next(engine).await {
+            return r;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_commit_message_asks_before_it_goes_to_the_fallback() {
+    let fx = Fixture::new();
+    let fallback = ScriptedServer::start(Wire::OpenAi, vec![Turn::text(&["feat: from the fallback"])]).await;
+    let base = fallback.base_url();
+    let mut engine = fx.engine(None, |c| {
+        c.llm.primary = ProviderKind::Ollama;
+        c.ollama.host = "http://127.0.0.1:9".into(); // unreachable: warrants the fallback
+        c.llm.fallback = Fallback::OpenAi;
+        c.openai.base_url = base;
+        c.llm.fallback_confirm = true;
+        c.agent.approval = Policy::Ask;
+    });
+    fx.repo.write("f.txt", "two\n");
+    fx.repo.git(&["add", "f.txt"]);
+
+    engine.ops.send(Op::Git(GitOp::Commit)).unwrap();
+    let (id, body) = confirm_question(&mut engine).await;
+    assert!(body.contains("staged diff") && body.contains("openai"), "{body}");
+    assert!(fallback.chat_requests().is_empty(), "nothing reached the fallback before the answer");
+    engine.ops.send(Op::Answer { id, approved: false }).unwrap();
+    let request = commit_request(&mut engine).await;
+    assert!(request.summary.contains("summarised from the diff"), "{}", request.summary);
+    assert!(request.summary.contains("declined"), "says why: {}", request.summary);
+    engine.ops.send(Op::Approve { id: request.id, decision: ApprovalDecision::Deny }).unwrap();
+    while !matches!(next(&mut engine).await, Event::GitChanged) {}
+    assert!(fallback.chat_requests().is_empty(), "declined: the diff never went to the fallback");
+
+    engine.ops.send(Op::Git(GitOp::Commit)).unwrap();
+    let (id, _) = confirm_question(&mut engine).await;
+    engine.ops.send(Op::Answer { id, approved: true }).unwrap();
+    let request = commit_request(&mut engine).await;
+    assert!(
+        matches!(&request.action, GateAction::Commit { message, .. } if message.contains("from the fallback")),
+        "{:?}",
+        request.action
+    );
+    assert_eq!(fallback.chat_requests().len(), 1);
+}

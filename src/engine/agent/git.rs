@@ -19,8 +19,6 @@ use crate::engine::git::assist::message::write_commit_message;
 use crate::engine::git::{self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError};
 use crate::engine::protocol::{Event, LogLevel};
 
-use crate::engine::llm::oneshot::OneShot;
-use crate::engine::llm::providers;
 use crate::engine::protocol::GitOp;
 
 /// What a flow ended with, for the chat.
@@ -53,11 +51,6 @@ impl Engine {
         self.emit(Event::Notice { level, text });
         self.emit(Event::GitChanged);
         LoopControl::Continue
-    }
-
-    /// The models git's one-shot requests ask (commit messages, resolutions, PR descriptions).
-    pub(super) fn one_shot(&self) -> OneShot {
-        providers::one_shot(&self.config, &self.secrets, &self.client)
     }
 
     fn commit_options(&self) -> CommitOptions {
@@ -128,9 +121,9 @@ impl Engine {
             Some(message) => (message, MessageSource::Model, None),
             None => {
                 self.log(LogLevel::Info, "writing a commit message…");
-                let models = self.one_shot();
+                let (models, questions) = self.one_shot();
                 let written = write_commit_message(&models, self.config.git.message_style, &proposal);
-                self.unless_interrupted(written).await?
+                self.one_shot_answer(written, questions, "the staged diff").await?
             }
         };
         let proposal = proposal.with_message(message, source, &self.workspace);
@@ -242,9 +235,10 @@ impl Engine {
     ) -> Result<(), String> {
         let path = conflict.path.clone();
         self.log(LogLevel::Info, format!("asking the model to resolve {path} ({index}/{total})"));
-        let models = self.one_shot();
+        let (models, questions) = self.one_shot();
         let proposed = crate::engine::git::assist::propose_resolution(&models, &conflict);
-        let (proposal, note) = match self.unless_interrupted(proposed).await.map_err(|_| "Cancelled.")? {
+        let asked = self.one_shot_answer(proposed, questions, "the conflicted file").await;
+        let (proposal, note) = match asked.map_err(|_| "Cancelled.")? {
             Ok(content) => (content, "the model's resolution".to_string()),
             Err(why) => {
                 let ours = conflict.ours.clone().unwrap_or_default();

@@ -43,9 +43,9 @@ impl Engine {
             )));
         }
         self.log(LogLevel::Info, "writing the pull request description…");
-        let models = self.one_shot();
+        let (models, questions) = self.one_shot();
         let described = github::pr_description(&models, &commits, &stat);
-        let (title, body) = self.unless_interrupted(described).await?;
+        let (title, body) = self.one_shot_answer(described, questions, "the branch's commits").await?;
         let repo_name = format!("{}/{}", target.owner, target.repo);
         let action = git_step(
             GitAction::PullRequest,

@@ -49,6 +49,17 @@ fn show(state: &mut AppState, request: ApprovalRequest) {
         state.diff.highlights = Default::default();
         state.diff.scroll_y = 0;
     }
+    if let GateAction::Git { op, target, detail, .. } = &request.action
+        && !detail.is_empty()
+    {
+        // A pull request's body or a hook's content: shown whole in Diff, as lines to be added.
+        let model = DiffModel::between("", detail, 3);
+        state.diff.caption = format!("{} {target}  ({} lines)", op.as_str(), model.added);
+        state.diff.lang = (*op == crate::engine::protocol::GitAction::Hook).then(|| "sh".to_string());
+        state.diff.model = Some(model);
+        state.diff.highlights = Default::default();
+        state.diff.scroll_y = 0;
+    }
     if let GateAction::Commit { diff, .. } = &request.action {
         let model = DiffModel::from_unified(diff);
         state.diff.caption = format!("proposed commit  +{} −{}", model.added, model.removed);

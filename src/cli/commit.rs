@@ -10,6 +10,9 @@
 //! - What is committed is exactly what was shown: if the staged diff changed while the user was
 //!   deciding, nothing is committed.
 //! - The trailer comes from `[git] trailer` only; hooks run as with `git commit`.
+//! - With `llm.fallback_confirm`, the staged diff goes to the fallback provider only after a `y`
+//!   on the terminal; without a terminal (`--dry-run` in a script) it does not go there, and the
+//!   message is a summary of the diff saying why.
 //! - With `--json`, stdout carries exactly one JSON object; everything else goes to stderr.
 //!
 //! Exit status: 0 when committed (or with `--dry-run`), 1 otherwise.
@@ -27,6 +30,7 @@ use crate::engine::git::{
     self, Change, CommitOptions, CommitOutcome, CommitProposal, MessageSource, Repo, VcsError,
 };
 use crate::engine::llm::http::build_client;
+use crate::engine::llm::oneshot::{FALLBACK_TITLE, FallbackConsent, FallbackQuestion};
 use crate::engine::llm::providers::one_shot;
 
 use super::Setup;
@@ -66,7 +70,10 @@ pub async fn run(args: CommitArgs, setup: Setup) -> Result<i32> {
         bail!("{NO_TERMINAL}");
     }
     let client = build_client(Duration::from_secs(setup.config.llm.connect_timeout_secs.max(1)));
-    let models = one_shot(&setup.config, &setup.secrets, &client);
+    let mut models = one_shot(&setup.config, &setup.secrets, &client);
+    if setup.config.llm.fallback_confirm && interactive {
+        models.consent = FallbackConsent::Ask(fallback_on_the_terminal());
+    }
     let (message, source, note) =
         git::assist::write_commit_message(&models, setup.config.git.message_style, &proposal).await;
     let mut shown = Shown { proposal: proposal.with_message(message, source, &workdir), note };
@@ -184,10 +191,26 @@ fn commit_exactly(
                 .to_string(),
         ));
     }
-    git::commit(&repo, message, &CommitOptions { trailer, no_verify: false })
+    git::commit(&repo, message, &CommitOptions { trailer, no_verify: false, trusted_hooks: None })
 }
 
 /// One answer from the terminal, trimmed and lower-cased ("" at end of input).
+/// Puts a one-shot request's fallback questions to the user on the terminal (`y` goes ahead).
+fn fallback_on_the_terminal() -> tokio::sync::mpsc::UnboundedSender<FallbackQuestion> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FallbackQuestion>();
+    tokio::spawn(async move {
+        while let Some(question) = rx.recv().await {
+            let text = format!("{FALLBACK_TITLE}\n{} [y/N] ", question.body("the staged diff"));
+            let answer = tokio::task::spawn_blocking(move || {
+                ask(&mut std::io::stdin().lock(), &text).unwrap_or_default()
+            });
+            let yes = matches!(answer.await.as_deref(), Ok("y" | "yes"));
+            let _ = question.answer.send(yes);
+        }
+    });
+    tx
+}
+
 fn ask(input: &mut impl BufRead, question: &str) -> Result<String> {
     eprint!("{question}");
     std::io::stderr().flush().ok();

@@ -44,6 +44,18 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
             lines.extend(wrap_plain(&note, inner_width, theme.dim));
         }
     }
+    if let GateAction::Git { op, target, detail, force } = &request.action {
+        let forced = if *force { " (forced)" } else { "" };
+        lines.extend(wrap_plain(&format!("git {} {target}{forced}", op.as_str()), inner_width, theme.accent));
+        for line in detail.lines().take(12) {
+            lines.extend(wrap_plain(&format!("│ {line}"), inner_width, theme.accent));
+        }
+        let more = detail.lines().count().saturating_sub(12);
+        if more > 0 {
+            let note = format!("  …{more} more lines: the whole text is shown in Diff");
+            lines.extend(wrap_plain(&note, inner_width, theme.dim));
+        }
+    }
     for reason in &request.reasons {
         lines.extend(wrap_plain(&format!("• {reason}"), inner_width, theme.base));
     }

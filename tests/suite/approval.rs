@@ -7,7 +7,7 @@ use kv1nt::engine::approval::grants::{Grant, GrantKind, Grants, grant_for};
 use kv1nt::engine::approval::injection::{quarantine, scanner};
 use kv1nt::engine::approval::policy::{Verdict, decide};
 use kv1nt::engine::approval::risk::{assess, find_secrets};
-use kv1nt::engine::approval::{Assessment, FileChange, GateAction, Policy, Risk};
+use kv1nt::engine::approval::{Assessment, FileChange, GateAction, GitAction, Policy, Risk};
 
 fn ws() -> PathBuf {
     PathBuf::from("/work/ws")
@@ -714,4 +714,40 @@ fn quarantine_wraps_and_defuses() {
     assert_eq!(q.matches("</untrusted-data>").count(), 1, "{q}");
     assert!(q.contains("&lt;/untrusted-data>"));
     assert!(q.contains("instructions\\u{200b}") && !q.contains('\u{200B}'));
+}
+
+fn git_step(op: GitAction, force: bool) -> GateAction {
+    GateAction::Git { op, target: "feature/x".into(), detail: String::new(), force }
+}
+
+#[test]
+fn git_step_grants_cover_their_own_kind_only() {
+    let branch = grant_for(&git_step(GitAction::Branch, false)).expect("a branch grant");
+    assert_eq!(branch.kind, GrantKind::Git { op: GitAction::Branch });
+    for c in ["git switch -f x", "git switch x", "git checkout -b x"] {
+        assert!(!branch.covers(&command(c)), "{c}");
+    }
+    assert!(branch.covers(&git_step(GitAction::Branch, false)));
+    assert!(!branch.covers(&git_step(GitAction::Branch, true)), "not a forced switch");
+    assert!(!branch.covers(&git_step(GitAction::Merge, false)));
+    let switch = grant_for(&command("git switch x")).unwrap();
+    assert!(!switch.covers(&git_step(GitAction::Branch, false)), "a command grant is not a git step");
+    for op in [GitAction::PullRequest, GitAction::Push, GitAction::Uncommit, GitAction::Hook] {
+        assert_eq!(grant_for(&git_step(op, false)), None, "{op:?}");
+    }
+    assert_eq!(grant_for(&git_step(GitAction::Branch, true)), None);
+}
+
+#[test]
+fn git_steps_have_their_own_risk_and_auto_asks_for_what_leaves_the_machine() {
+    let risk = |op, force| assess(&git_step(op, force), &ws()).risk;
+    assert_eq!(risk(GitAction::PullRequest, false), Risk::High);
+    assert_eq!(risk(GitAction::Push, false), Risk::High);
+    assert_eq!(risk(GitAction::Push, true), Risk::Critical);
+    assert_eq!(risk(GitAction::Branch, true), Risk::Critical);
+    assert_eq!(risk(GitAction::Hook, false), Risk::Critical);
+    assert_eq!(risk(GitAction::Branch, false), Risk::Medium);
+    let pr = git_step(GitAction::PullRequest, false);
+    assert_eq!(decide(Policy::Auto, &pr, &assess(&pr, &ws()), &Grants::default()), Verdict::Ask);
+    assert_eq!(pr.kind(), "pull-request");
 }

@@ -66,6 +66,27 @@ async fn oneshot_falls_back_when_the_primary_refuses() {
 }
 
 #[tokio::test]
+async fn oneshot_follows_the_turns_fallback_rule_and_fallback_confirm() {
+    // A 400 is not a reason to change provider, for a turn or a one-shot request.
+    let primary = ScriptedServer::start(Wire::OpenAi, vec![Turn::status(400, "bad request")]).await;
+    let fallback = ScriptedServer::start(Wire::Ollama, vec![Turn::text(&["never"])]).await;
+    let mut cfg = config(ProviderKind::OpenAi, Fallback::Ollama);
+    cfg.openai.base_url = primary.base_url();
+    cfg.ollama.host = fallback.base_url();
+    let err = one_shot(&cfg, &Secrets::default()).complete("s", "u", 50).await.unwrap_err().to_string();
+    assert!(err.contains("HTTP 400") && err.contains("not a failure that moves"), "{err}");
+    assert!(fallback.chat_requests().is_empty(), "{err}");
+
+    // With fallback_confirm and nobody to ask, an unreachable primary does not move either.
+    let mut cfg = config(ProviderKind::OpenAi, Fallback::Ollama);
+    cfg.ollama.host = fallback.base_url();
+    cfg.llm.fallback_confirm = true;
+    let err = one_shot(&cfg, &Secrets::default()).complete("s", "u", 50).await.unwrap_err().to_string();
+    assert!(err.contains("unreachable") && err.contains("fallback_confirm"), "{err}");
+    assert!(fallback.chat_requests().is_empty(), "{err}");
+}
+
+#[tokio::test]
 async fn oneshot_names_every_provider_when_none_answers() {
     let cfg = config(ProviderKind::Anthropic, Fallback::Ollama);
     let err = one_shot(&cfg, &Secrets::default()).complete("s", "u", 50).await.unwrap_err();

@@ -9,6 +9,7 @@ mod engine;
 mod git_assist;
 mod git_cli;
 mod git_flow;
+mod git_gate;
 mod graph;
 mod graph_cli;
 mod graph_engine;

@@ -1,7 +1,8 @@
 //! The git flows that change history, each through the approval gate: `/commit` (a proposal with
 //! a model-written message the user can edit in the modal), `/branch`, `/merge` (conflicts
 //! resolved file by file: the model proposes, the user approves, edits or picks a side; denying
-//! aborts and restores the pre-merge state), `/uncommit` (only kv1nt's own last commit).
+//! aborts and restores the pre-merge state), `/uncommit` (only kv1nt's own last commit); `/pr` is
+//! in `pull_request.rs`.
 //!
 //! Invariants: nothing is committed, merged or undone without a verdict of the gate; every git
 //! call runs on a blocking thread; hook output goes to the Output pane; afterwards the UI is told
@@ -13,18 +14,15 @@ use super::gate::{Ask, GateWords, Gated};
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
 use crate::engine::approval::risk::assess;
-use crate::engine::approval::{FileChange, GateAction};
-use crate::engine::git::assist::github;
+use crate::engine::approval::{FileChange, GateAction, GitAction};
 use crate::engine::git::assist::message::write_commit_message;
 use crate::engine::git::{self, CommitOptions, CommitOutcome, MergeOutcome, MessageSource, Repo, VcsError};
 use crate::engine::protocol::{Event, LogLevel};
 
-use crate::engine::llm::oneshot::OneShot;
-use crate::engine::llm::providers;
 use crate::engine::protocol::GitOp;
 
 /// What a flow ended with, for the chat.
-type Said = Result<String, String>;
+pub(super) type Said = Result<String, String>;
 
 impl Engine {
     /// Run a flow; returns `LoopControl::Shutdown` when the user quit while it waited.
@@ -55,13 +53,12 @@ impl Engine {
         LoopControl::Continue
     }
 
-    /// The models git's one-shot requests ask (commit messages, resolutions, PR descriptions).
-    fn one_shot(&self) -> OneShot {
-        providers::one_shot(&self.config, &self.secrets, &self.client)
-    }
-
     fn commit_options(&self) -> CommitOptions {
-        CommitOptions { trailer: self.config.git.trailer.clone(), no_verify: false }
+        CommitOptions {
+            trailer: self.config.git.trailer.clone(),
+            no_verify: false,
+            trusted_hooks: Some(self.trusted_hooks.clone()),
+        }
     }
 
     /// The model's `commit` tool: the same flow; the outcome goes back to the model.
@@ -80,7 +77,7 @@ impl Engine {
     /// The model's `create_branch`: asks, then `/branch`.
     pub(in crate::engine) async fn branch_tool(&mut self, name: String) -> Result<(String, bool), Interrupt> {
         let full = self.branch_name(&name);
-        let action = GateAction::Command { command: format!("git switch -c {full}"), cwd: ".".into() };
+        let action = git_step(GitAction::Branch, full.clone(), String::new());
         let mut assessment = assess(&action, &self.workspace);
         let base = &self.config.git.base_branch;
         assessment.reasons.insert(0, format!("creates `{full}` from `{base}` and switches to it"));
@@ -124,9 +121,9 @@ impl Engine {
             Some(message) => (message, MessageSource::Model, None),
             None => {
                 self.log(LogLevel::Info, "writing a commit message…");
-                let models = self.one_shot();
+                let (models, questions) = self.one_shot();
                 let written = write_commit_message(&models, self.config.git.message_style, &proposal);
-                self.unless_interrupted(written).await?
+                self.one_shot_answer(written, questions, "the staged diff").await?
             }
         };
         let proposal = proposal.with_message(message, source, &self.workspace);
@@ -143,9 +140,15 @@ impl Engine {
             stat.insertions,
             stat.deletions
         );
+        let hooks = match self.vet_hooks().await? {
+            Ok(hooks) => hooks,
+            Err(why) => return Ok(Err(why)),
+        };
         let action = proposal.action();
+        let mut assessment = proposal.assessment.clone();
+        assessment.reasons.push(runs_hooks(&hooks));
         let ask = Ask::new(summary, GateWords::COMMIT).editable();
-        let message = match self.pass_gate(&action, proposal.assessment.clone(), ask).await? {
+        let message = match self.pass_gate(&action, assessment, ask).await? {
             Gated::Stop(reason) => return Ok(Err(reason)),
             Gated::Picked(_) => return Ok(Err("Not committed.".into())),
             Gated::Proceed { edited } => edited.unwrap_or(proposal.message),
@@ -232,9 +235,10 @@ impl Engine {
     ) -> Result<(), String> {
         let path = conflict.path.clone();
         self.log(LogLevel::Info, format!("asking the model to resolve {path} ({index}/{total})"));
-        let models = self.one_shot();
+        let (models, questions) = self.one_shot();
         let proposed = crate::engine::git::assist::propose_resolution(&models, &conflict);
-        let (proposal, note) = match self.unless_interrupted(proposed).await.map_err(|_| "Cancelled.")? {
+        let asked = self.one_shot_answer(proposed, questions, "the conflicted file").await;
+        let (proposal, note) = match asked.map_err(|_| "Cancelled.")? {
             Ok(content) => (content, "the model's resolution".to_string()),
             Err(why) => {
                 let ours = conflict.ours.clone().unwrap_or_default();
@@ -270,8 +274,22 @@ impl Engine {
         let diff =
             with_repo(self.workspace.clone(), |repo| Ok(git::render_unified(&git::staged(repo, &[])?))).await;
         let diff = diff.unwrap_or_default();
+        let hooks = match self.vet_hooks().await {
+            Ok(Ok(hooks)) => hooks,
+            Ok(Err(why)) => {
+                let aborted = with_repo(self.workspace.clone(), git::abort_merge).await;
+                let how = if aborted.is_ok() { "aborted; nothing changed" } else { "left in progress" };
+                return Ok(Err(format!("{why} The merge is {how}.")));
+            }
+            Err(Interrupt::Cancel) => {
+                let _ = with_repo(self.workspace.clone(), git::abort_merge).await;
+                return Ok(Err("Cancelled: the merge is aborted.".into()));
+            }
+            Err(shutdown) => return Err(shutdown),
+        };
         let action = GateAction::Commit { message: message.clone(), diff };
-        let assessment = assess(&action, &self.workspace);
+        let mut assessment = assess(&action, &self.workspace);
+        assessment.reasons.push(runs_hooks(&hooks));
         let ask = Ask::new(format!("commit the merge of `{branch}`; e edits the message"), GateWords::COMMIT);
         let message = match self.pass_gate(&action, assessment, ask.editable()).await {
             Ok(Gated::Proceed { edited }) => edited.unwrap_or(message),
@@ -300,7 +318,7 @@ impl Engine {
             None => return Ok(Err("Session storage is unavailable, so kv1nt's commits are unknown.".into())),
         };
         let short: String = made.commit_id.chars().take(7).collect();
-        let action = GateAction::Command { command: format!("git reset --soft {short}^"), cwd: ".".into() };
+        let action = git_step(GitAction::Uncommit, short.clone(), String::new());
         let mut assessment = assess(&action, &self.workspace);
         assessment
             .reasons
@@ -324,71 +342,22 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// `/pr`: for a branch already on a GitHub remote, a model-written description, approval,
-    /// then `POST /repos/{owner}/{repo}/pulls`. kv1nt pushes nothing.
-    async fn pull_request_flow(&mut self) -> Result<Said, Interrupt> {
-        let Some(token) = self.secrets.github_token.clone().filter(|t| !t.trim().is_empty()) else {
-            return Ok(Err("Set GITHUB_TOKEN (a token allowed to open pull requests) to use /pr.".into()));
-        };
-        let base = self.config.git.base_branch.clone();
-        let found = with_repo(self.workspace.clone(), move |repo| {
-            let target = github::github_target(repo)?;
-            let remote_base = format!("{}/{base}", target.remote);
-            let since = if repo.git().revparse_single(&remote_base).is_ok() { remote_base } else { base };
-            let commits = git::log_since(repo, Some(&since), 200)?;
-            let stat = git::diffstat(&git::between(repo, &since, "HEAD", &[])?).render();
-            Ok((target, commits, stat))
-        })
-        .await;
-        let (target, commits, stat) = match found {
-            Ok(found) => found,
-            Err(e) => return Ok(Err(format!("Cannot open a pull request: {e}"))),
-        };
-        let base = self.config.git.base_branch.clone();
-        if commits.is_empty() {
-            return Ok(Err(format!(
-                "`{}` has no commits that `{base}` lacks: nothing to propose.",
-                target.head
-            )));
-        }
-        self.log(LogLevel::Info, "writing the pull request description…");
-        let models = self.one_shot();
-        let described = github::pr_description(&models, &commits, &stat);
-        let (title, body) = self.unless_interrupted(described).await?;
-        let repo_name = format!("{}/{}", target.owner, target.repo);
-        let action = GateAction::Command {
-            command: format!("open pull request {} → {base} on {repo_name}: {title}", target.head),
-            cwd: ".".into(),
-        };
-        let mut assessment = assess(&action, &self.workspace);
-        assessment.reasons = vec![
-            format!(
-                "opens a pull request on {repo_name} ({} commits) — visible to its readers",
-                commits.len()
-            ),
-            format!("title: {title}"),
-        ];
-        assessment
-            .reasons
-            .extend(body.lines().filter(|l| !l.trim().is_empty()).take(6).map(|l| format!("│ {l}")));
-        let ask = Ask::new(format!("open a pull request {} → {base}", target.head), GateWords::STEP);
-        match self.pass_gate(&action, assessment, ask).await? {
-            Gated::Proceed { .. } => {}
-            Gated::Stop(reason) => return Ok(Err(reason)),
-            Gated::Picked(_) => return Ok(Err("Not opened.".into())),
-        }
-        let (api, client) = (self.config.git.github_api_url.clone(), self.client.clone());
-        let opened = github::open_pull_request(&client, &api, &token, &target, &base, &title, &body);
-        match self.unless_interrupted(opened).await? {
-            Ok(pr) => Ok(Ok(format!("Opened pull request #{}: {}", pr.number, pr.url))),
-            Err(e) => Ok(Err(format!("The pull request was not opened: {e}"))),
-        }
+/// The reason naming the hooks a commit will run.
+fn runs_hooks(hooks: &[String]) -> String {
+    if hooks.is_empty() {
+        "runs no repository hooks".to_string()
+    } else {
+        format!("runs the repository's hooks: {}", hooks.join(", "))
     }
 }
 
+/// An unforced git step for the gate.
+pub(super) fn git_step(op: GitAction, target: String, detail: String) -> GateAction {
+    GateAction::Git { op, target, detail, force: false }
+}
+
 /// Run `f` on the repository at `workspace` on a blocking thread.
-async fn with_repo<T: Send + 'static>(
+pub(super) async fn with_repo<T: Send + 'static>(
     workspace: PathBuf,
     f: impl FnOnce(&Repo) -> Result<T, VcsError> + Send + 'static,
 ) -> Result<T, VcsError> {

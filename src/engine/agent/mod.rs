@@ -2,8 +2,10 @@
 //! loop; each other file adds one kind of work to it — a turn's step loop (`turn`), streaming a
 //! reply (`reply`), the model's tool calls (`tool_calls`), the approval gate as the engine runs it
 //! (`gate`), sandboxed runs (`runs`), undo and rewind (`undo`), git flows through the gate
-//! (`git`), the graph's tools and prompt sections (`graph_tools`, `graph_context`), the system
-//! prompt (`prompt`), intents and the text tool protocol.
+//! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
+//! and their fallback question (`one_shot`), the graph's tools and prompt sections
+//! (`graph_tools`, `graph_context`), the system prompt (`prompt`), intents and the text tool
+//! protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -12,8 +14,11 @@ mod gate;
 mod git;
 mod graph_context;
 mod graph_tools;
+mod hooks;
 pub mod intents;
+mod one_shot;
 pub mod prompt;
+mod pull_request;
 mod reply;
 mod runs;
 pub mod runtime;

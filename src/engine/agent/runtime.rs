@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use crate::engine::approval::Policy;
 use crate::engine::approval::grants::Grants;
 use crate::engine::config::{Config, Secrets, ToolMode};
+use crate::engine::git::hooks::TrustedHooks;
 use crate::engine::llm::providers;
 use crate::engine::llm::{LlmError, Message, ProviderKind};
 use crate::engine::protocol::{Event, HistoryEntry, LogLevel, Op};
@@ -44,8 +45,10 @@ pub struct EngineHandle {
 pub fn spawn(setup: EngineSetup) -> EngineHandle {
     let (op_tx, op_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
+    // Taken before spawn returns, so a hook planted after the engine started is never trusted.
+    let hooks = super::hooks::present_at_start(&setup.workspace);
     // Built on the task: the HTTP client's TLS set-up stays off the caller's start-up path.
-    let task = tokio::spawn(async move { Engine::new(setup, op_rx, event_tx).run().await });
+    let task = tokio::spawn(async move { Engine::new(setup, hooks, op_rx, event_tx).run().await });
     EngineHandle { ops: op_tx, events: event_rx, task }
 }
 
@@ -77,6 +80,9 @@ pub(super) struct Engine {
     pub(super) policy: Policy,
     /// "Approve for this session" scopes granted so far.
     pub(super) grants: Grants,
+    /// The commit hooks allowed to run: those present when the engine started, plus the ones
+    /// the user approved since (by content hash).
+    pub(super) trusted_hooks: TrustedHooks,
     /// Tool calls go through the text protocol (configured, or the server refused native ones).
     pub(super) text_tools: bool,
     pub(super) turn: super::turn::TurnState,
@@ -93,6 +99,7 @@ pub(super) struct Engine {
 impl Engine {
     fn new(
         setup: EngineSetup,
+        trusted_hooks: TrustedHooks,
         ops: mpsc::UnboundedReceiver<Op>,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
@@ -112,6 +119,7 @@ impl Engine {
             ledger: Arc::new(Mutex::new(ReadLedger::default())),
             policy,
             grants: Grants::default(),
+            trusted_hooks,
             text_tools,
             turn: Default::default(),
             next_request: 1,

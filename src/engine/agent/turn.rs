@@ -11,6 +11,7 @@ use super::{intents, text_protocol};
 use crate::engine::approval::Policy;
 use crate::engine::config::{ToolChoiceConfig, ToolMode};
 use crate::engine::llm::context::fit_history;
+use crate::engine::llm::oneshot::{FALLBACK_TITLE, fallback_body};
 use crate::engine::llm::providers;
 use crate::engine::llm::router::start_with_retries;
 use crate::engine::llm::{ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec};
@@ -153,15 +154,9 @@ impl Engine {
             match fallback {
                 Some(next) if error.warrants_fallback() => {
                     if self.config.llm.fallback_confirm {
-                        let body = format!(
-                            "{error}\n\nSend this turn to {next} ({}) instead?",
-                            self.config.model_of(next)
-                        );
-                        if !self
-                            .confirm("Switch to the fallback provider?", body)
-                            .await
-                            .map_err(StartError::Interrupted)?
-                        {
+                        let model = self.config.model_of(next);
+                        let body = fallback_body(&error.to_string(), "this turn", next, model);
+                        if !self.confirm(FALLBACK_TITLE, body).await.map_err(StartError::Interrupted)? {
                             return Err(StartError::Failed(
                                 self.report_failure(&failures, "the switch to the fallback was declined"),
                             ));

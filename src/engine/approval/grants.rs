@@ -3,7 +3,10 @@
 //! Invariants:
 //! - [`grant_for`] offers the narrowest sensible scope: one top-level file, else the deepest
 //!   directory holding every changed file (the whole workspace only when the files span the
-//!   root), or a command prefix of the program and its subcommand. Commits get no grant.
+//!   root), or a command prefix of the program and its subcommand. Commits get no grant; of the
+//!   other git steps only a plain (unforced) branch or merge gets one, for that step alone.
+//! - A grant covers only its own kind: a branch grant covers no command (`git switch -f x` run
+//!   by the model still asks) and a command grant no git step.
 //! - Paths are compared after [`normalize_path`] on `/`-separated, workspace-relative paths; a
 //!   directory scope ends with `/`, so `src/engine/` never covers `src/engineering/a.rs`. Paths
 //!   that are absolute or climb out of the workspace are never granted or covered.
@@ -15,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::types::GateAction;
+use super::types::{GateAction, GitAction};
 
 /// One standing approval for the rest of the session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +38,9 @@ pub enum GrantKind {
     EditsOf { path: String },
     /// Commands whose words start with the words of `prefix`, e.g. "cargo test".
     CommandPrefix { prefix: String },
+    /// Unforced git steps of this kind kv1nt takes itself (`/branch`, the model's
+    /// `create_branch`); never a shell command.
+    Git { op: GitAction },
 }
 
 /// Programs whose second word is a subcommand worth keeping in a command grant.
@@ -82,6 +88,9 @@ impl Grant {
             GrantKind::CommandPrefix { prefix } => {
                 format!("commands starting with `{prefix}` for this session")
             }
+            GrantKind::Git { op } => {
+                format!("kv1nt's own {} steps (not forced) for this session", op.as_str())
+            }
         };
         Grant { kind, description }
     }
@@ -111,13 +120,15 @@ impl Grant {
                 let have: Vec<&str> = command.split_whitespace().collect();
                 !want.is_empty() && !has_shell_syntax(command) && have.starts_with(&want)
             }
+            (GrantKind::Git { op }, GateAction::Git { op: asked, force, .. }) => op == asked && !force,
             _ => false,
         }
     }
 }
 
-/// The narrowest sensible grant for `action` (see the module docs); None for commits, empty
-/// edits, paths outside the workspace and commands with shell syntax.
+/// The narrowest sensible grant for `action` (see the module docs); None for commits, git steps
+/// other than a plain branch or merge, empty edits, paths outside the workspace and commands
+/// with shell syntax.
 pub fn grant_for(action: &GateAction) -> Option<Grant> {
     match action {
         GateAction::Edit { changes } => {
@@ -158,6 +169,10 @@ pub fn grant_for(action: &GateAction) -> Option<Grant> {
             Some(Grant::new(GrantKind::CommandPrefix { prefix: words[..keep].join(" ") }))
         }
         GateAction::Commit { .. } => None,
+        GateAction::Git { op: op @ (GitAction::Branch | GitAction::Merge), force: false, .. } => {
+            Some(Grant::new(GrantKind::Git { op: *op }))
+        }
+        GateAction::Git { .. } => None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Risk assessment: how much could an [`GateAction`] go wrong, and why, in sentences for the modal.
 //!
 //! Path, command and secret rules are data (`assets/risk_paths.toml`, compiled once in
-//! `risk/rules.rs`); edits, commits and secrets are weighed here, commands in `risk/command.rs`.
+//! `risk/rules.rs`); edits, commits and secrets are weighed here, commands in `risk/command.rs`,
+//! other git steps (branch, merge, uncommit, pull request, push, hook) in `risk/git.rs`.
 //!
 //! Invariants:
 //! - The risk is the maximum over all reasons; reasons are sorted most severe first, deduplicated
@@ -18,6 +19,7 @@
 //!   piece of it is a known build, test or read-only command, and medium otherwise.
 
 mod command;
+mod git;
 mod rules;
 
 use std::path::Path;
@@ -60,6 +62,7 @@ pub fn assess(action: &GateAction, workspace: &Path) -> Assessment {
             }
             found
         }
+        GateAction::Git { op, target, force, .. } => git::assess_git(*op, target, *force),
     };
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
     let risk = found.first().map_or(Risk::Low, |f| f.0);

@@ -36,6 +36,9 @@ pub struct CommitOptions {
     pub trailer: Option<String>,
     /// Skip the `pre-commit` and `commit-msg` hooks (`git commit --no-verify`).
     pub no_verify: bool,
+    /// Run only hooks with these contents (the engine's session); None runs whatever is there
+    /// (the headless `kv1nt commit`, whose invocation is its whole session).
+    pub trusted_hooks: Option<super::hooks::TrustedHooks>,
 }
 
 /// A commit that was made.
@@ -74,7 +77,7 @@ pub(crate) fn write_commit(
 
     let mut hook_output = String::new();
     if !options.no_verify {
-        hook_output.push_str(&hooks::run(repo, "pre-commit", &[])?);
+        hook_output.push_str(&hooks::run(repo, "pre-commit", &[], options.trusted_hooks.as_ref())?);
     }
     let mut index = repo.index()?;
     index.read(true)?;
@@ -92,7 +95,12 @@ pub(crate) fn write_commit(
     let msg_file = repo.git_dir().join("COMMIT_EDITMSG");
     std::fs::write(&msg_file, &text)?;
     if !options.no_verify {
-        hook_output.push_str(&hooks::run(repo, "commit-msg", &[msg_file.as_os_str()])?);
+        hook_output.push_str(&hooks::run(
+            repo,
+            "commit-msg",
+            &[msg_file.as_os_str()],
+            options.trusted_hooks.as_ref(),
+        )?);
         text = String::from_utf8_lossy(&std::fs::read(&msg_file)?).into_owned();
     }
     let text = git2::message_prettify(&text, None)?;

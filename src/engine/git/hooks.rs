@@ -8,7 +8,13 @@
 //!   index and `GIT_EDITOR=:`; its stdout and stderr are captured together, in order, and the
 //!   last [`MAX_OUTPUT`] bytes are kept. A process the hook leaves running in the background
 //!   cannot hang the commit: output is awaited for [`OUTPUT_GRACE`] after the hook exits.
+//! - Given [`TrustedHooks`] (the engine's: the hooks present when its session started, plus the
+//!   ones the user approved), a hook runs only if its content hash is the trusted one; any other
+//!   hook fails the commit with [`VcsError::HookNotApproved`] before anything runs. The hash is
+//!   taken just before the hook starts; nothing sandboxed can change it in between, since
+//!   sandboxed runs see the git directory read-only.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -18,11 +24,47 @@ use std::time::Duration;
 
 use super::repo::Repo;
 use super::{Result, VcsError};
+use crate::engine::store::sha256_hex;
 
 /// The most hook output kept (the end is kept: that is where errors are).
 pub const MAX_OUTPUT: usize = 64 * 1024;
 /// How long output is still read after the hook exited (background children may hold the pipe).
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
+/// The hooks a commit runs, in order.
+pub const COMMIT_HOOKS: [&str; 2] = ["pre-commit", "commit-msg"];
+
+/// Hook name → sha256 of the content allowed to run under that name.
+pub type TrustedHooks = BTreeMap<String, String>;
+
+/// A hook as it is now on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookFile {
+    pub name: String,
+    pub path: PathBuf,
+    /// sha256 of the content, lowercase hex.
+    pub hash: String,
+    /// The content as text (lossy), for the user to read.
+    pub content: String,
+}
+
+/// The commit hooks present and executable now ([`COMMIT_HOOKS`] order).
+pub fn commit_hooks(repo: &Repo) -> Result<Vec<HookFile>> {
+    let mut out = Vec::new();
+    for name in COMMIT_HOOKS {
+        let Some(path) = find(repo, name)? else { continue };
+        let bytes = std::fs::read(&path)?;
+        let hash = sha256_hex(&bytes);
+        let content = String::from_utf8_lossy(&bytes).into_owned();
+        out.push(HookFile { name: name.to_string(), path, hash, content });
+    }
+    Ok(out)
+}
+
+/// The commit hooks present now, as trusted (taken when a session starts).
+pub fn trust_present(repo: &Repo) -> Result<TrustedHooks> {
+    Ok(commit_hooks(repo)?.into_iter().map(|h| (h.name, h.hash)).collect())
+}
 
 /// Where the hook `name` would live, if it exists and is executable.
 fn find(repo: &Repo, name: &str) -> Result<Option<PathBuf>> {
@@ -41,8 +83,19 @@ fn find(repo: &Repo, name: &str) -> Result<Option<PathBuf>> {
 
 /// Runs hook `name` with `args` if the repository has it. Ok(output) when it passed or does
 /// not exist (empty output); [`VcsError::HookFailed`] with its output when it exited non-zero.
-pub(crate) fn run(repo: &Repo, name: &str, args: &[&std::ffi::OsStr]) -> Result<String> {
+/// With `trusted`, a hook whose content is not the trusted one is refused, not run.
+pub(crate) fn run(
+    repo: &Repo,
+    name: &str,
+    args: &[&std::ffi::OsStr],
+    trusted: Option<&TrustedHooks>,
+) -> Result<String> {
     let Some(path) = find(repo, name)? else { return Ok(String::new()) };
+    if let Some(trusted) = trusted
+        && trusted.get(name) != Some(&sha256_hex(&std::fs::read(&path)?))
+    {
+        return Err(VcsError::HookNotApproved { hook: name.to_string(), path: path.display().to_string() });
+    }
     let (mut reader, writer) = std::io::pipe()?;
     let mut child = {
         let mut cmd = Command::new(&path);

@@ -25,7 +25,7 @@ pub mod assist;
 pub mod branch;
 pub mod commit;
 pub mod diff;
-mod hooks;
+pub mod hooks;
 pub mod merge;
 mod proposal;
 pub mod repo;
@@ -100,6 +100,11 @@ pub enum VcsError {
     StaleHunk(String),
     #[error("{} hook failed ({}):\n{output}", .hook, exit_text(*.status))]
     HookFailed { hook: String, status: Option<i32>, output: String },
+    #[error(
+        "the {hook} hook was created or changed during this session and not approved; read {path} \
+         and remove it, or approve it when asked"
+    )]
+    HookNotApproved { hook: String, path: String },
     #[error("commit.gpgsign is set but kv1nt cannot sign: {0}")]
     CannotSign(String),
     #[error("{0}")]

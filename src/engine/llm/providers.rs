@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::anthropic::AnthropicProvider;
 use crate::engine::llm::ollama::OllamaProvider;
-use crate::engine::llm::oneshot::{Candidate, OneShot};
+use crate::engine::llm::oneshot::{Candidate, FallbackConsent, OneShot};
 use crate::engine::llm::openai::OpenAiProvider;
 use crate::engine::llm::router::RetryPolicy;
 use crate::engine::llm::{LlmError, Provider, ProviderKind};
@@ -46,6 +46,8 @@ pub fn build(
 }
 
 /// The providers a one-shot request asks: the primary, then the fallback when it is another.
+/// With `llm.fallback_confirm` the fallback is refused until the caller says how to ask
+/// ([`OneShot::consent`]: the engine's dialog, the headless command's terminal).
 pub fn one_shot(config: &Config, secrets: &Secrets, client: &reqwest::Client) -> OneShot {
     let mut kinds = vec![config.llm.primary];
     let fallback = config.llm.fallback.provider().filter(|f| *f != config.llm.primary);
@@ -62,6 +64,14 @@ pub fn one_shot(config: &Config, secrets: &Secrets, client: &reqwest::Client) ->
         temperature: config.llm.temperature,
         retry: retry_policy(config),
         no_fallback: fallback.is_none(),
+        consent: if config.llm.fallback_confirm {
+            FallbackConsent::Refused(
+                "llm.fallback_confirm is set and nobody can be asked here, so the fallback was not used"
+                    .to_string(),
+            )
+        } else {
+            FallbackConsent::Given
+        },
     }
 }
 

@@ -1,6 +1,11 @@
 //! The gate's vocabulary as the UI sees it: what is asked ([`GateAction`] made of
-//! [`FileChange`]s, commands or commits), how risky it is ([`Risk`]), and the user's standing
-//! choice ([`Policy`]). The assessment itself is `engine::approval`.
+//! [`FileChange`]s, commands, commits or other git steps ([`GitAction`])), how risky it is
+//! ([`Risk`]), and the user's standing choice ([`Policy`]). The assessment itself is
+//! `engine::approval`.
+//!
+//! Invariant: a git step kv1nt takes itself is never dressed up as a shell command — it is a
+//! [`GateAction::Commit`] (which carries the diff and message to assess) or a
+//! [`GateAction::Git`], so its risk rules and its grants are its own.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,17 +62,60 @@ pub enum GateAction {
     Edit { changes: Vec<FileChange> },
     /// A shell command (the sandbox issue runs it).
     Command { command: String, cwd: String },
-    /// A commit (the git issue makes it).
+    /// A commit (plain or of a merge): the message and the staged diff it records.
     Commit { message: String, diff: String },
+    /// Any other git step kv1nt takes itself (`/branch`, `/uncommit`, `/pr`, a hook).
+    Git {
+        op: GitAction,
+        /// What it acts on: a branch, a commit, "owner/repo head → base", a hook's name.
+        target: String,
+        /// Shown in full below the reasons: a pull request's body, a hook's content.
+        detail: String,
+        /// Forced (`-f`, `--force`): discards or overwrites what the plain step keeps.
+        force: bool,
+    },
+}
+
+/// The git steps other than a commit, each with its own risk rules and grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GitAction {
+    /// Create a branch and switch the working tree to it.
+    Branch,
+    /// Merge another branch into the current one.
+    Merge,
+    /// Move the branch back past kv1nt's last commit, keeping its changes staged.
+    Uncommit,
+    /// Open a pull request on the remote's host (leaves the machine).
+    PullRequest,
+    /// Push to a remote (leaves the machine).
+    Push,
+    /// Run a repository hook that was created or changed during this session.
+    Hook,
+}
+
+impl GitAction {
+    /// Its name in the audit log and the dialog: "branch", "pull-request", "hook"…
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GitAction::Branch => "branch",
+            GitAction::Merge => "merge",
+            GitAction::Uncommit => "uncommit",
+            GitAction::PullRequest => "pull-request",
+            GitAction::Push => "push",
+            GitAction::Hook => "hook",
+        }
+    }
 }
 
 impl GateAction {
-    /// Short name for the audit log: "edit", "command", "commit".
+    /// Short name for the audit log: "edit", "command", "commit", or a [`GitAction`]'s name.
     pub fn kind(&self) -> &'static str {
         match self {
             GateAction::Edit { .. } => "edit",
             GateAction::Command { .. } => "command",
             GateAction::Commit { .. } => "commit",
+            GateAction::Git { op, .. } => op.as_str(),
         }
     }
 
@@ -79,6 +127,7 @@ impl GateAction {
             }
             GateAction::Command { command, .. } => command.clone(),
             GateAction::Commit { message, .. } => message.lines().next().unwrap_or_default().to_string(),
+            GateAction::Git { target, .. } => target.clone(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod graph;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use fences::{CodeBlock, extract_code_blocks};
-pub use gate::{FileChange, GateAction, Policy, Risk};
+pub use gate::{FileChange, GateAction, GitAction, Policy, Risk};
 pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };

@@ -24,7 +24,8 @@ pub const MAX_FIELD_CHARS: usize = 2_000;
 /// Most reasons kept per entry; later ones are dropped.
 pub const MAX_REASONS: usize = 32;
 /// Values of `action` kv1nt writes.
-pub const AUDIT_ACTIONS: [&str; 4] = ["edit", "command", "commit", "undo"];
+pub const AUDIT_ACTIONS: [&str; 10] =
+    ["edit", "command", "commit", "undo", "branch", "merge", "uncommit", "pull-request", "push", "hook"];
 /// Values of `decision` kv1nt writes.
 pub const AUDIT_DECISIONS: [&str; 10] = [
     "approved-once",

@@ -10,6 +10,7 @@ mod git_assist;
 mod git_cli;
 mod git_flow;
 mod graph;
+mod graph_busy;
 mod graph_cli;
 mod graph_engine;
 mod harness;

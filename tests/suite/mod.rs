@@ -15,6 +15,7 @@ mod graph_cli;
 mod graph_engine;
 mod harness;
 mod ledger;
+mod ledger_fail_closed;
 mod log_file;
 mod providers;
 mod pty_e2e;

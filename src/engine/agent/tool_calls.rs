@@ -217,34 +217,41 @@ impl Engine {
         }
     }
 
-    /// Record the pre-image, write atomically, mark the change applied.
+    /// Record the pre-image, write atomically, mark the change applied. Fails closed: without
+    /// session storage, or when the pre-image cannot be stored, nothing is written.
     fn apply(&mut self, proposal: &Proposal) -> Outcome {
         let Some(workspace) = self.tools_workspace.clone() else {
             return Outcome::error("the workspace directory cannot be opened");
         };
-        let change_id = match (&self.store, &self.session) {
-            (Some(store), Some(session)) => {
-                match store.begin_change(
-                    &session.id,
-                    &proposal.summary,
-                    std::slice::from_ref(&proposal.change),
-                ) {
-                    Ok(id) => Some(id),
-                    Err(e) => {
-                        return Outcome::error(format!(
-                            "Not applied: the pre-image could not be saved ({e})"
-                        ));
-                    }
-                }
+        let (Some(store), Some(session)) = (&self.store, &self.session) else {
+            let text = "Not applied: session storage is unavailable, so the change could not be \
+                        recorded for undo. Nothing was written.";
+            self.emit(Event::Notice { level: LogLevel::Error, text: text.into() });
+            return Outcome::error(text);
+        };
+        let change = std::slice::from_ref(&proposal.change);
+        let change_id = match store.begin_change(&session.id, &proposal.summary, change) {
+            Ok(id) => id,
+            Err(e) => {
+                let text = format!(
+                    "Not applied: the session database refused the pre-image ({e}). Nothing was written."
+                );
+                self.emit(Event::Notice { level: LogLevel::Error, text: text.clone() });
+                return Outcome::error(text);
             }
-            _ => None,
         };
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         let result = tools::apply(&workspace, &mut ledger, &proposal.change, proposal.before_hash.as_deref());
         drop(ledger);
         let state = if result.is_ok() { "applied" } else { "undone" };
-        if let (Some(store), Some(id)) = (&self.store, change_id) {
-            let _ = store.mark_change(id, state);
+        if let Some(store) = &self.store
+            && let Err(e) = store.mark_change(change_id, state)
+        {
+            let text = format!(
+                "Change #{change_id} could not be marked {state} ({e}); it stays pending and is \
+                 reconciled from the disk when the session is reopened."
+            );
+            self.emit(Event::Notice { level: LogLevel::Error, text });
         }
         match result {
             Ok(()) => {

@@ -3,7 +3,9 @@
 //! Edits, runs (and later commits) all pass through [`Engine::pass_gate`].
 //!
 //! Invariants: nothing proceeds without a verdict (policy, grant or the user); every request and
-//! every decision is written to the audit log; critical risk always reaches the user.
+//! every decision is written to the audit log, and a decision that could not be written (no
+//! session storage, a database error) is shown as a notice and stops the action (fail closed:
+//! nothing proceeds without its audit row); critical risk always reaches the user.
 
 use super::reply::Interrupt;
 use super::runtime::Engine;
@@ -137,7 +139,12 @@ impl Engine {
                 }
             }
         };
-        self.audit(id, action, &assessment, decision, scope.as_deref(), note.as_deref());
+        if !self.audit(id, action, &assessment, decision, scope.as_deref(), note.as_deref()) {
+            return Ok(Gated::Stop(format!(
+                "{}: the audit log could not be written, so nothing was done (see the notice)",
+                words.not_done
+            )));
+        }
         Ok(Gated::Proceed { edited })
     }
 
@@ -149,8 +156,14 @@ impl Engine {
         decision: &str,
         scope: Option<&str>,
         note: Option<&str>,
-    ) {
-        let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
+    ) -> bool {
+        let (Some(store), Some(session)) = (&self.store, &self.session) else {
+            self.emit(Event::Notice {
+                level: LogLevel::Error,
+                text: "Session storage is unavailable: this decision could not be audited.".into(),
+            });
+            return false;
+        };
         let note = note.map(redact_secrets);
         let entry = NewAudit {
             session_id: &session.id,
@@ -163,8 +176,13 @@ impl Engine {
             scope,
             note: note.as_deref(),
         };
-        if let Err(e) = store.record_audit(&entry) {
-            self.log(LogLevel::Error, format!("could not write the audit log: {e}"));
+        match store.record_audit(&entry) {
+            Ok(_) => true,
+            Err(e) => {
+                let text = format!("Could not write the audit log: {e}");
+                self.emit(Event::Notice { level: LogLevel::Error, text });
+                false
+            }
         }
     }
 }

@@ -2,17 +2,26 @@
 //! filled from the graph for the files the conversation is about: files the model read or edited
 //! through tools, and paths the user named that exist.
 //!
-//! Invariants: each section stays within its budget (4 bytes a token, as everywhere in the
+//! Invariants: a turn never waits on the graph for more than [`GRAPH_WAIT`] and Esc ends the
+//! wait (on timeout the step goes without the sections); the sections pass the same injection
+//! screen as tool results ([`Engine::screen`]) before they reach the system prompt; each
+//! section stays within its budget (4 bytes a token, as everywhere in the
 //! context manager) and within an eighth of the model's window, so a small local model is never
 //! crowded out; with no files in view (or no index) nothing is added.
 
 use std::collections::BTreeSet;
 
+use super::reply::Interrupt;
 use super::runtime::Engine;
 use crate::engine::graph::{EntityKey, GraphDb, RelationKind};
 use crate::engine::llm::Message;
+use crate::engine::protocol::LogLevel;
 
 use super::graph_tools::describe;
+
+/// The longest a turn waits for any graph answer (sections, tools); the graph thread answers
+/// between index batches, so only a stuck graph (a held index lock, a slow embedder) hits it.
+pub(super) const GRAPH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// At most this many files feed the sections (the most recently mentioned).
 const MAX_FILES: usize = 8;
@@ -95,12 +104,37 @@ fn entity_ids_in(db: &GraphDb, file: &str) -> Vec<i64> {
 }
 
 impl Engine {
+    /// Wait for a graph answer for at most [`GRAPH_WAIT`], yielding to Esc; `None` on timeout
+    /// (logged, naming `what`).
+    pub(super) async fn graph_wait<T>(
+        &mut self,
+        what: &str,
+        answer: impl Future<Output = T>,
+    ) -> Result<Option<T>, Interrupt> {
+        match self.unless_interrupted(tokio::time::timeout(GRAPH_WAIT, answer)).await? {
+            Ok(answer) => Ok(Some(answer)),
+            Err(_) => {
+                let secs = GRAPH_WAIT.as_secs();
+                self.log(LogLevel::Warn, format!("graph: no answer for {what} within {secs} s (index busy)"));
+                Ok(None)
+            }
+        }
+    }
+
+    /// The screened graph sections for the next step; empty when the graph does not answer in
+    /// time.
+    pub(super) async fn prompt_graph_sections(&mut self, window_tokens: usize) -> Result<String, Interrupt> {
+        let answer = self.graph_context(window_tokens);
+        let text = self.graph_wait("the prompt's graph sections", answer).await?.unwrap_or_default();
+        if text.is_empty() {
+            return Ok(text);
+        }
+        Ok(self.screen("the code index's prompt sections", text).0)
+    }
+
     /// The graph sections for the next request (empty without files in view or an index).
     /// (A future that does not borrow the engine, so the engine task stays `Send`.)
-    pub(in crate::engine) fn graph_context(
-        &self,
-        window_tokens: usize,
-    ) -> impl Future<Output = String> + Send + 'static {
+    fn graph_context(&self, window_tokens: usize) -> impl Future<Output = String> + Send + 'static {
         let graph = self.graph.clone();
         let files = files_in_view(&self.history, &self.workspace);
         let cap = window_tokens.saturating_mul(4) / 8;

@@ -1,6 +1,7 @@
 //! Running the model's graph tools against the repository's index, and formatting the answers
 //! compactly (one line per entity: kind, qualified name, file:lines, then the signature).
 
+use super::reply::Interrupt;
 use super::runtime::Engine;
 use crate::engine::graph::{Entity, EntityKey, GraphDb, RelationKind};
 use crate::engine::protocol::{GraphOp, LogLevel};
@@ -90,19 +91,33 @@ fn run(db: &GraphDb, query: GraphQuery, vector: Option<Vec<f32>>) -> Result<Stri
 
 impl Engine {
     /// A graph tool call: (content for the model, is_error).
-    pub(in crate::engine) async fn graph_tool(&mut self, query: GraphQuery) -> (String, bool) {
+    /// Every wait is bounded ([`Engine::graph_wait`]): a busy index answers "try again".
+    pub(in crate::engine) async fn graph_tool(
+        &mut self,
+        query: GraphQuery,
+    ) -> Result<(String, bool), Interrupt> {
         let Some(graph) = self.graph.clone() else {
-            return ("The code index is unavailable in this session; use grep and read_file.".into(), true);
+            return Ok((
+                "The code index is unavailable in this session; use grep and read_file.".into(),
+                true,
+            ));
         };
+        let busy = || ("The code index is busy, try again (or use grep and read_file).".to_string(), true);
         let vector = match &query {
-            GraphQuery::Search { query, .. } => graph.embed_query(query.clone()).await,
+            GraphQuery::Search { query, .. } => {
+                match self.graph_wait("a search vector", graph.embed_query(query.clone())).await? {
+                    Some(vector) => vector,
+                    None => return Ok(busy()),
+                }
+            }
             _ => None,
         };
-        match graph.ask(move |db| run(db, query, vector)).await {
-            Some(Ok(text)) => (text, false),
-            Some(Err(text)) => (text, true),
-            None => ("The code index stopped; use grep and read_file.".into(), true),
-        }
+        Ok(match self.graph_wait("a graph tool", graph.ask(move |db| run(db, query, vector))).await? {
+            None => busy(),
+            Some(Some(Ok(text))) => (text, false),
+            Some(Some(Err(text))) => (text, true),
+            Some(None) => ("The code index stopped; use grep and read_file.".into(), true),
+        })
     }
 }
 

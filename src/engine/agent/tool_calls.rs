@@ -1,5 +1,5 @@
-//! Running the model's tool calls: reads run at once (their output scanned for prompt
-//! injection), changes go through the approval gate and have their pre-images recorded before they are written.
+//! Running the model's tool calls: reads run at once (their output, like `run` output, scanned
+//! for prompt injection by [`Engine::screen`]), changes go through the approval gate and have their pre-images recorded before they are written.
 //!
 //! Invariants: nothing is written without a verdict of the gate (policy, grant or the user);
 //! every request and decision is audited; a change is recorded as `pending` with its pre-images
@@ -104,7 +104,7 @@ impl Engine {
             ToolInput::AskUser { question } => self.ask_user(question).await,
             ToolInput::Graph(query) => {
                 let source = call_summary(call);
-                let (content, is_error) = self.graph_tool(query).await;
+                let (content, is_error) = self.graph_tool(query).await?;
                 if is_error {
                     return Ok(Outcome::error(content));
                 }
@@ -119,8 +119,10 @@ impl Engine {
                 Ok(Outcome { content, is_error, flags: Vec::new() })
             }
             ToolInput::Run(args) => {
+                let source = call_summary(call);
                 let (content, is_error) = self.run_tool(args).await?;
-                Ok(Outcome { content, is_error, flags: Vec::new() })
+                let (content, flags) = self.screen(&source, content);
+                Ok(Outcome { content, is_error, flags })
             }
             ToolInput::Edit(args) => {
                 let proposal = tools::propose_edit(
@@ -160,18 +162,25 @@ impl Engine {
         }
     }
 
-    /// Flagged content goes to the model marked as untrusted data, and raises the risk of
-    /// every change proposed later in this turn.
     fn screen_for_injection(&mut self, source: &str, output: String) -> Outcome {
-        let findings = scanner().scan(&output);
+        let (content, flags) = self.screen(source, output);
+        Outcome { content, is_error: false, flags }
+    }
+
+    /// The one screen for everything the model reads (tool results, `run` output, the graph's
+    /// prompt sections): flagged text goes to the model wrapped as untrusted data, is logged,
+    /// and raises the risk of every change proposed later in this turn. Returns the text to
+    /// give the model and the findings (empty when clean) for the chat's flag.
+    pub(super) fn screen(&mut self, source: &str, text: String) -> (String, Vec<String>) {
+        let findings = scanner().scan(&text);
         if findings.is_empty() {
-            return Outcome::ok(output);
+            return (text, Vec::new());
         }
         self.turn.flagged = true;
         let flags: Vec<String> =
             findings.iter().map(|f| format!("{} (line {})", f.description, f.line)).collect();
         self.log(LogLevel::Warn, format!("possible prompt injection in {source}: {}", flags.join("; ")));
-        Outcome { content: quarantine(source, &output, &findings), is_error: false, flags }
+        (quarantine(source, &text, &findings), flags)
     }
 
     async fn ask_user(&mut self, question: String) -> Result<Outcome, Interrupt> {
@@ -208,34 +217,41 @@ impl Engine {
         }
     }
 
-    /// Record the pre-image, write atomically, mark the change applied.
+    /// Record the pre-image, write atomically, mark the change applied. Fails closed: without
+    /// session storage, or when the pre-image cannot be stored, nothing is written.
     fn apply(&mut self, proposal: &Proposal) -> Outcome {
         let Some(workspace) = self.tools_workspace.clone() else {
             return Outcome::error("the workspace directory cannot be opened");
         };
-        let change_id = match (&self.store, &self.session) {
-            (Some(store), Some(session)) => {
-                match store.begin_change(
-                    &session.id,
-                    &proposal.summary,
-                    std::slice::from_ref(&proposal.change),
-                ) {
-                    Ok(id) => Some(id),
-                    Err(e) => {
-                        return Outcome::error(format!(
-                            "Not applied: the pre-image could not be saved ({e})"
-                        ));
-                    }
-                }
+        let (Some(store), Some(session)) = (&self.store, &self.session) else {
+            let text = "Not applied: session storage is unavailable, so the change could not be \
+                        recorded for undo. Nothing was written.";
+            self.emit(Event::Notice { level: LogLevel::Error, text: text.into() });
+            return Outcome::error(text);
+        };
+        let change = std::slice::from_ref(&proposal.change);
+        let change_id = match store.begin_change(&session.id, &proposal.summary, change) {
+            Ok(id) => id,
+            Err(e) => {
+                let text = format!(
+                    "Not applied: the session database refused the pre-image ({e}). Nothing was written."
+                );
+                self.emit(Event::Notice { level: LogLevel::Error, text: text.clone() });
+                return Outcome::error(text);
             }
-            _ => None,
         };
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         let result = tools::apply(&workspace, &mut ledger, &proposal.change, proposal.before_hash.as_deref());
         drop(ledger);
         let state = if result.is_ok() { "applied" } else { "undone" };
-        if let (Some(store), Some(id)) = (&self.store, change_id) {
-            let _ = store.mark_change(id, state);
+        if let Some(store) = &self.store
+            && let Err(e) = store.mark_change(change_id, state)
+        {
+            let text = format!(
+                "Change #{change_id} could not be marked {state} ({e}); it stays pending and is \
+                 reconciled from the disk when the session is reopened."
+            );
+            self.emit(Event::Notice { level: LogLevel::Error, text });
         }
         match result {
             Ok(()) => {

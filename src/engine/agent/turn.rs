@@ -59,7 +59,14 @@ impl Engine {
                 return (TurnOutcome::Incomplete { reason }, LoopControl::Continue);
             }
             let window = self.config.context_window(self.config.llm.primary);
-            self.turn.graph_context = self.graph_context(window).await;
+            self.turn.graph_context = match self.prompt_graph_sections(window).await {
+                Ok(sections) => sections,
+                Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
+                Err(Interrupt::Cancel) => {
+                    self.log(LogLevel::Info, "turn cancelled while waiting for the code index");
+                    return (TurnOutcome::Cancelled, LoopControl::Continue);
+                }
+            };
             let (stream, kind) = match self.start_reply().await {
                 Ok(started) => started,
                 Err(StartError::Interrupted(Interrupt::Shutdown)) => {

@@ -2,6 +2,10 @@
 //! and ask first (through the same approval request as edits, never auto-approved), refuse to
 //! silently overwrite changes the user made since, and are audited.
 //!
+//! A restore writes all of its files or none (`tools::restore`, journaled so a crash part-way
+//! is rolled back on the next start) and marks its changes undone in one transaction; its
+//! audit row is written before any file is.
+//!
 //! A change left `pending` by a crash between approval and write is reconciled when the session
 //! is reopened: written → `applied` (so `/undo` can restore it), not written → `undone`.
 
@@ -12,7 +16,10 @@ use crate::engine::approval::{FileChange, GateAction};
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, ChangeSummary, Event, LogLevel, Op};
 use crate::engine::store::changes::{ChangeRecord, RestoreStep, restore_plan, rewind_plan};
 use crate::engine::store::sha256_hex;
-use crate::engine::tools;
+use crate::engine::tools::{self, restore, restore::RestoreFile};
+
+/// Journals of restores in flight, under the data directory (see `tools::restore`).
+const JOURNAL_DIR: &str = "restore-journal";
 
 impl Engine {
     pub(super) fn list_changes(&self) {
@@ -46,7 +53,7 @@ impl Engine {
 
     pub(super) async fn rewind(&mut self, to: i64) -> LoopControl {
         let changes = self.session_changes();
-        if !changes.iter().any(|c| c.id == to) {
+        if to != 0 && !changes.iter().any(|c| c.id == to) {
             self.notice(LogLevel::Warn, format!("There is no change #{to} in this session (see /rewind)."));
             return LoopControl::Continue;
         }
@@ -64,7 +71,8 @@ impl Engine {
                 return LoopControl::Continue;
             }
         };
-        let title = format!("rewind to after change #{to} (undoes {} change(s))", later.len());
+        let point = if to == 0 { "the session's start".to_string() } else { format!("after change #{to}") };
+        let title = format!("rewind to {point} (undoes {} change(s))", later.len());
         self.restore(&title, plan, &later).await
     }
 
@@ -72,8 +80,11 @@ impl Engine {
     async fn restore(&mut self, title: &str, plan: Vec<RestoreStep>, change_ids: &[i64]) -> LoopControl {
         let mut changes = Vec::new();
         let mut conflicts = Vec::new();
+        let mut expected = Vec::new();
         for step in &plan {
-            let current = self.read_current(&step.path).map(|b| String::from_utf8_lossy(&b).into_owned());
+            let bytes = self.read_current(&step.path);
+            expected.push(bytes.as_deref().map(sha256_hex));
+            let current = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
             let after = match &step.content {
                 Some(bytes) => match String::from_utf8(bytes.clone()) {
                     Ok(text) => Some(text),
@@ -130,23 +141,77 @@ impl Engine {
             return LoopControl::Continue;
         }
         let Some(workspace) = self.tools_workspace.clone() else { return LoopControl::Continue };
-        for change in &changes {
-            let expected = change.before.as_ref().map(|b| sha256_hex(b.as_bytes()));
-            let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = tools::apply(&workspace, &mut ledger, change, expected.as_deref()) {
-                drop(ledger);
-                self.notice(LogLevel::Error, format!("Restoring {} failed: {e}", change.path));
-                return LoopControl::Continue;
-            }
+        if !self.audit(id, &action, &assessment, "approved-once", None, Some("undo")) {
+            self.notice(LogLevel::Error, "Nothing was restored: the audit log could not be written.");
+            return LoopControl::Continue;
         }
-        if let Some(store) = &self.store {
-            for change_id in change_ids {
-                let _ = store.mark_change(*change_id, "undone");
-            }
+        let files: Vec<RestoreFile> = plan
+            .iter()
+            .zip(&expected)
+            .map(|(step, hash)| RestoreFile {
+                path: &step.path,
+                content: step.content.as_deref(),
+                expected: hash.as_deref(),
+            })
+            .collect();
+        match self.restore_all(&workspace, &files, change_ids) {
+            Ok(()) => self.notice(LogLevel::Info, format!("Restored: {title}.")),
+            Err(e) => self.notice(LogLevel::Error, format!("Nothing was restored: {e}")),
         }
-        self.audit(id, &action, &assessment, "approved-once", None, Some("undo"));
-        self.notice(LogLevel::Info, format!("Restored: {title}."));
         LoopControl::Continue
+    }
+
+    /// Writes every file of a restore or none (see `tools::restore`), journaled in the data
+    /// directory so a crash part-way is rolled back on the next start, then marks `change_ids`
+    /// undone in one transaction (a failure there puts the files back too).
+    fn restore_all(
+        &mut self,
+        workspace: &tools::Workspace,
+        files: &[RestoreFile],
+        change_ids: &[i64],
+    ) -> Result<(), String> {
+        let store = self.store.as_ref().ok_or("session storage is unavailable")?;
+        let journal = store.data_dir().map(|dir| dir.join(JOURNAL_DIR));
+        if let Some(dir) = &journal {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let journal = journal.map(|dir| dir.join(format!("{}.json", std::process::id())));
+        let staged = restore::stage(workspace, files).map_err(|e| e.to_string())?;
+        let paths = staged.paths().to_vec();
+        let committed = staged.commit(change_ids, journal.as_deref()).map_err(|e| e.to_string())?;
+        if let Err(e) = store.mark_changes(change_ids, "undone") {
+            committed.rollback();
+            return Err(format!("the session database refused to record it ({e}); the files were put back"));
+        }
+        committed.finish();
+        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        for (rel, file) in paths.iter().zip(files) {
+            match file.content {
+                Some(bytes) => ledger.record(rel, bytes),
+                None => ledger.forget(rel),
+            }
+        }
+        Ok(())
+    }
+
+    /// Restores a crash interrupted: rolled back unless their changes were already recorded
+    /// undone (then only the kept originals are dropped).
+    fn recover_restores(&self) {
+        let Some(store) = &self.store else { return };
+        let Some(dir) = store.data_dir().map(|d| d.join(JOURNAL_DIR)) else { return };
+        let Ok(entries) = std::fs::read_dir(&dir) else { return };
+        for entry in entries.flatten() {
+            let done = |ids: &[i64]| {
+                ids.iter().all(|id| store.change(*id).ok().flatten().is_some_and(|c| c.state == "undone"))
+            };
+            if let Some((ids, rolled_back)) = restore::recover(&entry.path(), done) {
+                let what = if rolled_back { "rolled back" } else { "completed" };
+                self.notice(
+                    LogLevel::Warn,
+                    format!("An undo of change(s) {ids:?} was interrupted by a crash; it was {what}."),
+                );
+            }
+        }
     }
 
     fn session_changes(&self) -> Vec<ChangeRecord> {
@@ -176,6 +241,7 @@ impl Engine {
 
     /// Changes left `pending` by a crash: applied if the file holds the new content, else undone.
     pub(super) fn reconcile_pending_changes(&self) {
+        self.recover_restores();
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
         for change in store.pending_changes(&session.id).unwrap_or_default() {
             let written = change.files.iter().all(|f| {
@@ -183,7 +249,10 @@ impl Engine {
                 current == f.after_hash
             });
             let state = if written { "applied" } else { "undone" };
-            let _ = store.mark_change(change.id, state);
+            if let Err(e) = store.mark_change(change.id, state) {
+                self.notice(LogLevel::Error, format!("Could not reconcile change #{}: {e}", change.id));
+                continue;
+            }
             self.log(
                 LogLevel::Warn,
                 format!("change #{} was interrupted by a crash; recorded as {state}", change.id),

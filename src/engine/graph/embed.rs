@@ -195,6 +195,17 @@ pub fn entity_text(kind: &str, qualified_name: &str, signature: &str, doc: Optio
 
 /// Embeds every entity that has no vector yet, `batch` texts per request, committing each batch.
 pub async fn embed_pending(db: &GraphDb, embedder: &impl Embedder, batch: usize) -> Result<EmbedReport> {
+    embed_pending_between(db, embedder, batch, || {}).await
+}
+
+/// [`embed_pending`], calling `between` after each committed batch (the graph worker answers
+/// queries there, so embedding a large index never holds them up for more than one batch).
+pub async fn embed_pending_between(
+    db: &GraphDb,
+    embedder: &impl Embedder,
+    batch: usize,
+    between: impl Fn(),
+) -> Result<EmbedReport> {
     let dim = embedder.dim();
     if dim == 0 {
         return Err(GraphError::Embed("the embedder reports dimension 0".into()));
@@ -275,6 +286,7 @@ pub async fn embed_pending(db: &GraphDb, embedder: &impl Embedder, batch: usize)
             }
         }
         tx.commit()?;
+        between();
     }
     Ok(report)
 }

@@ -41,7 +41,9 @@ mod worker;
 
 use std::path::PathBuf;
 
-pub use embed::{EmbedReport, Embedder, OllamaEmbedder, OpenAiEmbedder, embed_pending};
+pub use embed::{
+    EmbedReport, Embedder, OllamaEmbedder, OpenAiEmbedder, embed_pending, embed_pending_between,
+};
 pub use index::{IndexOptions, IndexProgress, IndexReport, index_repository, reindex_file};
 pub use model::{Entity, EntityKind, Relation, RelationKind};
 pub use query::{EntityKey, GraphStats, Related, SearchHit};

@@ -6,8 +6,11 @@
 //! Invariants:
 //! - Nothing here blocks the engine task: queries are closures run on the graph thread and
 //!   answered through a oneshot channel; a query to a dead or missing graph answers `None`.
-//! - Indexing never blocks a turn: a query waits only for the job in front of it, and the full
-//!   index is chunked by the graph module's own batches.
+//! - Indexing never blocks a turn: queries have their own channel and are answered before the
+//!   next job and between the committed batches of a running index or embedding job, so a query
+//!   sees the last committed index and waits at most one batch. (A query that needs the embedder
+//!   while embedding runs gets no vector: search is lexical until embedding ends.) The engine
+//!   bounds every wait on top of that (`agent::graph_context::GRAPH_WAIT`).
 //! - With no embedding model the graph is lexical only, and the Output log says so once.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +23,7 @@ use crate::engine::graph::{self, EmbedEndpoints, GraphDb, GraphSettings, IndexOp
 use crate::engine::protocol::{Event, LogLevel};
 
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+type Query = Box<dyn FnOnce(&Worker) + Send>;
 
 /// The graph thread's state.
 struct Worker {
@@ -31,12 +35,16 @@ struct Worker {
     entities: Arc<AtomicUsize>,
     batch: usize,
     max_file_bytes: u64,
+    queries: std_mpsc::Receiver<Query>,
+    /// An embedding batch is in flight on `runtime` (queries then skip the embedder).
+    embedding: std::cell::Cell<bool>,
 }
 
 /// Handle to the graph thread; cheap to clone.
 #[derive(Clone)]
 pub struct GraphWorker {
     jobs: std_mpsc::Sender<Job>,
+    queries: std_mpsc::Sender<Query>,
     /// Entities in the index after the last (re-)index; 0 until the first index finishes.
     entities: Arc<AtomicUsize>,
 }
@@ -68,6 +76,7 @@ impl GraphWorker {
         }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
         let (jobs, rx) = std_mpsc::channel::<Job>();
+        let (queries, query_rx) = std_mpsc::channel::<Query>();
         let (settings, endpoints) = (settings.clone(), endpoints.clone());
         let entities = Arc::new(AtomicUsize::new(0));
         let mut worker = Worker {
@@ -79,6 +88,8 @@ impl GraphWorker {
             embedder: None,
             batch: settings.batch.max(1),
             max_file_bytes: settings.max_file_kb.saturating_mul(1024),
+            queries: query_rx,
+            embedding: std::cell::Cell::new(false),
         };
         let spawned = std::thread::Builder::new().name("kv1nt-graph".into()).spawn(move || {
             worker.index_all();
@@ -98,10 +109,11 @@ impl GraphWorker {
             };
             worker.embed_pending();
             while let Ok(job) = rx.recv() {
+                worker.answer_queries();
                 job(&mut worker);
             }
         });
-        spawned.ok().map(|_| GraphWorker { jobs, entities })
+        spawned.ok().map(|_| GraphWorker { jobs, queries, entities })
     }
 
     /// Whether the index has anything to offer (the graph tools are offered only then: over an
@@ -114,10 +126,17 @@ impl GraphWorker {
         let _ = self.jobs.send(Box::new(job));
     }
 
-    /// Runs `f` on the graph thread; `None` when the thread is gone.
+    /// Queues a query ahead of the jobs, and wakes an idle thread to answer it.
+    fn query(&self, query: impl FnOnce(&Worker) + Send + 'static) {
+        let _ = self.queries.send(Box::new(query));
+        self.submit(|w| w.answer_queries());
+    }
+
+    /// Runs `f` on the graph thread against the last committed index; `None` when the thread
+    /// is gone.
     pub async fn ask<T: Send + 'static>(&self, f: impl FnOnce(&GraphDb) -> T + Send + 'static) -> Option<T> {
         let (tx, rx) = oneshot::channel();
-        self.submit(move |w| {
+        self.query(move |w| {
             let _ = tx.send(f(&w.db));
         });
         rx.await.ok()
@@ -137,7 +156,11 @@ impl GraphWorker {
     /// The vector for `query` when an embedder answers (for hybrid search).
     pub async fn embed_query(&self, query: String) -> Option<Vec<f32>> {
         let (tx, rx) = oneshot::channel();
-        self.submit(move |w| {
+        self.query(move |w| {
+            if w.embedding.get() {
+                let _ = tx.send(None);
+                return;
+            }
             let vector = w.embedder.as_ref().and_then(|e| {
                 use graph::Embedder;
                 w.runtime.block_on(e.embed(std::slice::from_ref(&query))).ok()?.into_iter().next()
@@ -153,9 +176,16 @@ impl Worker {
         let _ = self.events.send(Event::Log { level, text: text.into() });
     }
 
-    fn index_all(&mut self) {
+    /// Answers every queued query (between jobs and between batches).
+    fn answer_queries(&self) {
+        while let Ok(query) = self.queries.try_recv() {
+            query(self);
+        }
+    }
+
+    fn index_all(&self) {
         let options = IndexOptions { max_file_bytes: self.max_file_bytes, ..IndexOptions::default() };
-        match graph::index_repository(&self.root, &self.db, &options, &|_| {}) {
+        match graph::index_repository(&self.root, &self.db, &options, &|_| self.answer_queries()) {
             Ok(r) => {
                 self.entities.store(r.entities, Ordering::Relaxed);
                 let secs = r.elapsed.as_secs_f64();
@@ -175,9 +205,13 @@ impl Worker {
         }
     }
 
-    fn embed_pending(&mut self) {
+    fn embed_pending(&self) {
         let Some(embedder) = &self.embedder else { return };
-        match self.runtime.block_on(graph::embed_pending(&self.db, embedder, self.batch)) {
+        self.embedding.set(true);
+        let work = graph::embed_pending_between(&self.db, embedder, self.batch, || self.answer_queries());
+        let result = self.runtime.block_on(work);
+        self.embedding.set(false);
+        match result {
             Ok(report) if report.embedded > 0 => {
                 self.log(LogLevel::Info, format!("graph: embedded {} entities", report.embedded))
             }

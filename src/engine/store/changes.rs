@@ -10,8 +10,8 @@
 //!   on the next start belongs to a writer that died between approval and write; the caller
 //!   recovers it from [`Store::pending_changes`] (its files are each at the before or the after
 //!   state, or conflicting).
-//! - State moves only through [`Store::mark_change`] to `applied` or `undone`; rows are never
-//!   deleted.
+//! - State moves only through [`Store::mark_change`] (or [`Store::mark_changes`], several in
+//!   one transaction) to `applied` or `undone`; rows are never deleted.
 //! - Contents are bytes end to end: nothing is decoded, normalised or re-encoded (CRLF and
 //!   non-UTF-8 bytes come back exactly).
 //! - [`restore_plan`] and [`rewind_plan`] only read: they take the current disk state as a
@@ -130,6 +130,16 @@ impl Store {
         if changed == 0 {
             return Err(invalid(format!("no recorded change with id {change_id}")));
         }
+        Ok(())
+    }
+
+    /// Moves several changes to `state` in one transaction: all of them or none.
+    pub fn mark_changes(&self, change_ids: &[i64], state: &str) -> Result<()> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        for id in change_ids {
+            self.mark_change(*id, state)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 

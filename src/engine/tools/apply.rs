@@ -36,7 +36,35 @@ pub fn apply(
     if fs::metadata(&abs).is_ok_and(|m| m.is_dir()) {
         return Err(ToolError::Invalid(format!("`{rel}` is a directory; only files can be written")));
     }
-    let current = hash_file(&abs).map_err(|e| ToolError::io("reading", &rel, &e))?;
+    let current = check_before(&abs, &rel, expected_before)?;
+
+    match &change.after {
+        Some(text) => {
+            write_atomic(&abs, text.as_bytes()).map_err(|e| ToolError::io("writing", &rel, &e))?;
+            ledger.record(&rel, text.as_bytes());
+        }
+        None => {
+            if current.is_none() {
+                return Err(ToolError::NotFound(format!("`{rel}` does not exist, so it cannot be deleted")));
+            }
+            fs::remove_file(&abs).map_err(|e| ToolError::io("deleting", &rel, &e))?;
+            if let Some(dir) = abs.parent() {
+                sync_dir(dir);
+            }
+            ledger.forget(&rel);
+        }
+    }
+    Ok(())
+}
+
+/// The file's current hash, after checking it is what the change expects (`None` = must not
+/// exist); a stale file is refused with [`ToolError::Stale`].
+pub(super) fn check_before(
+    abs: &Path,
+    rel: &str,
+    expected_before: Option<&str>,
+) -> Result<Option<String>, ToolError> {
+    let current = hash_file(abs).map_err(|e| ToolError::io("reading", rel, &e))?;
     match (expected_before, current.as_deref()) {
         (None, None) => {}
         (Some(want), Some(now)) if want == now => {}
@@ -59,24 +87,7 @@ pub fn apply(
             )));
         }
     }
-
-    match &change.after {
-        Some(text) => {
-            write_atomic(&abs, text.as_bytes()).map_err(|e| ToolError::io("writing", &rel, &e))?;
-            ledger.record(&rel, text.as_bytes());
-        }
-        None => {
-            if current.is_none() {
-                return Err(ToolError::NotFound(format!("`{rel}` does not exist, so it cannot be deleted")));
-            }
-            fs::remove_file(&abs).map_err(|e| ToolError::io("deleting", &rel, &e))?;
-            if let Some(dir) = abs.parent() {
-                sync_dir(dir);
-            }
-            ledger.forget(&rel);
-        }
-    }
-    Ok(())
+    Ok(current)
 }
 
 /// sha256 hex of the file, streaming; `None` when it does not exist.
@@ -124,7 +135,7 @@ fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Makes a rename or unlink in `dir` durable, where the platform allows it.
-fn sync_dir(dir: &Path) {
+pub(super) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

@@ -17,6 +17,7 @@ mod args;
 mod edit;
 mod graph_specs;
 mod read;
+pub mod restore;
 mod search;
 mod specs;
 mod workspace;

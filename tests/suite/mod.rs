@@ -24,6 +24,7 @@ mod sandbox;
 mod sandbox_fail_closed;
 mod store;
 mod tools;
+mod trust;
 mod ui;
 mod ui_git;
 mod ui_graph;

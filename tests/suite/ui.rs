@@ -165,7 +165,12 @@ fn the_modal_answers_mouse_clicks_on_its_buttons() {
     let (ops, mut rx) = mpsc::unbounded_channel();
     update::apply(
         &mut s,
-        Event::ConfirmRequest { id: 7, title: "Switch?".into(), body: "Use ollama?".into() },
+        Event::ConfirmRequest {
+            id: 7,
+            title: "Switch?".into(),
+            body: "Use ollama?".into(),
+            default_yes: true,
+        },
     );
     render(&mut s, 100, 30);
     let (_, no) = s.hit.buttons.iter().copied().find(|(yes, _)| !yes).expect("No button drawn");

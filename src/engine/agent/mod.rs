@@ -3,7 +3,8 @@
 //! reply (`reply`), the model's tool calls (`tool_calls`), the approval gate as the engine runs it
 //! (`gate`), sandboxed runs (`runs`), undo and rewind (`undo`), git flows through the gate
 //! (`git`), the graph's tools and prompt sections (`graph_tools`, `graph_context`), the system
-//! prompt (`prompt`), intents and the text tool protocol.
+//! prompt (`prompt`), the start-up question about an untrusted repository config (`trust`),
+//! intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -19,6 +20,7 @@ mod runs;
 pub mod runtime;
 pub mod text_protocol;
 mod tool_calls;
+mod trust;
 mod turn;
 mod undo;
 

@@ -48,6 +48,13 @@ impl Paths {
     }
 }
 
+/// kv1nt's own directories: the user's config directory (`<config dir>/kv1nt`) and the
+/// [`data_dir`] (sessions, `trusted.toml`). The gate treats writing into them as critical.
+pub fn own_dirs(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let config = BaseDirs::new().map(|b| b.config_dir().join("kv1nt"));
+    config.into_iter().chain([data_dir(env)]).collect()
+}
+
 /// Where sessions, graphs and logs live: `$KV1NT_HOME`, else `kv1nt/` in the user's data
 /// directory (`$XDG_DATA_HOME`, else `~/.local/share` on Linux, via `directories`), else in the
 /// temp directory when there is no home.

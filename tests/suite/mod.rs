@@ -18,6 +18,7 @@ mod log_file;
 mod providers;
 mod pty_e2e;
 mod pty_git;
+mod pty_trust;
 mod real_model;
 mod run_tool;
 mod sandbox;

@@ -21,17 +21,17 @@ use kv1nt::engine::store::Store;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
-const ANTHROPIC_SENTINEL: &str = "sk-sentinel-anthropic-7f3a9c";
+pub(super) const ANTHROPIC_SENTINEL: &str = "sk-sentinel-anthropic-7f3a9c";
 const OPENAI_SENTINEL: &str = "sk-sentinel-openai-2b8e41";
 
 /// A listener that records every byte sent to it and answers 401 (so kv1nt gives up at once).
-struct Trap {
-    url: String,
+pub(super) struct Trap {
+    pub(super) url: String,
     received: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Trap {
-    fn start() -> Trap {
+    pub(super) fn start() -> Trap {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -59,7 +59,7 @@ impl Trap {
         Trap { url, received }
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         String::from_utf8_lossy(&self.received.lock().unwrap()).into_owned()
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use kv1nt::cli::{self, Cli, Command};
+use kv1nt::engine::config::TrustMode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,12 +49,29 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         return runtime.block_on(cli::run::run(args));
     }
+    if let Some(Command::Trust(args)) = &cli.command {
+        return cli::trust::run(args, &cli::paths_at(args.path.as_deref())?);
+    }
     // `kv1nt index PATH` works on (and reads the configuration of) PATH's repository.
     let at = match &cli.command {
         Some(Command::Index(args)) => args.path.clone(),
         _ => None,
     };
-    let setup = cli::load_setup_at(&cli.model, cli.theme.clone(), at.as_deref())?;
+    // exec applies a repository's held-back keys only with --trust; the rest as recorded.
+    let trust = match &cli.command {
+        Some(Command::Exec(args)) if args.trust => TrustMode::Always,
+        Some(Command::Exec(_)) => TrustMode::Never,
+        _ => TrustMode::Recorded,
+    };
+    let setup = cli::load_setup_at(&cli.model, cli.theme.clone(), at.as_deref(), trust)?;
+    // The TUI asks about held-back keys; exec says itself; the other commands say it here.
+    if let (
+        Some(held),
+        Some(Command::Commit(_) | Command::Index(_) | Command::Search(_) | Command::Graph(_)),
+    ) = (&setup.held, &cli.command)
+    {
+        eprintln!("kv1nt: {}", held.notice());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match cli.command {
         Some(Command::Exec(args)) => runtime.block_on(cli::exec::run(args, setup)),
@@ -71,7 +89,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::audit::run(&args, &store)?;
             Ok(0)
         }
-        Some(Command::Completions { .. } | Command::Run(_) | Command::SandboxExec(_)) => Ok(0),
+        Some(Command::Completions { .. } | Command::Run(_) | Command::Trust(_) | Command::SandboxExec(_)) => {
+            Ok(0)
+        }
         None => runtime.block_on(kv1nt::app::run(
             setup,
             cli.resume,

@@ -177,9 +177,9 @@ pub fn apply(state: &mut AppState, event: Event) {
             );
             state.status.flash = Some((format!("fell back to {to}"), LogLevel::Warn));
         }
-        Event::ConfirmRequest { id, title, body } => {
+        Event::ConfirmRequest { id, title, body, default_yes } => {
             let mut dialog = ConfirmDialog::new(ConfirmPurpose::Engine(id), title, body);
-            dialog.yes_selected = true;
+            dialog.yes_selected = default_yes;
             state.modals.push(Modal::Confirm(dialog));
         }
         Event::Notice { level, text } => notice(state, level, text),

@@ -2,6 +2,9 @@
 //!
 //! Text mode prints the reply as it streams and notes (retries, fallbacks) on stderr. `--json`
 //! prints one object per line: `start`, `text`, `retry`, `fallback`, `notice`, `usage`, `done`.
+//! The repository's `.kv1nt/config.toml` applies in full only with `--trust` (a recorded trust
+//! does not count here: scripts run in checkouts nobody looked at); otherwise its held-back keys
+//! are ignored and one `kv1nt: ignored …` line on stderr says which.
 //! Exit status: 0 when the reply completed, 1 otherwise (with one line on stderr), 130 when
 //! interrupted.
 
@@ -30,6 +33,10 @@ pub struct ExecArgs {
     /// Continue a saved session (id, prefix or `last`).
     #[arg(long, value_name = "ID|last")]
     pub resume: Option<String>,
+    /// Apply the repository's .kv1nt/config.toml in full for this run, including the keys that
+    /// route API keys, loosen safety or run programs (ignored otherwise, even when trusted).
+    #[arg(long)]
+    pub trust: bool,
 }
 
 /// Run the command; returns the process exit code.
@@ -55,12 +62,18 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
     // saved-file watcher has nothing to do.
     setup.config.graph.embed = crate::engine::graph::EmbedProvider::None;
     setup.config.graph.watch = false;
+    let held = setup.held.as_ref().map(|h| h.notice());
     let (mut engine, store_error) = super::start_engine(setup, args.resume.as_deref(), false)?;
     if let Some(e) = store_error {
         eprintln!("kv1nt: {e} (continuing without saving)");
     }
-    let _ = engine.ops.send(Op::Submit { text: prompt, intent: None });
     let mut out = Printer { json: args.json, stdout: std::io::stdout(), usage: None };
+    if let Some(text) = held {
+        // Always on stderr, like the store error: a security notice is not progress.
+        eprintln!("kv1nt: {text}");
+        out.json(json!({"type": "notice", "level": "warn", "text": text}));
+    }
+    let _ = engine.ops.send(Op::Submit { text: prompt, intent: None });
     let mut last_error: Option<String> = None;
     let mut interrupted = false;
     let outcome = loop {

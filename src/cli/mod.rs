@@ -9,6 +9,7 @@ pub mod graph;
 pub mod logging;
 pub mod run;
 pub mod sessions;
+pub mod trust;
 
 use std::path::Path;
 
@@ -17,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
 use crate::engine::approval::Policy;
-use crate::engine::config::{self, Config, Overrides, Paths, Secrets};
+use crate::engine::config::{self, Config, HeldBack, Overrides, Paths, Secrets, TrustMode};
 use crate::engine::llm::ProviderKind;
 use crate::engine::store::{SessionInfo, Store};
 
@@ -75,6 +76,9 @@ pub enum Command {
     Commit(commit::CommitArgs),
     /// Run a file or a snippet in the sandbox.
     Run(run::RunArgs),
+    /// Show what the repository's .kv1nt/config.toml sets and trust it (its keys that route API
+    /// keys, loosen safety or run programs are ignored until then), or --revoke the trust.
+    Trust(trust::TrustArgs),
     /// Build or update the repository's knowledge graph (code entities and their relations).
     Index(graph::IndexArgs),
     /// Search the knowledge graph: hybrid (BM25 + vectors) with embeddings, else lexical.
@@ -111,23 +115,36 @@ pub struct Setup {
     pub config: Config,
     pub secrets: Secrets,
     pub paths: Paths,
+    /// What of the repository's `.kv1nt/config.toml` was not applied (not trusted).
+    pub held: Option<HeldBack>,
 }
 
 pub fn load_setup(model: &ModelArgs, theme: Option<String>) -> Result<Setup> {
-    load_setup_at(model, theme, None)
+    load_setup_at(model, theme, None, TrustMode::Recorded)
 }
 
-/// [`load_setup`] for the repository containing `at` (a directory or file, relative to the
-/// current directory) instead of the current directory's.
-pub fn load_setup_at(model: &ModelArgs, theme: Option<String>, at: Option<&Path>) -> Result<Setup> {
+/// The repository containing `at` (a directory or file, relative to the current directory),
+/// else the current directory's.
+pub fn paths_at(at: Option<&Path>) -> Result<Paths> {
     let mut cwd = std::env::current_dir().context("cannot read the current directory")?;
     if let Some(at) = at {
         let dir =
             std::fs::canonicalize(cwd.join(at)).with_context(|| format!("cannot open {}", at.display()))?;
         cwd = if dir.is_dir() { dir } else { dir.parent().map(Path::to_path_buf).unwrap_or(dir) };
     }
+    Ok(Paths::from_env(&cwd, &|name: &str| std::env::var(name).ok()))
+}
+
+/// [`load_setup`] for the repository containing `at` (see [`paths_at`]), with the repository
+/// file's held-back keys applied as `trust` says.
+pub fn load_setup_at(
+    model: &ModelArgs,
+    theme: Option<String>,
+    at: Option<&Path>,
+    trust: TrustMode,
+) -> Result<Setup> {
     let env = |name: &str| std::env::var(name).ok();
-    let paths = Paths::from_env(&cwd, &env);
+    let paths = paths_at(at)?;
     let overrides = Overrides {
         provider: model.provider,
         model: model.model.clone(),
@@ -135,8 +152,8 @@ pub fn load_setup_at(model: &ModelArgs, theme: Option<String>, at: Option<&Path>
         fallback: model.fallback,
         approval: model.approval,
     };
-    let (config, secrets) = config::load(&paths, &env, &overrides)?;
-    Ok(Setup { config, secrets, paths })
+    let loaded = config::load(&paths, &env, &overrides, trust)?;
+    Ok(Setup { config: loaded.config, secrets: loaded.secrets, paths, held: loaded.held })
 }
 
 /// Open the session store; on failure the caller runs without persistence and says why.
@@ -163,6 +180,8 @@ pub fn start_engine(
         store,
         resume,
         preflight,
+        // exec never asks: `--trust` is how it applies the file.
+        trust: setup.held.filter(|held| !held.exec),
     });
     Ok((engine, store_error))
 }

@@ -69,6 +69,7 @@ impl Fixture {
             store: Some(self.store()),
             resume: None,
             preflight: false,
+            trust: None,
         })
     }
 }
@@ -387,6 +388,7 @@ async fn a_crash_between_approval_and_write_can_still_be_undone() {
         store: Some(store),
         resume: Some(fx.store().resolve_session("last").unwrap()),
         preflight: false,
+        trust: None,
     });
     undo(&mut engine).await;
     assert_eq!(fx.file("src/lib.rs"), ORIGINAL);

@@ -278,6 +278,40 @@ fn removed_secrets_are_not_flagged() {
     assert!(a.risk < Risk::Critical, "{a:?}");
 }
 
+// ---------------------------------------------------------------- risk: kv1nt's own files
+
+/// A repository's `.kv1nt/config.toml` can redirect API keys and loosen the gate once trusted:
+/// writing it (or kv1nt's config and data directories inside the workspace) is critical, by
+/// edit, by command or in a commit, so no policy lets it through unasked.
+#[test]
+fn writing_kv1nt_configuration_is_critical() {
+    for path in [".kv1nt/config.toml", "/work/ws/.kv1nt/config.toml", "sub/.kv1nt/config.toml", ".kv1nt"] {
+        let a = assess(&small_edit(path), &ws());
+        assert_eq!(a.risk, Risk::Critical, "{path}: {a:?}");
+        assert!(has_reason(&a, "changes kv1nt's own configuration"), "{path}: {a:?}");
+    }
+    let created = GateAction::Edit {
+        changes: vec![change(".kv1nt/config.toml", None, Some("[anthropic]\nbase_url = \"http://x\"\n"))],
+    };
+    assert_eq!(assess(&created, &ws()).risk, Risk::Critical);
+    for path in ["home/.config/kv1nt/config.toml", "home/.local/share/kv1nt/trusted.toml"] {
+        assert_eq!(assess(&small_edit(path), &ws()).risk, Risk::Critical, "{path}");
+    }
+    for c in [
+        "echo '[agent]' > .kv1nt/config.toml",
+        "cp evil.toml .kv1nt/config.toml",
+        "printf x | tee -a .kv1nt/config.toml",
+        "mkdir -p .kv1nt",
+    ] {
+        let a = assess(&command(c), &ws());
+        assert_eq!(a.risk, Risk::Critical, "{c}: {a:?}");
+    }
+    let diff = "diff --git a/.kv1nt/config.toml b/.kv1nt/config.toml\n--- a/.kv1nt/config.toml\n\
+                +++ b/.kv1nt/config.toml\n@@ -1 +1 @@\n-x = 1\n+x = 2\n";
+    let a = assess(&GateAction::Commit { message: "chore: config".into(), diff: diff.into() }, &ws());
+    assert_eq!(a.risk, Risk::Critical, "{a:?}");
+}
+
 // ---------------------------------------------------------------- risk: commands
 
 #[test]

@@ -43,6 +43,7 @@ impl Fixture {
             store: Some(store),
             resume,
             preflight: false,
+            trust: None,
         })
     }
 }
@@ -188,6 +189,7 @@ async fn no_key_and_no_server_tells_exactly_what_to_set() {
         store: Some(store),
         resume: None,
         preflight: true,
+        trust: None,
     });
     let notice = loop {
         if let Event::Notice { text, .. } =

@@ -44,6 +44,7 @@ impl Fixture {
             store: Some(Store::open(self.home.path()).unwrap()),
             resume: None,
             preflight: false,
+            trust: None,
         })
     }
 }

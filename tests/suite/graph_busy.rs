@@ -104,6 +104,7 @@ async fn a_turn_with_a_stuck_graph_still_completes() {
         store: Some(store),
         resume: None,
         preflight: false,
+        trust: None,
     });
     let started = Instant::now();
     engine.ops.send(Op::Submit { text: "what does app.py return?".into(), intent: None }).unwrap();

@@ -60,6 +60,7 @@ impl Fixture {
             store: Some(Store::open(&self.dir.path().join("home")).unwrap()),
             resume: None,
             preflight: false,
+            trust: None,
         })
     }
 }

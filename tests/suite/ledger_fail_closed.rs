@@ -63,6 +63,7 @@ impl Fixture {
             store: Some(Store::open(&self.home()).unwrap()),
             resume: None,
             preflight: false,
+            trust: None,
         })
     }
 }

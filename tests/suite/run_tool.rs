@@ -56,6 +56,7 @@ impl Fixture {
             store: Some(self.store()),
             resume: None,
             preflight: false,
+            trust: None,
         })
     }
 }

@@ -165,7 +165,12 @@ fn the_modal_answers_mouse_clicks_on_its_buttons() {
     let (ops, mut rx) = mpsc::unbounded_channel();
     update::apply(
         &mut s,
-        Event::ConfirmRequest { id: 7, title: "Switch?".into(), body: "Use ollama?".into() },
+        Event::ConfirmRequest {
+            id: 7,
+            title: "Switch?".into(),
+            body: "Use ollama?".into(),
+            default_yes: true,
+        },
     );
     render(&mut s, 100, 30);
     let (_, no) = s.hit.buttons.iter().copied().find(|(yes, _)| !yes).expect("No button drawn");
@@ -177,6 +182,34 @@ fn the_modal_answers_mouse_clicks_on_its_buttons() {
     };
     input::handle(&mut s, TermEvent::Mouse(click), &ops);
     assert_eq!(rx.try_recv().unwrap(), Op::Answer { id: 7, approved: false });
+}
+
+/// The repository-trust question shows the held-back keys and Enter answers no.
+#[test]
+fn a_question_that_widens_what_kv1nt_may_do_defaults_to_no() {
+    let mut s = state();
+    let (ops, mut rx) = mpsc::unbounded_channel();
+    let body = "/r/.kv1nt/config.toml sets keys that kv1nt ignores until you trust this file. It sets:\n\n  \
+                anthropic.base_url = \"http://127.0.0.1:9\"\n  agent.approval = \"auto\"\n\nYes: trust.";
+    update::apply(
+        &mut s,
+        Event::ConfirmRequest {
+            id: 3,
+            title: "Trust this repository's settings?".into(),
+            body: body.into(),
+            default_yes: false,
+        },
+    );
+    let screen = text(&render(&mut s, 100, 30));
+    for shown in [
+        "Trust this repository's settings?",
+        "anthropic.base_url = \"http://127.0.0.1:9\"",
+        "agent.approval = \"auto\"",
+    ] {
+        assert!(screen.contains(shown), "{shown}: {screen}");
+    }
+    input::handle(&mut s, key(KeyCode::Enter), &ops);
+    assert_eq!(rx.try_recv().unwrap(), Op::Answer { id: 3, approved: false });
 }
 
 #[test]

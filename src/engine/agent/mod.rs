@@ -4,8 +4,8 @@
 //! (`gate`), sandboxed runs (`runs`), undo and rewind (`undo`), git flows through the gate
 //! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
-//! (`graph_tools`, `graph_context`), the system prompt (`prompt`), intents and the text tool
-//! protocol.
+//! (`graph_tools`, `graph_context`), the system prompt (`prompt`), the start-up question about
+//! an untrusted repository config (`trust`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -24,6 +24,7 @@ mod runs;
 pub mod runtime;
 pub mod text_protocol;
 mod tool_calls;
+mod trust;
 mod turn;
 mod undo;
 

@@ -135,11 +135,21 @@ impl Engine {
         }
     }
 
-    /// Ask the user a yes/no question and wait for the answer.
+    /// Ask the user a yes/no question (Enter: yes) and wait for the answer.
     pub(super) async fn confirm(&mut self, title: &str, body: String) -> Result<bool, Interrupt> {
+        self.confirm_with_default(title, body, true).await
+    }
+
+    /// [`Self::confirm`] with the answer Enter gives.
+    pub(super) async fn confirm_with_default(
+        &mut self,
+        title: &str,
+        body: String,
+        default_yes: bool,
+    ) -> Result<bool, Interrupt> {
         let id = self.next_confirm_id;
         self.next_confirm_id += 1;
-        self.emit(Event::ConfirmRequest { id, title: title.to_string(), body });
+        self.emit(Event::ConfirmRequest { id, title: title.to_string(), body, default_yes });
         self.wait_for(|op| match op {
             Op::Answer { id: answered, approved } if *answered == id => Some(*approved),
             _ => None,

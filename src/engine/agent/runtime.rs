@@ -34,6 +34,9 @@ pub struct EngineSetup {
     pub resume: Option<SessionInfo>,
     /// Check at start that some provider can answer, and say what to set if none can.
     pub preflight: bool,
+    /// The repository's config file sets keys held back until the user trusts it: asked at
+    /// start, before the graph's embedder or any provider is contacted.
+    pub trust: Option<crate::engine::config::HeldBack>,
 }
 
 pub struct EngineHandle {
@@ -94,6 +97,8 @@ pub(super) struct Engine {
     pub(super) git: crate::engine::git::GitWorker,
     next_request: u64,
     preflight: bool,
+    /// The trust question still to ask at start.
+    trust: Option<crate::engine::config::HeldBack>,
 }
 
 impl Engine {
@@ -136,6 +141,7 @@ impl Engine {
             next_confirm_id: 1,
             workspace: setup.workspace,
             preflight: setup.preflight,
+            trust: setup.trust,
         }
     }
 
@@ -172,6 +178,12 @@ impl Engine {
 
     async fn run(mut self) {
         self.start_session();
+        if let Some(held) = self.trust.take()
+            && self.offer_trust(held).await.is_err()
+        {
+            self.emit(Event::Stopped);
+            return;
+        }
         self.start_graph();
         if self.preflight {
             self.spawn_preflight();

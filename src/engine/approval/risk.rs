@@ -12,7 +12,8 @@
 //!   least medium (edits only: a diff does not show whole files); a path outside the workspace
 //!   is critical; a path outside source and test
 //!   trees is at least medium; path rules (CI, lockfiles, build scripts, dotfiles…) as in the
-//!   data; a secret in an *added* line is critical.
+//!   data; a secret in an *added* line is critical; anything under a repository's `.kv1nt/` or
+//!   kv1nt's own config and data directories ([`own_dirs`]) is critical.
 //! - A secret is never echoed: reasons and [`SecretFinding`]s carry its first 4 chars + "…".
 //! - Commands: every command rule that matches adds its reason; writes outside the workspace
 //!   are high (critical for system paths); a command that trips nothing is low only when every
@@ -22,7 +23,8 @@ mod command;
 mod git;
 mod rules;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use similar::{ChangeTag, TextDiff};
@@ -140,6 +142,28 @@ fn secrets_in_line(line: &str) -> Vec<(&'static str, std::ops::Range<usize>)> {
     out
 }
 
+/// kv1nt's own config and data directories as this process resolves them (and their canonical
+/// forms): writing there could change what kv1nt trusts or where it sends keys.
+pub fn own_dirs() -> &'static [PathBuf] {
+    static DIRS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    DIRS.get_or_init(|| {
+        let dirs = crate::engine::config::own_dirs(&|name| std::env::var(name).ok());
+        let canonical = dirs.iter().filter_map(|d| std::fs::canonicalize(d).ok()).collect::<Vec<_>>();
+        dirs.into_iter().chain(canonical).collect()
+    })
+}
+
+/// Whether the absolute `path` (`.`/`..` resolved) lies in one of `dirs`.
+fn in_dirs(path: &Path, dirs: &[PathBuf]) -> bool {
+    let path = command::lexical(path);
+    dirs.iter().any(|d| path.starts_with(d))
+}
+
+/// The reason given for writing into kv1nt's own directories.
+fn own_reason(shown: &str) -> (Risk, String) {
+    (Risk::Critical, format!("changes kv1nt's own configuration or data: {shown}"))
+}
+
 /// One file's side of an edit or commit, reduced to what the rules need.
 struct FileStat<'a> {
     /// Workspace-relative path; None when the path escapes the workspace.
@@ -152,6 +176,8 @@ struct FileStat<'a> {
     deleted: bool,
     /// The whole change, when known (edits, not commit diffs).
     change: Option<&'a FileChange>,
+    /// The path lies in kv1nt's own config or data directory.
+    own: bool,
 }
 
 impl<'a> FileStat<'a> {
@@ -161,7 +187,17 @@ impl<'a> FileStat<'a> {
             _ => normalize_path(path),
         };
         let shown = path.to_string();
-        FileStat { rel, shown, added: Vec::new(), removed: 0, created: false, deleted: false, change: None }
+        let own = in_dirs(&workspace.join(path), own_dirs());
+        FileStat {
+            rel,
+            shown,
+            added: Vec::new(),
+            removed: 0,
+            created: false,
+            deleted: false,
+            change: None,
+            own,
+        }
     }
 
     /// None when the change changes nothing.
@@ -222,6 +258,9 @@ fn assess_files(files: &[FileStat]) -> Vec<(Risk, String)> {
     };
     let mut found = vec![(risk, size)];
     for f in files {
+        if f.own {
+            found.push(own_reason(&f.shown));
+        }
         let Some(rel) = &f.rel else {
             found.push((Risk::Critical, format!("writes outside the workspace: {}", f.shown)));
             continue;
@@ -297,7 +336,7 @@ fn parse_diff<'a>(diff: &str, workspace: &Path) -> Vec<FileStat<'a>> {
                 f.deleted = true;
             } else {
                 let fresh = FileStat::new(&strip(p), workspace);
-                (f.rel, f.shown) = (fresh.rel, fresh.shown);
+                (f.rel, f.shown, f.own) = (fresh.rel, fresh.shown, fresh.own);
             }
         } else if line.starts_with("new file mode") || line.starts_with("deleted file mode") {
             if let Some(f) = files.last_mut() {

@@ -1,11 +1,13 @@
 //! Loading the layered configuration: where files live ([`Paths`], [`data_dir`]), parsing and
 //! checking each layer on its own so errors name their file ([`parse_layer`]), merging, then
-//! environment variables and command-line [`Overrides`].
+//! environment variables and command-line [`Overrides`]. The repository file passes through
+//! [`super::trust`] first: untrusted, only its harmless keys are merged.
 
 use std::path::{Path, PathBuf};
 
 use directories::BaseDirs;
 
+use super::trust::{HeldBack, Status, TrustMode};
 use super::*;
 
 /// Values from the command line; `None` leaves the configured value.
@@ -46,6 +48,13 @@ impl Paths {
     }
 }
 
+/// kv1nt's own directories: the user's config directory (`<config dir>/kv1nt`) and the
+/// [`data_dir`] (sessions, `trusted.toml`). The gate treats writing into them as critical.
+pub fn own_dirs(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let config = BaseDirs::new().map(|b| b.config_dir().join("kv1nt"));
+    config.into_iter().chain([data_dir(env)]).collect()
+}
+
 /// Where sessions, graphs and logs live: `$KV1NT_HOME`, else `kv1nt/` in the user's data
 /// directory (`$XDG_DATA_HOME`, else `~/.local/share` on Linux, via `directories`), else in the
 /// temp directory when there is no home.
@@ -55,32 +64,94 @@ pub fn data_dir(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
     })
 }
 
-/// Load the full layered configuration.
+/// The configuration of one run, and what of the repository's file was held back.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub secrets: Secrets,
+    /// The repository file's keys that were not applied (it is not trusted), if any.
+    pub held: Option<HeldBack>,
+}
+
+/// Load the full layered configuration. The repository file's keys that route credentials,
+/// loosen safety or run programs apply only as `trust` allows (see [`super::trust`]).
 pub fn load(
     paths: &Paths,
     env: &dyn Fn(&str) -> Option<String>,
     overrides: &Overrides,
-) -> Result<(Config, Secrets), ConfigError> {
+    trust: TrustMode,
+) -> Result<Loaded, ConfigError> {
     let mut merged = toml::Table::new();
-    let files = paths.user_config.iter().cloned().chain([paths.repo_config()]);
-    for path in files {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => merge(&mut merged, parse_layer(&path.display().to_string(), &text)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(ConfigError::Read { path, source }),
+    if let Some(path) = &paths.user_config
+        && let Some(text) = read_optional(path)?
+    {
+        merge(&mut merged, parse_layer(&path.display().to_string(), &text)?);
+    }
+    let repo_file = paths.repo_config();
+    let mut held = None;
+    if let Some(text) = read_optional(&repo_file)? {
+        let table = parse_layer(&repo_file.display().to_string(), &text)?;
+        let (harmless, keys) = super::trust::split(&table);
+        let repo = super::trust::repo_key(&paths.workspace);
+        let sha256 = crate::engine::store::sha256_hex(text.as_bytes());
+        let (status, problem) = match trust {
+            _ if keys.is_empty() => (Status::Trusted, None),
+            TrustMode::Always => (Status::Trusted, None),
+            TrustMode::Never => (Status::Untrusted, None),
+            TrustMode::Recorded => match super::trust::status(&paths.data_dir, &repo, &sha256) {
+                Ok(status) => (status, None),
+                Err(e) => (Status::Untrusted, Some(e.to_string())),
+            },
+        };
+        if status == Status::Trusted {
+            merge(&mut merged, table);
+        } else {
+            let mut full = merged.clone();
+            merge(&mut full, table);
+            merge(&mut merged, harmless);
+            held = Some(HeldBack {
+                file: repo_file,
+                repo,
+                data_dir: paths.data_dir.clone(),
+                sha256,
+                keys,
+                changed: status == Status::Changed,
+                problem,
+                exec: trust == TrustMode::Never,
+                trusted: Box::new(finish(full, env, overrides)?),
+            });
         }
     }
-    let mut config: Config = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
-        ConfigError::Invalid { path: "merged config".into(), message: e.to_string() }
-    })?;
-    apply_env(&mut config, env)?;
-    apply_overrides(&mut config, overrides);
+    let config = finish(merged, env, overrides)?;
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
         github_token: env("GITHUB_TOKEN").filter(|k| !k.trim().is_empty()),
     };
-    Ok((config, secrets))
+    Ok(Loaded { config, secrets, held })
+}
+
+/// A file's text, or None when it does not exist.
+fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+    }
+}
+
+/// The merged files as a [`Config`], then the environment and the command line on top.
+fn finish(
+    merged: toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
+    let mut config: Config = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
+        ConfigError::Invalid { path: "merged config".into(), message: e.to_string() }
+    })?;
+    apply_env(&mut config, env)?;
+    apply_overrides(&mut config, overrides);
+    Ok(config)
 }
 
 /// Parse one file and check it against the schema, so errors name this file.

@@ -1,6 +1,9 @@
 //! Configuration: defaults, then `$XDG_CONFIG_HOME/kv1nt/config.toml`, then `.kv1nt/config.toml`
 //! in the repository, then environment variables, then command-line flags.
 //!
+//! The repository's file is someone else's until the user trusts it: its keys that route
+//! credentials, loosen safety or run programs are held back until then ([`trust`]).
+//!
 //! Each file is validated on its own before merging, so an unknown key or a bad value is reported
 //! with the file it is in, the line, the key and what is allowed. API keys are never part of
 //! [`Config`]: they are read from the environment into [`Secrets`], so a config dump, a log line
@@ -12,8 +15,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod load;
+pub mod trust;
 
-pub use load::{Overrides, Paths, data_dir, load, parse_fallback, parse_layer};
+pub use load::{Loaded, Overrides, Paths, data_dir, load, own_dirs, parse_fallback, parse_layer};
+pub use trust::{HeldBack, TrustMode};
 
 use super::approval::Policy;
 use super::git::GitSettings;

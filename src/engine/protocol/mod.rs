@@ -220,6 +220,8 @@ pub enum Event {
         id: u64,
         title: String,
         body: String,
+        /// Which answer Enter gives (false for questions that widen what kv1nt may do).
+        default_yes: bool,
     },
     /// Something for the user to read in the chat (setup hints, errors).
     Notice {

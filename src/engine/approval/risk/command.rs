@@ -1,7 +1,9 @@
 //! Command risk: the rule table from the data, plus what a command line writes (redirects,
 //! `tee`, `cp`/`mv` destinations, `rm`/`touch`/`mkdir` operands, `dd of=`) and where.
 //!
-//! Invariants: writes to system paths (`/`, anything directly under it, /etc, /usr…) are
+//! Invariants: a write target that a path rule of the data matches (`.kv1nt/`, CI, hooks…) or
+//! that lies in kv1nt's own directories gets that rule's risk, as an edit of it would; writes to
+//! system paths (`/`, anything directly under it, /etc, /usr…) are
 //! critical; writes elsewhere outside the workspace (including `~`) are high; shell writes
 //! (redirects, `tee`) inside the workspace are medium; a command that trips nothing is low only
 //! when every piece is a known build, test or read-only command and it has no `$(…)` or
@@ -40,6 +42,7 @@ pub(super) fn assess_command(command: &str, cwd: &str, workspace: &Path) -> Vec<
     for piece in &pieces {
         for (target, shell_write) in write_targets(piece) {
             found.extend(classify_target(&target, shell_write, &base, &ws));
+            found.extend(protected_target(&target, &base, &ws, super::own_dirs()));
         }
     }
     if found.is_empty() {
@@ -179,6 +182,27 @@ fn classify_target(target: &str, shell_write: bool, base: &Path, ws: &Path) -> O
     Some((Risk::High, format!("writes outside the workspace: {target}")))
 }
 
+/// What the path rules say about writing `target` (kv1nt's own configuration, CI, hooks…), and
+/// whether it lies in kv1nt's own directories (`own`), besides where it is.
+fn protected_target(target: &str, base: &Path, ws: &Path, own: &[PathBuf]) -> Vec<(Risk, String)> {
+    let home = ["~/", "$HOME/", "${HOME}/"].iter().find_map(|p| target.strip_prefix(p));
+    let full = match (home, std::env::var_os("HOME")) {
+        (Some(rest), Some(dir)) => lexical(&Path::new(&dir).join(rest)),
+        _ => lexical(&base.join(target)),
+    };
+    let mut found = Vec::new();
+    if super::in_dirs(&full, own) {
+        found.push(super::own_reason(target));
+    }
+    if let Ok(rel) = full.strip_prefix(ws) {
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        for rule in rules().paths.iter().filter(|r| r.globs.is_match(&rel)) {
+            found.push((rule.risk, format!("{}: {rel}", rule.reason)));
+        }
+    }
+    found
+}
+
 /// `NAME=value`, a variable assignment before a command.
 fn is_assignment(word: &str) -> bool {
     word.split_once('=').is_some_and(|(k, _)| {
@@ -188,7 +212,7 @@ fn is_assignment(word: &str) -> bool {
 }
 
 /// `path` with `.` and `..` resolved lexically (no filesystem access).
-fn lexical(path: &Path) -> PathBuf {
+pub(super) fn lexical(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -244,6 +268,23 @@ mod tests {
         assert_eq!(t("chmod 755 bin/x"), s(&[("bin/x", false)]));
         assert_eq!(t("dd if=a of=/dev/sda"), s(&[("/dev/sda", false)]));
         assert_eq!(t("cat a | grep b"), s(&[]));
+    }
+
+    #[test]
+    fn writes_into_kv1nt_configuration_are_critical() {
+        let (ws, own) =
+            (Path::new("/w"), [PathBuf::from("/home/u/.config/kv1nt"), PathBuf::from("/d/kv1nt")]);
+        let risk = |t: &str, base: &str| {
+            protected_target(t, Path::new(base), ws, &own).into_iter().map(|(r, _)| r).max()
+        };
+        assert_eq!(risk(".kv1nt/config.toml", "/w"), Some(Risk::Critical));
+        assert_eq!(risk("../.kv1nt/x", "/w/sub"), Some(Risk::Critical));
+        assert_eq!(risk("/home/u/.config/kv1nt/config.toml", "/w"), Some(Risk::Critical));
+        assert_eq!(risk("/d/kv1nt/trusted.toml", "/w"), Some(Risk::Critical));
+        assert_eq!(risk("/d/kv1nt/../kv1nt/trusted.toml", "/w"), Some(Risk::Critical));
+        assert_eq!(risk(".github/workflows/ci.yml", "/w"), Some(Risk::High));
+        assert_eq!(risk("notes.txt", "/w"), None);
+        assert_eq!(risk("/d/other", "/w"), None);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod pty_trust;
 mod real_model;
 mod run_tool;
 mod sandbox;
+mod sandbox_cow;
 mod sandbox_fail_closed;
 mod sandbox_git;
 mod sandbox_helper;

@@ -1,7 +1,8 @@
 //! A sandboxed command cannot plant code that runs outside the sandbox: a repository whose test
 //! script tries to write a git hook, `core.fsmonitor` in `.git/config` and `.kv1nt/config.toml`
 //! runs to completion — its ordinary work in the workspace done — and `.git` and `.kv1nt/` are
-//! byte-identical afterwards, with and without the bwrap layer, for a plain repository and for a
+//! byte-identical afterwards, with and without the bwrap layer, in place and copy-on-write
+//! (`RunDir::Transaction`), for a plain repository and for a
 //! worktree (whose `.git` is a file that could be pointed at a planted git dir).
 
 use std::collections::BTreeMap;
@@ -43,11 +44,14 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-async fn attack(workspace: &Path, bubblewrap: bool) -> ExecutionResult {
+async fn attack(workspace: &Path, bubblewrap: bool, transactional: bool) -> ExecutionResult {
     crate::support::sandbox::use_built_helper();
     let program = Program::Command { argv: vec!["sh".into(), "-c".into(), ATTACK.into()] };
     let config = SandboxConfig { bubblewrap, ..SandboxConfig::default() };
-    let ws = RunDir::Project(workspace.to_path_buf());
+    let ws = match transactional {
+        true => RunDir::Transaction(workspace.to_path_buf()),
+        false => RunDir::Project(workspace.to_path_buf()),
+    };
     execute(program, ws, None, &config, CancellationToken::new(), |_, _| {}).await.expect("the run starts")
 }
 
@@ -62,13 +66,20 @@ fn repository(dir: &Path) {
 
 /// Runs the attack in `workspace` with and without bwrap, judging `guarded` from outside.
 async fn assert_contained(workspace: &Path, guarded: &[PathBuf]) {
-    for bubblewrap in [true, false] {
+    for (bubblewrap, transactional) in [(true, false), (false, false), (true, true), (false, true)] {
         let before: Vec<_> = guarded.iter().map(|d| snapshot(d)).collect();
-        let r = attack(workspace, bubblewrap).await;
+        let r = attack(workspace, bubblewrap, transactional).await;
         assert!(r.success, "bwrap {bubblewrap}: the run completes: {r:?}");
         assert!(!r.stdout.contains("PLANTED"), "bwrap {bubblewrap}: {}", r.stdout);
-        assert_eq!(std::fs::read_to_string(workspace.join("result.txt")).unwrap(), "ok\n");
-        std::fs::remove_file(workspace.join("result.txt")).unwrap();
+        if transactional {
+            // Copy-on-write: the work is in the change set, and nothing of .git/.kv1nt is.
+            let changes = r.changes.as_ref().expect("a change set");
+            let paths: Vec<&str> = changes.files.iter().map(|f| f.path.as_str()).collect();
+            assert_eq!(paths, ["result.txt"], "{changes:?}");
+        } else {
+            assert_eq!(std::fs::read_to_string(workspace.join("result.txt")).unwrap(), "ok\n");
+            std::fs::remove_file(workspace.join("result.txt")).unwrap();
+        }
         for (dir, before) in guarded.iter().zip(before) {
             assert!(snapshot(dir) == before, "bwrap {bubblewrap}: {} changed", dir.display());
         }

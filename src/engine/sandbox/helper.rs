@@ -9,7 +9,8 @@
 //!   parent reads it to EOF.
 //! - Order: rlimits → unshare(user+pid+mount[+net]) and uid/gid maps → RLIMIT_NPROC (counted per
 //!   user namespace, so it binds even for root mapped to root) → fork: the child is PID 1 ("init")
-//!   of the new PID namespace → private mounts, protected paths read-only (`protect.rs`), fresh
+//!   of the new PID namespace → private mounts, the copy-on-write overlay (`cow.rs`, when asked),
+//!   protected paths read-only (`protect.rs`), fresh
 //!   /proc, tmpfs /dev/shm → Landlock →
 //!   capabilities dropped (bounding set, ambient, securebits NOROOT locked) → seccomp → report →
 //!   init forks the program (PID 2), reaps everything, and hands the program's status to the
@@ -23,6 +24,7 @@
 use std::convert::Infallible;
 use std::ffi::CString;
 
+use super::cow;
 use super::layers::{drop_caps, drop_to_nobody, landlock, seccomp};
 use super::protect::bind_read_only;
 use super::{HelperConfig, SandboxMode};
@@ -149,6 +151,10 @@ fn run(config: &HelperConfig, argv: &[String]) -> Result<Infallible, Refusal> {
         if required(layer) {
             return Err(Refusal { layer, reason: "namespaces are unavailable".into() });
         }
+    }
+    if config.cow.is_some() {
+        let reason = "no private mount namespace to mount the overlay in".into();
+        return Err(Refusal { layer: cow::LAYER, reason });
     }
     protect(config, false, &mut layers)?;
     confine(config, false, false, &mut layers)?;
@@ -289,6 +295,16 @@ fn fork_init(config: &HelperConfig, argv: &[String], mut layers: Vec<String>) ->
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     }
     let mounts = private_mounts();
+    if let Some(spec) = &config.cow {
+        // SAFETY: plain syscall.
+        let userns = unsafe { libc::geteuid() } != 0 || layers.iter().any(|l| l == "userns");
+        let mounted = match mounts {
+            Some(_) => cow::mount(spec, &config.workspace, userns),
+            None => Err("no private mount namespace to mount the overlay in".into()),
+        };
+        mounted.map_err(|reason| Refusal { layer: cow::LAYER, reason })?;
+        layers.push(cow::LAYER.into());
+    }
     protect(config, mounts.is_some(), &mut layers)?;
     let (own_proc, shm) = mounts.unwrap_or_default();
     confine(config, own_proc, shm, &mut layers)?;

@@ -23,6 +23,8 @@
 //!   layers and in bwrap's; in `enforce` mode a run that cannot have that is refused.
 
 mod bwrap;
+pub mod changeset;
+mod cow;
 mod helper;
 pub mod languages;
 mod layers;
@@ -38,6 +40,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use changeset::{ChangeSet, ChangeSetState, ChangedFile};
 pub use helper::main as helper_main;
 pub use languages::Language;
 pub use settings::{MAX_WALL_SECS, SandboxSettings};
@@ -114,6 +117,11 @@ pub enum RunDir {
     Scratch,
     /// The project directory, writable.
     Project(PathBuf),
+    /// The project directory seen copy-on-write (`cow.rs`): the run's effects on files that are
+    /// not git-ignored come back in [`ExecutionResult::changes`] instead of reaching the tree
+    /// (or, where copy-on-write is unavailable, are recorded with their pre-images); git-ignored
+    /// directories write through.
+    Transaction(PathBuf),
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +163,9 @@ pub struct ExecutionResult {
     pub truncated: bool,
     pub killed_by: KilledBy,
     pub layers_applied: Vec<String>,
+    /// A [`RunDir::Transaction`] run's effects (`None` for other runs).
+    #[serde(skip)]
+    pub changes: Option<ChangeSet>,
 }
 
 impl ExecutionResult {
@@ -217,6 +228,8 @@ pub(crate) struct HelperConfig {
     pub mode: SandboxMode,
     /// Layers that must apply or the helper refuses to run.
     pub require: Vec<String>,
+    /// Mount the workspace copy-on-write (or refuse with layer `copy-on-write`).
+    pub cow: Option<cow::CowSpec>,
 }
 
 /// Run `program` in the sandbox. Output chunks are passed to `on_output` as they arrive (before

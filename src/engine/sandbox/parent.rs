@@ -35,7 +35,7 @@ use super::languages::{self, Language};
 use super::reap::{KillGuard, become_subreaper, drain_process_group};
 use super::{
     ExecutionResult, HelperConfig, KilledBy, Program, RunDir, SandboxConfig, SandboxError, SandboxMode,
-    Stream, bwrap, helper, protect,
+    Stream, bwrap, changeset, cow, helper, protect,
 };
 
 const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -144,15 +144,18 @@ pub(super) async fn execute(
     cancel: CancellationToken,
     mut on_output: impl FnMut(Stream, &[u8]) + Send,
 ) -> Result<ExecutionResult, SandboxError> {
-    let (dir, _scratch) = match workspace {
+    let (dir, _scratch, transaction) = match workspace {
         RunDir::Scratch => {
             let dir = scratch_dir()?;
-            (dir.clone(), ScratchDir(Some(dir)))
+            (dir.clone(), ScratchDir(Some(dir)), false)
         }
-        RunDir::Project(dir) => (dir.canonicalize()?, ScratchDir(None)),
+        RunDir::Project(dir) => (dir.canonicalize()?, ScratchDir(None), false),
+        RunDir::Transaction(dir) => (dir.canonicalize()?, ScratchDir(None), true),
     };
     let prepared = prepare(program, &dir)?;
     let require = std::env::var("KV1NT_SANDBOX_REQUIRE").unwrap_or_default();
+    let require: Vec<String> =
+        require.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
     let helper_config = HelperConfig {
         workspace: dir.clone(),
         read_paths: prepared.read_paths.iter().chain(&config.read_paths).cloned().collect(),
@@ -164,8 +167,67 @@ pub(super) async fn execute(
         max_file_bytes: MAX_FILE_BYTES,
         network: config.network,
         mode: config.mode,
-        require: require.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        cow: None,
+        require,
     };
+    if !transaction {
+        return run_once(&prepared, helper_config, stdin, config, cancel, &mut on_output, None).await;
+    }
+    let required = helper_config.require.iter().any(|r| r == cow::LAYER);
+    if config.mode != SandboxMode::Off && (required || !cow::known_unavailable()) {
+        let cow_dir = cow::CowDir::new(&dir)?;
+        let mut cow_config = helper_config.clone();
+        cow_config.cow = Some(cow_dir.spec.clone());
+        let run = run_once(
+            &prepared,
+            cow_config,
+            stdin.clone(),
+            config,
+            cancel.clone(),
+            &mut on_output,
+            Some(cow_dir.root()),
+        );
+        match run.await {
+            Ok(mut result) => {
+                let protected = helper_config.protected.clone();
+                let collect = move || changeset::from_upper(&cow_dir.spec.upper, &dir, &protected);
+                result.changes = Some(blocking(collect).await?);
+                return Ok(result);
+            }
+            Err(SandboxError::LayerUnavailable { layer, .. }) if layer == cow::LAYER && !required => {
+                cow::mark_unavailable();
+            }
+            Err(e) => return Err(e),
+        }
+    } else if required {
+        let reason = "copy-on-write needs the sandbox (sandbox.mode is off)".to_string();
+        return Err(SandboxError::LayerUnavailable { layer: cow::LAYER.into(), reason });
+    }
+    let protected = helper_config.protected.clone();
+    let snapshot = blocking(move || changeset::Snapshot::take(&dir, &protected)).await?;
+    let mut result = run_once(&prepared, helper_config, stdin, config, cancel, &mut on_output, None).await?;
+    result.changes = Some(blocking(move || snapshot.changes()).await?);
+    Ok(result)
+}
+
+/// Walking and reading the tree is blocking file I/O: off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, SandboxError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SandboxError::Io(std::io::Error::other(e.to_string())))
+}
+
+/// One helper run; `cow_root`: the directory of the copy-on-write layers (bound into bwrap).
+async fn run_once(
+    prepared: &Prepared,
+    helper_config: HelperConfig,
+    stdin: Option<Vec<u8>>,
+    config: &SandboxConfig,
+    cancel: CancellationToken,
+    on_output: &mut (impl FnMut(Stream, &[u8]) + Send),
+    cow_root: Option<&Path>,
+) -> Result<ExecutionResult, SandboxError> {
+    let dir = helper_config.workspace.clone();
     let helper_exe = match std::env::var_os("KV1NT_SANDBOX_HELPER") {
         Some(path) => PathBuf::from(path),
         None => std::env::current_exe()?,
@@ -178,6 +240,7 @@ pub(super) async fn execute(
         Some(bwrap_exe) => {
             let mut extra = helper_config.read_paths.clone();
             extra.extend(helper_config.write_paths.iter().cloned());
+            extra.extend(cow_root.map(Path::to_path_buf));
             let mut cmd = std::process::Command::new(bwrap_exe);
             cmd.args(bwrap::prefix(&helper_exe, &dir, &extra, &helper_config.protected)).arg(&helper_exe);
             cmd
@@ -339,6 +402,7 @@ pub(super) async fn execute(
         truncated,
         killed_by,
         layers_applied,
+        changes: None,
     })
 }
 

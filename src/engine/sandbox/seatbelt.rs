@@ -97,6 +97,7 @@ mod tests {
             network,
             mode: SandboxMode::Enforce,
             require: Vec::new(),
+            cow: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! Sandbox start-up overhead: `execute()` of `true` against spawning `true` directly (with and
 //! without the bubblewrap layer); a program writing 100 MB, capped at 1 MiB and killed; and the
-//! UI side of that flood: 1 MiB of run output applied to the Output pane and drawn.
+//! UI side of that flood: 1 MiB of run output applied to the Output pane and drawn. And the cost
+//! of a transactional run (copy-on-write, or the recorded fallback) that changes nothing, against
+//! the same run in place, in a repository of 500 files with an ignored `target/` of 1,000.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -12,7 +14,7 @@ use kv1nt::app::state::AppState;
 use kv1nt::app::update;
 use kv1nt::engine::llm::ProviderKind;
 use kv1nt::engine::protocol::{Event, OutputStream};
-use kv1nt::engine::sandbox::{CancellationToken, Program, RunDir, SandboxConfig, execute};
+use kv1nt::engine::sandbox::{CancellationToken, Program, RunDir, SandboxConfig, SandboxMode, execute};
 use kv1nt::text::theme::{ColorMode, Theme};
 use kv1nt::widgets;
 use ratatui::buffer::Buffer;
@@ -64,7 +66,69 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+    transaction(c, &runtime);
     output_pane(c);
+}
+
+/// A git repository of 500 tracked files in 25 directories and an ignored `target/` of 1,000.
+fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in 0..25 {
+        let sub = dir.path().join(format!("src/m{d}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        for f in 0..20 {
+            std::fs::write(
+                sub.join(format!("f{f}.rs")),
+                format!("pub fn f{f}() -> u32 {{ {d} }}\n").repeat(40),
+            )
+            .unwrap();
+        }
+    }
+    for f in 0..1000 {
+        let sub = dir.path().join(format!("target/debug/{}", f % 10));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("o{f}")), "object").unwrap();
+    }
+    std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git").args(args).current_dir(dir.path()).output().unwrap().status.success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"]);
+    dir
+}
+
+/// `true` in the workspace: in place (today's run) against copy-on-write, with and without
+/// bwrap; and in `off` mode, in place against the recorded fallback (a snapshot before, a
+/// compare after).
+fn transaction(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
+    let repo = repository();
+    let ws = repo.path().to_path_buf();
+    let mut group = c.benchmark_group("transaction");
+    group.sample_size(30);
+    let no_bwrap = SandboxConfig { bubblewrap: false, ..SandboxConfig::default() };
+    let off = SandboxConfig { mode: SandboxMode::Off, ..SandboxConfig::default() };
+    let cases = [
+        ("true_in_place", RunDir::Project(ws.clone()), SandboxConfig::default()),
+        ("true_copy_on_write", RunDir::Transaction(ws.clone()), SandboxConfig::default()),
+        ("true_in_place_without_bwrap", RunDir::Project(ws.clone()), no_bwrap.clone()),
+        ("true_copy_on_write_without_bwrap", RunDir::Transaction(ws.clone()), no_bwrap),
+        ("true_in_place_mode_off", RunDir::Project(ws.clone()), off.clone()),
+        ("true_recorded_mode_off", RunDir::Transaction(ws.clone()), off),
+    ];
+    for (name, dir, cfg) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let program = Program::Command { argv: vec!["true".into()] };
+                let run = execute(program, dir.clone(), None, &cfg, CancellationToken::new(), |_, _| {});
+                let result = runtime.block_on(run).unwrap();
+                assert!(result.success && result.changes.as_ref().is_none_or(|c| c.is_empty()), "{result:?}");
+            })
+        });
+    }
+    group.finish();
 }
 
 /// 1 MiB of run output (16 chunks of 64 KiB, 80-column lines) into the Output pane, then a frame.

@@ -23,6 +23,7 @@ mod pty_e2e;
 mod pty_git;
 mod pty_trust;
 mod real_model;
+mod run_changes;
 mod run_tool;
 mod sandbox;
 mod sandbox_cow;

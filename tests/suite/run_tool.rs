@@ -16,12 +16,12 @@ use kv1nt::engine::sandbox::SandboxMode;
 use kv1nt::engine::store::Store;
 use serde_json::json;
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         crate::support::sandbox::use_built_helper();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
@@ -29,15 +29,15 @@ impl Fixture {
         Self { dir }
     }
 
-    fn repo(&self) -> PathBuf {
+    pub(super) fn repo(&self) -> PathBuf {
         self.dir.path().join("repo")
     }
 
-    fn store(&self) -> Store {
+    pub(super) fn store(&self) -> Store {
         Store::open(&self.dir.path().join("home")).unwrap()
     }
 
-    fn engine(&self, base: &str, policy: Policy, mode: SandboxMode) -> EngineHandle {
+    pub(super) fn engine(&self, base: &str, policy: Policy, mode: SandboxMode) -> EngineHandle {
         let mut c = Config::default();
         c.llm.primary = ProviderKind::OpenAi;
         c.llm.fallback = Fallback::None;
@@ -61,13 +61,13 @@ impl Fixture {
     }
 }
 
-fn run_call(args: serde_json::Value) -> Turn {
+pub(super) fn run_call(args: serde_json::Value) -> Turn {
     Turn::text(&["Running it."]).tool_call("call_run", "run", args)
 }
 
 /// Every event until the turn ends (or, with `until_idle`, until `RunFinished` when no turn runs),
 /// answering approvals with `answer`.
-async fn drive(
+pub(super) async fn drive(
     engine: &mut EngineHandle,
     mut answer: impl FnMut(&GateAction, Risk, &[String]) -> ApprovalDecision,
     mut on_event: impl FnMut(&Event, &EngineHandle),

@@ -20,6 +20,7 @@ mod one_shot;
 pub mod prompt;
 mod pull_request;
 mod reply;
+mod run_changes;
 mod runs;
 pub mod runtime;
 pub mod text_protocol;

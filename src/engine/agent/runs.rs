@@ -10,8 +10,10 @@
 //!
 //! Invariant: a run never outlives its request — `Op::Cancel` (Ctrl+C or Esc in the TUI) or
 //! shutdown kills it, and the engine waits for the sandbox to report the kill before it goes on.
-//! Commands run in the workspace (writable, to run its tests); snippets in a fresh scratch
-//! directory that is removed afterwards.
+//! Commands run in the workspace seen copy-on-write (`RunDir::Transaction`): what they change
+//! in files that are not git-ignored comes back as a change set that passes the gate like an
+//! edit (`run_changes.rs`); git-ignored build output writes through. Snippets run in a fresh
+//! scratch directory that is removed afterwards.
 
 use std::time::Duration;
 
@@ -21,7 +23,9 @@ use super::runtime::{Engine, LoopControl};
 use crate::engine::approval::risk::assess;
 use crate::engine::approval::{Assessment, GateAction, Risk};
 use crate::engine::protocol::{Event, LogLevel, Op, OutputStream};
-use crate::engine::sandbox::{self, CancellationToken, ExecutionResult, Language, Program, RunDir, Stream};
+use crate::engine::sandbox::{
+    self, CancellationToken, ChangeSet, ExecutionResult, Language, Program, RunDir, Stream,
+};
 use crate::engine::tools::{RunArgs, RunTarget};
 
 /// How much of each stream the model gets back (the end: errors are usually there).
@@ -45,7 +49,7 @@ impl RunRequest {
         match target {
             RunTarget::Command(command) => RunRequest {
                 program: Program::Command { argv: vec!["bash".into(), "-c".into(), command.clone()] },
-                workspace: RunDir::Project(engine.workspace.clone()),
+                workspace: RunDir::Transaction(engine.workspace.clone()),
                 title: command.clone(),
                 action: GateAction::Command { command, cwd },
                 timeout,
@@ -76,7 +80,14 @@ impl Engine {
         match self.pass_gate(&request.action, assessment, Ask::new(summary, GateWords::RUN)).await? {
             Gated::Stop(message) => Ok((message, true)),
             Gated::Picked(_) => Ok(("Not run: no choice was offered".into(), true)),
-            Gated::Proceed { .. } => self.run_in_sandbox(request).await,
+            Gated::Proceed { .. } => {
+                let title = request.title.clone();
+                let (mut content, is_error, changes) = self.run_in_sandbox(request).await?;
+                if let Some(set) = changes.filter(|set| !set.is_empty()) {
+                    content.push_str(&self.settle_run_changes(&title, set).await?);
+                }
+                Ok((content, is_error))
+            }
         }
     }
 
@@ -114,8 +125,12 @@ impl Engine {
         assessment
     }
 
-    /// Run it, streaming output as events; cancel on `Op::Cancel`, kill on shutdown.
-    async fn run_in_sandbox(&mut self, request: RunRequest) -> Result<(String, bool), Interrupt> {
+    /// Run it, streaming output as events; cancel on `Op::Cancel`, kill on shutdown. Returns the
+    /// model's report, whether the run failed, and a transactional run's change set.
+    async fn run_in_sandbox(
+        &mut self,
+        request: RunRequest,
+    ) -> Result<(String, bool, Option<ChangeSet>), Interrupt> {
         let id = self.next_request_id();
         let config = self.config.sandbox.to_config(request.timeout);
         let network = if config.network { "network allowed" } else { "no network" };
@@ -159,19 +174,25 @@ impl Engine {
                 },
             }
         };
-        let (summary, ok, content) = match result {
-            Ok(result) => {
+        let (summary, ok, content, changes) = match result {
+            Ok(mut result) => {
                 let summary = result.summary();
-                (summary.clone(), result.success, model_report(&summary, &result))
+                let changes = result.changes.take();
+                (summary.clone(), result.success, model_report(&summary, &result), changes)
             }
-            Err(e) => (format!("not run: {e}"), false, format!("The sandbox refused to run it: {e}")),
+            Err(e) => (format!("not run: {e}"), false, format!("The sandbox refused to run it: {e}"), None),
         };
         let level = if ok { LogLevel::Info } else { LogLevel::Warn };
         self.log(level, format!("run {}: {summary}", request.title));
         self.emit(Event::RunFinished { id, ok, summary });
         match interrupted {
-            Some(interrupt) => Err(interrupt),
-            None => Ok((content, !ok)),
+            Some(interrupt) => {
+                if let Some(set) = changes.filter(|set| !set.is_empty()) {
+                    self.settle_stopped_run(&request.title, set);
+                }
+                Err(interrupt)
+            }
+            None => Ok((content, !ok, changes)),
         }
     }
 }

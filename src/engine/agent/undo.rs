@@ -85,19 +85,8 @@ impl Engine {
             let bytes = self.read_current(&step.path);
             expected.push(bytes.as_deref().map(sha256_hex));
             let current = bytes.map(|b| String::from_utf8_lossy(&b).into_owned());
-            let after = match &step.content {
-                Some(bytes) => match String::from_utf8(bytes.clone()) {
-                    Ok(text) => Some(text),
-                    Err(_) => {
-                        self.notice(
-                            LogLevel::Error,
-                            format!("Cannot restore {}: its saved content is not text.", step.path),
-                        );
-                        return LoopControl::Continue;
-                    }
-                },
-                None => None,
-            };
+            // Shown as text (binary content as one line); the bytes are what is written.
+            let after = step.content.as_deref().map(super::run_changes::shown);
             if step.conflict {
                 conflicts.push(step.path.clone());
             }

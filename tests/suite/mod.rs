@@ -24,6 +24,7 @@ mod pty_git;
 mod pty_trust;
 mod pty_undo;
 mod real_model;
+mod restore_crash;
 mod run_tool;
 mod sandbox;
 mod sandbox_fail_closed;

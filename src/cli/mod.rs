@@ -84,7 +84,7 @@ pub enum Command {
     /// them and asking; without a terminal only with --yes.
     Undo(undo::UndoArgs),
     /// Restore the workspace to how it was right after change N of the session (0: before its
-    /// first change), as /rewind N does; asks like undo.
+    /// first change), as /rewind N does; asks like undo. Without N: list the changes.
     Rewind(undo::RewindArgs),
     /// Build or update the repository's knowledge graph (code entities and their relations).
     Index(graph::IndexArgs),

@@ -1,5 +1,6 @@
-//! `kv1nt undo` and `kv1nt rewind N`: the TUI's `/undo` and `/rewind` for scripts and shells,
-//! through the same planning, restore and crash recovery (`engine::undo`).
+//! `kv1nt undo` and `kv1nt rewind [N]`: the TUI's `/undo` and `/rewind` for scripts and shells,
+//! through the same planning, restore and crash recovery (`engine::undo`); `kv1nt rewind`
+//! without N lists the session's changes.
 //!
 //! Invariants:
 //! - The session is this workspace's: `last` is the most recent session that worked in it, and
@@ -45,9 +46,9 @@ pub struct UndoArgs {
 #[derive(Debug, Args)]
 pub struct RewindArgs {
     /// The change to rewind to (the workspace ends as it was right after it); 0: before the
-    /// session's first change.
+    /// session's first change. Without it: list the session's changes.
     #[arg(value_parser = clap::value_parser!(i64).range(0..))]
-    pub to: i64,
+    pub to: Option<i64>,
     #[command(flatten)]
     pub common: RestoreArgs,
 }
@@ -70,7 +71,7 @@ pub fn run_undo(args: &UndoArgs, paths: &Paths) -> Result<i32> {
 }
 
 pub fn run_rewind(args: &RewindArgs, paths: &Paths) -> Result<i32> {
-    let to = args.to;
+    let Some(to) = args.to else { return list(&args.common, paths) };
     run(&args.common, paths, "rewind", |store, session, ws| undo::plan_rewind(store, session, to, ws))
 }
 
@@ -161,6 +162,18 @@ fn run(
         bail!("not restoring: you answered no; nothing was restored");
     }
     audited.context("nothing was restored: the audit log could not be written")?;
+    // perform refuses such a file too; this only names it in the user's words.
+    let moved = restore
+        .steps
+        .iter()
+        .zip(&restore.current)
+        .find(|(step, shown)| undo::read_current(&workspace, &step.path) != **shown);
+    if let Some((step, _)) = moved {
+        bail!(
+            "nothing was restored: {} changed while you were deciding; run kv1nt {verb} again to see it as it is now",
+            printable(&step.path)
+        );
+    }
     match undo::perform(&store, &workspace, &restore) {
         Ok(_) => {
             println!("Restored: {}.", printable(&restore.title));
@@ -168,6 +181,27 @@ fn run(
         }
         Err(e) => bail!("nothing was restored: {e}"),
     }
+}
+
+/// `kv1nt rewind` without N: the session's changes, oldest first, with their files.
+fn list(args: &RestoreArgs, paths: &Paths) -> Result<i32> {
+    let store = super::open_store(&paths.data_dir).map_err(anyhow::Error::msg)?;
+    let Some(session) = session_here(&store, &args.session, &paths.workspace, "rewind")? else {
+        println!("No kv1nt session has worked in {}.", paths.workspace.display());
+        return Ok(0);
+    };
+    let changes = store.changes(&session.id)?;
+    if changes.is_empty() {
+        println!("No changes in session {} yet.", session.id);
+        return Ok(0);
+    }
+    println!("Changes in session {} (restore with kv1nt rewind N, or kv1nt undo for the last):", session.id);
+    for c in changes {
+        let time: String = c.time.replace('T', " ").chars().take(19).collect();
+        let files: Vec<String> = c.files.iter().map(|f| printable(&f.path)).collect();
+        println!("#{}  {time}  {}  [{}]  {}", c.id, printable(&c.description), c.state, files.join(", "));
+    }
+    Ok(0)
 }
 
 /// The session `key` names, if it worked in `workspace` (`last`: the most recent one that did).

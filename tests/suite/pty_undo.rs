@@ -1,6 +1,6 @@
 //! `kv1nt undo` on a real terminal: it asks y/N, and asks again by name about a file changed
 //! after kv1nt's edit; a no to either restores nothing (and is audited as denied), yes to both
-//! restores byte-exactly.
+//! restores byte-exactly; a file changed while the question is shown is not overwritten.
 
 use std::time::Duration;
 
@@ -65,4 +65,25 @@ fn on_a_terminal_undo_asks_and_asks_again_about_a_conflict() {
         (b"A0\r\n".to_vec(), b"B0\n".to_vec())
     );
     assert_eq!(fx.states(&store, &s), ["undone"]);
+}
+
+#[test]
+fn a_file_changed_while_the_question_is_shown_is_not_overwritten() {
+    let fx = Fx::new();
+    fx.repo.write("a.txt", "A0\n");
+    fx.repo.commit_all("init");
+    let store = fx.store();
+    let s = fx.session(&store);
+    fx.change(&store, &s, &[("a.txt", Some(b"A0\n"), Some(b"A1\n"))]);
+
+    let mut term = launch(&fx);
+    term.wait_for("Undo? [y/N]", WAIT).unwrap();
+    fx.repo.write("a.txt", "typed while kv1nt asked\n");
+    term.send("y\r");
+    assert_eq!(term.wait_exit(WAIT), Some(1), "{}", term.screen_text());
+    let screen = term.screen_text().replace('\n', "");
+    assert!(screen.contains("nothing was restored: a.txt changed while you were deciding"), "{screen}");
+    assert_eq!(fx.bytes("a.txt").unwrap(), b"typed while kv1nt asked\n");
+    assert_eq!(fx.states(&store, &s), ["applied"]);
+    assert!(fx.leftovers().is_empty(), "{:?}", fx.leftovers());
 }

@@ -235,6 +235,12 @@ fn rewind_n_returns_to_after_change_n_and_marks_the_later_ones_undone() {
         fx.change(&store, &s, &[("f.txt", Some(b"v1\r\n"), Some(b"v2\n")), ("g.txt", None, Some(b"g\n"))]);
     let _c3 = fx.change(&store, &s, &[("f.txt", Some(b"v2\n"), Some(b"v3\n"))]);
 
+    let out = fx.run(&["rewind"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert_eq!(listed.lines().filter(|l| l.starts_with('#')).count(), 3, "{listed}");
+    assert!(listed.contains(&format!("#{c1} ")) && listed.contains("f.txt, g.txt"), "{listed}");
+
     let out = fx.run(&["rewind", "999", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no change #999"), "{}", stderr(&out));

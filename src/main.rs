@@ -52,6 +52,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Some(Command::Trust(args)) = &cli.command {
         return cli::trust::run(args, &cli::paths_at(args.path.as_deref())?);
     }
+    if let Some(Command::Undo(args)) = &cli.command {
+        return cli::undo::run_undo(args, &cli::paths_at(None)?);
+    }
+    if let Some(Command::Rewind(args)) = &cli.command {
+        return cli::undo::run_rewind(args, &cli::paths_at(None)?);
+    }
     // `kv1nt index PATH` works on (and reads the configuration of) PATH's repository.
     let at = match &cli.command {
         Some(Command::Index(args)) => args.path.clone(),
@@ -89,9 +95,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::audit::run(&args, &store)?;
             Ok(0)
         }
-        Some(Command::Completions { .. } | Command::Run(_) | Command::Trust(_) | Command::SandboxExec(_)) => {
-            Ok(0)
-        }
+        Some(
+            Command::Completions { .. }
+            | Command::Run(_)
+            | Command::Trust(_)
+            | Command::Undo(_)
+            | Command::Rewind(_)
+            | Command::SandboxExec(_),
+        ) => Ok(0),
         None => runtime.block_on(kv1nt::app::run(
             setup,
             cli.resume,

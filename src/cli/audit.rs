@@ -88,7 +88,7 @@ fn print_entry(e: &AuditEntry) {
 }
 
 /// `text` with control characters shown as spaces.
-fn printable(text: &str) -> String {
+pub(super) fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 

@@ -194,7 +194,6 @@ fn commit_exactly(
     git::commit(&repo, message, &CommitOptions { trailer, no_verify: false, trusted_hooks: None })
 }
 
-/// One answer from the terminal, trimmed and lower-cased ("" at end of input).
 /// Puts a one-shot request's fallback questions to the user on the terminal (`y` goes ahead).
 fn fallback_on_the_terminal() -> tokio::sync::mpsc::UnboundedSender<FallbackQuestion> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FallbackQuestion>();
@@ -211,7 +210,9 @@ fn fallback_on_the_terminal() -> tokio::sync::mpsc::UnboundedSender<FallbackQues
     tx
 }
 
-fn ask(input: &mut impl BufRead, question: &str) -> Result<String> {
+/// One answer from the terminal, trimmed and lower-cased ("" at end of input); the question
+/// goes to stderr. Also `kv1nt undo`'s.
+pub(super) fn ask(input: &mut impl BufRead, question: &str) -> Result<String> {
     eprint!("{question}");
     std::io::stderr().flush().ok();
     let mut line = String::new();

@@ -10,6 +10,7 @@ pub mod logging;
 pub mod run;
 pub mod sessions;
 pub mod trust;
+pub mod undo;
 
 use std::path::Path;
 
@@ -79,6 +80,12 @@ pub enum Command {
     /// Show what the repository's .kv1nt/config.toml sets and trust it (its keys that route API
     /// keys, loosen safety or run programs are ignored until then), or --revoke the trust.
     Trust(trust::TrustArgs),
+    /// Restore the files of the session's last applied change (as /undo does), after showing
+    /// them and asking; without a terminal only with --yes.
+    Undo(undo::UndoArgs),
+    /// Restore the workspace to how it was right after change N of the session (0: before its
+    /// first change), as /rewind N does; asks like undo. Without N: list the changes.
+    Rewind(undo::RewindArgs),
     /// Build or update the repository's knowledge graph (code entities and their relations).
     Index(graph::IndexArgs),
     /// Search the knowledge graph: hybrid (BM25 + vectors) with embeddings, else lexical.

@@ -5,7 +5,8 @@
 //! [`agent`] is the engine task and everything it does (turns, tool calls, the gate, runs, undo,
 //! git flows, graph use); the rest are libraries it drives — [`tools`] (what the model can call),
 //! [`llm`] (providers), [`approval`] (pure risk/policy), [`sandbox`], [`git`] (libgit2), [`graph`]
-//! (the knowledge graph), [`store`] (SQLite) — and [`config`], read at start-up.
+//! (the knowledge graph), [`store`] (SQLite), [`undo`] (restores from the change ledger, shared with
+//! the `kv1nt undo` command) — and [`config`], read at start-up.
 
 pub mod agent;
 pub mod approval;
@@ -17,3 +18,4 @@ pub mod protocol;
 pub mod sandbox;
 pub mod store;
 pub mod tools;
+pub mod undo;

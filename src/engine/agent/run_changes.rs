@@ -250,18 +250,8 @@ fn describe(files: &[ChangedFile]) -> String {
     format!("{count}: {}", names.join(", "))
 }
 
-/// The dialog's and the Diff pane's view of file content: the text, or one line saying what
-/// binary content it is (the bytes themselves are what is written).
-pub(super) fn shown(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_string(),
-        Err(_) => format!("(binary content, {} bytes, sha256 {})\n", bytes.len(), &sha256_hex(bytes)[..12]),
-    }
-}
-
 fn as_text(file: &ChangedFile) -> FileChange {
-    let (before, after) = (file.before.as_deref().map(shown), file.after.as_deref().map(shown));
-    FileChange { path: file.path.clone(), before, after }
+    FileChange::from_bytes(&file.path, file.before.as_deref(), file.after.as_deref())
 }
 
 fn one_line(text: &str) -> String {

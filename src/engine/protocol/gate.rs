@@ -54,6 +54,18 @@ pub struct FileChange {
     pub after: Option<String>,
 }
 
+impl FileChange {
+    /// The change of raw contents as the dialog and the Diff pane show it: UTF-8 text as it is,
+    /// anything else as one line naming its size (the bytes themselves are what gets written).
+    pub fn from_bytes(path: &str, before: Option<&[u8]>, after: Option<&[u8]>) -> FileChange {
+        let shown = |bytes: &[u8]| match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_string(),
+            Err(_) => format!("(binary content, {} bytes)\n", bytes.len()),
+        };
+        FileChange { path: path.to_string(), before: before.map(shown), after: after.map(shown) }
+    }
+}
+
 /// Something that mutates the workspace or the world and so must pass the gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]

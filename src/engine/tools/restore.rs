@@ -8,7 +8,7 @@
 //!   removes the temp files and changes nothing.
 //! - Committing keeps each replaced (or deleted) original as a hard link / renamed backup beside
 //!   it until [`Committed::finish`]; [`Committed::rollback`] moves them back byte-exactly and
-//!   removes files that did not exist before.
+//!   removes files that did not exist before. Neither leaves a backup or temp file behind.
 //! - When a journal path is given, the journal (JSON: the caller's change ids, and per file its
 //!   path, backup and temp) is written and fsynced before the first rename and removed last, so
 //!   after a crash [`recover`] can roll the whole restore back, or clean up when it completed.
@@ -181,7 +181,15 @@ fn replace(e: &Entry) -> std::io::Result<()> {
 /// Undoes [`replace`] for one entry (best effort; the journal keeps what could not be undone).
 fn put_back(e: &Entry) -> std::io::Result<()> {
     match &e.backup {
-        Some(backup) if backup.exists() => fs::rename(backup, &e.target)?,
+        Some(backup) if backup.exists() => {
+            fs::rename(backup, &e.target)?;
+            // Interrupted between taking the backup (a hard link) and the rename: both names are
+            // links to the original, and rename between links of one file does nothing. The
+            // original is in place; drop the extra name.
+            if fs::symlink_metadata(backup).is_ok() {
+                fs::remove_file(backup)?;
+            }
+        }
         Some(_) => {}
         None => match fs::remove_file(&e.target) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),

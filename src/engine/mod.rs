@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod approval;
+pub mod checks;
 pub mod config;
 pub mod git;
 pub mod graph;

@@ -21,6 +21,7 @@ pub use load::{Loaded, Overrides, Paths, data_dir, load, own_dirs, parse_fallbac
 pub use trust::{HeldBack, TrustMode};
 
 use super::approval::Policy;
+use super::checks::ChecksSettings;
 use super::git::GitSettings;
 use super::graph::settings::{EmbedProvider, GraphSettings};
 use super::llm::ProviderKind;
@@ -41,6 +42,7 @@ pub struct Config {
     pub sandbox: SandboxSettings,
     pub git: GitSettings,
     pub graph: GraphSettings,
+    pub checks: ChecksSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
 }

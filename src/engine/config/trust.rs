@@ -45,6 +45,7 @@ pub const HARMLESS: &[(&str, Option<&str>)] = &[
     ("git.branch_prefix", None),
     ("graph.embed_model", None), ("graph.max_file_kb", None), ("graph.watch", None), ("graph.batch", None),
     ("graph.embed", Some("none")),
+    ("checks.when", None), ("checks.max_syntax_retries", None), ("checks.max_fix_rounds", None),
 ];
 
 /// Whether `key = value` from an untrusted repository file may apply.

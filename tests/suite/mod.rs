@@ -6,6 +6,7 @@ mod approval;
 mod architecture;
 mod cli;
 mod engine;
+mod fix_review;
 mod git_assist;
 mod git_cli;
 mod git_flow;

@@ -11,12 +11,14 @@ pub fn template(intent: Intent) -> &'static str {
         Intent::Explain => include_str!("../../../assets/prompts/explain.md"),
         Intent::Test => include_str!("../../../assets/prompts/test.md"),
         Intent::Docs => include_str!("../../../assets/prompts/docs.md"),
+        Intent::Fix => include_str!("../../../assets/prompts/fix.md"),
+        Intent::Review => include_str!("../../../assets/prompts/review.md"),
     }
 }
 
-/// Whether tools that change files are offered (explaining never changes anything).
+/// Whether tools that change files are offered (explaining and reviewing never change anything).
 pub fn allows_edits(intent: Option<Intent>) -> bool {
-    intent != Some(Intent::Explain)
+    !matches!(intent, Some(Intent::Explain | Intent::Review))
 }
 
 /// Up to four follow-ups for the answer just given: what a user most often asks next.
@@ -27,6 +29,8 @@ pub fn follow_ups(intent: Option<Intent>, reply: &str, edits_applied: usize) -> 
         Some(Intent::Explain) => out.extend(["Suggest improvements", "Generate tests", "Add documentation"]),
         Some(Intent::Test) => out.extend(["Add edge-case tests", "Explain the tests"]),
         Some(Intent::Docs) => out.extend(["Add usage examples", "Explain the code"]),
+        Some(Intent::Review) => out.extend(["Apply the suggested changes", "Explain the first finding"]),
+        Some(Intent::Fix) if edits_applied > 0 => out.extend(["Run the tests", "Explain the fix"]),
         _ if edits_applied > 0 => out.extend(["Generate tests", "Explain the change", "Add error handling"]),
         _ if has_code => out.extend(["Generate tests", "Add error handling", "Apply to a file…"]),
         _ => {}

@@ -42,6 +42,13 @@ pub(super) enum StartError {
 impl Engine {
     pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
         self.ensure_session();
+        let text = match self.intent_prompt(intent, text).await {
+            Ok(text) => text,
+            Err(why) => {
+                self.refuse_turn(why);
+                return LoopControl::Continue;
+            }
+        };
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);

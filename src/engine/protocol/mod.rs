@@ -32,11 +32,22 @@ pub enum Intent {
     Explain,
     Test,
     Docs,
+    /// Fix the last failed run, or pasted error text: the cause first, then the change.
+    Fix,
+    /// Review the staged diff or the branch: findings only (read-only tools).
+    Review,
 }
 
 impl Intent {
-    pub const ALL: [Intent; 5] =
-        [Intent::Generate, Intent::Modify, Intent::Explain, Intent::Test, Intent::Docs];
+    pub const ALL: [Intent; 7] = [
+        Intent::Generate,
+        Intent::Modify,
+        Intent::Explain,
+        Intent::Test,
+        Intent::Docs,
+        Intent::Fix,
+        Intent::Review,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -45,6 +56,8 @@ impl Intent {
             Intent::Explain => "explain",
             Intent::Test => "test",
             Intent::Docs => "docs",
+            Intent::Fix => "fix",
+            Intent::Review => "review",
         }
     }
 

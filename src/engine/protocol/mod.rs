@@ -66,6 +66,30 @@ impl Intent {
     }
 }
 
+/// A follow-up offered under an answer (Alt+1..4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUp {
+    /// Sent as the next prompt, with the intent it keeps (`/test`'s follow-ups stay tests).
+    /// A text ending in "…" is put in the composer to be completed instead.
+    Prompt { text: String, intent: Option<Intent> },
+    /// "Run it": the answer's last runnable code block, run as `/run` runs it.
+    Run { language: Option<String>, code: String },
+}
+
+impl FollowUp {
+    pub fn prompt(text: &str, intent: Option<Intent>) -> FollowUp {
+        FollowUp::Prompt { text: text.to_string(), intent }
+    }
+
+    /// What the offer says.
+    pub fn label(&self) -> &str {
+        match self {
+            FollowUp::Prompt { text, .. } => text,
+            FollowUp::Run { .. } => "Run it",
+        }
+    }
+}
+
 /// The user's answer to an approval request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApprovalDecision {
@@ -275,7 +299,7 @@ pub enum Event {
     /// The session's changes, oldest first (answer to `Op::Rewind { to: None }`).
     Changes(Vec<ChangeSummary>),
     /// Up to four follow-ups to offer under the last answer.
-    Suggestions(Vec<String>),
+    Suggestions(Vec<FollowUp>),
     /// A sandboxed run started (its output streams into the Output pane).
     RunStarted {
         id: u64,

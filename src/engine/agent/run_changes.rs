@@ -150,7 +150,11 @@ impl Engine {
             .iter()
             .map(|f| ByteChange { path: &f.path, before: f.before.as_deref(), after: f.after.as_deref() })
             .collect();
-        store.begin_change_bytes(&session.id, description, &bytes).map_err(|e| {
+        let begun = store.begin_change_bytes(&session.id, description, &bytes);
+        if let Ok(id) = begun {
+            self.link_proposal(id);
+        }
+        begun.map_err(|e| {
             let text = format!(
                 "not applied: the session database refused the pre-images ({e}); nothing was written"
             );

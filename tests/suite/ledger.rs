@@ -70,7 +70,7 @@ fn migrates_v1_database_keeping_sessions() {
         let conn = open_connection(&dir.path().join("kv1nt.db")).unwrap();
         conn.execute_batch(
             "DROP TABLE vcs_commits; DROP TABLE change_files; DROP TABLE changes; DROP TABLE blobs;
-             DROP TABLE audit;
+             DROP TABLE audit; DROP TABLE proposals; DROP TABLE turn_usage;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -79,7 +79,7 @@ fn migrates_v1_database_keeping_sessions() {
     let store = Store::open(dir.path()).unwrap();
     let v: i64 = count(dir.path(), "PRAGMA user_version");
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 5);
     let msgs = store.load_messages(&id).unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].message.text, "hello");

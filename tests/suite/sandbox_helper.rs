@@ -10,17 +10,29 @@ use crate::support::require;
 
 /// `kv1nt run` through the binary at `bin`, isolated from the user's environment, the helper
 /// being that same binary (no `KV1NT_SANDBOX_HELPER`).
+///
+/// A child forked by another test while the copy was being written holds its write descriptor
+/// until it execs, so running the copy can briefly fail with "Text file busy": retry that.
 fn run_copy(bin: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(bin)
-        .args(args)
-        .env_remove("KV1NT_SANDBOX_HELPER")
-        .env("HOME", home)
-        .env("KV1NT_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .current_dir(home)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the copied kv1nt")
+    let mut tries = 0;
+    loop {
+        let result = Command::new(bin)
+            .args(args)
+            .env_remove("KV1NT_SANDBOX_HELPER")
+            .env("HOME", home)
+            .env("KV1NT_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .current_dir(home)
+            .stdin(Stdio::null())
+            .output();
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            other => return other.expect("run the copied kv1nt"),
+        }
+    }
 }
 
 fn bwrap_works() -> bool {

@@ -208,6 +208,8 @@ impl Engine {
             Op::Submit { text, intent } => return self.run_turn(text, intent).await,
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
             Op::ListModels => self.spawn_list_models(),
+            Op::Check => return self.check_now().await,
+            Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),

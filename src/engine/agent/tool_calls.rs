@@ -212,7 +212,11 @@ impl Engine {
                 if let Some(content) = edited {
                     proposal.change.after = Some(content);
                 }
-                Ok(self.apply(&proposal))
+                let mut outcome = self.apply(&proposal);
+                if !outcome.is_error {
+                    outcome.content.push_str(&self.checks_after_change().await?);
+                }
+                Ok(outcome)
             }
         }
     }

@@ -48,7 +48,7 @@ impl Engine {
         self.turn = TurnState { intent, ..TurnState::default() };
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
-        flow
+        if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }
     }
 
     async fn run_steps(&mut self) -> (TurnOutcome, LoopControl) {

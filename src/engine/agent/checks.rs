@@ -1,0 +1,153 @@
+//! The project checks as the engine runs them: after a turn that applied changes
+//! (`checks.when = "turn"`), after each applied change (`"change"`), or on demand (`/check`,
+//! `Op::Check`). Each check streams into the Output pane as a run (`RunStarted` … `RunFinished`),
+//! then one [`Event::Checks`] carries the report for the Problems list and the status bar.
+//! Also `Op::OpenFile`: a problem's location shown in Code.
+//!
+//! Invariants: checks run in the sandbox with the engine's sandbox settings, never through the
+//! gate (they change nothing the user would review: `RunDir::Project`, no change set) and never
+//! copy-on-write; Esc (`Op::Cancel`) stops the running check and skips the rest, shutdown too;
+//! other ops that arrive meanwhile wait (`defer`).
+
+use super::reply::Interrupt;
+use super::runtime::{Engine, LoopControl};
+use crate::engine::checks::{self, CheckRun, CheckWhen};
+use crate::engine::protocol::{CheckReport, Event, LogLevel, Op, OutputStream, Severity};
+use crate::engine::sandbox::{CancellationToken, Stream};
+
+/// How many diagnostics a tool result quotes (the Problems list has them all).
+const QUOTED: usize = 20;
+
+/// Largest file `Op::OpenFile` shows.
+const MAX_OPEN_BYTES: u64 = 4 << 20;
+
+impl Engine {
+    /// Run every check of the workspace, in order; emits the runs and the report.
+    pub(crate) async fn run_project_checks(&mut self) -> Result<CheckReport, Interrupt> {
+        let specs = checks::detect(&self.workspace, &self.config.checks, self.config.repo_trusted);
+        let config = self.config.sandbox.to_config(None);
+        let workspace = self.workspace.clone();
+        let mut runs = Vec::new();
+        let mut interrupted = None;
+        for spec in &specs {
+            let id = self.next_request_id();
+            self.emit(Event::RunStarted {
+                id,
+                title: format!("check: {} — sandboxed, {} s", spec.name, config.wall_time.as_secs()),
+            });
+            let events = self.events.clone();
+            let on_output = move |stream: Stream, bytes: &[u8]| {
+                let stream = match stream {
+                    Stream::Stdout => OutputStream::Stdout,
+                    Stream::Stderr => OutputStream::Stderr,
+                };
+                let _ = events.send(Event::RunOutput {
+                    id,
+                    stream,
+                    text: String::from_utf8_lossy(bytes).into_owned(),
+                });
+            };
+            let cancel = CancellationToken::new();
+            let run = checks::run_check(spec, &workspace, &config, cancel.clone(), on_output);
+            tokio::pin!(run);
+            let result: CheckRun = loop {
+                tokio::select! {
+                    result = &mut run => break result,
+                    op = self.ops.recv(), if interrupted.is_none() => match op {
+                        Some(Op::Cancel) => { cancel.cancel(); interrupted = Some(Interrupt::Cancel); }
+                        Some(Op::Shutdown) | None => { cancel.cancel(); interrupted = Some(Interrupt::Shutdown); }
+                        Some(other) => self.defer(other),
+                    },
+                }
+            };
+            let outcome = &result.outcome;
+            self.emit(Event::RunFinished { id, ok: outcome.passed, summary: outcome.summary.clone() });
+            runs.push(result);
+            if let Some(interrupt) = interrupted {
+                self.log(LogLevel::Info, "checks stopped");
+                return Err(interrupt);
+            }
+        }
+        let report = checks::report(runs);
+        let level = if report.failed() { LogLevel::Warn } else { LogLevel::Info };
+        self.log(level, format!("checks: {}", report.summary()));
+        self.emit(Event::Checks(report.clone()));
+        Ok(report)
+    }
+
+    /// `/check`.
+    pub(super) async fn check_now(&mut self) -> LoopControl {
+        match self.run_project_checks().await {
+            Err(Interrupt::Shutdown) => LoopControl::Shutdown,
+            _ => LoopControl::Continue,
+        }
+    }
+
+    /// After a turn (`checks.when = "turn"`): when it applied changes.
+    pub(super) async fn checks_after_turn(&mut self) -> LoopControl {
+        if self.config.checks.when != CheckWhen::Turn || self.turn.edits_applied == 0 {
+            return LoopControl::Continue;
+        }
+        self.check_now().await
+    }
+
+    /// After an applied change (`checks.when = "change"`): what to add to the model's tool
+    /// result — the summary and the first diagnostics — or nothing.
+    pub(super) async fn checks_after_change(&mut self) -> Result<String, Interrupt> {
+        if self.config.checks.when != CheckWhen::Change {
+            return Ok(String::new());
+        }
+        let report = self.run_project_checks().await?;
+        if report.checks.is_empty() {
+            return Ok(String::new());
+        }
+        Ok(format!("\n\n{}", for_model(&report)))
+    }
+
+    /// `Op::OpenFile`: a workspace file in Code (paths outside the workspace are refused).
+    pub(super) fn open_location(&self, path: &str, line: usize) {
+        let event = match self.tools_workspace.as_ref().map(|w| w.resolve(path, false)) {
+            Some(Ok((full, _))) => match std::fs::metadata(&full) {
+                Ok(meta) if meta.len() > MAX_OPEN_BYTES => {
+                    Event::Notice { level: LogLevel::Warn, text: format!("{path} is too large to open here") }
+                }
+                _ => match std::fs::read(&full) {
+                    Ok(bytes) => Event::OpenFile {
+                        path: path.to_string(),
+                        line,
+                        text: String::from_utf8_lossy(&bytes).into_owned(),
+                    },
+                    Err(e) => {
+                        Event::Notice { level: LogLevel::Warn, text: format!("cannot open {path}: {e}") }
+                    }
+                },
+            },
+            Some(Err(e)) => Event::Notice { level: LogLevel::Warn, text: format!("cannot open {path}: {e}") },
+            None => Event::Notice { level: LogLevel::Warn, text: "the workspace cannot be opened".into() },
+        };
+        self.emit(event);
+    }
+}
+
+/// The report as the model reads it: the summary, then errors and warnings one per line.
+pub(crate) fn for_model(report: &CheckReport) -> String {
+    let mut text = format!("Project checks after this change: {}", report.summary());
+    let shown: Vec<String> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+        .take(QUOTED)
+        .map(|d| d.one_line())
+        .collect();
+    let rest = report.diagnostics.iter().filter(|d| d.severity != Severity::Note).count() - shown.len();
+    for line in shown {
+        text.push_str(&format!("\n{line}"));
+    }
+    if rest > 0 {
+        text.push_str(&format!("\n… and {rest} more"));
+    }
+    for check in report.checks.iter().filter(|c| !c.passed) {
+        text.push_str(&format!("\n{}: {}", check.name, check.summary));
+    }
+    text
+}

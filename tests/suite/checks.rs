@@ -1,0 +1,239 @@
+//! The project checks through the real engine and the real sandbox: `cargo check` on a crate
+//! with a type error reports it with its file and line (on `/check` and after a turn that
+//! applied a change), and a hostile repository's `package.json` `lint` script or its own check
+//! commands do not run until the user trusted the repository.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::support::{ScriptedServer, Turn, Wire};
+use kv1nt::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
+use kv1nt::engine::approval::Policy;
+use kv1nt::engine::config::{self, Config, Fallback, Overrides, Paths, Secrets, TrustMode};
+use kv1nt::engine::llm::ProviderKind;
+use kv1nt::engine::protocol::{ApprovalDecision, CheckReport, Event, Op, Severity};
+use kv1nt::engine::store::Store;
+use serde_json::json;
+
+const CARGO_TOML: &str =
+    "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        crate::support::sandbox::use_built_helper();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
+        Self { dir }
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.repo().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn engine(&self, mut config: Config, base: Option<&str>) -> EngineHandle {
+        config.llm.primary = ProviderKind::OpenAi;
+        config.llm.fallback = Fallback::None;
+        config.llm.max_retries = 0;
+        config.openai.base_url = base.unwrap_or("http://127.0.0.1:9").into();
+        // A cold `cargo check` of a tiny crate takes seconds; leave room on a busy machine.
+        config.sandbox.timeout_secs = 120;
+        spawn(EngineSetup {
+            config,
+            secrets: Secrets {
+                anthropic_api_key: None,
+                openai_api_key: Some("oa".into()),
+                github_token: None,
+            },
+            workspace: self.repo(),
+            store: Some(Store::open(&self.home()).unwrap()),
+            resume: None,
+            preflight: false,
+            trust: None,
+        })
+    }
+}
+
+/// Events until the check report, answering approvals with Once.
+async fn until_report(engine: &mut EngineHandle) -> (CheckReport, Vec<Event>) {
+    let mut events = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(240), engine.events.recv())
+            .await
+            .expect("engine hung")
+            .expect("engine stopped");
+        if let Event::ApprovalRequest(r) = &event {
+            engine.ops.send(Op::Approve { id: r.id, decision: ApprovalDecision::Once }).unwrap();
+        }
+        if let Event::Checks(report) = event {
+            return (report, events);
+        }
+        events.push(event);
+    }
+}
+
+fn names(report: &CheckReport) -> Vec<&str> {
+    report.checks.iter().map(|c| c.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn check_runs_cargo_check_in_the_sandbox_and_reports_the_type_error_where_it_is() {
+    let fx = Fixture::new();
+    fx.write("Cargo.toml", CARGO_TOML);
+    fx.write("src/main.rs", "mod calc;\n\nfn main() {\n    println!(\"{}\", calc::double(2));\n}\n");
+    fx.write("src/calc.rs", "pub fn double(x: u32) -> u32 {\n    let y: u32 = \"two\";\n    x * y\n}\n");
+    let mut engine = fx.engine(Config::default(), None);
+    engine.ops.send(Op::Check).unwrap();
+    let (report, events) = until_report(&mut engine).await;
+
+    assert_eq!(names(&report), ["cargo check"], "{report:#?}");
+    let started = events.iter().find_map(|e| match e {
+        Event::RunStarted { title, .. } => Some(title.clone()),
+        _ => None,
+    });
+    assert!(started.is_some_and(|t| t.contains("check: cargo check") && t.contains("sandboxed")));
+    let check = &report.checks[0];
+    assert!(!check.passed && !check.timed_out, "{check:?}");
+    assert!(
+        check.summary.contains("layers:") && check.summary.contains("landlock"),
+        "sandboxed: {}",
+        check.summary
+    );
+    let error = report.diagnostics.iter().find(|d| d.severity == Severity::Error).expect("an error");
+    assert_eq!((error.file.as_str(), error.line, error.col), ("src/calc.rs", 2, 18), "{error:?}");
+    assert_eq!(error.code.as_deref(), Some("E0308"));
+    assert_eq!(error.check, "cargo check");
+    assert!(report.summary().starts_with("✗ 1 error"), "{}", report.summary());
+    assert!(fx.repo().join("target").is_dir(), "cargo wrote its build output in the workspace");
+
+    // Fixed, the next check passes.
+    fx.write("src/calc.rs", "pub fn double(x: u32) -> u32 {\n    x * 2\n}\n");
+    engine.ops.send(Op::Check).unwrap();
+    let (report, _) = until_report(&mut engine).await;
+    assert!(report.checks[0].passed, "{report:#?}");
+    assert_eq!(report.summary(), "checks ✓");
+}
+
+#[tokio::test]
+async fn a_turn_that_applied_a_change_is_followed_by_the_checks() {
+    let fx = Fixture::new();
+    fx.write("Cargo.toml", CARGO_TOML);
+    fx.write("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n");
+    let broken = json!({"path": "src/lib.rs", "content": "pub fn one() -> u32 {\n    \"one\"\n}\n"});
+    let server = ScriptedServer::start(
+        Wire::OpenAi,
+        vec![Turn::text(&[]).tool_call("w", "write_file", broken), Turn::text(&["Done."])],
+    )
+    .await;
+    let mut config = Config::default();
+    config.agent.approval = Policy::Ask;
+    let mut engine = fx.engine(config, Some(&server.base_url()));
+    engine.ops.send(Op::Submit { text: "make one a string".into(), intent: None }).unwrap();
+    let (report, events) = until_report(&mut engine).await;
+    assert!(events.iter().any(|e| matches!(e, Event::TurnEnded(_))), "checks run after the turn ended");
+    let error = report.diagnostics.iter().find(|d| d.severity == Severity::Error).expect("an error");
+    assert_eq!((error.file.as_str(), error.line), ("src/lib.rs", 2), "{error:?}");
+}
+
+/// A repository whose config sets nothing held back is not trusted by that alone.
+fn hostile_repo(fx: &Fixture) {
+    fx.write("package.json", r#"{"name":"x","scripts":{"lint":"echo ran > lint-ran"}}"#);
+    fx.write(".kv1nt/config.toml", "[checks]\nwhen = \"off\"\n");
+}
+
+fn load(repo: &Path, home: &Path) -> Config {
+    let paths = Paths { user_config: None, data_dir: home.to_path_buf(), workspace: repo.to_path_buf() };
+    config::load(&paths, &|_| None, &Overrides::default(), TrustMode::Recorded).unwrap().config
+}
+
+#[tokio::test]
+async fn an_untrusted_repositorys_lint_script_and_check_commands_do_not_run() {
+    let fx = Fixture::new();
+    hostile_repo(&fx);
+    let config = load(&fx.repo(), &fx.home());
+    assert!(!config.repo_trusted, "a file with only harmless keys is not a trust");
+    let mut engine = fx.engine(config, None);
+    engine.ops.send(Op::Check).unwrap();
+    let (report, _) = until_report(&mut engine).await;
+    assert!(!names(&report).contains(&"npm run lint"), "{report:#?}");
+    assert!(!fx.repo().join("lint-ran").exists(), "the lint script ran untrusted");
+
+    // Its own check commands are held back too.
+    fx.write(
+        ".kv1nt/config.toml",
+        "[checks.commands.evil]\ncommand = \"echo ran > command-ran\"\nformat = \"gcc\"\n",
+    );
+    let config = load(&fx.repo(), &fx.home());
+    assert!(config.checks.commands.is_empty() && !config.repo_trusted);
+    let mut engine = fx.engine(config, None);
+    engine.ops.send(Op::Check).unwrap();
+    let (report, _) = until_report(&mut engine).await;
+    assert!(!names(&report).contains(&"evil"));
+    assert!(!fx.repo().join("command-ran").exists());
+
+    // Trusted, both run (sandboxed, in the workspace).
+    let text = std::fs::read(fx.repo().join(".kv1nt/config.toml")).unwrap();
+    let sha = kv1nt::engine::store::sha256_hex(&text);
+    config::trust::record(&fx.home(), &config::trust::repo_key(&fx.repo()), &sha).unwrap();
+    let config = load(&fx.repo(), &fx.home());
+    assert!(config.repo_trusted);
+    let mut engine = fx.engine(config, None);
+    engine.ops.send(Op::Check).unwrap();
+    let (report, _) = until_report(&mut engine).await;
+    assert!(names(&report).contains(&"evil"), "{report:#?}");
+    assert!(fx.repo().join("command-ran").exists(), "{report:#?}");
+    let npm = kv1nt::engine::sandbox::languages::find_on_path("npm").is_some();
+    if crate::support::prereq::require(npm, "npm", "apt-get install npm") {
+        assert!(names(&report).contains(&"npm run lint"), "{report:#?}");
+        assert!(fx.repo().join("lint-ran").exists(), "{report:#?}");
+    }
+}
+
+#[tokio::test]
+async fn python_and_go_checks_report_syntax_errors_and_vet_findings() {
+    use kv1nt::engine::sandbox::languages::{Language, toolchain};
+    let python =
+        crate::support::prereq::require_found(toolchain(Language::Python), "apt-get install python3");
+    let go = crate::support::prereq::require_found(toolchain(Language::Go), "apt-get install golang-go");
+    if python.is_none() || go.is_none() {
+        return;
+    }
+    let fx = Fixture::new();
+    fx.write("app/broken.py", "def f(:\n    pass\n");
+    fx.write("ok.py", "print(1)\n");
+    fx.write("go.mod", "module example.com/demo\n\ngo 1.19\n");
+    fx.write(
+        "main.go",
+        "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Printf(\"%d\\n\", \"x\")\n}\n",
+    );
+    let mut engine = fx.engine(Config::default(), None);
+    engine.ops.send(Op::Check).unwrap();
+    let (report, _) = until_report(&mut engine).await;
+    assert!(names(&report).contains(&"python compile") && names(&report).contains(&"go vet"), "{report:#?}");
+    let of =
+        |check: &str| report.diagnostics.iter().filter(|d| d.check == check).cloned().collect::<Vec<_>>();
+    let py = of("python compile");
+    assert_eq!(py.len(), 1, "{report:#?}");
+    assert_eq!((py[0].file.as_str(), py[0].line, py[0].severity), ("app/broken.py", 1, Severity::Error));
+    let vet = of("go vet");
+    assert_eq!(vet.len(), 1, "{report:#?}");
+    assert_eq!((vet[0].file.as_str(), vet[0].line, vet[0].col), ("main.go", 6, 2), "{vet:?}");
+    assert!(vet[0].message.contains("Printf"), "{vet:?}");
+    assert!(
+        !fx.repo().join("app/__pycache__").exists() && !fx.repo().join(".cache").exists(),
+        "nothing written"
+    );
+}

@@ -1,10 +1,20 @@
 //! The project checks through the real engine and the real sandbox: `cargo check` on a crate
-//! with a type error reports it with its file and line (on `/check` and after a turn that
-//! applied a change), and a hostile repository's `package.json` `lint` script or its own check
-//! commands do not run until the user trusted the repository.
+//! with a type error reports it with its file and line (on `/check`, and after a turn whose
+//! applied change broke the build — compared with the baseline taken before it), the Problems
+//! list opens the location in Code, and a hostile repository's `package.json` `lint` script or
+//! its own check commands do not run until the user trusted the repository.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use kv1nt::app::keymap::Keymap;
+use kv1nt::app::problems::OutputView;
+use kv1nt::app::state::{AppState, Focus, Pane};
+use kv1nt::app::{input, update};
+use kv1nt::text::theme::Theme;
+use tokio::sync::mpsc;
 
 use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
@@ -128,7 +138,7 @@ async fn check_runs_cargo_check_in_the_sandbox_and_reports_the_type_error_where_
 }
 
 #[tokio::test]
-async fn a_turn_that_applied_a_change_is_followed_by_the_checks() {
+async fn a_change_that_breaks_the_build_shows_in_problems_and_enter_opens_it_in_code() {
     let fx = Fixture::new();
     fx.write("Cargo.toml", CARGO_TOML);
     fx.write("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n");
@@ -142,10 +152,71 @@ async fn a_turn_that_applied_a_change_is_followed_by_the_checks() {
     config.agent.approval = Policy::Ask;
     let mut engine = fx.engine(config, Some(&server.base_url()));
     engine.ops.send(Op::Submit { text: "make one a string".into(), intent: None }).unwrap();
-    let (report, events) = until_report(&mut engine).await;
+
+    // The baseline, taken before the approved change is written: the crate builds.
+    let (before, _) = until_report(&mut engine).await;
+    assert!(before.checks[0].passed && before.diagnostics.is_empty(), "{before:#?}");
+    // Then the turn ends and the checks run on what it left.
+    let (after, events) = until_report(&mut engine).await;
     assert!(events.iter().any(|e| matches!(e, Event::TurnEnded(_))), "checks run after the turn ended");
-    let error = report.diagnostics.iter().find(|d| d.severity == Severity::Error).expect("an error");
+    let error = after.diagnostics.iter().find(|d| d.severity == Severity::Error).expect("an error");
     assert_eq!((error.file.as_str(), error.line), ("src/lib.rs", 2), "{error:?}");
+    let delta = after.since(&before);
+    assert_eq!(delta.broken, ["cargo check"]);
+    assert_eq!(delta.new_errors.len(), 1, "{delta:?}");
+
+    // The turn's proposal records that its checks failed (no fix rounds yet).
+    let rows = Store::open(&fx.home()).unwrap().proposals(None).unwrap();
+    let edit = rows.iter().find(|r| r.change_id.is_some()).expect("the applied edit's proposal");
+    assert_eq!((edit.check_rounds, edit.checks_passed), (Some(0), Some(false)), "{rows:#?}");
+
+    // The UI: the report fills the Problems list and the status bar; Enter opens the location.
+    let mut app = app_state();
+    update::apply(&mut app, Event::Checks(after));
+    let (summary, _) = app.status.checks.clone().expect("a status bar summary");
+    assert!(summary.starts_with("✗ 1 error"), "{summary}");
+    app.focus = Focus::Pane(Pane::Output);
+    let (ops, mut sent) = mpsc::unbounded_channel();
+    input::handle(&mut app, key(KeyCode::Char('p')), &ops);
+    assert_eq!(app.output.view, OutputView::Problems);
+    input::handle(&mut app, key(KeyCode::Enter), &ops);
+    let open = sent.try_recv().expect("Enter asks to open the location");
+    assert!(matches!(&open, Op::OpenFile { path, line: 2 } if path == "src/lib.rs"), "{open:?}");
+    engine.ops.send(open).unwrap();
+    let opened = loop {
+        match tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.unwrap().unwrap() {
+            event @ Event::OpenFile { .. } => break event,
+            _ => continue,
+        }
+    };
+    update::apply(&mut app, opened);
+    assert_eq!(app.focus, Focus::Pane(Pane::Code));
+    let doc = app.code.doc.as_ref().expect("the file is shown in Code");
+    assert_eq!(doc.title, "src/lib.rs:2");
+}
+
+#[tokio::test]
+async fn a_problem_outside_the_workspace_is_not_opened() {
+    let fx = Fixture::new();
+    let mut engine = fx.engine(Config::default(), None);
+    engine.ops.send(Op::OpenFile { path: "../../../../etc/passwd".into(), line: 1 }).unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.unwrap().unwrap() {
+            Event::OpenFile { path, .. } => panic!("opened {path}"),
+            Event::Notice { text, .. } if text.contains("cannot open") => break,
+            _ => continue,
+        }
+    }
+}
+
+fn app_state() -> AppState {
+    let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+    let theme = Theme::builtin("dark").unwrap();
+    AppState::new(keymap, theme, ProviderKind::OpenAi, "gpt".into())
+}
+
+fn key(code: KeyCode) -> crossterm::event::Event {
+    crossterm::event::Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
 /// A repository whose config sets nothing held back is not trusted by that alone.

@@ -101,6 +101,8 @@ pub(super) struct Engine {
     trust: Option<crate::engine::config::HeldBack>,
     /// The last failed run of the session (command, summary, output tails): what `/fix` fixes.
     pub(super) last_failure: Option<String>,
+    /// The last project-check report and whether it is still current (`checks.rs`).
+    pub(super) checks: super::checks::ChecksMemory,
 }
 
 impl Engine {
@@ -145,6 +147,7 @@ impl Engine {
             preflight: setup.preflight,
             trust: setup.trust,
             last_failure: None,
+            checks: Default::default(),
         }
     }
 

@@ -34,6 +34,8 @@ pub(super) struct TurnState {
     pub number: u64,
     /// The proposal row of the last gate verdict (to link what it wrote).
     pub proposal: Option<i64>,
+    /// The project checks before the turn's first write (`checks.rs`): the fix loop's baseline.
+    pub checks_before: Option<crate::engine::protocol::CheckReport>,
 }
 
 /// Why a reply could not start.

@@ -114,3 +114,94 @@ impl CheckReport {
         }
     }
 }
+
+/// What changed between two reports of the same workspace: what a turn broke, fixed, or added.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckDelta {
+    /// Checks that fail now and did not before (passed, or did not exist).
+    pub broken: Vec<String>,
+    /// Checks that failed before and pass now.
+    pub fixed: Vec<String>,
+    /// Errors reported now that were not before. Matched by check, file, code and message,
+    /// not line: an edit above an old error moves it without making it new.
+    pub new_errors: Vec<Diagnostic>,
+}
+
+impl CheckDelta {
+    /// The later report is no worse than the earlier one.
+    pub fn is_clean(&self) -> bool {
+        self.broken.is_empty() && self.new_errors.is_empty()
+    }
+}
+
+impl CheckReport {
+    /// This report compared with `before` (the baseline of a turn, `Engine::checks_baseline`).
+    pub fn since(&self, before: &CheckReport) -> CheckDelta {
+        let failed_before = |name: &str| before.checks.iter().find(|c| c.name == name).map(|c| !c.passed);
+        let broken = self
+            .checks
+            .iter()
+            .filter(|c| !c.passed && failed_before(&c.name) != Some(true))
+            .map(|c| c.name.clone())
+            .collect();
+        let fixed = self
+            .checks
+            .iter()
+            .filter(|c| c.passed && failed_before(&c.name) == Some(true))
+            .map(|c| c.name.clone())
+            .collect();
+        let key = |d: &Diagnostic| (d.check.clone(), d.file.clone(), d.code.clone(), d.message.clone());
+        let old: std::collections::HashSet<_> =
+            before.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(key).collect();
+        let new_errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error && !old.contains(&key(d)))
+            .cloned()
+            .collect();
+        CheckDelta { broken, fixed, new_errors }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(name: &str, passed: bool) -> CheckOutcome {
+        CheckOutcome { name: name.into(), passed, timed_out: false, summary: String::new() }
+    }
+
+    fn error(file: &str, line: usize, message: &str) -> Diagnostic {
+        Diagnostic {
+            file: file.into(),
+            line,
+            col: 1,
+            severity: Severity::Error,
+            code: Some("E0308".into()),
+            message: message.into(),
+            check: "cargo check".into(),
+        }
+    }
+
+    #[test]
+    fn since_tells_new_errors_from_old_ones_that_moved() {
+        let before = CheckReport {
+            checks: vec![outcome("cargo check", false), outcome("go vet", false)],
+            diagnostics: vec![error("src/a.rs", 3, "mismatched types")],
+        };
+        let after = CheckReport {
+            checks: vec![outcome("cargo check", false), outcome("go vet", true), outcome("tsc", false)],
+            diagnostics: vec![
+                error("src/a.rs", 9, "mismatched types"),
+                error("src/b.rs", 2, "mismatched types"),
+            ],
+        };
+        let delta = after.since(&before);
+        assert_eq!(delta.broken, ["tsc"]);
+        assert_eq!(delta.fixed, ["go vet"]);
+        assert_eq!(delta.new_errors, [error("src/b.rs", 2, "mismatched types")]);
+        assert!(!delta.is_clean());
+        assert!(before.since(&before).is_clean());
+        assert_eq!(after.summary(), "✗ 2 errors");
+    }
+}

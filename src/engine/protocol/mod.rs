@@ -18,7 +18,7 @@ pub mod git;
 pub mod graph;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
-pub use checks::{CheckOutcome, CheckReport, Diagnostic, Severity};
+pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
 pub use fences::{CodeBlock, extract_code_blocks};
 pub use gate::{FileChange, GateAction, GitAction, Policy, Risk};
 pub use git::{

@@ -195,6 +195,95 @@ async fn a_change_that_breaks_the_build_shows_in_problems_and_enter_opens_it_in_
     assert_eq!(doc.title, "src/lib.rs:2");
 }
 
+/// A server whose model writes a `src/lib.rs` that does not build, then says "Done."
+async fn breaking_model() -> ScriptedServer {
+    let broken = json!({"path": "src/lib.rs", "content": "pub fn one() -> u32 {\n    \"one\"\n}\n"});
+    ScriptedServer::start(
+        Wire::OpenAi,
+        vec![Turn::text(&[]).tool_call("w", "write_file", broken), Turn::text(&["Done."])],
+    )
+    .await
+}
+
+/// Events until the turn ended and the engine took the next op: an `Op::OpenFile` sent after
+/// `TurnEnded` is answered only once whatever followed the turn (checks) is done.
+async fn through_turn(engine: &mut EngineHandle) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(240), engine.events.recv())
+            .await
+            .expect("engine hung")
+            .expect("engine stopped");
+        match &event {
+            Event::ApprovalRequest(r) => {
+                engine.ops.send(Op::Approve { id: r.id, decision: ApprovalDecision::Once }).unwrap();
+            }
+            Event::TurnEnded(_) => {
+                engine.ops.send(Op::OpenFile { path: "Cargo.toml".into(), line: 1 }).unwrap();
+            }
+            Event::OpenFile { .. } => return events,
+            _ => {}
+        }
+        events.push(event);
+    }
+}
+
+fn reports(events: &[Event]) -> Vec<&CheckReport> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Checks(report) => Some(report),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_when_change_the_model_reads_the_checks_in_its_tool_result() {
+    let fx = Fixture::new();
+    fx.write("Cargo.toml", CARGO_TOML);
+    fx.write("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n");
+    let server = breaking_model().await;
+    let mut config = Config::default();
+    config.agent.approval = Policy::Ask;
+    config.checks.when = kv1nt::engine::checks::CheckWhen::Change;
+    let mut engine = fx.engine(config, Some(&server.base_url()));
+    engine.ops.send(Op::Submit { text: "make one a string".into(), intent: None }).unwrap();
+    let events = through_turn(&mut engine).await;
+    // The baseline, then the change's checks; none again after the turn (nothing changed since).
+    let reports = reports(&events);
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert!(!reports[0].failed() && reports[1].failed(), "{reports:#?}");
+    let requests = server.chat_requests();
+    let tool_result = requests[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .and_then(|m| m["content"].as_str())
+        .expect("the write's tool result")
+        .to_string();
+    assert!(tool_result.contains("Project checks after this change: ✗ 1 error"), "{tool_result}");
+    assert!(tool_result.contains("src/lib.rs:2:"), "{tool_result}");
+}
+
+#[tokio::test]
+async fn with_when_off_no_check_runs() {
+    let fx = Fixture::new();
+    fx.write("Cargo.toml", CARGO_TOML);
+    fx.write("src/lib.rs", "pub fn one() -> u32 {\n    1\n}\n");
+    let server = breaking_model().await;
+    let mut config = Config::default();
+    config.agent.approval = Policy::Ask;
+    config.checks.when = kv1nt::engine::checks::CheckWhen::Off;
+    let mut engine = fx.engine(config, Some(&server.base_url()));
+    engine.ops.send(Op::Submit { text: "make one a string".into(), intent: None }).unwrap();
+    let events = through_turn(&mut engine).await;
+    assert!(reports(&events).is_empty());
+    assert!(!events.iter().any(|e| matches!(e, Event::RunStarted { .. })));
+    assert!(!fx.repo().join("target").exists(), "cargo never ran");
+}
+
 #[tokio::test]
 async fn a_problem_outside_the_workspace_is_not_opened() {
     let fx = Fixture::new();

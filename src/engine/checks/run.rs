@@ -1,6 +1,6 @@
 //! Running one check in the sandbox and reading its output: the library half of the project
-//! checks, shared by the engine (`agent/checks.rs`: after a turn or change, `/check`) and the
-//! headless `kv1nt check`, and the API a fix loop builds on.
+//! checks, used by the engine (`agent/checks.rs`: after a turn or change, `/check`, and the
+//! `Engine::run_checks` a fix loop builds on).
 //!
 //! Invariants: a check runs with `RunDir::Project` — in the workspace, writable (build output
 //! such as `target/` is expected), never copy-on-write, so it produces no change set; with the

@@ -40,11 +40,16 @@ pub(super) struct ChecksMemory {
 
 impl Engine {
     /// Run every check of the workspace now, in order, sandboxed: each streams into Output as a
-    /// run, then the report goes out as [`Event::Checks`] and becomes the last report. Errors
+    /// run, then the report goes out as [`Event::Checks`] and becomes the last report (a
+    /// repository without checks gets an empty report and no event). Errors
     /// only when the user cancelled (`Interrupt::Cancel`: the checks not run yet are skipped) or
     /// the engine is shutting down; a check that cannot start is a failed outcome in the report.
     pub(crate) async fn run_checks(&mut self) -> Result<CheckReport, Interrupt> {
         let specs = checks::detect(&self.workspace, &self.config.checks, self.config.repo_trusted);
+        if specs.is_empty() {
+            // Nothing to say after every turn in a repository without checks.
+            return Ok(CheckReport::default());
+        }
         let config = self.config.sandbox.to_config(None);
         let workspace = self.workspace.clone();
         let mut runs = Vec::new();
@@ -137,6 +142,12 @@ impl Engine {
     pub(super) async fn check_now(&mut self) -> LoopControl {
         match self.run_checks().await {
             Err(Interrupt::Shutdown) => LoopControl::Shutdown,
+            Ok(report) if report.checks.is_empty() => {
+                // Asked for: the Problems list and the status bar say so.
+                self.log(LogLevel::Info, "checks: none detected (see [checks] in the README)");
+                self.emit(Event::Checks(report));
+                LoopControl::Continue
+            }
             _ => LoopControl::Continue,
         }
     }

@@ -13,6 +13,7 @@ pub mod help;
 pub mod modals;
 pub mod output;
 pub mod problems;
+pub mod stats;
 pub mod status_bar;
 
 pub use frame::{draw, draw_into, pane_rects};

@@ -16,6 +16,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod stats;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
@@ -177,6 +178,9 @@ pub enum Op {
     /// Show a workspace file in Code at `line` (a problem's location); answered by
     /// `Event::OpenFile`.
     OpenFile { path: String, line: usize },
+    /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
+    /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
+    Stats { since: Option<String> },
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -281,6 +285,8 @@ pub enum Event {
         provider: ProviderKind,
         models: Result<Vec<String>, String>,
     },
+    /// The figures `Op::Stats` asked for.
+    Stats(Box<stats::StatsReport>),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

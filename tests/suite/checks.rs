@@ -115,6 +115,15 @@ async fn check_runs_cargo_check_in_the_sandbox_and_reports_the_type_error_where_
         _ => None,
     });
     assert!(started.is_some_and(|t| t.contains("check: cargo check") && t.contains("sandboxed")));
+    let shown: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RunOutput { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(shown.contains("error[E0308]: mismatched types"), "Output shows what cargo would print: {shown}");
+    assert!(!shown.contains("\"reason\""), "not cargo's JSON: {shown}");
     let check = &report.checks[0];
     assert!(!check.passed && !check.timed_out, "{check:?}");
     assert!(

@@ -61,16 +61,15 @@ impl Engine {
                 title: format!("check: {} — sandboxed, {} s", spec.name, config.wall_time.as_secs()),
             });
             let events = self.events.clone();
+            let mut display = checks::parse::Display::new(spec.format);
             let on_output = move |stream: Stream, bytes: &[u8]| {
-                let stream = match stream {
-                    Stream::Stdout => OutputStream::Stdout,
-                    Stream::Stderr => OutputStream::Stderr,
+                let (stream, text) = match stream {
+                    Stream::Stdout => (OutputStream::Stdout, display.feed(bytes)),
+                    Stream::Stderr => (OutputStream::Stderr, String::from_utf8_lossy(bytes).into_owned()),
                 };
-                let _ = events.send(Event::RunOutput {
-                    id,
-                    stream,
-                    text: String::from_utf8_lossy(bytes).into_owned(),
-                });
+                if !text.is_empty() {
+                    let _ = events.send(Event::RunOutput { id, stream, text });
+                }
             };
             let cancel = CancellationToken::new();
             let run = checks::run_check(spec, &workspace, &config, cancel.clone(), on_output);

@@ -215,6 +215,50 @@ fn eslint(text: &str) -> Vec<Diagnostic> {
     out
 }
 
+/// Longest unfinished line [`Display`] holds back before showing it as it is.
+const MAX_PENDING: usize = 1 << 20;
+
+/// What of a check's stdout a person sees in the Output pane: cargo's JSON lines become their
+/// `rendered` text (what cargo prints without `--message-format=json`) and its build-progress
+/// records are dropped; other formats pass through. The full stdout is still parsed.
+#[derive(Debug)]
+pub struct Display {
+    cargo: bool,
+    pending: Vec<u8>,
+}
+
+impl Display {
+    pub fn new(format: OutputFormat) -> Self {
+        Self { cargo: format == OutputFormat::CargoJson, pending: Vec::new() }
+    }
+
+    /// The text to show for the next chunk of stdout (possibly empty).
+    pub fn feed(&mut self, bytes: &[u8]) -> String {
+        if !self.cargo {
+            return String::from_utf8_lossy(bytes).into_owned();
+        }
+        self.pending.extend_from_slice(bytes);
+        let mut out = String::new();
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            out.push_str(&Self::cargo_line(&String::from_utf8_lossy(&line)));
+        }
+        if self.pending.len() > MAX_PENDING {
+            out.push_str(&String::from_utf8_lossy(&std::mem::take(&mut self.pending)));
+        }
+        out
+    }
+
+    fn cargo_line(line: &str) -> String {
+        let Ok(value) = serde_json::from_str::<Value>(line.trim()) else { return line.to_string() };
+        match value["reason"].as_str() {
+            Some("compiler-message") => value["message"]["rendered"].as_str().unwrap_or_default().to_string(),
+            Some(_) => String::new(),
+            None => line.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;

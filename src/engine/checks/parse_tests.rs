@@ -149,3 +149,15 @@ fn garbage_gives_nothing_and_no_panic() {
         assert!(read(format, "{not json\n(((: :: ::\n\u{1F600} smile: x\n", "a(1,: error").is_empty());
     }
 }
+
+#[test]
+fn cargo_json_is_shown_as_cargo_would_print_it() {
+    let text = include_str!("../../../tests/fixtures/checks/cargo_check.jsonl");
+    let mut display = Display::new(OutputFormat::CargoJson);
+    // Fed in awkward pieces, as a pipe delivers it.
+    let shown: String = text.as_bytes().chunks(37).map(|chunk| display.feed(chunk)).collect();
+    assert!(shown.contains("error[E0308]: mismatched types"), "{shown}");
+    assert!(shown.contains("--> src/util.rs:2:18"), "{shown}");
+    assert!(!shown.contains("\"reason\""), "no JSON records: {shown}");
+    assert_eq!(Display::new(OutputFormat::Gcc).feed(b"a.c:1:2: error: x\n"), "a.c:1:2: error: x\n");
+}

@@ -15,6 +15,9 @@ use super::project::CheckSpec;
 use crate::engine::protocol::{CheckOutcome, CheckReport, Diagnostic};
 use crate::engine::sandbox::{self, CancellationToken, KilledBy, Program, RunDir, SandboxConfig, Stream};
 
+/// The output cap of a check (per stream) is at least this: its output is what it reports.
+const MIN_OUTPUT_BYTES: usize = 16 << 20;
+
 /// One check's result.
 #[derive(Debug, Clone)]
 pub struct CheckRun {
@@ -31,6 +34,8 @@ pub async fn run_check(
     on_output: impl FnMut(Stream, &[u8]) + Send,
 ) -> CheckRun {
     let mut config = sandbox_config.clone();
+    // cargo's JSON repeats every message rendered: a warning-heavy crate passes the usual cap.
+    config.max_output_bytes = config.max_output_bytes.max(MIN_OUTPUT_BYTES);
     config.read_paths.extend(spec.read_paths.iter().cloned());
     config.write_paths.extend(spec.write_paths.iter().cloned());
     let program = Program::Command { argv: spec.argv.clone() };

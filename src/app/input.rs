@@ -93,6 +93,26 @@ fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
                 perform(state, action, ops);
             }
         }
+        Focus::Pane(Pane::Output)
+            if state.keymap.lookup(&[KeyContext::Output], &key).is_some_and(|action| {
+                state.output.view == super::problems::OutputView::Problems
+                    || action == KeyAction::ProblemsToggle
+            }) =>
+        {
+            let contexts = [KeyContext::Output, KeyContext::Pane, KeyContext::Global];
+            if let Some(action) = state.keymap.lookup(&contexts, &key)
+                && !super::problems::on_action(state, action, ops)
+            {
+                perform(state, action, ops);
+            }
+        }
+        Focus::Pane(Pane::Output) if state.output.view == super::problems::OutputView::Problems => {
+            match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
+                Some(action) if super::problems::on_action(state, action, ops) => {}
+                Some(action) => perform(state, action, ops),
+                None => {}
+            }
+        }
         Focus::Pane(_) => match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
             Some(action) => perform(state, action, ops),
             None if matches!(key.code, crossterm::event::KeyCode::Char(_)) => {
@@ -272,7 +292,9 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
         | KeyAction::GitStageLine
         | KeyAction::GitUnstageLine
         | KeyAction::GitSide
-        | KeyAction::GitRefresh => {}
+        | KeyAction::GitRefresh
+        | KeyAction::ProblemsToggle
+        | KeyAction::OpenProblem => {}
     }
 }
 

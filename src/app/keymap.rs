@@ -16,6 +16,7 @@ pub enum KeyContext {
     Modal,
     Composer,
     Git,
+    Output,
     Pane,
     Global,
 }
@@ -27,6 +28,7 @@ impl KeyContext {
             "modal" => Some(Self::Modal),
             "composer" => Some(Self::Composer),
             "git" => Some(Self::Git),
+            "output" => Some(Self::Output),
             "pane" => Some(Self::Pane),
             "global" => Some(Self::Global),
             _ => None,
@@ -39,6 +41,7 @@ impl KeyContext {
             Self::Modal => "Dialogs",
             Self::Composer => "Composer",
             Self::Git => "Git view (Code lists files, Diff shows hunks)",
+            Self::Output => "Output pane (Problems list)",
             Self::Pane => "Panes (Chat, Code, Diff, Output)",
             Self::Global => "Everywhere",
         }
@@ -110,6 +113,8 @@ actions! {
     GitUnstageLine => "git_unstage_line", "unstage the line under the cursor";
     GitSide => "git_side", "show the staged or the unstaged side of the file";
     GitRefresh => "git_refresh", "refresh the Git view";
+    ProblemsToggle => "problems_toggle", "switch Output between the log and the Problems list (/check runs the checks)";
+    OpenProblem => "open_problem", "open the selected problem's location in Code";
 }
 
 /// A key with its modifiers, normalised so `shift+g` and `G` are the same key.

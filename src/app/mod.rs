@@ -17,6 +17,7 @@ pub mod input;
 pub mod keymap;
 pub mod modals;
 pub mod output;
+pub mod problems;
 pub mod slash;
 pub mod state;
 pub mod terminal;

@@ -1,4 +1,5 @@
-//! The Output pane's state: the session's event log and live run output, bounded.
+//! The Output pane's state: the session's event log and live run output, bounded; and its
+//! second view, the Problems list (`problems.rs`).
 //!
 //! Invariants:
 //! - At most [`MAX_OUTPUT_LINES`] lines are kept; older ones are dropped in chunks and counted.
@@ -36,6 +37,10 @@ pub const MAX_OUTPUT_LINES: usize = 50_000;
 
 #[derive(Debug, Default)]
 pub struct OutputState {
+    /// The log, or the Problems list (`p`).
+    pub view: super::problems::OutputView,
+    /// The last project-check report, listed.
+    pub problems: super::problems::ProblemsState,
     pub lines: Vec<LogLine>,
     pub scroll_from_bottom: usize,
     /// The current run's stdout and stderr: escape state and unfinished last lines.

@@ -80,6 +80,8 @@ pub struct StatusState {
     /// A short transient message ("retrying…", "fell back to ollama").
     pub flash: Option<(String, LogLevel)>,
     pub policy: Policy,
+    /// The last project checks: `✗ 2 errors · 1 warning` / `checks ✓`, and how bad.
+    pub checks: Option<(String, LogLevel)>,
 }
 
 /// The areas drawn in the last frame, for mouse hit-testing.
@@ -142,6 +144,7 @@ impl AppState {
                 run: None,
                 flash: None,
                 policy: Policy::Ask,
+                checks: None,
             },
             suggestions: Vec::new(),
             question: None,

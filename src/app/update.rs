@@ -151,6 +151,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::GitWholeDiff { seq, staged, unstaged } => {
             git_view::on_whole_diff(state, seq, &staged, &unstaged)
         }
+        Event::Checks(report) => super::problems::on_report(state, report),
         Event::GitChanged => {
             if std::mem::take(&mut state.git.flow_running) {
                 state.status.busy_since = None;

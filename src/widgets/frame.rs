@@ -216,6 +216,10 @@ fn pane_caption(pane: Pane, state: &AppState) -> String {
         }
         Pane::Code => state.code.doc.as_ref().map(|d| d.title.clone()).unwrap_or_default(),
         Pane::Diff => state.diff.caption.clone(),
+        Pane::Output if state.output.view == crate::app::problems::OutputView::Problems => {
+            let n = state.output.problems.report.as_ref().map_or(0, |r| r.diagnostics.len());
+            format!("Problems ({n}) · p: log")
+        }
         Pane::Output if state.output.scroll_from_bottom > 0 => {
             format!("↑{}", state.output.scroll_from_bottom)
         }

@@ -1,6 +1,7 @@
 //! The Output pane: the session's event log (provider, retries, fallbacks, errors) and the live
 //! output of sandboxed runs (ANSI colours, parsed as they arrived, applied over the theme's
-//! style), newest at the bottom, following the tail unless scrolled up. Only visible lines are
+//! style), newest at the bottom, following the tail unless scrolled up; or the Problems list
+//! (`problems.rs`) when that view is chosen. Only visible lines are
 //! drawn, so long output costs nothing off screen.
 
 use ratatui::buffer::Buffer;
@@ -8,6 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::app::output::{LineSource, OutputState};
+use crate::app::problems::OutputView;
 use crate::engine::protocol::LogLevel;
 
 use crate::text::ansi::styled_line;
@@ -16,6 +18,9 @@ use crate::text::theme::Theme;
 pub fn render_output(area: Rect, buf: &mut Buffer, state: &mut OutputState, theme: &Theme) {
     if area.width == 0 || area.height == 0 {
         return;
+    }
+    if state.view == OutputView::Problems {
+        return super::problems::render_problems(area, buf, &mut state.problems, theme);
     }
     let height = area.height as usize;
     let max_scroll = state.lines.len().saturating_sub(height);

@@ -1,5 +1,6 @@
-//! The status bar: provider and model, session, tokens, context use, and a spinner with the
-//! elapsed time while a reply streams.
+//! The status bar: provider and model, session, tokens, context use, the last project checks
+//! (`✗ 2 errors · 1 warning`, `checks ✓`), and a spinner with the elapsed time while a reply
+//! streams.
 
 use std::time::Instant;
 
@@ -41,6 +42,14 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
         let pct = percent(status.context_used, status.context_window);
         let style = if pct >= 90 { theme.warning } else { theme.status_bar };
         spans.push(Span::styled(format!("│ ctx {pct}% "), style));
+    }
+    if let Some((text, level)) = &status.checks {
+        let style = match level {
+            LogLevel::Error => theme.error,
+            LogLevel::Warn => theme.warning,
+            LogLevel::Info => theme.status_bar,
+        };
+        spans.push(Span::styled(format!("│ {text} "), style));
     }
     if let Some((text, level)) = &status.flash {
         let style = match level {

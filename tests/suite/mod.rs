@@ -4,6 +4,7 @@
 mod agent;
 mod approval;
 mod architecture;
+mod checks;
 mod cli;
 mod engine;
 mod fix_review;

@@ -44,6 +44,12 @@ impl SlashCommand {
 pub const COMMANDS: &[SlashCommand] = &[
     row("approval", "read-only|ask|auto-edit|auto", "what runs without asking", session::approval),
     row("branch", "NAME", "create feature/NAME from the base branch and switch", git::branch),
+    row(
+        "check",
+        "",
+        "run the project's checks (cargo check, ruff, tsc, go vet…): Problems in Output",
+        ui::check,
+    ),
     row("commit", "", "propose a commit of what is staged (asks first)", git::commit),
     row("diff", "", "show the whole change (staged and unstaged) in Diff", ui::diff),
     row("docs", "TEXT", "write documentation for code", session::docs),

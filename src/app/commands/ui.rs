@@ -80,3 +80,24 @@ pub(super) fn run(
     notice(state, LogLevel::Warn, message);
     Ok(())
 }
+
+/// `/check`: run the project's checks now; their output streams into Output and the Problems
+/// list (`p` in Output) shows what they found.
+pub(super) fn check(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    args.none()?;
+    if state.busy() {
+        notice(
+            state,
+            LogLevel::Warn,
+            "wait until the reply or run in progress ends (Esc cancels it), then /check",
+        );
+        return Ok(());
+    }
+    state.output.view = crate::app::problems::OutputView::Problems;
+    let _ = ops.send(Op::Check);
+    Ok(())
+}

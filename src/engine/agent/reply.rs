@@ -166,6 +166,7 @@ impl Engine {
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),
+            Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // for a question no longer asked
             other => self.queued.push_back(other),
         }

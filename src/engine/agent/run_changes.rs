@@ -224,6 +224,7 @@ impl Engine {
             }
         }
         self.turn.edits_applied += 1;
+        self.note_write();
     }
 
     fn emit_notice(&self, level: LogLevel, text: String) {

@@ -82,9 +82,16 @@ impl Engine {
             Gated::Picked(_) => Ok(("Not run: no choice was offered".into(), true)),
             Gated::Proceed { .. } => {
                 let title = request.title.clone();
+                if matches!(request.workspace, RunDir::Transaction(_)) {
+                    self.capture_checks_baseline().await?;
+                }
                 let (mut content, is_error, changes) = self.run_in_sandbox(request).await?;
                 if let Some(set) = changes.filter(|set| !set.is_empty()) {
+                    let applied = self.turn.edits_applied;
                     content.push_str(&self.settle_run_changes(&title, set).await?);
+                    if self.turn.edits_applied > applied {
+                        content.push_str(&self.checks_after_change().await?);
+                    }
                 }
                 Ok((content, is_error))
             }

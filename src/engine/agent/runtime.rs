@@ -102,6 +102,8 @@ pub(super) struct Engine {
     trust: Option<crate::engine::config::HeldBack>,
     /// The last failed run of the session (command, summary, output tails): what `/fix` fixes.
     pub(super) last_failure: Option<String>,
+    /// The last project-check report and whether it is still current (`checks.rs`).
+    pub(super) checks: super::checks::ChecksMemory,
 }
 
 impl Engine {
@@ -146,6 +148,7 @@ impl Engine {
             preflight: setup.preflight,
             trust: setup.trust,
             last_failure: None,
+            checks: Default::default(),
         }
     }
 
@@ -212,6 +215,8 @@ impl Engine {
             Op::Submit { text, intent } => return self.run_turn(text, intent).await,
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
             Op::ListModels => self.spawn_list_models(),
+            Op::Check => return self.check_now().await,
+            Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Stats { since } => self.stats(since.as_deref()),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,

@@ -212,7 +212,12 @@ impl Engine {
                 if let Some(content) = edited {
                     proposal.change.after = Some(content);
                 }
-                Ok(self.apply(&proposal))
+                self.capture_checks_baseline().await?;
+                let mut outcome = self.apply(&proposal);
+                if !outcome.is_error {
+                    outcome.content.push_str(&self.checks_after_change().await?);
+                }
+                Ok(outcome)
             }
         }
     }
@@ -262,6 +267,7 @@ impl Engine {
                     graph.reindex(self.workspace.join(&proposal.change.path));
                 }
                 self.turn.edits_applied += 1;
+                self.note_write();
                 self.log(LogLevel::Info, format!("applied: {}", proposal.summary));
                 Outcome::ok(format!("Applied: {}", proposal.summary))
             }

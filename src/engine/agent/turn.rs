@@ -36,6 +36,8 @@ pub(super) struct TurnState {
     pub number: u64,
     /// The proposal row of the last gate verdict (to link what it wrote).
     pub proposal: Option<i64>,
+    /// The project checks before the turn's first write (`checks.rs`): the fix loop's baseline.
+    pub checks_before: Option<crate::engine::protocol::CheckReport>,
     /// The tokens of the last reply (its provider's cumulative count).
     pub last_usage: Usage,
 }
@@ -64,7 +66,7 @@ impl Engine {
         self.turn = TurnState { intent, number, ..TurnState::default() };
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
-        flow
+        if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }
     }
 
     async fn run_steps(&mut self) -> (TurnOutcome, LoopControl) {

@@ -116,6 +116,7 @@ impl Engine {
                     }
                 }
                 drop(ledger);
+                self.note_write();
                 self.notice(LogLevel::Info, format!("Restored: {title}."));
             }
             Err(e) => self.notice(LogLevel::Error, format!("Nothing was restored: {e}")),

@@ -2,8 +2,15 @@
 //! it — syntax, the project's own checks (diagnostics), and test results.
 //!
 //! This module owns the `[checks]` configuration section ([`ChecksSettings`]); each check is a
-//! library of its own below it that the agent calls.
+//! library of its own below it that the agent calls. The project checks: `project` (which
+//! checks a repository has, as [`CheckSpec`]s), `parse` (their output → `Diagnostic`s); the
+//! engine runs them in the sandbox (`agent/checks.rs`).
 
+pub mod parse;
+pub mod project;
+pub mod run;
 pub mod settings;
 
-pub use settings::{CheckWhen, ChecksSettings};
+pub use project::{CheckSpec, detect};
+pub use run::{CheckRun, report, run_check};
+pub use settings::{CheckCommand, CheckWhen, ChecksSettings, OutputFormat};

@@ -89,6 +89,7 @@ pub fn load(
     }
     let repo_file = paths.repo_config();
     let mut held = None;
+    let mut repo_trusted = false;
     if let Some(text) = read_optional(&repo_file)? {
         let table = parse_layer(&repo_file.display().to_string(), &text)?;
         let (harmless, keys) = super::trust::split(&table);
@@ -102,6 +103,15 @@ pub fn load(
                 Ok(status) => (status, None),
                 Err(e) => (Status::Untrusted, Some(e.to_string())),
             },
+        };
+        // Trusted for running its code: a recorded trust of these bytes (or `--trust`), not
+        // merely a file with nothing held back.
+        repo_trusted = match trust {
+            TrustMode::Always => true,
+            TrustMode::Never => false,
+            TrustMode::Recorded => {
+                super::trust::status(&paths.data_dir, &repo, &sha256).is_ok_and(|s| s == Status::Trusted)
+            }
         };
         if status == Status::Trusted {
             merge(&mut merged, table);
@@ -118,11 +128,11 @@ pub fn load(
                 changed: status == Status::Changed,
                 problem,
                 exec: trust == TrustMode::Never,
-                trusted: Box::new(finish(full, env, overrides)?),
+                trusted: Box::new(Config { repo_trusted: true, ..finish(full, env, overrides)? }),
             });
         }
     }
-    let config = finish(merged, env, overrides)?;
+    let config = Config { repo_trusted, ..finish(merged, env, overrides)? };
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),

@@ -45,6 +45,11 @@ pub struct Config {
     pub checks: ChecksSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
+    /// The repository's `.kv1nt/config.toml` is trusted (recorded by `kv1nt trust` or the
+    /// start-up question for these very bytes, or `exec --trust`): code the repository ships
+    /// may run as a check (`checks::project`). Set by `load`, never by a file.
+    #[serde(skip)]
+    pub repo_trusted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -46,6 +46,7 @@ pub const HARMLESS: &[(&str, Option<&str>)] = &[
     ("graph.embed_model", None), ("graph.max_file_kb", None), ("graph.watch", None), ("graph.batch", None),
     ("graph.embed", Some("none")),
     ("checks.when", None), ("checks.max_syntax_retries", None), ("checks.max_fix_rounds", None),
+    ("checks.clippy", None), ("checks.auto_detect", Some("false")),
 ];
 
 /// Whether `key = value` from an untrusted repository file may apply.

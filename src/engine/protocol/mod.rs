@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 pub mod chat;
+pub mod checks;
 pub mod fences;
 pub mod gate;
 pub mod git;
@@ -18,6 +19,7 @@ pub mod graph;
 pub mod stats;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
+pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
 pub use fences::{CodeBlock, extract_code_blocks};
 pub use gate::{FileChange, GateAction, GitAction, Policy, Risk};
 pub use git::{
@@ -171,6 +173,11 @@ pub enum Op {
     SwitchModel { provider: ProviderKind, model: Option<String> },
     /// Ask for the models the current provider offers (`Event::Models`).
     ListModels,
+    /// Run the project's checks now (`/check`); answered by `Event::Checks`.
+    Check,
+    /// Show a workspace file in Code at `line` (a problem's location); answered by
+    /// `Event::OpenFile`.
+    OpenFile { path: String, line: usize },
     /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
     /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
     Stats { since: Option<String> },
@@ -350,6 +357,8 @@ pub enum Event {
         line: usize,
         text: String,
     },
+    /// The project's checks ran (each also streamed as a run into the Output pane).
+    Checks(CheckReport),
     /// A git flow changed the repository: the Git view should refresh.
     GitChanged,
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).

@@ -15,6 +15,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod test_report;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use fences::{CodeBlock, extract_code_blocks};
@@ -23,6 +24,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use test_report::{TestFailure, TestReport, TestRunner};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,13 +9,13 @@
 //! Plain `go test` without `-v` prints failures but not passes, so its counts would be wrong:
 //! it is not parsed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Deserialize;
 
-use super::{Runner, TestFailure, TestReport, file_line};
+use super::{MAX_FAILURES, TestFailure, TestReport, TestRunner, file_line};
 
 #[derive(Deserialize)]
 struct GoEvent {
@@ -78,8 +78,9 @@ static RESULT_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*--- (PASS|FAIL|SKIP): (\S+) \(").expect("static regex"));
 static RUN_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^=== (?:RUN|CONT|NAME) +(\S+)").expect("static regex"));
-static PACKAGE_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(ok|FAIL)\s+(\S+)(?:\s+\[(build failed|setup failed)\]|\s+[\d.]+s)").expect("static regex"));
+static PACKAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(ok|FAIL)\s+(\S+)(?:\s+\[(build failed|setup failed)\]|\s+[\d.]+s)").expect("static regex")
+});
 static BUILD_ERROR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([^\s:]+\.go):(\d+):\d+: (.*)$").expect("static regex"));
 
@@ -88,7 +89,7 @@ pub(super) fn parse(text: &str) -> Option<TestReport> {
     let mut json = false;
     let mut verbose = false;
     let mut current: Option<(String, String)> = None;
-    let mut pending: Vec<(String, String)> = Vec::new(); // verbose results waiting for their package line
+    let mut package_start = 0; // verbose tests since the last package line have no package yet
     for line in text.lines() {
         if line.starts_with('{')
             && let Ok(event) = serde_json::from_str::<GoEvent>(line)
@@ -101,19 +102,16 @@ pub(super) fn parse(text: &str) -> Option<TestReport> {
             verbose = true;
             current = Some((String::new(), c[1].to_string()));
         } else if let Some(c) = RESULT_LINE.captures(line) {
-            let outcome = Outcome::from_word(&c[1]);
-            runs.test("", &c[2]).outcome = outcome;
-            pending.push((String::new(), c[2].to_string()));
+            runs.test("", &c[2]).outcome = Outcome::from_word(&c[1]);
         } else if let Some(c) = PACKAGE_LINE.captures(line) {
             let package = c[2].to_string();
-            for (_, name) in pending.drain(..) {
-                if let Some(run) = runs.tests.remove(&(String::new(), name.clone())) {
-                    runs.tests.insert((package.clone(), name.clone()), run);
-                    for key in runs.order.iter_mut().filter(|k| k.0.is_empty() && k.1 == name) {
-                        key.0 = package.clone();
-                    }
+            for key in runs.order[package_start..].iter_mut().filter(|k| k.0.is_empty()) {
+                if let Some(run) = runs.tests.remove(key) {
+                    key.0 = package.clone();
+                    runs.tests.insert(key.clone(), run);
                 }
             }
+            package_start = runs.order.len();
             let entry = runs.packages.entry(package).or_default();
             entry.outcome = Outcome::from_word(&c[1]);
             if let Some(why) = c.get(3) {
@@ -127,7 +125,7 @@ pub(super) fn parse(text: &str) -> Option<TestReport> {
             runs.test(&package, &name).output.push(line.to_string());
         } else if let Some(c) = BUILD_ERROR.captures(line) {
             // Compiler output (stderr) belongs to the next failed package; kept on the side.
-            runs.packages.entry(String::new()).or_default().output.push(format!("{}:{}: {}", &c[1], &c[2], &c[3]));
+            runs.packages.entry(String::new()).or_default().output.push(c[0].to_string());
         }
     }
     if !json && !verbose {
@@ -150,7 +148,8 @@ fn json_event(runs: &mut Runs, event: GoEvent) {
             runs.packages.entry(event.package).or_default().output.extend(event.output)
         }
         (None, action) => {
-            let outcome = if action == "build-fail" { Some(Outcome::Fail) } else { Outcome::from_word(action) };
+            let outcome =
+                if action == "build-fail" { Some(Outcome::Fail) } else { Outcome::from_word(action) };
             if let Some(outcome) = outcome {
                 runs.packages.entry(event.package).or_default().outcome = Some(outcome);
             }
@@ -159,27 +158,31 @@ fn json_event(runs: &mut Runs, event: GoEvent) {
 }
 
 fn report(mut runs: Runs) -> TestReport {
-    let mut report = TestReport::new(Runner::Go);
-    let failed_below = |runs: &Runs, package: &str, name: &str| {
+    let mut report = TestReport::new(TestRunner::Go);
+    // Subtests sort right after their parent's `name/` prefix: a range, not a scan of all tests.
+    let children = |runs: &Runs, package: &str, name: &str| -> Vec<Option<Outcome>> {
         let prefix = format!("{name}/");
-        runs.tests.iter().any(|((p, n), r)| p == package && n.starts_with(&prefix) && r.outcome == Some(Outcome::Fail))
+        runs.tests
+            .range((package.to_string(), prefix.clone())..)
+            .take_while(|((p, n), _)| p == package && n.starts_with(&prefix))
+            .map(|(_, r)| r.outcome)
+            .collect()
     };
-    let has_children = |runs: &Runs, package: &str, name: &str| {
-        let prefix = format!("{name}/");
-        runs.tests.keys().any(|(p, n)| p == package && n.starts_with(&prefix))
-    };
-    let mut failed_packages: Vec<&str> = Vec::new();
+    let mut failed_packages: HashSet<&str> = HashSet::new();
     for key in &runs.order {
-        let run = &runs.tests[key];
+        let Some(run) = runs.tests.get(key) else { continue };
         let (package, name) = (key.0.as_str(), key.1.as_str());
-        let leaf = !has_children(&runs, package, name);
+        let below = children(&runs, package, name);
+        let leaf = below.is_empty();
         match run.outcome {
-            Some(Outcome::Pass) if leaf => report.passed += 1,
-            Some(Outcome::Skip) if leaf => report.skipped += 1,
-            Some(Outcome::Fail) if leaf || !failed_below(&runs, package, name) => {
-                report.failed += 1;
-                failed_packages.push(package);
-                report.failures.push(test_failure(name, run));
+            Some(Outcome::Pass) if leaf => report.passed = report.passed.saturating_add(1),
+            Some(Outcome::Skip) if leaf => report.skipped = report.skipped.saturating_add(1),
+            Some(Outcome::Fail) if !below.contains(&Some(Outcome::Fail)) => {
+                report.failed = report.failed.saturating_add(1);
+                failed_packages.insert(package);
+                if report.failures.len() < MAX_FAILURES {
+                    report.failures.push(test_failure(name, run));
+                }
             }
             _ => {}
         }
@@ -189,13 +192,22 @@ fn report(mut runs: Runs) -> TestReport {
         if run.outcome != Some(Outcome::Fail) || failed_packages.contains(&package.as_str()) {
             continue;
         }
-        report.failed += 1;
+        report.failed = report.failed.saturating_add(1);
+        if report.failures.len() >= MAX_FAILURES {
+            continue;
+        }
         let build = run.output.iter().any(|l| l.contains("build failed") || l.contains("setup failed"));
         let (location, message) = match compiler.first().filter(|_| build) {
             Some(error) => {
                 let c = BUILD_ERROR.captures(error.trim_end());
                 let location = c.as_ref().and_then(|c| file_line(&c[1], &c[2]));
-                (location, format!("build failed: {}", c.map_or(error.as_str(), |c| c.get(3).map_or("", |m| m.as_str()))))
+                (
+                    location,
+                    format!(
+                        "build failed: {}",
+                        c.map_or(error.as_str(), |c| c.get(3).map_or("", |m| m.as_str()))
+                    ),
+                )
             }
             None => (None, package_message(&run.output)),
         };
@@ -208,7 +220,11 @@ fn report(mut runs: Runs) -> TestReport {
 fn test_failure(name: &str, run: &TestRun) -> TestFailure {
     let logged = run.output.iter().find_map(|l| LOG_LINE.captures(l.trim_end()));
     match logged {
-        Some(c) => TestFailure { name: name.to_string(), location: file_line(&c[1], &c[2]), message: c[3].to_string() },
+        Some(c) => TestFailure {
+            name: name.to_string(),
+            location: file_line(&c[1], &c[2]),
+            message: c[3].to_string(),
+        },
         None => {
             let message = run
                 .output
@@ -230,4 +246,82 @@ fn package_message(output: &[String]) -> String {
         .or_else(|| lines().find(|l| !l.starts_with("FAIL") && *l != "PASS"))
         .unwrap_or("package failed")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::checks::test_results::tests::fixture;
+
+    fn expect_calc(report: &TestReport) {
+        // TestAdd fails, TestAddOK and TestOne pass, TestSkipped skips, TestTable/ok passes and
+        // TestTable/bad fails (TestTable itself is not counted again).
+        assert_eq!((report.passed, report.failed, report.skipped), (3, 2, 1));
+        let names: Vec<&str> = report.failures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["TestAdd", "TestTable/bad"]);
+        assert_eq!(report.failures[0].location, Some(("calc_test.go".into(), 7)));
+        assert_eq!(report.failures[0].message, "Add(1, 2) = 3, want 4");
+        assert_eq!(report.failures[1].location, Some(("calc_test.go".into(), 25)));
+        assert_eq!(report.failures[1].message, "got 2 want 3");
+    }
+
+    #[test]
+    fn json_events() {
+        expect_calc(&parse(&fixture("go/json")).expect("a report"));
+    }
+
+    #[test]
+    fn verbose_text() {
+        expect_calc(&parse(&fixture("go/verbose")).expect("a report"));
+    }
+
+    #[test]
+    fn plain_output_has_no_passes_so_no_counts() {
+        assert_eq!(parse(&fixture("go/plain")), None);
+    }
+
+    #[test]
+    fn a_package_that_did_not_build_is_one_failure_with_the_compiler_error() {
+        let mut text = fixture("go/json");
+        text.push_str(&fixture("go/json_build_failed"));
+        text.push_str("FAIL\texample.com/calc/broken [build failed]\n");
+        let report = parse(&text).expect("a report");
+        assert_eq!(report.failed, 3);
+        let broken =
+            report.failures.iter().find(|f| f.name == "example.com/calc/broken").expect("the package");
+        assert_eq!(broken.location, Some(("broken/b.go".into(), 3)));
+        assert!(broken.message.starts_with("build failed: cannot use \"s\""), "{}", broken.message);
+    }
+
+    #[test]
+    fn go_1_24_build_fail_events() {
+        let text = concat!(
+            r#"{"ImportPath":"x/b [x/b.test]","Action":"build-output","Output":"b.go:3:1: syntax error\n"}"#,
+            "\n",
+            r#"{"ImportPath":"x/b [x/b.test]","Action":"build-fail"}"#,
+            "\n",
+            r#"{"Action":"start","Package":"x/b"}"#,
+            "\n",
+            r#"{"Action":"output","Package":"x/b","Output":"FAIL\tx/b [build failed]\n"}"#,
+            "\n",
+            r#"{"Action":"fail","Package":"x/b","FailedBuild":"x/b [x/b.test]"}"#,
+            "\n",
+        );
+        let report = parse(text).expect("a report");
+        assert!(report.failed >= 1, "{report:?}");
+        assert!(report.failures.iter().any(|f| f.message.contains("build failed")), "{report:?}");
+    }
+
+    #[test]
+    fn many_tests_parse_in_linear_time() {
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!("=== RUN   TestT{i}\n--- PASS: TestT{i} (0.00s)\n"));
+        }
+        text.push_str("ok  \tx\t0.1s\n");
+        let started = std::time::Instant::now();
+        let report = parse(&text).expect("a report");
+        assert_eq!(report.passed, 20_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    }
 }

@@ -25,139 +25,20 @@ mod js;
 mod node;
 mod pytest;
 
-use std::fmt;
-use std::path::Path;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// How many failures [`TestReport::summary_line`] names (the rest are counted).
-const LISTED_IN_SUMMARY: usize = 3;
-/// How many failures [`TestReport::details`] lists, one a line.
-const LISTED_IN_DETAILS: usize = 10;
-/// A failure message is cut to this many characters in a summary.
-const MESSAGE_CHARS: usize = 160;
+pub use crate::engine::protocol::test_report::MAX_FAILURES;
+pub use crate::engine::protocol::{TestFailure, TestReport, TestRunner};
 
-/// The test runner whose output a [`TestReport`] was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runner {
-    Cargo,
-    Pytest,
-    Go,
-    Node,
-    Jest,
-    Vitest,
-}
+/// How much of each stream is read (its end: the summaries are there). A longer stream's
+/// counts come only from runners that print a final summary; summed formats (libtest's one
+/// line per binary, go's events) are not parsed from a part.
+const MAX_SCAN_BYTES: usize = 4 << 20;
 
-impl Runner {
-    pub fn name(self) -> &'static str {
-        match self {
-            Runner::Cargo => "cargo test",
-            Runner::Pytest => "pytest",
-            Runner::Go => "go test",
-            Runner::Node => "node --test",
-            Runner::Jest => "jest",
-            Runner::Vitest => "vitest",
-        }
-    }
-}
-
-impl fmt::Display for Runner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// One failed test (or a test file/package that failed before its tests ran).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestFailure {
-    /// As the runner names it: `tests/test_calc.py::test_add`, `tests::adds`, `TestTable/bad`.
-    pub name: String,
-    /// File and line of the failure, when the output says.
-    pub location: Option<(String, u32)>,
-    /// The first line(s) of the failure's message, on one line.
-    pub message: String,
-}
-
-/// A test run's outcome. `failed` counts errors too (pytest's errors, a test file that could
-/// not load, a go package that did not build); `skipped` counts ignored, todo and expected
-/// failures. `failures` may be shorter than `failed` when the output does not name them all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestReport {
-    pub runner: Runner,
-    pub passed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub failures: Vec<TestFailure>,
-}
-
-impl TestReport {
-    fn new(runner: Runner) -> TestReport {
-        TestReport { runner, passed: 0, failed: 0, skipped: 0, failures: Vec::new() }
-    }
-
-    /// The counts, then the first failures by name and message:
-    /// `12 passed, 1 failed: tests/test_calc.py::test_add — assert 3 == 4`.
-    pub fn summary_line(&self) -> String {
-        let mut line = format!("{} passed, {} failed", self.passed, self.failed);
-        if self.skipped > 0 {
-            line.push_str(&format!(", {} skipped", self.skipped));
-        }
-        if self.failures.is_empty() {
-            return line;
-        }
-        let named: Vec<String> = self
-            .failures
-            .iter()
-            .take(LISTED_IN_SUMMARY)
-            .map(|f| match f.message.as_str() {
-                "" => f.name.clone(),
-                message => format!("{} — {}", f.name, cut(message, MESSAGE_CHARS)),
-            })
-            .collect();
-        line.push_str(": ");
-        line.push_str(&named.join("; "));
-        let more = self.failed.max(self.failures.len()).saturating_sub(named.len());
-        if more > 0 {
-            line.push_str(&format!("; …and {more} more"));
-        }
-        line
-    }
-
-    /// For the model: the runner and counts, then one failure a line with its location.
-    pub fn details(&self) -> String {
-        let mut text = format!("{}: {}", self.runner, self.summary_line());
-        for failure in self.failures.iter().take(LISTED_IN_DETAILS) {
-            text.push_str("\n- ");
-            text.push_str(&failure.name);
-            if let Some((file, line)) = &failure.location {
-                text.push_str(&format!(" ({file}:{line})"));
-            }
-            if !failure.message.is_empty() {
-                text.push_str(" — ");
-                text.push_str(&failure.message);
-            }
-        }
-        let more = self.failed.max(self.failures.len()).saturating_sub(LISTED_IN_DETAILS);
-        if self.failures.len() > LISTED_IN_DETAILS && more > 0 {
-            text.push_str(&format!("\n…and {more} more"));
-        }
-        text
-    }
-
-    /// Locations under `dir` (node prints absolute paths) made relative to it.
-    pub fn relative_to(&mut self, dir: &Path) {
-        for failure in &mut self.failures {
-            if let Some((file, _)) = &mut failure.location
-                && let Ok(rest) = Path::new(file.as_str()).strip_prefix(dir)
-            {
-                *file = rest.to_string_lossy().into_owned();
-            }
-        }
-    }
-}
-
-/// Parser families: jest and vitest share their JSON format, so they are one family.
+/// Parser families: jest and vitest share their JSON format (and are told apart by their text), so
+/// they are one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Family {
     Cargo,
@@ -173,10 +54,15 @@ const ALL: [Family; 5] = [Family::Cargo, Family::Pytest, Family::Go, Family::Nod
 /// (`None`: unknown, every runner is tried). A command that names no runner and does not mention
 /// tests gives `None` whatever it printed (`cat` of a saved log is not a test run).
 pub fn parse(command: Option<&str>, stdout: &str, stderr: &str) -> Option<TestReport> {
-    let (families, vitest) = match command {
-        None => (ALL.to_vec(), false),
+    let mut families = match command {
+        None => ALL.to_vec(),
         Some(command) => from_command(command),
     };
+    let (stdout, whole_stdout) = scanned(stdout);
+    let (stderr, whole_stderr) = scanned(stderr);
+    if !(whole_stdout && whole_stderr) {
+        families.retain(|f| !matches!(f, Family::Cargo | Family::Go));
+    }
     if families.is_empty() {
         return None;
     }
@@ -186,18 +72,33 @@ pub fn parse(command: Option<&str>, stdout: &str, stderr: &str) -> Option<TestRe
         Family::Pytest => pytest::parse(&text),
         Family::Go => go::parse(&text),
         Family::Node => node::parse(&text),
-        Family::Js => js::parse(&text, vitest),
+        Family::Js => js::parse(&text),
     });
-    let report = reports.next()?;
+    let mut report = reports.next()?;
     // Two runners' summaries in one output: neither count is the run's.
     if reports.next().is_some() {
         return None;
     }
+    report.failures.truncate(MAX_FAILURES);
     Some(report)
 }
 
-/// Which parsers a command line calls for, and whether it names vitest.
-fn from_command(command: &str) -> (Vec<Family>, bool) {
+/// The last [`MAX_SCAN_BYTES`] of `text` (from a line start when there is one) and whether
+/// that is all of it.
+fn scanned(text: &str) -> (&str, bool) {
+    if text.len() <= MAX_SCAN_BYTES {
+        return (text, true);
+    }
+    let mut start = text.len() - MAX_SCAN_BYTES;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    let tail = &text[start..];
+    (tail.find('\n').map_or(tail, |nl| &tail[nl + 1..]), false)
+}
+
+/// Which parsers a command line calls for.
+fn from_command(command: &str) -> Vec<Family> {
     static PATTERNS: LazyLock<[(Family, Regex); 6]> = LazyLock::new(|| {
         let re = |p: &str| Regex::new(p).expect("static regex");
         [
@@ -209,7 +110,6 @@ fn from_command(command: &str) -> (Vec<Family>, bool) {
             (Family::Js, re(r"\bvitest\b")),
         ]
     });
-    let vitest = command.contains("vitest");
     let mut families: Vec<Family> = Vec::new();
     for (family, pattern) in PATTERNS.iter() {
         if pattern.is_match(command) && !families.contains(family) {
@@ -219,7 +119,7 @@ fn from_command(command: &str) -> (Vec<Family>, bool) {
     if families.is_empty() && command.to_ascii_lowercase().contains("test") {
         families = ALL.to_vec();
     }
-    (families, vitest)
+    families
 }
 
 /// `text` without ANSI escape sequences (colour, cursor movement, OSC titles/links).
@@ -237,14 +137,6 @@ fn first_lines(text: &str, max_lines: usize) -> String {
     lines.join(" ")
 }
 
-/// `text` cut to `max` characters, with `…` when it was longer.
-fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
-}
-
 /// `file:line[:col]` → (file, line).
 fn file_line(file: &str, line: &str) -> Option<(String, u32)> {
     Some((file.to_string(), line.parse().ok()?))
@@ -254,7 +146,7 @@ fn file_line(file: &str, line: &str) -> Option<(String, u32)> {
 /// (not `node:` internals or `node_modules`).
 fn js_stack_location(stack: &str) -> Option<(String, u32)> {
     static FRAME: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^\s*at (?:.*? \()?(?:file://)?([^()\s]+?):(\d+):\d+\)?\s*$").expect("static regex")
+        Regex::new(r"^\s*(?:at )?(?:.*? \()?(?:file://)?([^()\s]+?):(\d+):\d+\)?\s*$").expect("static regex")
     });
     stack.lines().find_map(|line| {
         let c = FRAME.captures(line)?;
@@ -267,20 +159,37 @@ fn js_stack_location(stack: &str) -> Option<(String, u32)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// A captured run: `tests/fixtures/test_output/<stem>.stdout` then `.stderr` (either may be
+    /// absent), ANSI colours removed as [`parse`] does.
+    pub(crate) fn fixture(stem: &str) -> String {
+        let (stdout, stderr) = streams(stem);
+        strip_ansi(&format!("{stdout}\n{stderr}"))
+    }
+
+    /// A captured run's stdout and stderr as they came.
+    pub(crate) fn streams(stem: &str) -> (String, String) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test_output");
+        let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{stem}.{ext}"))).unwrap_or_default();
+        let (stdout, stderr) = (read("stdout"), read("stderr"));
+        assert!(!stdout.is_empty() || !stderr.is_empty(), "no fixture {stem}");
+        (stdout, stderr)
+    }
 
     #[test]
     fn commands_name_their_runner() {
-        assert_eq!(from_command("cargo test --lib").0, vec![Family::Cargo]);
-        assert_eq!(from_command("cd sub && python3 -m pytest -q").0, vec![Family::Pytest]);
-        assert_eq!(from_command("pytest").0, vec![Family::Pytest]);
-        assert_eq!(from_command("go test -json ./...").0, vec![Family::Go]);
-        assert_eq!(from_command("node --test test/").0, vec![Family::Node]);
-        assert_eq!(from_command("npx vitest run"), (vec![Family::Js], true));
-        assert_eq!(from_command("npm test").0, ALL.to_vec(), "mentions tests: sniff the output");
-        assert!(from_command("cat log.txt").0.is_empty(), "not a test command");
-        assert!(from_command("cargo build").0.is_empty());
+        assert_eq!(from_command("cargo test --lib"), vec![Family::Cargo]);
+        assert_eq!(from_command("cd sub && python3 -m pytest -q"), vec![Family::Pytest]);
+        assert_eq!(from_command("pytest"), vec![Family::Pytest]);
+        assert_eq!(from_command("go test -json ./..."), vec![Family::Go]);
+        assert_eq!(from_command("node --test test/"), vec![Family::Node]);
+        assert_eq!(from_command("npx vitest run"), vec![Family::Js]);
+        assert_eq!(from_command("npx jest --ci"), vec![Family::Js]);
+        assert_eq!(from_command("npm test"), ALL.to_vec(), "mentions tests: sniff the output");
+        assert!(from_command("cat log.txt").is_empty(), "not a test command");
+        assert!(from_command("cargo build").is_empty());
     }
 
     #[test]
@@ -288,28 +197,145 @@ mod tests {
         assert_eq!(strip_ansi("\x1b[1m\x1b[31m2 failed\x1b[39m\x1b[22m | ok"), "2 failed | ok");
     }
 
+    const STEMS: [&str; 19] = [
+        "cargo/backtrace",
+        "cargo/build_error",
+        "cargo/no_fail_fast",
+        "cargo/pass",
+        "go/json",
+        "go/json_build_failed",
+        "go/plain",
+        "go/verbose",
+        "jest/default",
+        "jest/json",
+        "node/npm_test",
+        "node/spec",
+        "node/tap",
+        "pytest/collect_error",
+        "pytest/default",
+        "pytest/pass",
+        "pytest/q",
+        "vitest/default_color",
+        "vitest/json",
+    ];
+
     #[test]
-    fn summary_caps_the_failures_it_names() {
-        let mut report = TestReport::new(Runner::Pytest);
-        report.passed = 12;
-        report.failed = 5;
-        for i in 0..5 {
-            report.failures.push(TestFailure {
-                name: format!("t{i}"),
-                location: Some(("a.py".into(), i)),
-                message: "assert 3 == 4".into(),
-            });
+    fn each_real_output_is_read_as_its_own_runner_with_or_without_the_command() {
+        let cases = [
+            ("cargo test --no-fail-fast", "cargo/no_fail_fast", TestRunner::Cargo),
+            ("python3 -m pytest -rA", "pytest/rA", TestRunner::Pytest),
+            ("go test -json ./...", "go/json", TestRunner::Go),
+            ("npm test", "node/npm_test", TestRunner::Node),
+            ("node --test --test-reporter=spec", "node/spec", TestRunner::Node),
+            ("npx jest", "jest/default", TestRunner::Jest),
+            ("npx vitest run", "vitest/default_color", TestRunner::Vitest),
+            ("npx vitest run --reporter=json", "vitest/json", TestRunner::Vitest),
+        ];
+        for (command, stem, runner) in cases {
+            let (stdout, stderr) = streams(stem);
+            for command in [Some(command), None] {
+                let report = parse(command, &stdout, &stderr)
+                    .unwrap_or_else(|| panic!("{stem} ({command:?}): a report"));
+                assert_eq!(report.runner, runner, "{stem}");
+                assert!(report.failed > 0 && !report.failures.is_empty(), "{stem}: {report:?}");
+            }
         }
-        assert_eq!(
-            report.summary_line(),
-            "12 passed, 5 failed: t0 — assert 3 == 4; t1 — assert 3 == 4; t2 — assert 3 == 4; …and 2 more"
-        );
-        assert!(report.details().contains("\n- t4 (a.py:4) — assert 3 == 4"), "{}", report.details());
     }
 
     #[test]
-    fn long_messages_are_cut() {
-        assert_eq!(cut("abcdef", 3), "abc…");
-        assert_eq!(cut("abc", 3), "abc");
+    fn output_that_is_not_a_test_run_is_no_report() {
+        let (stdout, stderr) = streams("cargo/build_error");
+        assert_eq!(parse(Some("cargo test"), &stdout, &stderr), None, "the build failed: no counts");
+        let (stdout, stderr) = streams("pytest/default");
+        assert_eq!(parse(Some("cat log.txt"), &stdout, &stderr), None, "not a test command");
+        assert_eq!(parse(Some("cargo test"), &stdout, &stderr), None, "cargo's parser does not read pytest");
+        assert_eq!(parse(None, "hello\n", ""), None);
+    }
+
+    #[test]
+    fn two_runners_in_one_output_is_no_report() {
+        let (cargo, _) = streams("cargo/pass");
+        let (pytest, _) = streams("pytest/pass");
+        assert_eq!(parse(Some("make test"), &format!("{cargo}\n{pytest}"), ""), None);
+    }
+
+    /// Every fixture cut at many points, with lines shuffled and doubled, with huge numbers:
+    /// the parsers answer (a report or none) and never panic.
+    #[test]
+    fn truncated_and_garbled_output_never_panics() {
+        let commands = [
+            None,
+            Some("cargo test"),
+            Some("pytest"),
+            Some("go test -v"),
+            Some("node --test"),
+            Some("npx jest"),
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for stem in STEMS {
+            let text = fixture(stem);
+            let boundaries: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            for cut in boundaries.iter().step_by(boundaries.len() / 60 + 1) {
+                for command in commands {
+                    let _ = parse(command, &text[..*cut], &text[*cut..]);
+                }
+            }
+            let mut lines: Vec<&str> = text.lines().collect();
+            for _ in 0..20 {
+                let n = lines.len().max(1);
+                let (a, b) = ((next() as usize) % n, (next() as usize) % n);
+                if a < lines.len() && b < lines.len() {
+                    lines.swap(a, b);
+                    lines.insert(b, lines[a]);
+                }
+                let garbled = lines.join("\n");
+                for command in commands {
+                    let _ = parse(command, &garbled, "");
+                }
+            }
+        }
+        let huge = [
+            "test result: FAILED. 18446744073709551615 passed; 18446744073709551615 failed; 1 ignored; 0 measured;",
+            "test result: FAILED. 18446744073709551615 passed; 18446744073709551615 failed; 1 ignored; 0 measured;",
+            "== 18446744073709551615 failed, 18446744073709551615 error in 0.1s ==",
+            "# tests 1\n# pass 18446744073709551615\n# fail 18446744073709551615\n# cancelled 18446744073709551615",
+            "Tests:       18446744073709551615 failed, 18446744073709551615 failed, 3 total",
+            "      Tests  18446744073709551615 failed | 18446744073709551615 failed (1)",
+            "---- \u{0} stdout ----\nthread 'x' panicked at a.rs:99999999999:1:",
+            "  not ok 1 - x\n    ---\n    error: '\n    ...",
+            "{\"numTotalTests\":1,\"numPassedTests\":-1,\"numFailedTests\":1}",
+        ];
+        for text in huge {
+            for command in commands {
+                let _ = parse(command, text, text);
+                let _ = parse(command, &text.repeat(3), "");
+            }
+        }
+    }
+
+    #[test]
+    fn huge_output_is_read_from_its_end_in_bounded_time() {
+        let (stdout, _) = streams("pytest/default");
+        let noise = "x".repeat(200) + "\n";
+        let big = noise.repeat((20 << 20) / noise.len()) + &stdout;
+        let started = std::time::Instant::now();
+        let report = parse(Some("pytest"), &big, "").expect("the summary at the end is read");
+        assert_eq!((report.passed, report.failed), (2, 5));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+        // A summed format cut at its start would undercount: not parsed.
+        let (cargo, _) = streams("cargo/no_fail_fast");
+        assert_eq!(parse(Some("cargo test"), &(noise.repeat((5 << 20) / noise.len()) + &cargo), ""), None);
+        // Many failures: counted all, named a bounded number.
+        let many: String =
+            (0..5000).map(|i| format!("FAILED t.py::test_{i} - assert {i} == 0\n")).collect::<String>();
+        let text = format!("=== short test summary info ===\n{many}=== 5000 failed in 1.00s ===\n");
+        let report = parse(Some("pytest"), &text, "").unwrap();
+        assert_eq!((report.failed, report.failures.len()), (5000, MAX_FAILURES));
     }
 }

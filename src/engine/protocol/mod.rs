@@ -313,11 +313,13 @@ pub enum Event {
         stream: OutputStream,
         text: String,
     },
-    /// A run ended: one summary line (exit status, time, peak memory, sandbox layers).
+    /// A run ended: one summary line (exit status, time, peak memory, sandbox layers), and when
+    /// its output was a test runner's, the tests' counts and failures.
     RunFinished {
         id: u64,
         ok: bool,
         summary: String,
+        tests: Option<TestReport>,
     },
     /// The working tree's status (answer to `GitOp::Refresh` and to staging).
     GitStatus(GitSnapshot),

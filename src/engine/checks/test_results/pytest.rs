@@ -205,6 +205,17 @@ mod tests {
     }
 
     #[test]
+    fn pytest_7_as_debian_ships_it() {
+        let report = parse(&fixture("pytest/debian_7")).expect("a report");
+        assert_eq!((report.passed, report.failed, report.skipped), (1, 1, 1));
+        assert_eq!(
+            report.summary_line(),
+            "1 passed, 1 failed, 1 skipped: tests/test_calc.py::test_add — assert 3 == 4"
+        );
+        assert_eq!(report.failures[0].location, Some(("tests/test_calc.py".into(), 13)));
+    }
+
+    #[test]
     fn a_passing_run() {
         let report = parse(&fixture("pytest/pass")).expect("a report");
         assert_eq!((report.passed, report.failed, report.skipped), (2, 0, 0));

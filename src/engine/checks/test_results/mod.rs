@@ -52,7 +52,8 @@ const ALL: [Family; 5] = [Family::Cargo, Family::Pytest, Family::Go, Family::Nod
 
 /// The test report in a run's output, if it is one. `command` is the command line that ran
 /// (`None`: unknown, every runner is tried). A command that names no runner and does not mention
-/// tests gives `None` whatever it printed (`cat` of a saved log is not a test run).
+/// tests gives `None` whatever it printed (`cat` of a saved log is not a test run). Output piped
+/// through another program (`cargo test 2>&1 | tail`) may be a part: only final summaries count.
 pub fn parse(command: Option<&str>, stdout: &str, stderr: &str) -> Option<TestReport> {
     let mut families = match command {
         None => ALL.to_vec(),
@@ -60,7 +61,7 @@ pub fn parse(command: Option<&str>, stdout: &str, stderr: &str) -> Option<TestRe
     };
     let (stdout, whole_stdout) = scanned(stdout);
     let (stderr, whole_stderr) = scanned(stderr);
-    if !(whole_stdout && whole_stderr) {
+    if !(whole_stdout && whole_stderr) || command.is_some_and(piped) {
         families.retain(|f| !matches!(f, Family::Cargo | Family::Go));
     }
     if families.is_empty() {
@@ -120,6 +121,12 @@ fn from_command(command: &str) -> Vec<Family> {
         families = ALL.to_vec();
     }
     families
+}
+
+/// Whether the command pipes output into another program (`a | tail`, not `a || b`).
+fn piped(command: &str) -> bool {
+    static PIPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(^|[^|])\|([^|]|$)").expect("static regex"));
+    PIPE.is_match(command)
 }
 
 /// `text` without ANSI escape sequences (colour, cursor movement, OSC titles/links).
@@ -250,6 +257,22 @@ pub(super) mod tests {
         assert_eq!(parse(Some("cat log.txt"), &stdout, &stderr), None, "not a test command");
         assert_eq!(parse(Some("cargo test"), &stdout, &stderr), None, "cargo's parser does not read pytest");
         assert_eq!(parse(None, "hello\n", ""), None);
+    }
+
+    #[test]
+    fn piped_output_counts_only_from_a_final_summary() {
+        let (cargo, _) = streams("cargo/no_fail_fast");
+        let last_binary = &cargo[cargo.rfind("running 1 test").unwrap()..];
+        assert_eq!(
+            parse(Some("cargo test 2>&1 | tail -8"), last_binary, ""),
+            None,
+            "tail shows the doc-tests' 1 passed only"
+        );
+        assert!(parse(Some("cargo test || echo failed"), &cargo, "").is_some(), "|| is not a pipe");
+        let (pytest, _) = streams("pytest/default");
+        let report =
+            parse(Some("pytest 2>&1 | tail -40"), &pytest, "").expect("pytest's last line has every count");
+        assert_eq!((report.passed, report.failed), (2, 5));
     }
 
     #[test]

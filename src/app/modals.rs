@@ -4,6 +4,7 @@
 use ratatui_textarea::TextArea;
 
 use crate::engine::protocol::ApprovalRequest;
+use crate::engine::protocol::stats::StatsReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmPurpose {
@@ -58,5 +59,9 @@ pub enum ApprovalMode {
 pub enum Modal {
     Confirm(ConfirmDialog),
     Approval(ApprovalDialog),
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
+    /// `/stats`: the acceptance figures (Esc closes).
+    Stats(Box<StatsReport>),
 }

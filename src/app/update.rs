@@ -198,6 +198,7 @@ pub fn apply(state: &mut AppState, event: Event) {
             }
             Err(e) => notice(state, LogLevel::Error, format!("cannot list models: {e}")),
         },
+        Event::Stats(report) => state.modals.push(Modal::Stats(report)),
         Event::Stopped => state.should_quit = true,
     }
 }

@@ -68,6 +68,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     ),
     row("rewind", "[N]", "list changes, or restore to after change N", session::rewind),
     row("run", "", "run the code block shown in Code, sandboxed", ui::run),
+    row("stats", "[SPAN]", "how often you accept what kv1nt proposes (e.g. /stats 7d)", session::stats),
     row("test", "TEXT", "write tests", session::test),
     row("uncommit", "", "undo kv1nt's last commit (changes stay staged)", git::uncommit),
     row("undo", "", "restore the files of the last change", session::undo),

@@ -135,10 +135,14 @@ pub fn apply(state: &mut AppState, event: Event) {
             };
             state.output.push_run_output(source, &text);
         }
-        Event::RunFinished { ok, summary, .. } => {
+        Event::RunFinished { ok, summary, tests, .. } => {
             state.status.run = None;
             state.output.finish_run_output();
             state.push_log(if ok { LogLevel::Info } else { LogLevel::Warn }, format!("■ {summary}"));
+            if let Some(tests) = tests {
+                let level = if tests.failed == 0 { LogLevel::Info } else { LogLevel::Warn };
+                state.push_log(level, format!("■ tests ({}): {}", tests.runner, tests.summary_line()));
+            }
         }
         Event::Usage(usage) => state.status.turn = usage,
         Event::GitStatus(snapshot) => git_view::on_status(state, snapshot),

@@ -15,7 +15,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::engine::protocol::{
-    ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, OutputStream, TurnOutcome,
+    ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, OutputStream, TestReport, TurnOutcome,
 };
 
 use super::Setup;
@@ -133,10 +133,14 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 let stream = if stream == OutputStream::Stderr { "stderr" } else { "stdout" };
                 out.note(json!({"type": "run_output", "id": id, "stream": stream, "text": text}), text.trim_end());
             }
-            Event::RunFinished { id, ok, summary } => out.note(
-                json!({"type": "run_finished", "id": id, "ok": ok, "summary": summary}),
-                &format!("  {summary}"),
-            ),
+            Event::RunFinished { id, ok, summary, tests } => {
+                let text = match &tests {
+                    Some(tests) => format!("  {summary}\n  tests ({}): {}", tests.runner, tests.summary_line()),
+                    None => format!("  {summary}"),
+                };
+                let tests = tests.as_ref().map(tests_json);
+                out.note(json!({"type": "run_finished", "id": id, "ok": ok, "summary": summary, "tests": tests}), &text)
+            }
             Event::TurnEnded(outcome) => break Some(outcome),
             _ => {}
         }
@@ -180,6 +184,26 @@ fn ask_headless(question: &str, out: &mut Printer) -> String {
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
     line.trim().to_string()
+}
+
+/// A run's test report for `--json`: the runner, counts and named failures.
+fn tests_json(report: &TestReport) -> serde_json::Value {
+    let failures: Vec<serde_json::Value> = report
+        .failures
+        .iter()
+        .map(|f| {
+            let (file, line) = f.location.clone().unzip();
+            json!({"name": f.name, "file": file, "line": line, "message": f.message})
+        })
+        .collect();
+    json!({
+        "runner": report.runner.name(),
+        "passed": report.passed,
+        "failed": report.failed,
+        "skipped": report.skipped,
+        "failures": failures,
+        "summary": report.summary_line(),
+    })
 }
 
 fn level_name(level: LogLevel) -> &'static str {

@@ -37,6 +37,7 @@ mod sandbox_git;
 mod sandbox_helper;
 mod stats;
 mod store;
+mod test_results;
 mod tools;
 mod trust;
 mod ui;

@@ -418,7 +418,10 @@ fn run_output_streams_into_the_output_pane_with_colours_and_progress_rewrites() 
         &mut s,
         Event::RunOutput { id: 1, stream: OutputStream::Stderr, text: "warning: x\n".into() },
     );
-    update::apply(&mut s, Event::RunFinished { id: 1, ok: true, summary: "exit 0 · 0.05 s".into() });
+    update::apply(
+        &mut s,
+        Event::RunFinished { id: 1, ok: true, summary: "exit 0 · 0.05 s".into(), tests: None },
+    );
     s.zoom = Some(Pane::Output);
     let buf = render(&mut s, 100, 20);
     let screen = text(&buf);

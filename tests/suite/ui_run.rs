@@ -1,6 +1,6 @@
 //! The TUI side of sandboxed runs: the status bar and composer say a run is going, Ctrl+C in the
 //! Output pane cancels it, `/run` sends the block shown in Code, and the approval dialog for a
-//! snippet shows its first line with the whole code in Diff.
+//! snippet shows its first line with the whole code in Diff, and a test run ends with its counts.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -11,7 +11,7 @@ use kv1nt::app::state::{AppState, Focus, Pane};
 use kv1nt::app::{input, update};
 use kv1nt::engine::llm::ProviderKind;
 use kv1nt::engine::protocol::{ApprovalRequest, Event, Op, OutputStream, TurnOutcome};
-use kv1nt::engine::protocol::{GateAction, Risk};
+use kv1nt::engine::protocol::{GateAction, Risk, TestFailure, TestReport, TestRunner};
 use kv1nt::text::theme::{ColorMode, Theme};
 use kv1nt::widgets;
 use ratatui::buffer::Buffer;
@@ -70,10 +70,42 @@ fn a_running_run_shows_in_the_status_bar_and_ctrl_c_in_output_cancels_it() {
     assert_eq!(rx.try_recv().ok(), Some(Op::Cancel), "Ctrl+C in Output cancels the run");
     assert!(!s.should_quit, "and does not quit");
 
-    update::apply(&mut s, Event::RunFinished { id: 7, ok: false, summary: "cancelled · 1.20 s".into() });
+    update::apply(
+        &mut s,
+        Event::RunFinished { id: 7, ok: false, summary: "cancelled · 1.20 s".into(), tests: None },
+    );
     assert!(!s.busy());
     let shown = screen(&mut s, 180, 30);
     assert!(shown.contains("■ cancelled · 1.20 s") && !shown.contains("Ctrl+C cancels"), "{shown}");
+}
+
+#[test]
+fn a_test_run_ends_with_its_counts_and_first_failure_in_output() {
+    let mut s = state();
+    update::apply(&mut s, Event::RunStarted { id: 3, title: "pytest".into() });
+    let mut tests = TestReport::new(TestRunner::Pytest);
+    tests.passed = 12;
+    tests.failed = 1;
+    tests.failures.push(TestFailure {
+        name: "tests/test_calc.py::test_add".into(),
+        location: Some(("tests/test_calc.py".into(), 6)),
+        message: "assert 3 == 4".into(),
+    });
+    update::apply(
+        &mut s,
+        Event::RunFinished { id: 3, ok: false, summary: "exit 1 · 0.40 s".into(), tests: Some(tests) },
+    );
+    let lines: Vec<&str> = s.output.lines.iter().map(|l| l.text.as_str()).collect();
+    let n = lines.len();
+    assert_eq!(
+        lines[n.saturating_sub(2)..],
+        [
+            "■ exit 1 · 0.40 s",
+            "■ tests (pytest): 12 passed, 1 failed: tests/test_calc.py::test_add — assert 3 == 4"
+        ],
+        "the Output pane's last lines"
+    );
+    assert!(screen(&mut s, 180, 30).contains("■ tests (pytest): 12"), "and it is drawn");
 }
 
 #[test]

@@ -85,7 +85,12 @@ impl Engine {
                 }
             };
             let outcome = &result.outcome;
-            self.emit(Event::RunFinished { id, ok: outcome.passed, summary: outcome.summary.clone() });
+            self.emit(Event::RunFinished {
+                id,
+                ok: outcome.passed,
+                summary: outcome.summary.clone(),
+                tests: None,
+            });
             runs.push(result);
             if let Some(interrupt) = interrupted {
                 self.log(LogLevel::Info, "checks stopped");

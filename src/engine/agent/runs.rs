@@ -6,7 +6,11 @@
 //! decision: it runs at once and is audited as `user-requested`.
 //!
 //! Output streams live as [`Event::RunOutput`] between [`Event::RunStarted`] and
-//! [`Event::RunFinished`]; the model gets the summary and the tails of stdout and stderr.
+//! [`Event::RunFinished`]; the model gets the summary and the tails of stdout and stderr. When
+//! the output is a test runner's (`checks::test_results`, told by the command line or the output
+//! itself), `RunFinished` carries the [`TestReport`] and the model's result starts with its counts
+//! and named failures. A run that was killed (time, memory, output limit, cancel) has no report:
+//! its counts would be of part of a run.
 //!
 //! Invariant: a run never outlives its request — `Op::Cancel` (Ctrl+C or Esc in the TUI) or
 //! shutdown kills it, and the engine waits for the sandbox to report the kill before it goes on.
@@ -22,9 +26,10 @@ use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
 use crate::engine::approval::risk::assess;
 use crate::engine::approval::{Assessment, GateAction, Risk};
-use crate::engine::protocol::{Event, LogLevel, Op, OutputStream};
+use crate::engine::checks::test_results;
+use crate::engine::protocol::{Event, LogLevel, Op, OutputStream, TestReport};
 use crate::engine::sandbox::{
-    self, CancellationToken, ChangeSet, ExecutionResult, Language, Program, RunDir, Stream,
+    self, CancellationToken, ChangeSet, ExecutionResult, KilledBy, Language, Program, RunDir, Stream,
 };
 use crate::engine::tools::{RunArgs, RunTarget};
 
@@ -139,6 +144,11 @@ impl Engine {
         request: RunRequest,
     ) -> Result<(String, bool, Option<ChangeSet>), Interrupt> {
         let id = self.next_request_id();
+        // What tells a test runner apart: the command line, or a snippet's code.
+        let command = match &request.program {
+            Program::Code { code, .. } => code.clone(),
+            _ => request.title.clone(),
+        };
         let config = self.config.sandbox.to_config(request.timeout);
         let network = if config.network { "network allowed" } else { "no network" };
         self.emit(Event::RunStarted {
@@ -181,20 +191,25 @@ impl Engine {
                 },
             }
         };
-        let (summary, ok, content, changes) = match result {
+        let (summary, ok, content, changes, tests) = match result {
             Ok(mut result) => {
                 let summary = result.summary();
                 let changes = result.changes.take();
-                (summary.clone(), result.success, model_report(&summary, &result), changes)
+                let tests = self.test_report(&command, &result);
+                let content = model_report(&summary, tests.as_ref(), &result);
+                (summary, result.success, content, changes, tests)
             }
-            Err(e) => (format!("not run: {e}"), false, format!("The sandbox refused to run it: {e}"), None),
+            Err(e) => {
+                (format!("not run: {e}"), false, format!("The sandbox refused to run it: {e}"), None, None)
+            }
         };
         let level = if ok { LogLevel::Info } else { LogLevel::Warn };
         if !ok {
             self.last_failure = Some(format!("$ {}\n{content}", request.title));
         }
-        self.log(level, format!("run {}: {summary}", request.title));
-        self.emit(Event::RunFinished { id, ok, summary });
+        let tested = tests.as_ref().map(|t| format!("; tests: {}", t.summary_line())).unwrap_or_default();
+        self.log(level, format!("run {}: {summary}{tested}", request.title));
+        self.emit(Event::RunFinished { id, ok, summary, tests });
         match interrupted {
             Some(interrupt) => {
                 if let Some(set) = changes.filter(|set| !set.is_empty()) {
@@ -205,11 +220,26 @@ impl Engine {
             None => Ok((content, !ok, changes)),
         }
     }
+
+    /// The test report in a finished run's output, its locations relative to the workspace.
+    fn test_report(&self, command: &str, result: &ExecutionResult) -> Option<TestReport> {
+        if result.killed_by != KilledBy::None {
+            return None;
+        }
+        let mut report = test_results::parse(Some(command), &result.stdout, &result.stderr)?;
+        report.relative_to(&self.workspace);
+        Some(report)
+    }
 }
 
-/// The model's view: the summary line, then the tails of both streams.
-fn model_report(summary: &str, result: &ExecutionResult) -> String {
+/// The model's view: the summary line, the test results when there are some, then the tails of
+/// both streams.
+fn model_report(summary: &str, tests: Option<&TestReport>, result: &ExecutionResult) -> String {
     let mut text = summary.to_string();
+    if let Some(tests) = tests {
+        text.push('\n');
+        text.push_str(&tests.details());
+    }
     for (name, stream) in [("stdout", &result.stdout), ("stderr", &result.stderr)] {
         if stream.is_empty() {
             text.push_str(&format!("\n--- {name}: (empty) ---"));

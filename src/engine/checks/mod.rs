@@ -5,11 +5,13 @@
 //! library of its own below it that the agent calls. The project checks: `project` (which
 //! checks a repository has, as [`CheckSpec`]s), `parse` (their output → `Diagnostic`s); the
 //! engine runs them in the sandbox (`agent/checks.rs`).
+//! `test_results` reads a test runner's output into passed/failed/skipped counts and named failures.
 
 pub mod parse;
 pub mod project;
 pub mod run;
 pub mod settings;
+pub mod test_results;
 
 pub use project::{CheckSpec, detect};
 pub use run::{CheckRun, report, run_check};

@@ -17,6 +17,7 @@ pub mod gate;
 pub mod git;
 pub mod graph;
 pub mod stats;
+pub mod test_report;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
@@ -26,6 +27,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use test_report::{TestFailure, TestReport, TestRunner};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,11 +326,13 @@ pub enum Event {
         stream: OutputStream,
         text: String,
     },
-    /// A run ended: one summary line (exit status, time, peak memory, sandbox layers).
+    /// A run ended: one summary line (exit status, time, peak memory, sandbox layers), and when
+    /// its output was a test runner's, the tests' counts and failures.
     RunFinished {
         id: u64,
         ok: bool,
         summary: String,
+        tests: Option<TestReport>,
     },
     /// The working tree's status (answer to `GitOp::Refresh` and to staging).
     GitStatus(GitSnapshot),

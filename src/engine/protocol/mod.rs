@@ -11,12 +11,14 @@
 use std::time::Duration;
 
 pub mod chat;
+pub mod checks;
 pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
+pub use checks::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict};
 pub use fences::{CodeBlock, extract_code_blocks};
 pub use gate::{FileChange, GateAction, GitAction, Policy, Risk};
 pub use git::{
@@ -85,6 +87,9 @@ pub struct ApprovalRequest {
     pub editable: bool,
     /// Extra choices besides approve/deny: (key, what it does), answered with `Pick(key)`.
     pub picks: Vec<(char, String)>,
+    /// The syntax gate's verdict on each changed file (empty when nothing was parsed: commands,
+    /// commits, restores).
+    pub syntax: Vec<FileSyntax>,
 }
 
 /// Which stream of a running program some output came from.

@@ -9,7 +9,11 @@ fn only_error(path: &str, before: Option<&str>, after: &str) -> SyntaxError {
 }
 
 fn assert_ok(path: &str, src: &str) {
-    assert!(matches!(check(path, None, src), SyntaxVerdict::Ok { .. }), "{path}: {:?}", check(path, None, src));
+    assert!(
+        matches!(check(path, None, src), SyntaxVerdict::Ok { .. }),
+        "{path}: {:?}",
+        check(path, None, src)
+    );
 }
 
 fn at(error: &SyntaxError) -> (u32, u32, &str) {
@@ -61,7 +65,10 @@ fn data_formats() {
     assert_ok(".github/ci.yml", "a: [1, 2]\nb:\n  - c\n");
     assert_eq!(at(&only_error(".github/ci.yml", None, "a: [1, 2\nb: 3\n")), (1, 4, "[1, 2"));
     assert_ok("Cargo.toml", "[package]\nname = \"x\"\n");
-    assert_eq!(at(&only_error("Cargo.toml", None, "[package]\nname = \nversion = \"1\"\n")), (2, 1, "name ="));
+    assert_eq!(
+        at(&only_error("Cargo.toml", None, "[package]\nname = \nversion = \"1\"\n")),
+        (2, 1, "name =")
+    );
 }
 
 #[test]
@@ -98,9 +105,10 @@ fn fixing_an_old_error_is_fine() {
 #[test]
 fn unknown_deleted_and_binary_are_not_checked() {
     let not_checked = |v: &SyntaxVerdict| matches!(v, SyntaxVerdict::NotChecked { .. });
-    assert_eq!(check("README.md", None, "# x ((("), SyntaxVerdict::NotChecked {
-        why: "no parser for .md files".into()
-    });
+    assert_eq!(
+        check("README.md", None, "# x ((("),
+        SyntaxVerdict::NotChecked { why: "no parser for .md files".into() }
+    );
     assert!(not_checked(&check("Makefile", None, "all:\n")));
     let gone = FileChange { path: "a.py".into(), before: Some("x = 1\n".into()), after: None };
     assert!(not_checked(&check_change(&gone).verdict));

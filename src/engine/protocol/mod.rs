@@ -11,20 +11,20 @@
 use std::time::Duration;
 
 pub mod chat;
-pub mod checks;
 pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod syntax;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
-pub use checks::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict};
 pub use fences::{CodeBlock, extract_code_blocks};
 pub use gate::{FileChange, GateAction, GitAction, Policy, Risk};
 pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -103,8 +103,12 @@ mod tests {
         assert_eq!(file.line(false), "syntax ✗ does not parse: line 3 col 9: unexpected `:` (and 2 more)");
         let ok = FileSyntax { path: "b.rs".into(), verdict: SyntaxVerdict::Ok { language: "rust".into() } };
         assert_eq!(ok.line(true), "syntax ✓ b.rs (rust)");
-        let missing =
-            SyntaxError { line: 1, column: 5, text: String::new(), kind: SyntaxErrorKind::Missing(")".into()) };
+        let missing = SyntaxError {
+            line: 1,
+            column: 5,
+            text: String::new(),
+            kind: SyntaxErrorKind::Missing(")".into()),
+        };
         assert_eq!(missing.to_string(), "line 1 col 5: missing `)`");
     }
 }

@@ -34,6 +34,9 @@ pub(super) struct TurnState {
     pub number: u64,
     /// The proposal row of the last gate verdict (to link what it wrote).
     pub proposal: Option<i64>,
+    /// How often the syntax gate sent a change of each path back to the model in this turn
+    /// (`syntax_gate`; a path's count restarts once a proposal of it reached the gate).
+    pub syntax_retries: HashMap<String, u32>,
 }
 
 /// Why a reply could not start.

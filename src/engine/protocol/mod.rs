@@ -24,7 +24,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
-pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict};
+pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -91,6 +91,36 @@ impl FileSyntax {
     }
 }
 
+/// The dialog's syntax lines for a request's verdicts (empty: nothing was parsed). One file: its
+/// line. Several: every file with errors by name, then the clean and unchecked ones counted.
+pub fn syntax_lines(files: &[FileSyntax]) -> Vec<String> {
+    if let [only] = files {
+        return vec![only.line(false)];
+    }
+    let mut lines: Vec<String> = files
+        .iter()
+        .filter(|f| matches!(f.verdict, SyntaxVerdict::Broken { .. } | SyntaxVerdict::PreExisting { .. }))
+        .map(|f| f.line(true))
+        .collect();
+    let ok = files.iter().filter(|f| matches!(f.verdict, SyntaxVerdict::Ok { .. })).count();
+    if ok > 0 {
+        lines.push(if ok == 1 { "syntax ✓ 1 file".to_string() } else { format!("syntax ✓ {ok} files") });
+    }
+    let unchecked: Vec<&str> = files
+        .iter()
+        .filter(|f| matches!(f.verdict, SyntaxVerdict::NotChecked { .. }))
+        .map(|f| f.path.as_str())
+        .collect();
+    if !unchecked.is_empty() {
+        let mut named = unchecked.iter().take(4).copied().collect::<Vec<_>>().join(", ");
+        if unchecked.len() > 4 {
+            named.push_str(&format!(", …{} more", unchecked.len() - 4));
+        }
+        lines.push(format!("syntax not checked: {named}"));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +140,28 @@ mod tests {
             kind: SyntaxErrorKind::Missing(")".into()),
         };
         assert_eq!(missing.to_string(), "line 1 col 5: missing `)`");
+    }
+
+    #[test]
+    fn several_files_name_the_broken_ones_and_count_the_rest() {
+        let ok =
+            |p: &str| FileSyntax { path: p.into(), verdict: SyntaxVerdict::Ok { language: "rust".into() } };
+        let error = SyntaxError { line: 2, column: 1, text: "}".into(), kind: SyntaxErrorKind::Unexpected };
+        let broken = FileSyntax {
+            path: "src/b.rs".into(),
+            verdict: SyntaxVerdict::Broken { language: "rust".into(), errors: vec![error], total: 1 },
+        };
+        let md =
+            FileSyntax { path: "README.md".into(), verdict: SyntaxVerdict::NotChecked { why: "x".into() } };
+        assert_eq!(
+            syntax_lines(&[ok("a.rs"), broken, ok("c.rs"), md]),
+            vec![
+                "syntax ✗ src/b.rs does not parse: line 2 col 1: unexpected `}`".to_string(),
+                "syntax ✓ 2 files".to_string(),
+                "syntax not checked: README.md".to_string(),
+            ]
+        );
+        assert_eq!(syntax_lines(&[ok("a.rs")]), vec!["syntax ✓ (rust)".to_string()]);
+        assert!(syntax_lines(&[]).is_empty());
     }
 }

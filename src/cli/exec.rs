@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::engine::protocol::{
     ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, OutputStream, TestReport, TurnOutcome,
+    syntax_lines,
 };
 
 use super::Setup;
@@ -157,11 +158,14 @@ fn interactive() -> bool {
 
 /// An approval in exec: asked on the terminal when there is one; otherwise denied, saying so.
 fn approve_headless(request: &ApprovalRequest, out: &mut Printer) -> ApprovalDecision {
-    let what = format!("{} (risk {}: {})", request.summary, request.risk, request.reasons.join("; "));
+    let syntax = syntax_lines(&request.syntax);
+    let checked = if syntax.is_empty() { String::new() } else { format!(" [{}]", syntax.join("; ")) };
+    let what =
+        format!("{}{checked} (risk {}: {})", request.summary, request.risk, request.reasons.join("; "));
     if !interactive() {
         let text = format!("denied {what}: exec has no terminal to ask; use --approval auto-edit or auto");
         let value = json!({"type": "approval", "decision": "denied", "summary": request.summary,
-            "risk": request.risk, "reasons": request.reasons, "why": text});
+            "syntax": syntax, "risk": request.risk, "reasons": request.reasons, "why": text});
         out.note(value, &text);
         return ApprovalDecision::Deny;
     }

@@ -13,6 +13,7 @@ pub mod approval;
 pub mod checks;
 pub mod config;
 pub mod git;
+pub mod grammars;
 pub mod graph;
 pub mod learning;
 pub mod llm;

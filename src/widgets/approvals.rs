@@ -1,5 +1,5 @@
-//! The approval dialog: what is proposed, its risk and reasons, the exact scope `a` would
-//! grant, and the keys. With `m` it holds a message box; with `e` an editor over the proposed
+//! The approval dialog: what is proposed, the syntax gate's verdict (`syntax ✓`, or what does
+//! not parse), its risk and reasons, the exact scope `a` would grant, and the keys. With `m` it holds a message box; with `e` an editor over the proposed
 //! content. The change itself is previewed in the Diff pane, which the dialog leaves visible.
 
 use ratatui::buffer::Buffer;
@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
 use crate::app::modals::{ApprovalDialog, ApprovalMode};
-use crate::engine::protocol::{GateAction, Risk};
+use crate::engine::protocol::{GateAction, Risk, syntax_lines};
 
 use super::chat::wrap_plain;
 use crate::text::theme::Theme;
@@ -55,6 +55,16 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
             let note = format!("  …{more} more lines: the whole text is shown in Diff");
             lines.extend(wrap_plain(&note, inner_width, theme.dim));
         }
+    }
+    for line in syntax_lines(&request.syntax) {
+        let style = if line.starts_with("syntax ✗") {
+            theme.error.add_modifier(Modifier::BOLD)
+        } else if line.starts_with("syntax ✓") {
+            theme.accent
+        } else {
+            theme.dim
+        };
+        lines.extend(wrap_plain(&line, inner_width, style));
     }
     for reason in &request.reasons {
         lines.extend(wrap_plain(&format!("• {reason}"), inner_width, theme.base));

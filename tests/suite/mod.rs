@@ -37,6 +37,7 @@ mod sandbox_git;
 mod sandbox_helper;
 mod stats;
 mod store;
+mod syntax_gate;
 mod test_results;
 mod tools;
 mod trust;

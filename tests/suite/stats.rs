@@ -109,7 +109,7 @@ async fn a_scripted_session_yields_exactly_its_rates() {
     assert_eq!(figures("denial_rate"), json!(0.2));
     assert_eq!(figures("undo_rate"), json!(0.25));
     assert_eq!(figures("tokens_per_accepted"), json!(165.0), "6 replies × 110 tokens over 4 accepted");
-    assert_eq!(figures("syntax_first_pass"), Value::Null, "nothing recorded is not 0 %");
+    assert_eq!(figures("syntax_first_pass"), json!(1.0), "every proposed file parsed the first time");
     let languages: Vec<&str> =
         report["by_language"].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap()).collect();
     assert_eq!(languages, ["python", "rust"]);

@@ -352,6 +352,7 @@ fn approval_request(id: u64) -> Event {
         session_scope: Some("edits under src/ for this session".into()),
         editable: true,
         picks: Vec::new(),
+        syntax: Vec::new(),
     })
 }
 

@@ -147,6 +147,7 @@ fn approving_a_snippet_shows_its_first_line_and_the_whole_code_in_diff() {
             session_scope: None,
             editable: false,
             picks: Vec::new(),
+            syntax: Vec::new(),
         }),
     );
     let shown = screen(&mut s, 180, 40);

@@ -13,7 +13,7 @@ use crate::engine::approval::grants::grant_for;
 use crate::engine::approval::policy::{Verdict, decide};
 use crate::engine::approval::risk::redact_secrets;
 use crate::engine::approval::{Assessment, GateAction};
-use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
+use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, FileSyntax, LogLevel, Op};
 use crate::engine::store::{NewAudit, NewProposal};
 
 /// How the gate's messages to the model name the thing: "this change" / "Not applied".
@@ -39,11 +39,13 @@ pub(super) struct Ask {
     pub words: GateWords,
     /// Extra choices (key, label), answered with [`Gated::Picked`].
     pub picks: Vec<(char, String)>,
+    /// The syntax gate's verdict per changed file, shown as the dialog's `syntax` line(s).
+    pub syntax: Vec<FileSyntax>,
 }
 
 impl Ask {
     pub fn new(summary: impl Into<String>, words: GateWords) -> Ask {
-        Ask { summary: summary.into(), editable: false, words, picks: Vec::new() }
+        Ask { summary: summary.into(), editable: false, words, picks: Vec::new(), syntax: Vec::new() }
     }
 
     pub fn editable(mut self) -> Ask {
@@ -94,6 +96,7 @@ impl Engine {
                     session_scope: grant.as_ref().map(|g| g.description.clone()),
                     editable: ask.editable,
                     picks: ask.picks.clone(),
+                    syntax: ask.syntax.clone(),
                 }));
                 let answer = self
                     .wait_for(|op| match op {
@@ -170,7 +173,7 @@ impl Engine {
         let language = match action {
             GateAction::Edit { changes } => changes
                 .first()
-                .and_then(|c| crate::engine::graph::parse::Language::from_path(&c.path))
+                .and_then(|c| crate::engine::grammars::Grammar::from_path(&c.path))
                 .map(|l| l.as_str()),
             _ => None,
         };

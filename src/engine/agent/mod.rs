@@ -1,7 +1,7 @@
 //! The engine task: one home for every `impl Engine`. [`runtime`] owns the task's state and op
 //! loop; each other file adds one kind of work to it — a turn's step loop (`turn`), streaming a
 //! reply (`reply`), the model's tool calls (`tool_calls`), the approval gate as the engine runs it
-//! (`gate`), sandboxed runs (`runs`), the project checks and opening their locations
+//! (`gate`) and the syntax gate before it (`syntax_gate`), sandboxed runs (`runs`), the project checks and opening their locations
 //! (`checks`), undo and rewind (`undo`), git flows through the gate
 //! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
@@ -26,6 +26,7 @@ mod reply;
 mod run_changes;
 mod runs;
 pub mod runtime;
+mod syntax_gate;
 pub mod text_protocol;
 mod tool_calls;
 mod trust;

@@ -14,12 +14,17 @@
 //!   so a crash part-way is rolled back on the next start), and refused if a file changed
 //!   since the run began (stale).
 //! - What the set could not carry (`not_carried`) is named in the dialog and to the model.
+//! - Every file of the set passes the syntax gate first (`syntax_gate`): a set that introduces
+//!   syntax errors goes back to the model (discarded, or restored when already written) until
+//!   the retries run out, and then reaches the dialog marked.
 
 use super::gate::{Ask, GateWords, Gated};
 use super::reply::Interrupt;
 use super::runtime::Engine;
+use super::syntax_gate::Screened;
 use crate::engine::approval::risk::assess;
 use crate::engine::approval::{FileChange, GateAction};
+use crate::engine::checks::syntax;
 use crate::engine::protocol::LogLevel;
 use crate::engine::sandbox::{ChangeSet, ChangeSetState, ChangedFile};
 use crate::engine::store::changes::ByteChange;
@@ -49,6 +54,19 @@ impl Engine {
         if set.files.is_empty() {
             return Ok(report);
         }
+        let checked =
+            set.files.iter().map(|f| syntax::check_bytes(&f.path, f.before.as_deref(), f.after.as_deref()));
+        let (syntax, retries) = match self.screen_syntax(checked.collect()) {
+            Screened::SentBack(message) => {
+                let line = match set.state {
+                    ChangeSetState::Pending => format!("discarded ({what})"),
+                    ChangeSetState::Recorded => self.restore_before(&set.files, "they do not parse"),
+                };
+                report.push_str(&format!("\n--- changes: {line} ---\n{message}"));
+                return Ok(report);
+            }
+            Screened::Ask { syntax, retries } => (syntax, retries),
+        };
         let changes: Vec<FileChange> = set.files.iter().map(as_text).collect();
         let action = GateAction::Edit { changes };
         let mut assessment = assess(&action, &self.workspace);
@@ -63,7 +81,16 @@ impl Engine {
             ChangeSetState::Pending => format!("apply what the command changed: {what}"),
             ChangeSetState::Recorded => format!("keep what the command changed: {what}"),
         };
-        let outcome = self.pass_gate(&action, assessment, Ask::new(summary, GateWords::CHANGE)).await?;
+        let mut ask = Ask::new(summary, GateWords::CHANGE);
+        ask.syntax = syntax.clone();
+        let outcome = self.pass_gate(&action, assessment, ask).await;
+        self.record_syntax(&syntax, retries);
+        let outcome = outcome?;
+        let note = if matches!(outcome, Gated::Proceed { .. }) {
+            self.applied_broken(&syntax)
+        } else {
+            String::new()
+        };
         let line = match (outcome, set.state) {
             (Gated::Proceed { .. }, ChangeSetState::Pending) => self.write_change_set(title, &set.files),
             (Gated::Proceed { .. }, ChangeSetState::Recorded) => self.record_change_set(title, &set.files),
@@ -73,7 +100,7 @@ impl Engine {
             (Gated::Stop(why), ChangeSetState::Recorded) => self.restore_before(&set.files, &why),
             (Gated::Picked(_), _) => "The command's changes were not settled: no choice was offered".into(),
         };
-        report.push_str(&format!("\n--- changes: {line} ---"));
+        report.push_str(&format!("\n--- changes: {line} ---{note}"));
         Ok(report)
     }
 

@@ -1,5 +1,6 @@
 //! Running the model's tool calls: reads run at once (their output, like `run` output, scanned
-//! for prompt injection by [`Engine::screen`]), changes go through the approval gate and have their pre-images recorded before they are written.
+//! for prompt injection by [`Engine::screen`]), changes pass the syntax gate (`syntax_gate`) and
+//! the approval gate and have their pre-images recorded before they are written.
 //!
 //! Invariants: nothing is written without a verdict of the gate (policy, grant or the user);
 //! every request and decision is audited; a change is recorded as `pending` with its pre-images
@@ -9,10 +10,12 @@
 use super::gate::{Ask, GateWords, Gated};
 use super::reply::Interrupt;
 use super::runtime::Engine;
+use super::syntax_gate::Screened;
 use super::text_protocol;
 use crate::engine::approval::GateAction;
 use crate::engine::approval::injection::{quarantine, scanner};
 use crate::engine::approval::risk::assess;
+use crate::engine::checks::syntax;
 use crate::engine::llm::{Message, Role, ToolCall, ToolResult};
 use crate::engine::protocol::{Event, LogLevel, Op};
 use crate::engine::tools::{self, Proposal, ToolInput};
@@ -201,20 +204,31 @@ impl Engine {
             Ok(p) => p,
             Err(e) => return Ok(Outcome::error(e.to_string())),
         };
+        let (syntax, retries) = match self.screen_syntax(vec![syntax::check_change(&proposal.change)]) {
+            Screened::SentBack(message) => return Ok(Outcome::error(message)),
+            Screened::Ask { syntax, retries } => (syntax, retries),
+        };
         let action = GateAction::Edit { changes: vec![proposal.change.clone()] };
         let assessment = assess(&action, &self.workspace);
         let mut ask = Ask::new(proposal.summary.clone(), GateWords::CHANGE);
         ask.editable = proposal.change.after.is_some();
-        match self.pass_gate(&action, assessment, ask).await? {
+        ask.syntax = syntax.clone();
+        let gated = self.pass_gate(&action, assessment, ask).await;
+        self.record_syntax(&syntax, retries);
+        match gated? {
             Gated::Stop(message) => Ok(Outcome::error(message)),
             Gated::Picked(_) => Ok(Outcome::error("Not applied: no choice was offered")),
             Gated::Proceed { edited } => {
+                let user_edited = edited.is_some();
                 if let Some(content) = edited {
                     proposal.change.after = Some(content);
                 }
                 self.capture_checks_baseline().await?;
                 let mut outcome = self.apply(&proposal);
                 if !outcome.is_error {
+                    if !user_edited {
+                        outcome.content.push_str(&self.applied_broken(&syntax));
+                    }
                     outcome.content.push_str(&self.checks_after_change().await?);
                 }
                 Ok(outcome)

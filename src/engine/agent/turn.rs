@@ -40,6 +40,9 @@ pub(super) struct TurnState {
     pub checks_before: Option<crate::engine::protocol::CheckReport>,
     /// The tokens of the last reply (its provider's cumulative count).
     pub last_usage: Usage,
+    /// How often the syntax gate sent a change of each path back to the model in this turn
+    /// (`syntax_gate`; a path's count restarts once a proposal of it reached the gate).
+    pub syntax_retries: HashMap<String, u32>,
 }
 
 /// Why a reply could not start.

@@ -81,6 +81,7 @@ impl Engine {
             session_scope: None,
             editable: false,
             picks: Vec::new(),
+            syntax: Vec::new(),
         };
         self.emit(Event::ApprovalRequest(request));
         let answer = self

@@ -14,9 +14,9 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::GraphWorker;
+use crate::engine::grammars::Language;
 
 const QUIET: Duration = Duration::from_millis(200);
-const SOURCE_EXTENSIONS: [&str; 10] = ["rs", "py", "pyi", "ts", "tsx", "js", "jsx", "mjs", "cjs", "go"];
 
 /// Starts watching `root`; `None` (and a reason) when the platform watcher cannot start.
 pub fn watch(root: &Path, graph: GraphWorker) -> Result<notify::RecommendedWatcher, String> {
@@ -54,7 +54,7 @@ fn wanted(root: &Path, ignore: &Gitignore, path: &Path) -> bool {
     if rel.components().any(|c| c.as_os_str() == ".git") {
         return false;
     }
-    let source = path.extension().and_then(|e| e.to_str()).is_some_and(|e| SOURCE_EXTENSIONS.contains(&e));
+    let source = path.file_name().and_then(|n| n.to_str()).and_then(Language::from_path).is_some();
     source && !ignore.matched_path_or_any_parents(rel, false).is_ignore()
 }
 

@@ -17,6 +17,7 @@ pub mod gate;
 pub mod git;
 pub mod graph;
 pub mod stats;
+pub mod syntax;
 pub mod test_report;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
@@ -27,6 +28,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use test_report::{TestFailure, TestReport, TestRunner};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
@@ -127,6 +129,9 @@ pub struct ApprovalRequest {
     pub editable: bool,
     /// Extra choices besides approve/deny: (key, what it does), answered with `Pick(key)`.
     pub picks: Vec<(char, String)>,
+    /// The syntax gate's verdict on each changed file (empty when nothing was parsed: commands,
+    /// commits, restores).
+    pub syntax: Vec<FileSyntax>,
 }
 
 /// Which stream of a running program some output came from.

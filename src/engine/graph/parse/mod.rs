@@ -1,4 +1,5 @@
-//! Source → entities and unresolved references, one tree-sitter grammar per language.
+//! Source → entities and unresolved references, one tree-sitter grammar per language (which
+//! file is which [`Language`], and the parsers, are `engine::grammars`).
 //!
 //! Each language module walks the syntax tree with the shared [`extract::Ctx`] and produces a
 //! [`ParsedFile`]: entities in pre-order (a parent always precedes its children, index 0 is the
@@ -24,57 +25,13 @@ mod rust_paths;
 mod typescript;
 
 use super::model::EntityKind;
+use crate::engine::grammars::{self, Grammar};
 
 pub use extract::ParsedEntity;
 
-/// A language the graph understands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Language {
-    Rust,
-    Python,
-    TypeScript,
-    Tsx,
-    JavaScript,
-    Go,
-}
+pub use crate::engine::grammars::Language;
 
 impl Language {
-    /// Detects the language from a file name's extension.
-    pub fn from_path(path: &str) -> Option<Language> {
-        let ext = path.rsplit_once('.').map(|(_, e)| e)?;
-        Some(match ext {
-            "rs" => Language::Rust,
-            "py" | "pyi" => Language::Python,
-            "ts" | "mts" | "cts" => Language::TypeScript,
-            "tsx" => Language::Tsx,
-            "js" | "mjs" | "cjs" | "jsx" => Language::JavaScript,
-            "go" => Language::Go,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::Rust => "rust",
-            Language::Python => "python",
-            Language::TypeScript => "typescript",
-            Language::Tsx => "tsx",
-            Language::JavaScript => "javascript",
-            Language::Go => "go",
-        }
-    }
-
-    fn grammar(self) -> tree_sitter::Language {
-        match self {
-            Language::Rust => tree_sitter_rust::LANGUAGE.into(),
-            Language::Python => tree_sitter_python::LANGUAGE.into(),
-            Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-            Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
-            Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
-            Language::Go => tree_sitter_go::LANGUAGE.into(),
-        }
-    }
-
     /// The separator between a qualified name's members.
     pub fn separator(self) -> &'static str {
         if self == Language::Rust { "::" } else { "." }
@@ -201,30 +158,7 @@ pub fn module_path(lang: Language, rel_path: &str) -> String {
 /// Parses `src` (the file at `rel_path`, `/`-separated, relative to the repository root).
 /// Returns `None` only when tree-sitter gives up (cancelled or out of memory).
 pub fn parse_source(lang: Language, rel_path: &str, src: &str) -> Option<ParsedFile> {
-    thread_local! {
-        /// One parser per thread and language: creating one per file is measurable.
-        static PARSERS: std::cell::RefCell<Vec<(Language, tree_sitter::Parser)>> =
-            const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let tree = PARSERS.with(|cell| {
-        let mut parsers = cell.borrow_mut();
-        let i = match parsers.iter().position(|(l, _)| *l == lang) {
-            Some(i) => i,
-            None => {
-                let mut parser = tree_sitter::Parser::new();
-                parser.set_language(&lang.grammar()).ok()?;
-                parsers.push((lang, parser));
-                parsers.len() - 1
-            }
-        };
-        let parser = &mut parsers[i].1;
-        let tree = parser.parse(src, None);
-        if tree.is_none() {
-            // A cancelled parse leaves state behind; start the next one clean.
-            parser.reset();
-        }
-        tree
-    })?;
+    let tree = grammars::parse(Grammar::Code(lang), src)?;
     let root = tree.root_node();
     let module = module_path(lang, rel_path);
     let mut ctx = extract::Ctx::new(lang, src.as_bytes(), &module, root);

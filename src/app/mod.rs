@@ -19,6 +19,7 @@ pub mod modals;
 pub mod output;
 pub mod slash;
 pub mod state;
+pub mod template_form;
 pub mod terminal;
 pub mod update;
 

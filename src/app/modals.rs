@@ -59,4 +59,6 @@ pub enum Modal {
     Confirm(ConfirmDialog),
     Approval(ApprovalDialog),
     Help { scroll: usize },
+    /// `/template NAME`: one field per parameter.
+    TemplateForm(Box<super::template_form::TemplateForm>),
 }

@@ -120,6 +120,8 @@ pub struct AppState {
     pub question: Option<u64>,
     /// Approval requests waiting behind the one on screen.
     pub approvals: std::collections::VecDeque<crate::engine::protocol::ApprovalRequest>,
+    /// `/template NAME key=value …` waits for the template's description: its name and values.
+    pub template_preset: Option<(String, std::collections::BTreeMap<String, String>)>,
 }
 
 impl AppState {
@@ -145,6 +147,7 @@ impl AppState {
             suggestions: Vec::new(),
             question: None,
             approvals: std::collections::VecDeque::new(),
+            template_preset: None,
             composer: ComposerState::new(),
             focus: Focus::Composer,
             zoom: None,

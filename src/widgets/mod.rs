@@ -13,5 +13,6 @@ pub mod help;
 pub mod modals;
 pub mod output;
 pub mod status_bar;
+pub mod template_form;
 
 pub use frame::{draw, draw_into, pane_rects};

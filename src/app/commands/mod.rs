@@ -10,6 +10,7 @@
 
 mod git;
 mod session;
+mod template;
 mod ui;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -61,6 +62,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     SlashCommand { aliases: &["exit", "q"], ..row("quit", "", "quit kv1nt", ui::quit) },
     row("rewind", "[N]", "list changes, or restore to after change N", session::rewind),
     row("run", "", "run the code block shown in Code, sandboxed", ui::run),
+    row(
+        "template",
+        "[NAME [key=value …]]",
+        "list code templates, or fill one in through a form",
+        template::template,
+    ),
     row("test", "TEXT", "write tests", session::test),
     row("uncommit", "", "undo kv1nt's last commit (changes stay staged)", git::uncommit),
     row("undo", "", "restore the files of the last change", session::undo),

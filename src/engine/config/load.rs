@@ -46,6 +46,11 @@ impl Paths {
     pub fn themes_dir(&self) -> Option<PathBuf> {
         self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("themes"))
     }
+
+    /// The user's code templates: `templates/` beside the user config file.
+    pub fn templates_dir(&self) -> Option<PathBuf> {
+        self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("templates"))
+    }
 }
 
 /// kv1nt's own directories: the user's config directory (`<config dir>/kv1nt`) and the
@@ -89,6 +94,8 @@ pub fn load(
     }
     let repo_file = paths.repo_config();
     let mut held = None;
+    // Repository templates need a trust that was given: a file of harmless keys alone is not one.
+    let mut repo_trusted = trust == TrustMode::Always;
     if let Some(text) = read_optional(&repo_file)? {
         let table = parse_layer(&repo_file.display().to_string(), &text)?;
         let (harmless, keys) = super::trust::split(&table);
@@ -103,6 +110,10 @@ pub fn load(
                 Err(e) => (Status::Untrusted, Some(e.to_string())),
             },
         };
+        if trust == TrustMode::Recorded {
+            let recorded = super::trust::status(&paths.data_dir, &repo, &sha256);
+            repo_trusted = matches!(recorded, Ok(Status::Trusted));
+        }
         if status == Status::Trusted {
             merge(&mut merged, table);
         } else {
@@ -118,11 +129,15 @@ pub fn load(
                 changed: status == Status::Changed,
                 problem,
                 exec: trust == TrustMode::Never,
-                trusted: Box::new(finish(full, env, overrides)?),
+                trusted: Box::new(Config {
+                    templates: TemplateSources { user_dir: paths.templates_dir(), repo_trusted: true },
+                    ..finish(full, env, overrides)?
+                }),
             });
         }
     }
-    let config = finish(merged, env, overrides)?;
+    let mut config = finish(merged, env, overrides)?;
+    config.templates = TemplateSources { user_dir: paths.templates_dir(), repo_trusted };
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),

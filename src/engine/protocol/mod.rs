@@ -15,6 +15,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod templates;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use fences::{CodeBlock, extract_code_blocks};
@@ -23,6 +24,9 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use templates::{
+    FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
+};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +137,8 @@ pub enum Op {
     SwitchModel { provider: ProviderKind, model: Option<String> },
     /// Ask for the models the current provider offers (`Event::Models`).
     ListModels,
+    /// Code templates: list them, open one's form, run one (`/template`, `exec --template`).
+    Template(TemplateOp),
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -309,6 +315,16 @@ pub enum Event {
     },
     /// A git flow changed the repository: the Git view should refresh.
     GitChanged,
+    /// The code templates (answer to `TemplateOp::List`).
+    Templates(TemplateList),
+    /// One template's parameters, for its form (answer to `TemplateOp::Open`).
+    TemplateForm(TemplateInfo),
+    /// A template could not be opened or run: no such template, or values that do not fit
+    /// (one error per field); no turn started.
+    TemplateInvalid {
+        name: String,
+        errors: Vec<FieldError>,
+    },
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).
     Stopped,
 }

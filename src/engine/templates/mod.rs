@@ -1,0 +1,193 @@
+//! Code templates (seed §2.2): skeletons with typed parameters that the model fills in against
+//! the repository's conventions. A template is a TOML file (`load`): name, description,
+//! language, a target path pattern, parameters, a body with placeholders and guidance for the
+//! model; `render` substitutes validated values and builds the turn's prompt.
+//!
+//! [`Catalog::load`] gathers them, later sources replacing earlier ones of the same name:
+//! built in (`assets/templates/*.toml`, compiled into the binary), the user's
+//! (`<config dir>/kv1nt/templates/*.toml`), then the repository's (`.kv1nt/templates/*.toml`).
+//!
+//! Invariants: the repository's templates are read only when `TemplateSources::repo_trusted`
+//! (a template steers what the model writes, so an unreviewed checkout's must not); otherwise
+//! one line says they were held back. A bad file becomes one line in `problems` (file, line,
+//! what is wrong) and the others still load; nothing here panics on a file's content.
+
+use std::path::Path;
+
+use crate::engine::config::TemplateSources;
+use crate::engine::protocol::{TemplateList, TemplateSource};
+
+pub mod load;
+pub mod render;
+
+pub use load::{Template, parse};
+pub use render::{Rendered, prompt, render};
+
+/// The built-in templates: (name, file text).
+const BUILT_IN: &[(&str, &str)] = &[
+    ("axum-handler", include_str!("../../../assets/templates/axum-handler.toml")),
+    ("clap-subcommand", include_str!("../../../assets/templates/clap-subcommand.toml")),
+    ("dataclass", include_str!("../../../assets/templates/dataclass.toml")),
+    ("fastapi-endpoint", include_str!("../../../assets/templates/fastapi-endpoint.toml")),
+    ("go-http-handler", include_str!("../../../assets/templates/go-http-handler.toml")),
+    ("pytest-module", include_str!("../../../assets/templates/pytest-module.toml")),
+    ("react-component", include_str!("../../../assets/templates/react-component.toml")),
+];
+
+/// A template file larger than this is refused rather than read.
+const MAX_FILE_BYTES: u64 = 256 * 1024;
+
+/// The templates available in this workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Sorted by name; one per name.
+    pub templates: Vec<Template>,
+    /// One line per file that could not be loaded.
+    pub problems: Vec<String>,
+    /// Why the repository's templates were not loaded, when there are some.
+    pub held_back: Option<String>,
+}
+
+impl Catalog {
+    pub fn load(sources: &TemplateSources, workspace: &Path) -> Catalog {
+        let mut catalog = Catalog::default();
+        for (name, text) in BUILT_IN {
+            let file = format!("built-in {name}.toml");
+            match parse(&file, name, text, TemplateSource::BuiltIn) {
+                Ok(t) => catalog.add(t),
+                Err(e) => catalog.problems.push(e),
+            }
+        }
+        if let Some(dir) = &sources.user_dir {
+            catalog.load_dir(dir, TemplateSource::User);
+        }
+        let repo_dir = workspace.join(".kv1nt/templates");
+        if sources.repo_trusted {
+            catalog.load_dir(&repo_dir, TemplateSource::Repository);
+        } else {
+            let count = toml_files(&repo_dir).map(|f| f.len()).unwrap_or(0);
+            if count > 0 {
+                catalog.held_back = Some(format!(
+                    "{count} repository template{} in .kv1nt/templates/ held back: the repository is \
+                     not trusted (review them, then `kv1nt trust`; `kv1nt exec --trust` for one run)",
+                    if count == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        catalog.templates.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        catalog
+    }
+
+    fn add(&mut self, template: Template) {
+        self.templates.retain(|t| t.info.name != template.info.name);
+        self.templates.push(template);
+    }
+
+    fn load_dir(&mut self, dir: &Path, source: TemplateSource) {
+        let files = match toml_files(dir) {
+            Ok(files) => files,
+            Err(e) => return self.problems.push(format!("{}: cannot list templates: {e}", dir.display())),
+        };
+        for path in files {
+            let file = path.display().to_string();
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let text = match std::fs::metadata(&path) {
+                Ok(m) if m.len() > MAX_FILE_BYTES => {
+                    self.problems.push(format!("{file}: larger than {} KiB", MAX_FILE_BYTES / 1024));
+                    continue;
+                }
+                _ => std::fs::read_to_string(&path),
+            };
+            match text {
+                Ok(text) => match parse(&file, &stem, &text, source) {
+                    Ok(t) => self.add(t),
+                    Err(e) => self.problems.push(e),
+                },
+                Err(e) => self.problems.push(format!("{file}: cannot read: {e}")),
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Template> {
+        self.templates.iter().find(|t| t.info.name == name)
+    }
+
+    /// What crosses to the UI.
+    pub fn list(&self) -> TemplateList {
+        TemplateList {
+            templates: self.templates.iter().map(|t| t.info.clone()).collect(),
+            problems: self.problems.clone(),
+            held_back: self.held_back.clone(),
+        }
+    }
+
+    /// "no template `x` (available: a, b)".
+    pub fn unknown(&self, name: &str) -> String {
+        let names: Vec<&str> = self.templates.iter().map(|t| t.info.name.as_str()).collect();
+        format!("no template named `{name}` (available: {})", names.join(", "))
+    }
+}
+
+/// The `*.toml` files of `dir`, sorted; none when it does not exist.
+fn toml_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "description = \"mine\"\nlanguage = \"rust\"\ntarget = \"src/x.rs\"\nbody = \"fn x() {}\"\n";
+
+    #[test]
+    fn every_built_in_template_loads() {
+        let catalog = Catalog::load(&TemplateSources::default(), Path::new("/nonexistent"));
+        assert!(catalog.problems.is_empty(), "{:?}", catalog.problems);
+        let names: Vec<&str> = catalog.templates.iter().map(|t| t.info.name.as_str()).collect();
+        let built_in: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, built_in);
+    }
+
+    #[test]
+    fn a_bad_user_file_is_reported_and_the_others_load() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("templates");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("mine.toml"), USER).unwrap();
+        std::fs::write(dir.join("broken.toml"), "description = \"b\"\nlanguage = 3\n").unwrap();
+        std::fs::write(dir.join("axum-handler.toml"), USER).unwrap();
+        let sources = TemplateSources { user_dir: Some(dir.clone()), repo_trusted: false };
+        let catalog = Catalog::load(&sources, home.path());
+        assert_eq!(catalog.problems.len(), 1, "{:?}", catalog.problems);
+        assert!(catalog.problems[0].contains("broken.toml: line 2: "), "{}", catalog.problems[0]);
+        assert_eq!(catalog.get("mine").unwrap().info.source, TemplateSource::User);
+        // A user template replaces the built-in one of the same name.
+        assert_eq!(catalog.get("axum-handler").unwrap().info.description, "mine");
+    }
+
+    #[test]
+    fn repository_templates_load_only_when_trusted() {
+        let repo = tempfile::tempdir().unwrap();
+        let dir = repo.path().join(".kv1nt/templates");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("repo-thing.toml"), USER).unwrap();
+        let untrusted = Catalog::load(&TemplateSources::default(), repo.path());
+        assert!(untrusted.get("repo-thing").is_none());
+        let held = untrusted.held_back.unwrap();
+        assert!(held.starts_with("1 repository template in .kv1nt/templates/ held back"), "{held}");
+        let trusted =
+            Catalog::load(&TemplateSources { user_dir: None, repo_trusted: true }, repo.path());
+        assert_eq!(trusted.get("repo-thing").unwrap().info.source, TemplateSource::Repository);
+        assert!(trusted.held_back.is_none());
+    }
+}

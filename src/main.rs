@@ -47,7 +47,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     if let Some(Command::Run(args)) = cli.command {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        return runtime.block_on(cli::run::run(args));
+        let setup = cli::load_setup(&cli.model, None)?;
+        if let Some(held) = &setup.held {
+            eprintln!("kv1nt: {}", held.notice());
+        }
+        return runtime.block_on(cli::run::run(args, &setup.config.sandbox));
     }
     if let Some(Command::Trust(args)) = &cli.command {
         return cli::trust::run(args, &cli::paths_at(args.path.as_deref())?);

@@ -2,6 +2,7 @@
 //!
 //! Invariant: while a modal is up, every key goes to it and nothing reaches the composer.
 
+use crate::engine::protocol::FollowUp;
 use std::time::Instant;
 
 use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
@@ -323,10 +324,20 @@ pub(super) fn send_prompt(
 /// Alt+N: send follow-up N (one ending in "…" is put in the composer to be completed).
 fn take_suggestion(state: &mut AppState, index: usize, ops: &UnboundedSender<Op>) {
     let Some(suggestion) = state.suggestions.get(index).cloned() else { return };
-    if suggestion.ends_with('…') {
-        state.composer.set_text(suggestion.trim_end_matches('…'));
-    } else {
-        send_prompt(state, suggestion, None, ops);
+    match suggestion {
+        FollowUp::Prompt { text, .. } if text.ends_with('…') => {
+            state.composer.set_text(text.trim_end_matches('…'));
+        }
+        FollowUp::Prompt { text, intent } => send_prompt(state, text, intent, ops),
+        FollowUp::Run { language, code } => {
+            if state.busy() {
+                state.status.flash =
+                    Some(("wait until the reply or run in progress ends".into(), LogLevel::Warn));
+                return;
+            }
+            state.suggestions.clear();
+            let _ = ops.send(Op::RunCode { language, code });
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! UI state as plain data. Widgets borrow it to draw; `update` (engine events) and `input`
 //! (keys, mouse, paste) are the only writers.
 
+use crate::engine::protocol::FollowUp;
 use std::time::Instant;
 
 use ratatui::layout::Rect;
@@ -115,7 +116,7 @@ pub struct AppState {
     /// Code blocks need re-extracting from the streaming reply.
     pub blocks_stale: bool,
     /// Follow-ups offered under the last answer (Alt+1..4).
-    pub suggestions: Vec<String>,
+    pub suggestions: Vec<FollowUp>,
     /// The model's open `ask_user` question: the next prompt answers it.
     pub question: Option<u64>,
     /// Approval requests waiting behind the one on screen.

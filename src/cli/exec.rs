@@ -73,7 +73,8 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
         eprintln!("kv1nt: {text}");
         out.json(json!({"type": "notice", "level": "warn", "text": text}));
     }
-    let _ = engine.ops.send(Op::Submit { text: prompt, intent: None });
+    let (text, intent) = split_intent(&prompt);
+    let _ = engine.ops.send(Op::Submit { text, intent });
     let mut last_error: Option<String> = None;
     let mut interrupted = false;
     let outcome = loop {
@@ -253,4 +254,17 @@ impl Printer {
         eprintln!("kv1nt: {}", reason.replace('\n', " "));
         Ok(if interrupted { 130 } else { 1 })
     }
+}
+
+/// A prompt that starts with an intent's slash command (`/fix …`, `/review`, `/explain …`) runs
+/// with that intent, as in the TUI; anything else is plain text.
+fn split_intent(prompt: &str) -> (String, Option<crate::engine::protocol::Intent>) {
+    let trimmed = prompt.trim_start();
+    if let Some(rest) = trimmed.strip_prefix('/') {
+        let name = rest.split_whitespace().next().unwrap_or_default();
+        if let Some(intent) = crate::engine::protocol::Intent::parse(name) {
+            return (rest[name.len()..].trim_start().to_string(), Some(intent));
+        }
+    }
+    (prompt.to_string(), None)
 }

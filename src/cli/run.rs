@@ -1,4 +1,5 @@
-//! `kv1nt run`: run a file or a snippet in the sandbox.
+//! `kv1nt run`: run a file or a snippet in the sandbox, with the configuration's `[sandbox]`
+//! settings (a repository's held-back keys stay held back) and the flags overriding them.
 //!
 //! Output streams as it arrives (stdout to stdout, stderr to stderr), then one summary line on
 //! stderr: `exit 0 · 0.04 s · peak 12 MB · layers: …`. `--json` prints only the whole
@@ -14,8 +15,8 @@ use anyhow::{Context, Result, anyhow};
 use clap::Args;
 
 use crate::engine::sandbox::{
-    self, CancellationToken, ExecutionResult, KilledBy, Language, Program, RunDir, SandboxConfig,
-    SandboxMode, Stream,
+    self, CancellationToken, ExecutionResult, KilledBy, Language, Program, RunDir, SandboxMode,
+    SandboxSettings, Stream,
 };
 
 #[derive(Debug, Args)]
@@ -23,19 +24,19 @@ pub struct RunArgs {
     /// python, node, bash, sh, rust or go (default: from the file's extension).
     #[arg(long)]
     pub lang: Option<String>,
-    /// Wall-time limit in seconds.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
-    /// Memory limit in MB (RLIMIT_DATA).
-    #[arg(long, default_value_t = 512)]
-    pub memory: u64,
-    /// Allow network access.
+    /// Wall-time limit in seconds (default: `sandbox.timeout_secs`, 30).
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Memory limit in MB, RLIMIT_DATA (default: `sandbox.memory_mb`, 512).
+    #[arg(long)]
+    pub memory: Option<u64>,
+    /// Allow network access (default: `sandbox.network`).
     #[arg(long)]
     pub network: bool,
     /// Print the whole result as one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Sandbox strictness: enforce (default), degraded or off.
+    /// Sandbox strictness: enforce, degraded or off (default: `sandbox.mode`, enforce).
     #[arg(long, value_parser = parse_mode)]
     pub mode: Option<SandboxMode>,
     /// Run in the current directory (writable) instead of a fresh scratch directory.
@@ -62,7 +63,8 @@ fn parse_mode(name: &str) -> Result<SandboxMode, String> {
     SandboxMode::parse(name).ok_or_else(|| format!("`{name}` is not a mode; use enforce, degraded or off"))
 }
 
-pub async fn run(args: RunArgs) -> Result<i32> {
+/// Runs it with the `[sandbox]` settings of the configuration (`settings`), flags overriding.
+pub async fn run(args: RunArgs, settings: &SandboxSettings) -> Result<i32> {
     let language = match (&args.lang, &args.file) {
         (Some(name), _) => Language::detect(name).ok_or_else(|| anyhow!("unknown language `{name}`"))?,
         (None, Some(file)) => Language::from_path(file)
@@ -86,13 +88,10 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         std::io::stdin().read_to_end(&mut data).context("cannot read standard input")?;
         Some(data)
     };
-    let config = SandboxConfig {
-        wall_time: Duration::from_secs(args.timeout.max(1)),
-        memory_mb: args.memory,
-        network: args.network,
-        mode: args.mode.unwrap_or_default(),
-        ..SandboxConfig::default()
-    };
+    let mut config = settings.to_config(args.timeout.map(Duration::from_secs));
+    config.memory_mb = args.memory.unwrap_or(config.memory_mb);
+    config.network |= args.network;
+    config.mode = args.mode.unwrap_or(config.mode);
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {

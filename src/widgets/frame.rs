@@ -252,8 +252,12 @@ fn draw_composer(area: Rect, buf: &mut Buffer, state: &mut AppState) {
         } else if state.status.busy_since.is_some() {
             " — streaming, Esc cancels".to_string()
         } else if !state.suggestions.is_empty() {
-            let offers: Vec<String> =
-                state.suggestions.iter().enumerate().map(|(i, s)| format!("Alt+{} {s}", i + 1)).collect();
+            let offers: Vec<String> = state
+                .suggestions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("Alt+{} {}", i + 1, s.label()))
+                .collect();
             format!(" — {}", offers.join(" · "))
         } else {
             String::new()

@@ -134,3 +134,29 @@ async fn without_copy_on_write_a_denied_change_set_is_restored_and_an_approved_o
     assert!(notice.starts_with("Restored"), "{notice}");
     assert!(untouched(&fx.repo()));
 }
+
+/// The scenario end to end: the dialog listed both changes and the user approved them
+/// (above, through the engine); then a script's `kv1nt undo --yes` restores both byte-exactly
+/// and leaves the ignored `target/` written.
+#[tokio::test]
+async fn kv1nt_undo_yes_restores_what_an_approved_command_changed() {
+    let fx = Fixture::new();
+    let (engine, _) = run_and_settle(&fx, SandboxMode::Enforce, ApprovalDecision::Once).await;
+    drop(engine);
+    let repo = fx.repo();
+    assert!(!untouched(&repo));
+    let home = repo.parent().unwrap().join("home");
+    let undo = std::process::Command::new(env!("CARGO_BIN_EXE_kv1nt"))
+        .args(["undo", "--yes"])
+        .env("KV1NT_HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .current_dir(&repo)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&undo.stdout).into_owned() + &String::from_utf8_lossy(&undo.stderr);
+    assert!(undo.status.success(), "{said}");
+    assert!(said.contains("keep.txt") && said.contains("old.txt"), "shows both files: {said}");
+    assert!(untouched(&repo), "both files byte-exact: {said}");
+    assert_eq!(std::fs::read_to_string(repo.join("target/out")).unwrap(), "built\n");
+}

@@ -174,6 +174,36 @@ fn parent_environment_is_not_passed() {
     assert!(stdout.contains("HOME=") && !stdout.contains("sentinel-api-key"), "{stdout}");
 }
 
+/// `kv1nt run` takes its limits from the user's `[sandbox]` settings (a flag still wins), and a
+/// repository's untrusted file cannot loosen them.
+#[test]
+fn kv1nt_run_uses_the_sandbox_settings_of_the_config() {
+    let home = tempdir();
+    let repo = tempdir();
+    std::fs::create_dir_all(home.path().join("kv1nt")).unwrap();
+    std::fs::write(home.path().join("kv1nt/config.toml"), "[sandbox]\ntimeout_secs = 1\n").unwrap();
+    std::fs::create_dir_all(repo.path().join(".kv1nt")).unwrap();
+    std::fs::write(repo.path().join(".kv1nt/config.toml"), "[sandbox]\nnetwork = true\n").unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kv1nt"))
+            .args(["run", "--lang", "sh", "-e", "sleep 3; echo slept"])
+            .args(extra)
+            .env("XDG_CONFIG_HOME", home.path())
+            .env("KV1NT_HOME", home.path().join("data"))
+            .current_dir(repo.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(124), "timeout_secs = 1 applies: {stderr}");
+    assert!(stderr.contains("killed: time limit"), "{stderr}");
+    assert!(stderr.contains("sandbox.network"), "the held-back key is named: {stderr}");
+    assert!(stderr.contains("netns"), "the repository could not turn the network on: {stderr}");
+    let out = run(&["--timeout", "10"]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("slept"), "{out:?}");
+}
+
 #[tokio::test]
 async fn network_is_denied() {
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -437,3 +437,30 @@ fn run_output_streams_into_the_output_pane_with_colours_and_progress_rewrites() 
     let (x, y) = find(&buf, "world").unwrap();
     assert_eq!(buf[(x + 3, y)].fg, ratatui::style::Color::Indexed(1), "ANSI red is kept");
 }
+
+/// Follow-ups are offered under the answer; Alt+1 on "Run it" runs the block, Alt+2 on a
+/// `/test` follow-up sends it with the test intent kept.
+#[test]
+fn follow_ups_run_the_block_and_keep_the_intent() {
+    use kv1nt::engine::protocol::{FollowUp, Intent};
+    let mut s = state();
+    reply(&mut s, "/test add", "```python\nprint(1)\n```");
+    let offers = vec![
+        FollowUp::Run { language: Some("python".into()), code: "print(1)\n".into() },
+        FollowUp::prompt("Add edge-case tests", Some(Intent::Test)),
+    ];
+    update::apply(&mut s, Event::Suggestions(offers));
+    let screen = text(&render(&mut s, 200, 50));
+    assert!(screen.contains("Alt+1 Run it") && screen.contains("Alt+2 Add edge-case tests"), "{screen}");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    input::handle(&mut s, TermEvent::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)), &tx);
+    assert!(matches!(rx.try_recv(), Ok(Op::RunCode { code, .. }) if code == "print(1)\n"));
+    update::apply(
+        &mut s,
+        Event::Suggestions(vec![FollowUp::prompt("Add edge-case tests", Some(Intent::Test))]),
+    );
+    input::handle(&mut s, TermEvent::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)), &tx);
+    assert!(
+        matches!(rx.try_recv(), Ok(Op::Submit { text, intent: Some(Intent::Test) }) if text == "Add edge-case tests")
+    );
+}

@@ -49,6 +49,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     row("diff", "", "show the whole change (staged and unstaged) in Diff", ui::diff),
     row("docs", "TEXT", "write documentation for code", session::docs),
     row("explain", "TEXT", "explain code (no changes)", session::explain),
+    row("fix", "[ERROR TEXT]", "fix the last failed run, or the pasted error", session::fix),
     row("generate", "TEXT", "generate new code", session::generate),
     row("git", "", "open or close the Git view (Ctrl+G)", ui::git),
     row("graph", "", "search the code index (F3)", ui::graph),
@@ -60,6 +61,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     row("pr", "", "open a pull request for this branch (GitHub)", git::pull_request),
     row("provider", "anthropic|ollama|openai [MODEL]", "switch provider", session::provider),
     SlashCommand { aliases: &["exit", "q"], ..row("quit", "", "quit kv1nt", ui::quit) },
+    row(
+        "review",
+        "[FOCUS]",
+        "review the staged diff, or the branch against its base (no changes)",
+        session::review,
+    ),
     row("rewind", "[N]", "list changes, or restore to after change N", session::rewind),
     row("run", "", "run the code block shown in Code, sandboxed", ui::run),
     row(

@@ -118,6 +118,26 @@ pub(super) fn docs(
     intent(state, Intent::Docs, args, ops)
 }
 
+/// `/fix [ERROR TEXT]`: the engine brings the last failed run when no text is given.
+pub(super) fn fix(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    send_prompt(state, args.raw.to_string(), Some(Intent::Fix), ops);
+    Ok(())
+}
+
+/// `/review [FOCUS]`: the engine brings the staged diff or the branch.
+pub(super) fn review(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    send_prompt(state, args.raw.to_string(), Some(Intent::Review), ops);
+    Ok(())
+}
+
 /// The intent's prompt is the text after the command, newlines kept.
 fn intent(
     state: &mut AppState,

@@ -14,7 +14,7 @@ use crate::engine::approval::policy::{Verdict, decide};
 use crate::engine::approval::risk::redact_secrets;
 use crate::engine::approval::{Assessment, GateAction};
 use crate::engine::protocol::{ApprovalDecision, ApprovalRequest, Event, LogLevel, Op};
-use crate::engine::store::NewAudit;
+use crate::engine::store::{NewAudit, NewProposal};
 
 /// How the gate's messages to the model name the thing: "this change" / "Not applied".
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +79,7 @@ impl Engine {
         let id = self.next_request_id();
         let (decision, scope, note, edited) = match decide(self.policy, action, &assessment, &self.grants) {
             Verdict::Deny { reason } => {
-                self.audit(id, action, &assessment, "policy-denied", None, Some(&reason));
+                self.settle(id, action, &assessment, "policy-denied", None, Some(&reason));
                 return Ok(Gated::Stop(format!("{}: {reason}", words.not_done)));
             }
             Verdict::Allow { reason } => ("auto-approved", None, Some(reason), None),
@@ -104,7 +104,7 @@ impl Engine {
                 let decision = match answer {
                     Ok(decision) => decision,
                     Err(interrupt) => {
-                        self.audit(id, action, &assessment, "cancelled", None, None);
+                        self.settle(id, action, &assessment, "cancelled", None, None);
                         return Err(interrupt);
                     }
                 };
@@ -119,13 +119,13 @@ impl Engine {
                         ("approved-session", description, None, None)
                     }
                     ApprovalDecision::Deny => {
-                        self.audit(id, action, &assessment, "denied", None, None);
+                        self.settle(id, action, &assessment, "denied", None, None);
                         return Ok(Gated::Stop(format!(
                             "The user denied this {noun}. Do not retry it unchanged."
                         )));
                     }
                     ApprovalDecision::DenyWithMessage(message) => {
-                        self.audit(id, action, &assessment, "denied-with-message", None, Some(&message));
+                        self.settle(id, action, &assessment, "denied-with-message", None, Some(&message));
                         return Ok(Gated::Stop(format!("The user denied this {noun} and said: {message}")));
                     }
                     ApprovalDecision::ApproveEdited(content) => {
@@ -133,19 +133,71 @@ impl Engine {
                     }
                     ApprovalDecision::Pick(key) => {
                         let label = ask.picks.iter().find(|(k, _)| *k == key).map(|(_, l)| l.as_str());
-                        self.audit(id, action, &assessment, "picked", None, label);
+                        self.settle(id, action, &assessment, "picked", None, label);
                         return Ok(Gated::Picked(key));
                     }
                 }
             }
         };
-        if !self.audit(id, action, &assessment, decision, scope.as_deref(), note.as_deref()) {
+        if !self.settle(id, action, &assessment, decision, scope.as_deref(), note.as_deref()) {
             return Ok(Gated::Stop(format!(
                 "{}: the audit log could not be written, so nothing was done (see the notice)",
                 words.not_done
             )));
         }
         Ok(Gated::Proceed { edited })
+    }
+
+    /// A gate verdict: its audit row, then its proposal row (`store::proposals`: the figures
+    /// the quality loop and the learning layer read). Returns whether the audit row was written.
+    fn settle(
+        &mut self,
+        request_id: u64,
+        action: &GateAction,
+        assessment: &Assessment,
+        decision: &str,
+        scope: Option<&str>,
+        note: Option<&str>,
+    ) -> bool {
+        if !self.audit(request_id, action, assessment, decision, scope, note) {
+            return false;
+        }
+        self.turn.proposal = None;
+        let (Some(store), Some(session)) = (&self.store, &self.session) else { return true };
+        let language = match action {
+            GateAction::Edit { changes } => changes
+                .first()
+                .and_then(|c| crate::engine::graph::parse::Language::from_path(&c.path))
+                .map(|l| l.as_str()),
+            _ => None,
+        };
+        let provider = self.config.llm.primary;
+        let proposal = NewProposal {
+            session_id: &session.id,
+            request_id,
+            turn: self.turn.number,
+            kind: action.kind(),
+            provider: provider.as_str(),
+            model: self.config.model_of(provider),
+            intent: self.turn.intent.map(|i| i.name()),
+            language,
+            risk: assessment.risk.as_str(),
+            decision,
+        };
+        match store.record_proposal(&proposal) {
+            Ok(id) => self.turn.proposal = Some(id),
+            Err(e) => self.log(LogLevel::Warn, format!("could not record the proposal's outcome: {e}")),
+        }
+        true
+    }
+
+    /// The last verdict's proposal wrote `change_id`.
+    pub(super) fn link_proposal(&self, change_id: i64) {
+        if let (Some(store), Some(proposal)) = (&self.store, self.turn.proposal)
+            && let Err(e) = store.link_change(proposal, change_id)
+        {
+            self.log(LogLevel::Warn, format!("could not link change #{change_id} to its proposal: {e}"));
+        }
     }
 
     pub(super) fn audit(

@@ -15,6 +15,7 @@ mod git;
 mod graph_context;
 mod graph_tools;
 mod hooks;
+mod intent_context;
 pub mod intents;
 mod one_shot;
 pub mod prompt;

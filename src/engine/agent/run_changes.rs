@@ -98,17 +98,7 @@ impl Engine {
             Ok(id) => id,
             Err(text) => return text,
         };
-        let hashes: Vec<Option<String>> = files.iter().map(|f| f.before.as_deref().map(sha256_hex)).collect();
-        let restore_files: Vec<RestoreFile> = files
-            .iter()
-            .zip(&hashes)
-            .map(|(f, hash)| RestoreFile {
-                path: &f.path,
-                content: f.after.as_deref(),
-                expected: hash.as_deref(),
-            })
-            .collect();
-        let written = self.write_all_or_none(&restore_files, change_id);
+        let written = self.write_all_or_none(files, Direction::Forward, change_id);
         let state = if written.is_ok() { "applied" } else { "undone" };
         self.mark(change_id, state);
         match written {
@@ -135,17 +125,7 @@ impl Engine {
 
     /// Put a recorded run's files back as they were before it.
     fn restore_before(&mut self, files: &[ChangedFile], why: &str) -> String {
-        let hashes: Vec<Option<String>> = files.iter().map(|f| f.after.as_deref().map(sha256_hex)).collect();
-        let restore_files: Vec<RestoreFile> = files
-            .iter()
-            .zip(&hashes)
-            .map(|(f, hash)| RestoreFile {
-                path: &f.path,
-                content: f.before.as_deref(),
-                expected: hash.as_deref(),
-            })
-            .collect();
-        match self.write_all_or_none(&restore_files, 0) {
+        match self.write_all_or_none(files, Direction::Back, 0) {
             Ok(()) => {
                 self.after_write(files);
                 format!("restored as they were before the command ({why})")
@@ -170,7 +150,11 @@ impl Engine {
             .iter()
             .map(|f| ByteChange { path: &f.path, before: f.before.as_deref(), after: f.after.as_deref() })
             .collect();
-        store.begin_change_bytes(&session.id, description, &bytes).map_err(|e| {
+        let begun = store.begin_change_bytes(&session.id, description, &bytes);
+        if let Ok(id) = begun {
+            self.link_proposal(id);
+        }
+        begun.map_err(|e| {
             let text = format!(
                 "not applied: the session database refused the pre-images ({e}); nothing was written"
             );
@@ -193,15 +177,31 @@ impl Engine {
         }
     }
 
-    /// All files or none, journaled (`change_id` 0: not a ledger change).
-    fn write_all_or_none(&self, files: &[RestoreFile], change_id: i64) -> Result<(), String> {
+    /// Every file to its after (`Forward`) or before (`Back`) content, checked to hold the other
+    /// one now; all files or none, journaled (`change_id` 0: not a ledger change).
+    fn write_all_or_none(
+        &self,
+        files: &[ChangedFile],
+        direction: Direction,
+        change_id: i64,
+    ) -> Result<(), String> {
+        let hashes: Vec<Option<String>> = files.iter().map(|f| direction.ends(f).0.map(sha256_hex)).collect();
+        let files: Vec<RestoreFile> = files
+            .iter()
+            .zip(&hashes)
+            .map(|(f, hash)| RestoreFile {
+                path: &f.path,
+                content: direction.ends(f).1,
+                expected: hash.as_deref(),
+            })
+            .collect();
         let workspace = self.tools_workspace.clone().ok_or("the workspace directory cannot be opened")?;
         let journal = self.store.as_ref().and_then(|s| s.data_dir()).map(|dir| dir.join(JOURNAL_DIR));
         if let Some(dir) = &journal {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let journal = journal.map(|dir| dir.join(format!("apply-{}.json", std::process::id())));
-        let staged = restore::stage(&workspace, files).map_err(|e| e.to_string())?;
+        let staged = restore::stage(&workspace, &files).map_err(|e| e.to_string())?;
         let ids: Vec<i64> = (change_id != 0).then_some(change_id).into_iter().collect();
         let committed = staged.commit(&ids, journal.as_deref()).map_err(|e| e.to_string())?;
         committed.finish();
@@ -229,6 +229,22 @@ impl Engine {
     fn emit_notice(&self, level: LogLevel, text: String) {
         self.log(level, text.clone());
         self.emit(crate::engine::protocol::Event::Notice { level, text });
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Forward,
+    Back,
+}
+
+impl Direction {
+    /// The content a file holds now and the one it is written to.
+    fn ends(self, file: &ChangedFile) -> (Option<&[u8]>, Option<&[u8]>) {
+        match self {
+            Direction::Forward => (file.before.as_deref(), file.after.as_deref()),
+            Direction::Back => (file.after.as_deref(), file.before.as_deref()),
+        }
     }
 }
 

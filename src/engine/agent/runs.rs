@@ -183,6 +183,9 @@ impl Engine {
             Err(e) => (format!("not run: {e}"), false, format!("The sandbox refused to run it: {e}"), None),
         };
         let level = if ok { LogLevel::Info } else { LogLevel::Warn };
+        if !ok {
+            self.last_failure = Some(format!("$ {}\n{content}", request.title));
+        }
         self.log(level, format!("run {}: {summary}", request.title));
         self.emit(Event::RunFinished { id, ok, summary });
         match interrupted {

@@ -99,6 +99,8 @@ pub(super) struct Engine {
     preflight: bool,
     /// The trust question still to ask at start.
     trust: Option<crate::engine::config::HeldBack>,
+    /// The last failed run of the session (command, summary, output tails): what `/fix` fixes.
+    pub(super) last_failure: Option<String>,
 }
 
 impl Engine {
@@ -142,6 +144,7 @@ impl Engine {
             workspace: setup.workspace,
             preflight: setup.preflight,
             trust: setup.trust,
+            last_failure: None,
         }
     }
 

@@ -231,7 +231,10 @@ impl Engine {
         };
         let change = std::slice::from_ref(&proposal.change);
         let change_id = match store.begin_change(&session.id, &proposal.summary, change) {
-            Ok(id) => id,
+            Ok(id) => {
+                self.link_proposal(id);
+                id
+            }
             Err(e) => {
                 let text = format!(
                     "Not applied: the session database refused the pre-image ({e}). Nothing was written."

@@ -30,6 +30,10 @@ pub(super) struct TurnState {
     pub edits_applied: usize,
     /// The graph's sections for the files in view, recomputed before each step.
     pub graph_context: String,
+    /// The turn's number in the session: the index of its prompt in the history.
+    pub number: u64,
+    /// The proposal row of the last gate verdict (to link what it wrote).
+    pub proposal: Option<i64>,
 }
 
 /// Why a reply could not start.
@@ -42,10 +46,18 @@ pub(super) enum StartError {
 impl Engine {
     pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
         self.ensure_session();
+        let text = match self.intent_prompt(intent, text).await {
+            Ok(text) => text,
+            Err(why) => {
+                self.refuse_turn(why);
+                return LoopControl::Continue;
+            }
+        };
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
-        self.turn = TurnState { intent, ..TurnState::default() };
+        let number = self.history.len() as u64;
+        self.turn = TurnState { intent, number, ..TurnState::default() };
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
         flow

@@ -84,6 +84,30 @@ pub const MIGRATIONS: &[&str] = &[
         undone     INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX vcs_commits_repo ON vcs_commits(repo, id);",
+    // v4: the fate of every proposal that passed the gate (the quality loop's and the learning
+    // layer's figures). Like `audit`, no foreign key to `sessions`.
+    "CREATE TABLE proposals (
+        id                  INTEGER PRIMARY KEY,
+        time                TEXT NOT NULL,
+        session_id          TEXT NOT NULL,
+        request_id          INTEGER NOT NULL,
+        turn                INTEGER NOT NULL,  -- the session's turn number (from 1)
+        kind                TEXT NOT NULL,     -- edit | command | commit | git
+        provider            TEXT NOT NULL DEFAULT '',
+        model               TEXT NOT NULL DEFAULT '',
+        intent              TEXT,              -- generate | fix | … ; NULL: free text
+        language            TEXT,              -- of the first file an edit touches
+        risk                TEXT NOT NULL,
+        decision            TEXT NOT NULL,     -- as in audit
+        change_id           INTEGER REFERENCES changes(id),  -- what was written, if anything
+        syntax_retries      INTEGER,           -- NULL: not checked
+        parsed              INTEGER,           -- 1: the shown version parses; NULL: not checked
+        check_rounds        INTEGER,           -- fix rounds the turn's checks needed; NULL: none ran
+        checks_passed       INTEGER,           -- 1: the checks passed at the end
+        tests_before        TEXT,              -- JSON {passed, failed, skipped}
+        tests_after         TEXT
+    );
+    CREATE INDEX proposals_session ON proposals(session_id, turn);",
 ];
 
 /// The schema version this build writes and understands.

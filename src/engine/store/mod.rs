@@ -21,6 +21,7 @@ pub mod changes;
 pub mod commits;
 pub mod db;
 pub mod migrations;
+pub mod proposals;
 pub mod sessions;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub use audit::{AUDIT_ACTIONS, AUDIT_DECISIONS, AuditEntry, MAX_FIELD_CHARS, New
 pub use changes::{ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex};
 pub use db::{open_connection, open_in_memory};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
+pub use proposals::{NewProposal, ProposalRecord};
 pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage, now_rfc3339};
 
 /// Everything that can go wrong in the store.

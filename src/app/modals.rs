@@ -58,7 +58,9 @@ pub enum ApprovalMode {
 pub enum Modal {
     Confirm(ConfirmDialog),
     Approval(ApprovalDialog),
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     /// `/template NAME`: one field per parameter.
     TemplateForm(Box<super::template_form::TemplateForm>),
 }

@@ -13,9 +13,7 @@ use std::time::Instant;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::protocol::{
-    FieldError, LogLevel, Op, ParamKind, TemplateInfo, TemplateList, TemplateOp,
-};
+use crate::engine::protocol::{FieldError, LogLevel, Op, ParamKind, TemplateInfo, TemplateList, TemplateOp};
 
 use super::chat::{ChatEntry, EntryKind, EntryStatus};
 use super::modals::Modal;
@@ -73,6 +71,14 @@ impl TemplateForm {
         }
     }
 
+    /// Whether the focused field takes typed text (choices and booleans are cycled instead).
+    fn typed_field(&self) -> bool {
+        self.info
+            .params
+            .get(self.focus)
+            .is_some_and(|p| !matches!(p.kind, ParamKind::Choice(_) | ParamKind::Bool))
+    }
+
     fn cycle(&mut self, forward: bool) {
         let i = self.focus;
         let choices: Vec<String> = match &self.info.params[i].kind {
@@ -97,20 +103,26 @@ pub fn open(state: &mut AppState, info: TemplateInfo) {
     if !preset.is_empty() {
         // Say at once what is wrong with what was typed on the command line.
         if let Err(errors) = form.info.validate(&form.values_map()) {
-            let typed: Vec<FieldError> = errors.into_iter().filter(|e| preset.contains_key(&e.field)).collect();
+            let typed: Vec<FieldError> =
+                errors.into_iter().filter(|e| preset.contains_key(&e.field)).collect();
             form.show_errors(&typed);
         }
     }
     state.modals.push(Modal::TemplateForm(Box::new(form)));
 }
 
-/// `/template`: the catalogue in the chat, then each file that could not be loaded and the
-/// line about held-back repository templates.
+/// `/template`: the catalogue in the chat, then each file that could not be loaded (or was
+/// refused a built-in's name).
 pub fn on_list(state: &mut AppState, list: TemplateList) {
+    state.composer.template_names =
+        list.templates.iter().map(|t| (t.name.clone(), t.description.clone())).collect();
     let mut text = String::from("Templates — `/template NAME [key=value …]` opens one:");
     for t in &list.templates {
-        let params: Vec<String> =
-            t.params.iter().map(|p| if p.required { p.name.clone() } else { format!("[{}]", p.name) }).collect();
+        let params: Vec<String> = t
+            .params
+            .iter()
+            .map(|p| if p.required { p.name.clone() } else { format!("[{}]", p.name) })
+            .collect();
         text.push_str(&format!(
             "\n  {} — {} ({}, {}; {})",
             t.name,
@@ -123,9 +135,6 @@ pub fn on_list(state: &mut AppState, list: TemplateList) {
     notice(state, LogLevel::Info, text);
     for problem in list.problems {
         notice(state, LogLevel::Warn, format!("template not loaded: {problem}"));
-    }
-    if let Some(held) = list.held_back {
-        notice(state, LogLevel::Warn, held);
     }
 }
 
@@ -160,17 +169,13 @@ pub fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
         KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) && fields > 0 => {
             form.values[form.focus].clear();
         }
-        KeyCode::Char(c) if fields > 0 && !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            if !matches!(form.info.params[form.focus].kind, ParamKind::Choice(_) | ParamKind::Bool) {
-                form.values[form.focus].push(c);
-                form.errors[form.focus] = None;
-            }
+        KeyCode::Char(c) if form.typed_field() && !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            form.values[form.focus].push(c);
+            form.errors[form.focus] = None;
         }
-        KeyCode::Backspace if fields > 0 => {
-            if !matches!(form.info.params[form.focus].kind, ParamKind::Choice(_) | ParamKind::Bool) {
-                form.values[form.focus].pop();
-                form.errors[form.focus] = None;
-            }
+        KeyCode::Backspace if form.typed_field() => {
+            form.values[form.focus].pop();
+            form.errors[form.focus] = None;
         }
         _ => {}
     }
@@ -190,9 +195,14 @@ fn submit(state: &mut AppState, ops: &UnboundedSender<Op>) {
     }
     let name = form.info.name.clone();
     state.modals.pop();
-    let shown: Vec<String> = values.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
+    let shown: Vec<String> =
+        values.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
     let text = format!("/template {name} {}", shown.join(" "));
-    state.chat.entries.push(ChatEntry::new(EntryKind::User, text.trim_end().to_string(), EntryStatus::Complete));
+    state.chat.entries.push(ChatEntry::new(
+        EntryKind::User,
+        text.trim_end().to_string(),
+        EntryStatus::Complete,
+    ));
     state.chat.scroll_from_bottom = 0;
     state.status.busy_since = Some(Instant::now());
     state.status.flash = None;

@@ -291,9 +291,9 @@ fn draw_completion(panes: Rect, composer: Rect, buf: &mut Buffer, state: &AppSta
     let inner = block.inner(rect);
     block.render(rect, buf);
     let selected = state.composer.completion_selected.min(items.len().saturating_sub(1));
-    for (i, command) in items.iter().take(inner.height as usize).enumerate() {
+    for (i, item) in items.iter().take(inner.height as usize).enumerate() {
         let style = if i == selected { state.theme.popup_selected } else { state.theme.popup };
-        let text = format!("/{:<10} {}", command.name, command.description);
+        let text = format!("{:<11} {}", item.label, item.description);
         buf.set_stringn(inner.x, inner.y + i as u16, text, inner.width as usize, style);
     }
 }

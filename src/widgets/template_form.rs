@@ -45,7 +45,8 @@ fn lines<'a>(form: &'a TemplateForm, theme: &Theme) -> Vec<Line<'a>> {
     for (i, param) in form.info.params.iter().enumerate() {
         let focused = i == form.focus;
         let required = if param.required { ", required" } else { "" };
-        let label = format!("{}{} ({}{required})", if focused { "▸ " } else { "  " }, param.name, param.kind.name());
+        let label =
+            format!("{}{} ({}{required})", if focused { "▸ " } else { "  " }, param.name, param.kind.name());
         let mut label_line = vec![Span::styled(label, if focused { theme.accent } else { theme.base })];
         if !param.description.is_empty() {
             label_line.push(Span::styled(format!("  {}", param.description), theme.dim));

@@ -2,13 +2,13 @@
 //! with one, ask the engine for its parameters and open the form (`app::template_form`),
 //! pre-filled with the values typed.
 
-use std::collections::BTreeMap;
-
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::protocol::{Op, TemplateOp};
+use crate::engine::protocol::templates::parse_invocation;
+use crate::engine::protocol::{LogLevel, Op, TemplateOp};
 
 use super::super::state::AppState;
+use super::super::update::notice;
 use super::{Args, CommandError};
 
 pub(super) fn template(
@@ -16,17 +16,15 @@ pub(super) fn template(
     args: Args<'_>,
     ops: &UnboundedSender<Op>,
 ) -> Result<(), CommandError> {
-    let words = args.words();
-    let Some((name, rest)) = words.split_first() else {
-        let _ = ops.send(Op::Template(TemplateOp::List));
-        return Ok(());
-    };
-    let mut preset = BTreeMap::new();
-    for word in rest {
-        let (key, value) = word.split_once('=').ok_or_else(|| args.usage())?;
-        preset.insert(key.to_string(), value.to_string());
+    match parse_invocation(args.raw) {
+        Ok(None) => {
+            let _ = ops.send(Op::Template(TemplateOp::List));
+        }
+        Ok(Some((name, preset))) => {
+            state.template_preset = Some((name.clone(), preset));
+            let _ = ops.send(Op::Template(TemplateOp::Open { name }));
+        }
+        Err(why) => notice(state, LogLevel::Warn, format!("/template: {why}")),
     }
-    state.template_preset = Some((name.to_string(), preset));
-    let _ = ops.send(Op::Template(TemplateOp::Open { name: name.to_string() }));
     Ok(())
 }

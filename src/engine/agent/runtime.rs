@@ -188,6 +188,7 @@ impl Engine {
             return;
         }
         self.start_graph();
+        self.announce_templates();
         if self.preflight {
             self.spawn_preflight();
         }

@@ -1,4 +1,4 @@
-//! `/template` and `kv1nt exec --template` as the engine runs them: list the catalogue, answer
+//! `/template` (in the TUI and `kv1nt exec`) as the engine runs them: list the catalogue, answer
 //! a form's request for one template's parameters, and run one — validate the values, render
 //! the skeleton and start an ordinary turn whose prompt asks the model to fill it in and write
 //! it with its tools, so the file passes the gate like any other change.
@@ -13,7 +13,14 @@ use crate::engine::templates::{Catalog, prompt, render};
 
 impl Engine {
     fn templates(&self) -> Catalog {
-        Catalog::load(&self.config.templates, &self.workspace)
+        Catalog::load(self.config.templates_dir.as_deref(), &self.workspace)
+    }
+
+    /// At start: the names `/template NAME` completes.
+    pub(super) fn announce_templates(&self) {
+        let names =
+            self.templates().templates.into_iter().map(|t| (t.info.name, t.info.description)).collect();
+        self.emit(Event::TemplateNames(names));
     }
 
     pub(super) async fn template_op(&mut self, op: TemplateOp) -> LoopControl {

@@ -94,8 +94,6 @@ pub fn load(
     }
     let repo_file = paths.repo_config();
     let mut held = None;
-    // Repository templates need a trust that was given: a file of harmless keys alone is not one.
-    let mut repo_trusted = trust == TrustMode::Always;
     if let Some(text) = read_optional(&repo_file)? {
         let table = parse_layer(&repo_file.display().to_string(), &text)?;
         let (harmless, keys) = super::trust::split(&table);
@@ -110,10 +108,6 @@ pub fn load(
                 Err(e) => (Status::Untrusted, Some(e.to_string())),
             },
         };
-        if trust == TrustMode::Recorded {
-            let recorded = super::trust::status(&paths.data_dir, &repo, &sha256);
-            repo_trusted = matches!(recorded, Ok(Status::Trusted));
-        }
         if status == Status::Trusted {
             merge(&mut merged, table);
         } else {
@@ -130,14 +124,14 @@ pub fn load(
                 problem,
                 exec: trust == TrustMode::Never,
                 trusted: Box::new(Config {
-                    templates: TemplateSources { user_dir: paths.templates_dir(), repo_trusted: true },
+                    templates_dir: paths.templates_dir(),
                     ..finish(full, env, overrides)?
                 }),
             });
         }
     }
     let mut config = finish(merged, env, overrides)?;
-    config.templates = TemplateSources { user_dir: paths.templates_dir(), repo_trusted };
+    config.templates_dir = paths.templates_dir();
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),

@@ -45,20 +45,10 @@ pub struct Config {
     pub checks: ChecksSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
-    /// Where code templates come from; set by [`load`], never read from a file.
+    /// The user's code templates, `<config dir>/kv1nt/templates/` (None without a home
+    /// directory); set by [`load`], never read from a file.
     #[serde(skip)]
-    pub templates: TemplateSources,
-}
-
-/// Where user and repository templates are read from, and whether the repository's may be.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TemplateSources {
-    /// `<config dir>/kv1nt/templates/` (None without a home directory).
-    pub user_dir: Option<PathBuf>,
-    /// The repository's `.kv1nt/templates/` is read only when this is true: the user trusted
-    /// the repository's `.kv1nt/config.toml` as it is now (`kv1nt trust` or the start-up
-    /// question), or `kv1nt exec --trust`.
-    pub repo_trusted: bool,
+    pub templates_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

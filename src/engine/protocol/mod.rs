@@ -174,7 +174,7 @@ pub enum Op {
     SwitchModel { provider: ProviderKind, model: Option<String> },
     /// Ask for the models the current provider offers (`Event::Models`).
     ListModels,
-    /// Code templates: list them, open one's form, run one (`/template`, `exec --template`).
+    /// Code templates: list them, open one's form, run one (`/template`, in the TUI or `kv1nt exec`).
     Template(TemplateOp),
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
@@ -354,6 +354,8 @@ pub enum Event {
     GitChanged,
     /// The code templates (answer to `TemplateOp::List`).
     Templates(TemplateList),
+    /// The templates' names and descriptions, sent at start for completing `/template NAME`.
+    TemplateNames(Vec<(String, String)>),
     /// One template's parameters, for its form (answer to `TemplateOp::Open`).
     TemplateForm(TemplateInfo),
     /// A template could not be opened or run: no such template, or values that do not fit

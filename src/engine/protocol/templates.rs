@@ -59,7 +59,7 @@ pub enum TemplateSource {
     BuiltIn,
     /// `<config dir>/kv1nt/templates/`.
     User,
-    /// The repository's `.kv1nt/templates/` (loaded only when the repository is trusted).
+    /// The repository's `.kv1nt/templates/` (untrusted: never replaces another's name).
     Repository,
 }
 
@@ -95,18 +95,20 @@ pub struct FieldError {
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.field.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.field, self.message) }
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
     }
 }
 
-/// The templates `/template` lists, with the files that could not be loaded and the one line
-/// about repository templates held back (the repository is not trusted).
+/// The templates `/template` lists, with the files that could not be loaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TemplateList {
     pub templates: Vec<TemplateInfo>,
     /// One line per bad file: file, line, what is wrong.
     pub problems: Vec<String>,
-    pub held_back: Option<String>,
 }
 
 /// What the UI asks of the engine about templates.
@@ -127,14 +129,21 @@ impl TemplateInfo {
     /// missing required ones and values of the wrong type are errors, one per field, in
     /// parameter order. On success, every parameter has a value (defaults filled in; booleans
     /// as `true`/`false`).
-    pub fn validate(&self, values: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Vec<FieldError>> {
+    pub fn validate(
+        &self,
+        values: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, Vec<FieldError>> {
         let mut errors = Vec::new();
         for name in values.keys() {
             if !self.params.iter().any(|p| &p.name == name) {
                 let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
                 errors.push(FieldError {
                     field: name.clone(),
-                    message: format!("`{}` has no parameter `{name}` (it takes: {})", self.name, known.join(", ")),
+                    message: format!(
+                        "`{}` has no parameter `{name}` (it takes: {})",
+                        self.name,
+                        known.join(", ")
+                    ),
                 });
             }
         }
@@ -165,6 +174,54 @@ impl TemplateInfo {
     }
 }
 
+/// A template's name and the values typed for it (`key=value`).
+pub type Invocation = (String, BTreeMap<String, String>);
+
+/// What follows `/template` (in the TUI or `kv1nt exec`): `NAME key=value …`, a value quoted
+/// when it has spaces (`summary="list users"` or `'…'`). `Ok(None)` when nothing follows (list
+/// the templates); `Err` says what is malformed.
+pub fn parse_invocation(args: &str) -> Result<Option<Invocation>, String> {
+    let words = split_words(args)?;
+    let Some((name, rest)) = words.split_first() else { return Ok(None) };
+    if name.contains('=') {
+        return Err(format!("`{name}`: the template's name comes first (/template NAME key=value …)"));
+    }
+    let mut values = BTreeMap::new();
+    for word in rest {
+        let Some((key, value)) = word.split_once('=') else {
+            return Err(format!("`{word}` is not key=value (e.g. name=calc)"));
+        };
+        if values.insert(key.to_string(), value.to_string()).is_some() {
+            return Err(format!("`{key}` is given twice"));
+        }
+    }
+    Ok(Some((name.clone(), values)))
+}
+
+/// Words separated by whitespace; quotes (`"` or `'`) group and are removed.
+fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_default().push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_default();
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_default().push(c),
+        }
+    }
+    if let Some(q) = quote {
+        return Err(format!("a {q} is not closed"));
+    }
+    words.extend(word);
+    Ok(words)
+}
+
 /// One value against its kind: the normalised value, or what is wrong with it.
 pub fn check(kind: &ParamKind, value: &str) -> Result<String, String> {
     match kind {
@@ -180,7 +237,9 @@ pub fn check(kind: &ParamKind, value: &str) -> Result<String, String> {
         }
         ParamKind::Path => {
             let path = std::path::Path::new(value);
-            if value.contains('\0') || path.is_absolute() || value.starts_with('~') {
+            if value.chars().any(char::is_control) {
+                Err("a path cannot contain control characters".into())
+            } else if path.is_absolute() || value.starts_with('~') {
                 Err(format!("`{value}` must be a path relative to the repository"))
             } else if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
                 Err(format!("`{value}` must stay inside the repository (no `..`)"))
@@ -209,7 +268,13 @@ mod tests {
     use super::*;
 
     fn param(name: &str, kind: ParamKind, required: bool, default: Option<&str>) -> TemplateParam {
-        TemplateParam { name: name.into(), description: String::new(), kind, required, default: default.map(Into::into) }
+        TemplateParam {
+            name: name.into(),
+            description: String::new(),
+            kind,
+            required,
+            default: default.map(Into::into),
+        }
     }
 
     fn info() -> TemplateInfo {
@@ -248,6 +313,22 @@ mod tests {
         assert_eq!(ok["auth"], "true");
         assert_eq!(ok["limit"], "10");
         assert_eq!(ok["dir"], "");
+    }
+
+    #[test]
+    fn an_invocation_splits_into_name_and_quoted_values() {
+        assert_eq!(parse_invocation("  ").unwrap(), None);
+        let (name, values) = parse_invocation("fastapi-endpoint path=/users summary=\"list all users\" x=''")
+            .unwrap()
+            .unwrap();
+        assert_eq!(name, "fastapi-endpoint");
+        assert_eq!(values["path"], "/users");
+        assert_eq!(values["summary"], "list all users");
+        assert_eq!(values["x"], "");
+        assert_eq!(parse_invocation("t calc").unwrap_err(), "`calc` is not key=value (e.g. name=calc)");
+        assert_eq!(parse_invocation("t a=1 a=2").unwrap_err(), "`a` is given twice");
+        assert!(parse_invocation("t a=\"open").unwrap_err().contains("not closed"));
+        assert!(parse_invocation("name=calc").unwrap_err().contains("name comes first"));
     }
 
     #[test]

@@ -92,8 +92,8 @@ pub fn parse(file: &str, stem: &str, text: &str, source: TemplateSource) -> Resu
     let template = Template {
         info: TemplateInfo {
             name,
-            description: raw.description,
-            language: raw.language,
+            description: one_line(&raw.description),
+            language: one_line(&raw.language),
             target: raw.target,
             params,
             source,
@@ -105,6 +105,7 @@ pub fn parse(file: &str, stem: &str, text: &str, source: TemplateSource) -> Resu
     };
     // Render once with sample values: a syntax error or a placeholder naming no parameter is
     // found now, with its line, not when a user submits the form.
+    super::render::check_names(&template).map_err(|e| format!("{file}: {e}"))?;
     super::render::render(&template, &sample_values(&template.info)).map_err(|e| format!("{file}: {e}"))?;
     Ok(template)
 }
@@ -121,13 +122,16 @@ fn parameter(p: &RawParam) -> Result<TemplateParam, String> {
         "enum" if p.choices.is_empty() => return Err("type `enum` needs `choices = [\"a\", \"b\"]`".into()),
         "enum" => ParamKind::Choice(p.choices.clone()),
         "bool" => ParamKind::Bool,
-        "integer" => ParamKind::Integer,
+        "integer" | "int" => ParamKind::Integer,
         other => {
             return Err(format!(
                 "unknown type `{other}` (use string, identifier, path, enum, bool or integer)"
             ));
         }
     };
+    if p.choices.iter().any(|c| c.is_empty() || c.chars().any(char::is_control)) {
+        return Err("a choice must be non-empty text without control characters".into());
+    }
     if !p.choices.is_empty() && !matches!(kind, ParamKind::Choice(_)) {
         return Err(format!("`choices` apply only to type `enum`, not `{}`", p.kind));
     }
@@ -136,7 +140,9 @@ fn parameter(p: &RawParam) -> Result<TemplateParam, String> {
         Some(toml::Value::String(s)) => Some(s.clone()),
         Some(toml::Value::Boolean(b)) => Some(b.to_string()),
         Some(toml::Value::Integer(n)) => Some(n.to_string()),
-        Some(other) => return Err(format!("a default must be a string, boolean or integer, not {}", other.type_str())),
+        Some(other) => {
+            return Err(format!("a default must be a string, boolean or integer, not {}", other.type_str()));
+        }
     };
     let default = match default {
         Some(value) => Some(check(&kind, &value).map_err(|e| format!("default: {e}"))?),
@@ -147,7 +153,27 @@ fn parameter(p: &RawParam) -> Result<TemplateParam, String> {
         (Some(required), _) => required,
         (None, default) => default.is_none() && kind != ParamKind::Bool,
     };
-    Ok(TemplateParam { name: p.name.clone(), description: p.description.clone(), kind, required, default })
+    Ok(TemplateParam { name: p.name.clone(), description: one_line(&p.description), kind, required, default })
+}
+
+/// Text shown on screen from a file that may be hostile: one line, control characters (escape
+/// sequences) replaced, at most 200 characters.
+fn one_line(text: &str) -> String {
+    let line: String = text
+        .trim()
+        .chars()
+        .map(|c| {
+            if c == '\n' || c == '\t' {
+                ' '
+            } else if c.is_control() {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .take(200)
+        .collect();
+    line
 }
 
 /// A value of the right type for each parameter (its default where it has one).
@@ -167,82 +193,5 @@ fn sample_values(info: &TemplateInfo) -> std::collections::BTreeMap<String, Stri
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str = r#"
-description = "A handler"
-language = "rust"
-target = "src/{{ name }}.rs"
-guidance = "Use the app's error type."
-body = """
-pub async fn {{ name }}() -> &'static str {
-    "{{ greeting }}"
-}
-"""
-
-[[params]]
-name = "name"
-type = "identifier"
-
-[[params]]
-name = "greeting"
-type = "string"
-default = "hi"
-
-[[params]]
-name = "method"
-type = "enum"
-choices = ["get", "post"]
-default = "post"
-"#;
-
-    fn parse_str(text: &str) -> Result<Template, String> {
-        parse("t.toml", "handler", text, TemplateSource::User)
-    }
-
-    #[test]
-    fn a_good_file_loads_with_typed_parameters() {
-        let t = parse_str(GOOD).unwrap();
-        assert_eq!(t.info.name, "handler");
-        assert_eq!(t.info.source, TemplateSource::User);
-        let names: Vec<&str> = t.info.params.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["name", "greeting", "method"]);
-        assert!(t.info.params[0].required && !t.info.params[1].required);
-        assert_eq!(t.info.params[2].kind, ParamKind::Choice(vec!["get".into(), "post".into()]));
-        assert_eq!(t.body_line, 7);
-    }
-
-    #[test]
-    fn a_missing_type_names_the_line() {
-        let bad = GOOD.replace("type = \"string\"\n", "");
-        let err = parse_str(&bad).unwrap_err();
-        assert!(err.starts_with("t.toml: line 17: "), "{err}");
-        assert!(err.contains("missing field `type`"), "{err}");
-    }
-
-    #[test]
-    fn bad_parameters_name_their_line_and_problem() {
-        let err = parse_str(&GOOD.replace("type = \"identifier\"", "type = \"ident\"")).unwrap_err();
-        assert!(err.starts_with("t.toml: line 13: parameter `name`: unknown type `ident`"), "{err}");
-        let err = parse_str(&GOOD.replace("choices = [\"get\", \"post\"]\n", "")).unwrap_err();
-        assert!(err.contains("line 22: parameter `method`: type `enum` needs `choices"), "{err}");
-        let err = parse_str(&GOOD.replace("default = \"post\"", "default = \"put\"")).unwrap_err();
-        assert!(err.contains("parameter `method`: default: `put` is not one of: get, post"), "{err}");
-        let err = parse_str(&GOOD.replace("name = \"greeting\"", "name = \"name\"")).unwrap_err();
-        assert!(err.contains("line 17: parameter `name` is declared twice"), "{err}");
-    }
-
-    #[test]
-    fn placeholders_and_syntax_are_checked_at_load_with_the_line() {
-        let err = parse_str(&GOOD.replace("\"{{ greeting }}\"", "\"{{ greting }}\"")).unwrap_err();
-        assert!(err.starts_with("t.toml: line 9: "), "{err}");
-        assert!(err.contains("greting"), "{err}");
-        let err = parse_str(&GOOD.replace("{{ name }}()", "{{ name ()")).unwrap_err();
-        assert!(err.starts_with("t.toml: line 8: "), "{err}");
-        let err = parse_str("description = \"x\"\nlanguage = \"rust\"\ntarget = \"a\"\nbody = 3\n").unwrap_err();
-        assert!(err.starts_with("t.toml: line 4: "), "{err}");
-        let err = parse_str("not toml [").unwrap_err();
-        assert!(err.starts_with("t.toml: line 1: "), "{err}");
-    }
-}
+#[path = "load_tests.rs"]
+mod tests;

@@ -3,18 +3,18 @@
 //! language, a target path pattern, parameters, a body with placeholders and guidance for the
 //! model; `render` substitutes validated values and builds the turn's prompt.
 //!
-//! [`Catalog::load`] gathers them, later sources replacing earlier ones of the same name:
-//! built in (`assets/templates/*.toml`, compiled into the binary), the user's
-//! (`<config dir>/kv1nt/templates/*.toml`), then the repository's (`.kv1nt/templates/*.toml`).
+//! [`Catalog::load`] gathers them: built in (`assets/templates/*.toml`, compiled into the
+//! binary), then the user's (`<config dir>/kv1nt/templates/*.toml`, which may replace a built-in
+//! one of the same name: the user wrote it), then the repository's (`.kv1nt/templates/*.toml`).
 //!
-//! Invariants: the repository's templates are read only when `TemplateSources::repo_trusted`
-//! (a template steers what the model writes, so an unreviewed checkout's must not); otherwise
-//! one line says they were held back. A bad file becomes one line in `problems` (file, line,
-//! what is wrong) and the others still load; nothing here panics on a file's content.
+//! Invariants: a repository's template is untrusted data — it reaches the model only as the
+//! request of a user who picked it by name, is listed as `repository`, and never replaces a
+//! built-in or user template of the same name (that file is reported and skipped). A bad file
+//! becomes one line in `problems` (file, line, what is wrong) and the others still load;
+//! nothing here panics on a file's content, and rendering one is bounded (`render`).
 
 use std::path::Path;
 
-use crate::engine::config::TemplateSources;
 use crate::engine::protocol::{TemplateList, TemplateSource};
 
 pub mod load;
@@ -37,19 +37,21 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// A template file larger than this is refused rather than read.
 const MAX_FILE_BYTES: u64 = 256 * 1024;
 
+/// At most this many files are read from one directory (the rest are named as skipped).
+const MAX_FILES: usize = 200;
+
 /// The templates available in this workspace.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     /// Sorted by name; one per name.
     pub templates: Vec<Template>,
-    /// One line per file that could not be loaded.
+    /// One line per file that could not be loaded (or was refused a built-in's name).
     pub problems: Vec<String>,
-    /// Why the repository's templates were not loaded, when there are some.
-    pub held_back: Option<String>,
 }
 
 impl Catalog {
-    pub fn load(sources: &TemplateSources, workspace: &Path) -> Catalog {
+    /// The templates for `workspace`, with the user's from `user_dir`.
+    pub fn load(user_dir: Option<&Path>, workspace: &Path) -> Catalog {
         let mut catalog = Catalog::default();
         for (name, text) in BUILT_IN {
             let file = format!("built-in {name}.toml");
@@ -58,36 +60,43 @@ impl Catalog {
                 Err(e) => catalog.problems.push(e),
             }
         }
-        if let Some(dir) = &sources.user_dir {
+        if let Some(dir) = user_dir {
             catalog.load_dir(dir, TemplateSource::User);
         }
-        let repo_dir = workspace.join(".kv1nt/templates");
-        if sources.repo_trusted {
-            catalog.load_dir(&repo_dir, TemplateSource::Repository);
-        } else {
-            let count = toml_files(&repo_dir).map(|f| f.len()).unwrap_or(0);
-            if count > 0 {
-                catalog.held_back = Some(format!(
-                    "{count} repository template{} in .kv1nt/templates/ held back: the repository is \
-                     not trusted (review them, then `kv1nt trust`; `kv1nt exec --trust` for one run)",
-                    if count == 1 { "" } else { "s" }
-                ));
-            }
-        }
+        catalog.load_dir(&workspace.join(".kv1nt/templates"), TemplateSource::Repository);
         catalog.templates.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         catalog
     }
 
     fn add(&mut self, template: Template) {
+        if template.info.source == TemplateSource::Repository
+            && let Some(existing) = self.get(&template.info.name)
+        {
+            return self.problems.push(format!(
+                "{}: ignored: a repository template cannot replace the {} template `{}` (rename it, \
+                 or set `name = \"…\"` in the file)",
+                template.file,
+                existing.info.source.name(),
+                template.info.name
+            ));
+        }
         self.templates.retain(|t| t.info.name != template.info.name);
         self.templates.push(template);
     }
 
     fn load_dir(&mut self, dir: &Path, source: TemplateSource) {
-        let files = match toml_files(dir) {
+        let mut files = match toml_files(dir) {
             Ok(files) => files,
             Err(e) => return self.problems.push(format!("{}: cannot list templates: {e}", dir.display())),
         };
+        if files.len() > MAX_FILES {
+            self.problems.push(format!(
+                "{}: {} template files; only the first {MAX_FILES} were read",
+                dir.display(),
+                files.len()
+            ));
+            files.truncate(MAX_FILES);
+        }
         for path in files {
             let file = path.display().to_string();
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -117,7 +126,6 @@ impl Catalog {
         TemplateList {
             templates: self.templates.iter().map(|t| t.info.clone()).collect(),
             problems: self.problems.clone(),
-            held_back: self.held_back.clone(),
         }
     }
 
@@ -147,15 +155,27 @@ fn toml_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 mod tests {
     use super::*;
 
-    const USER: &str = "description = \"mine\"\nlanguage = \"rust\"\ntarget = \"src/x.rs\"\nbody = \"fn x() {}\"\n";
+    const USER: &str =
+        "description = \"mine\"\nlanguage = \"rust\"\ntarget = \"src/x.rs\"\nbody = \"fn x() {}\"\n";
 
     #[test]
     fn every_built_in_template_loads() {
-        let catalog = Catalog::load(&TemplateSources::default(), Path::new("/nonexistent"));
+        let catalog = Catalog::load(None, Path::new("/nonexistent"));
         assert!(catalog.problems.is_empty(), "{:?}", catalog.problems);
         let names: Vec<&str> = catalog.templates.iter().map(|t| t.info.name.as_str()).collect();
         let built_in: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, built_in);
+        for t in &catalog.templates {
+            assert_eq!(t.info.source, TemplateSource::BuiltIn);
+            assert!(!t.info.description.is_empty() && !t.guidance.trim().is_empty(), "{}", t.info.name);
+            assert!(t.info.params.iter().any(|p| p.required), "{} asks for nothing", t.info.name);
+            for p in &t.info.params {
+                assert!(!p.description.is_empty(), "{}.{} is undocumented", t.info.name, p.name);
+            }
+            // Leaving out a required parameter names it.
+            let errors = t.info.validate(&Default::default()).unwrap_err();
+            assert!(errors.iter().all(|e| e.message == "required"), "{errors:?}");
+        }
     }
 
     #[test]
@@ -166,8 +186,7 @@ mod tests {
         std::fs::write(dir.join("mine.toml"), USER).unwrap();
         std::fs::write(dir.join("broken.toml"), "description = \"b\"\nlanguage = 3\n").unwrap();
         std::fs::write(dir.join("axum-handler.toml"), USER).unwrap();
-        let sources = TemplateSources { user_dir: Some(dir.clone()), repo_trusted: false };
-        let catalog = Catalog::load(&sources, home.path());
+        let catalog = Catalog::load(Some(&dir), home.path());
         assert_eq!(catalog.problems.len(), 1, "{:?}", catalog.problems);
         assert!(catalog.problems[0].contains("broken.toml: line 2: "), "{}", catalog.problems[0]);
         assert_eq!(catalog.get("mine").unwrap().info.source, TemplateSource::User);
@@ -176,18 +195,17 @@ mod tests {
     }
 
     #[test]
-    fn repository_templates_load_only_when_trusted() {
+    fn a_repository_template_loads_but_never_replaces_another() {
         let repo = tempfile::tempdir().unwrap();
         let dir = repo.path().join(".kv1nt/templates");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("repo-thing.toml"), USER).unwrap();
-        let untrusted = Catalog::load(&TemplateSources::default(), repo.path());
-        assert!(untrusted.get("repo-thing").is_none());
-        let held = untrusted.held_back.unwrap();
-        assert!(held.starts_with("1 repository template in .kv1nt/templates/ held back"), "{held}");
-        let trusted =
-            Catalog::load(&TemplateSources { user_dir: None, repo_trusted: true }, repo.path());
-        assert_eq!(trusted.get("repo-thing").unwrap().info.source, TemplateSource::Repository);
-        assert!(trusted.held_back.is_none());
+        std::fs::write(dir.join("pytest-module.toml"), USER).unwrap();
+        let catalog = Catalog::load(None, repo.path());
+        assert_eq!(catalog.get("repo-thing").unwrap().info.source, TemplateSource::Repository);
+        assert_eq!(catalog.get("pytest-module").unwrap().info.source, TemplateSource::BuiltIn);
+        assert_eq!(catalog.problems.len(), 1, "{:?}", catalog.problems);
+        let problem = &catalog.problems[0];
+        assert!(problem.contains("pytest-module.toml: ignored: a repository template cannot replace the built-in template `pytest-module`"), "{problem}");
     }
 }

@@ -22,10 +22,18 @@ pub struct Rendered {
     pub body: String,
 }
 
+/// The instructions one rendering may take: far more than any real skeleton needs.
+const FUEL: u64 = 200_000;
+
+/// The longest rendered body kept (the prompt carries it whole).
+const MAX_BODY: usize = 64 * 1024;
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
+    // A repository's template is untrusted: a loop of loops must end, not hang the engine.
+    env.set_fuel(Some(FUEL));
     env.add_filter("pascal", |s: String| s.to_upper_camel_case());
     env.add_filter("camel", |s: String| s.to_lower_camel_case());
     env.add_filter("snake", |s: String| s.to_snake_case());
@@ -44,7 +52,9 @@ fn context(template: &Template, values: &BTreeMap<String, String>) -> BTreeMap<S
             let text = values.get(&p.name)?;
             let value = match p.kind {
                 ParamKind::Bool => Value::from(text == "true"),
-                ParamKind::Integer => text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(text.clone())),
+                ParamKind::Integer => {
+                    text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(text.clone()))
+                }
                 _ => Value::from(text.clone()),
             };
             Some((p.name.clone(), value))
@@ -61,6 +71,42 @@ fn describe(error: &minijinja::Error, what: &str, first: usize) -> String {
     }
 }
 
+/// The built-in functions a template may call (not parameters).
+const GLOBALS: &[&str] = &["range", "dict", "namespace", "debug", "loop"];
+
+/// Every name the target and body use is a declared parameter: "line N: `x` is not a
+/// parameter (it takes: a, b)" names the first line that uses an undeclared one.
+pub(super) fn check_names(template: &Template) -> Result<(), String> {
+    let env = environment();
+    let declared: Vec<&str> = template.info.params.iter().map(|p| p.name.as_str()).collect();
+    let parts = [("target", &template.info.target, None), ("body", &template.body, Some(template.body_line))];
+    for (what, source, first) in parts {
+        // A syntax error is reported by the rendering that follows, with its line.
+        let Ok(compiled) = env.template_from_str(source) else { continue };
+        let mut unknown: Vec<String> = compiled
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|n| !declared.contains(&n.as_str()) && !GLOBALS.contains(&n.as_str()))
+            .collect();
+        unknown.sort();
+        if let Some(name) = unknown.first() {
+            let at = match first {
+                Some(first) => source
+                    .lines()
+                    .position(|l| l.contains(name.as_str()))
+                    .map(|i| format!("line {}: ", first + i))
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            return Err(format!(
+                "{at}in `{what}`: `{name}` is not a parameter (it takes: {})",
+                if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Substitute validated `values` (see `TemplateInfo::validate`) into the target and the body.
 pub fn render(template: &Template, values: &BTreeMap<String, String>) -> Result<Rendered, String> {
     let env = environment();
@@ -73,7 +119,11 @@ pub fn render(template: &Template, values: &BTreeMap<String, String>) -> Result<
         return Err("the target path is empty".into());
     }
     check(&ParamKind::Path, &target).map_err(|e| format!("the target path: {e}"))?;
-    let body = env.render_str(&template.body, &ctx).map_err(|e| describe(&e, "in `body`", template.body_line))?;
+    let body =
+        env.render_str(&template.body, &ctx).map_err(|e| describe(&e, "in `body`", template.body_line))?;
+    if body.len() > MAX_BODY {
+        return Err(format!("the rendered body is larger than {} KiB", MAX_BODY / 1024));
+    }
     Ok(Rendered { target, body })
 }
 
@@ -148,6 +198,15 @@ mod tests {
         assert!(p.contains("Create `app/user_profile.py` from the code template `t`"), "{p}");
         assert!(p.contains("- name = user_profile") && p.contains("```python\nclass UserProfile:"), "{p}");
         assert!(p.contains("write_file"), "{p}");
+    }
+
+    #[test]
+    fn a_runaway_template_stops_with_an_error() {
+        // Found when the file loads (it is rendered once with sample values), not when used.
+        let body = "{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}\n";
+        let text = template(body, "x.py");
+        let err = super::super::load::parse("t.toml", "t", &text, TemplateSource::Repository).unwrap_err();
+        assert!(err.starts_with("t.toml: line 5: in `body`"), "{err}");
     }
 
     #[test]

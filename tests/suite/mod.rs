@@ -35,6 +35,7 @@ mod sandbox_fail_closed;
 mod sandbox_git;
 mod sandbox_helper;
 mod store;
+mod templates;
 mod tools;
 mod trust;
 mod ui;

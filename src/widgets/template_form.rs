@@ -27,7 +27,10 @@ pub fn render_template_form(area: Rect, buf: &mut Buffer, form: &TemplateForm, t
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
         .border_style(theme.modal_border)
-        .title(Line::styled(format!(" Template {} ", form.info.name), theme.modal_title))
+        .title(Line::styled(
+            format!(" Template {} ({}) ", form.info.name, form.info.source.name()),
+            theme.modal_title,
+        ))
         .style(theme.base);
     let inner = block.inner(rect);
     block.render(rect, buf);

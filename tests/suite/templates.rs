@@ -104,7 +104,13 @@ fn a_wrong_value_is_shown_under_its_field_and_esc_cancels() {
         Catalog::load(None, std::path::Path::new("/nonexistent")).get("pytest-module").unwrap().info.clone();
     update::apply(&mut state, Event::TemplateForm(info));
     let shown = screen(&mut state);
+    assert!(shown.contains("Template pytest-module (built-in)"), "{shown}");
     assert!(shown.contains("✗ `2fast` is not an identifier"), "{shown}");
+    // Any terminal size draws without panicking.
+    for (w, h) in [(1, 1), (8, 3), (20, 6), (300, 80)] {
+        let area = Rect::new(0, 0, w, h);
+        kv1nt::widgets::draw_into(area, &mut Buffer::empty(area), &mut state, Instant::now());
+    }
     input::handle(&mut state, key(KeyCode::Esc), &tx);
     assert!(state.modals.is_empty() && rx.try_recv().is_err());
 }

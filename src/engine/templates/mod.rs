@@ -179,6 +179,19 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_loads_and_renders() {
+        let readme = include_str!("../../../README.md");
+        let start =
+            readme.find("# ~/.config/kv1nt/templates/rust-error.toml\n").expect("the README's example");
+        let text = &readme[start..start + readme[start..].find("```").unwrap()];
+        let t = parse("rust-error.toml", "rust-error", text, TemplateSource::User).unwrap();
+        let values = t.info.validate(&[("module".to_string(), "config_file".to_string())].into()).unwrap();
+        let rendered = render(&t, &values).unwrap();
+        assert_eq!(rendered.target, "src/config_file/error.rs");
+        assert!(rendered.body.contains("pub enum ConfigFileError {") && rendered.body.contains("Io(#[from]"));
+    }
+
+    #[test]
     fn a_bad_user_file_is_reported_and_the_others_load() {
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join("templates");

@@ -150,6 +150,22 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
                 _ => {}
             }
         }
+        Some(Modal::Stats(_)) => match state.keymap.lookup(&[KeyContext::Pane, KeyContext::Global], &key) {
+            Some(KeyAction::Quit) => {
+                state.modals.pop();
+                perform(state, KeyAction::Quit, ops);
+            }
+            _ if matches!(
+                key.code,
+                crossterm::event::KeyCode::Esc
+                    | crossterm::event::KeyCode::Char('q')
+                    | crossterm::event::KeyCode::Enter
+            ) =>
+            {
+                state.modals.pop();
+            }
+            _ => {}
+        },
         Some(Modal::Approval(_) | Modal::TemplateForm(_)) | None => {}
     }
 }

@@ -4,6 +4,7 @@
 use ratatui_textarea::TextArea;
 
 use crate::engine::protocol::ApprovalRequest;
+use crate::engine::protocol::stats::StatsReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmPurpose {
@@ -63,4 +64,6 @@ pub enum Modal {
     },
     /// `/template NAME`: one field per parameter.
     TemplateForm(Box<super::template_form::TemplateForm>),
+    /// `/stats`: the acceptance figures (Esc closes).
+    Stats(Box<StatsReport>),
 }

@@ -198,6 +198,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateNames(names) => state.composer.template_names = names,
         Event::TemplateForm(info) => super::template_form::open(state, info),
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
+        Event::Stats(report) => state.modals.push(Modal::Stats(report)),
         Event::Stopped => state.should_quit = true,
     }
 }

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod logging;
 pub mod run;
 pub mod sessions;
+pub mod stats;
 pub mod trust;
 pub mod undo;
 
@@ -73,6 +74,9 @@ pub enum Command {
     Sessions(sessions::SessionsArgs),
     /// Show the approval decisions recorded by the gate, oldest first.
     Audit(audit::AuditArgs),
+    /// How often you accept what kv1nt proposes: acceptance, first-pass syntax and checks,
+    /// edits, denials, undos and tokens per accepted change — per model, intent and language.
+    Stats(stats::StatsArgs),
     /// Propose a commit of what is staged (message, files, diffstat, risk) and commit it after
     /// approval on the terminal.
     Commit(commit::CommitArgs),

@@ -5,7 +5,7 @@
 //! [`agent`] is the engine task and everything it does (turns, tool calls, the gate, runs, undo,
 //! git flows, graph use); the rest are libraries it drives — [`tools`] (what the model can call),
 //! [`llm`] (providers), [`approval`] (pure risk/policy), [`sandbox`], [`git`] (libgit2), [`graph`]
-//! (the knowledge graph), [`store`] (SQLite), [`undo`] (restores from the change ledger, shared with
+//! (the knowledge graph), [`learning`] (figures learnt from the user's verdicts), [`store`] (SQLite), [`undo`] (restores from the change ledger, shared with
 //! the `kv1nt undo` command) — and [`config`], read at start-up.
 
 pub mod agent;
@@ -14,6 +14,7 @@ pub mod checks;
 pub mod config;
 pub mod git;
 pub mod graph;
+pub mod learning;
 pub mod llm;
 pub mod protocol;
 pub mod sandbox;

@@ -76,6 +76,7 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
         Some(Modal::TemplateForm(form)) => {
             super::template_form::render_template_form(area, buf, form, &state.theme)
         }
+        Some(Modal::Stats(report)) => super::stats::render_stats(area, buf, report, &state.theme),
         None => {}
     }
     state.hit = hit;

@@ -12,6 +12,7 @@ pub mod graph_panel;
 pub mod help;
 pub mod modals;
 pub mod output;
+pub mod stats;
 pub mod status_bar;
 pub mod template_form;
 

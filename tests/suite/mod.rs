@@ -34,6 +34,7 @@ mod sandbox_cow;
 mod sandbox_fail_closed;
 mod sandbox_git;
 mod sandbox_helper;
+mod stats;
 mod store;
 mod templates;
 mod tools;

@@ -34,7 +34,12 @@ impl Fixture {
     }
 
     pub(super) fn store(&self) -> Store {
-        Store::open(&self.dir.path().join("home")).unwrap()
+        Store::open(&self.home()).unwrap()
+    }
+
+    /// The engine's data directory (`KV1NT_HOME` for the `kv1nt` binary).
+    pub(super) fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
     }
 
     pub(super) fn engine(&self, base: &str, policy: Policy, mode: SandboxMode) -> EngineHandle {

@@ -464,3 +464,41 @@ fn follow_ups_run_the_block_and_keep_the_intent() {
         matches!(rx.try_recv(), Ok(Op::Submit { text, intent: Some(Intent::Test) }) if text == "Add edge-case tests")
     );
 }
+
+/// `/stats 7d` asks the engine for that span; its answer is drawn as figures beside the targets,
+/// a bar per model and the daily sparkline; a figure with nothing recorded is `—`; Esc closes.
+#[test]
+fn stats_view_shows_figures_targets_and_a_bar_per_model() {
+    use kv1nt::engine::protocol::stats::{DayAcceptance, Figures, StatsReport, StatsRow};
+    let mut s = state();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    type_text(&mut s, &tx, "/stats 7d");
+    input::handle(&mut s, key(KeyCode::Enter), &tx);
+    assert!(matches!(rx.try_recv(), Ok(Op::Stats { since: Some(span) }) if span == "7d"));
+    let figures = |accepted: u32, denied: u32| Figures {
+        proposals: accepted + denied,
+        accepted,
+        denied,
+        acceptance: Some(f64::from(accepted) / f64::from(accepted + denied)),
+        ..Figures::default()
+    };
+    let report = StatsReport {
+        total: figures(9, 3),
+        by_model: vec![
+            StatsRow { key: "anthropic/claude-sonnet".into(), figures: figures(8, 2) },
+            StatsRow { key: "ollama/qwen-coder".into(), figures: figures(1, 1) },
+        ],
+        daily: vec![DayAcceptance { day: "2026-12-04".into(), proposals: 12, acceptance: Some(0.75) }],
+        ..StatsReport::default()
+    };
+    update::apply(&mut s, Event::Stats(Box::new(report)));
+    let screen = text(&render(&mut s, 160, 50));
+    for expected in
+        ["12 proposals", "acceptance", "75 %", "target 85 %", "claude-sonn", "80%", "50%", "per day"]
+    {
+        assert!(screen.contains(expected), "{expected} missing:\n{screen}");
+    }
+    assert!(screen.lines().any(|l| l.contains("first-pass syntax") && l.contains('—')), "{screen}");
+    input::handle(&mut s, key(KeyCode::Esc), &tx);
+    assert!(s.modals.is_empty());
+}

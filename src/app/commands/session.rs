@@ -57,6 +57,17 @@ pub(super) fn approval(
     Ok(())
 }
 
+/// `/stats [SPAN]`: the figures since a span or date (the engine checks it), or of all history.
+pub(super) fn stats(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    let since = match args.words().as_slice() {
+        [] => None,
+        [span] => Some(span.to_string()),
+        _ => return Err(args.usage()),
+    };
+    let _ = ops.send(Op::Stats { since });
+    Ok(())
+}
+
 pub(super) fn undo(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
     args.none()?;
     let _ = ops.send(Op::Undo);

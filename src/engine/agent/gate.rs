@@ -145,6 +145,9 @@ impl Engine {
                 words.not_done
             )));
         }
+        if let Some(content) = &edited {
+            self.record_modification(action, content);
+        }
         Ok(Gated::Proceed { edited })
     }
 
@@ -189,6 +192,27 @@ impl Engine {
             Err(e) => self.log(LogLevel::Warn, format!("could not record the proposal's outcome: {e}")),
         }
         true
+    }
+
+    /// The user edited the proposal before approving: keep proposed → approved as a diff (the
+    /// corrections the learning layer mines).
+    fn record_modification(&self, action: &GateAction, approved: &str) {
+        let proposed = match action {
+            GateAction::Edit { changes } => changes.first().and_then(|c| c.after.as_deref()).unwrap_or(""),
+            GateAction::Command { command, .. } => command,
+            GateAction::Commit { message, .. } => message,
+            GateAction::Git { detail, .. } => detail,
+        };
+        let diff = similar::TextDiff::from_lines(proposed, approved)
+            .unified_diff()
+            .context_radius(2)
+            .header("proposed", "approved")
+            .to_string();
+        if let (Some(store), Some(proposal)) = (&self.store, self.turn.proposal)
+            && let Err(e) = store.set_modification(proposal, &diff)
+        {
+            self.log(LogLevel::Warn, format!("could not record the user's modification: {e}"));
+        }
     }
 
     /// The last verdict's proposal wrote `change_id`.

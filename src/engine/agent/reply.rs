@@ -65,6 +65,7 @@ impl Engine {
             }
         };
         drop(stream); // closes the connection now, before the database write
+        self.turn.last_usage = usage;
         self.finish_reply(&reply, row, &outcome);
         (reply, outcome, flow)
     }
@@ -161,6 +162,7 @@ impl Engine {
     pub(super) fn defer(&mut self, op: Op) {
         match op {
             Op::ListModels => self.spawn_list_models(),
+            Op::Stats { since } => self.stats(since.as_deref()),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),

@@ -17,6 +17,7 @@ use crate::engine::approval::Policy;
 use crate::engine::approval::grants::Grants;
 use crate::engine::config::{Config, Secrets, ToolMode};
 use crate::engine::git::hooks::TrustedHooks;
+use crate::engine::learning;
 use crate::engine::llm::providers;
 use crate::engine::llm::{LlmError, Message, ProviderKind};
 use crate::engine::protocol::{Event, HistoryEntry, LogLevel, Op};
@@ -213,6 +214,7 @@ impl Engine {
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
             Op::ListModels => self.spawn_list_models(),
             Op::Template(op) => return self.template_op(op).await,
+            Op::Stats { since } => self.stats(since.as_deref()),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),
@@ -291,6 +293,26 @@ impl Engine {
             self.config.set_model(provider, model);
         }
         self.announce_model();
+    }
+
+    /// `/stats`: the figures from the session database (`learning::stats`).
+    pub(super) fn stats(&self, since: Option<&str>) {
+        let Some(store) = &self.store else {
+            self.emit(Event::Notice {
+                level: LogLevel::Warn,
+                text: "No statistics: the session database is not open.".into(),
+            });
+            return;
+        };
+        let since = match since.map(|s| learning::parse_since(s, time::OffsetDateTime::now_utc())).transpose()
+        {
+            Ok(since) => since,
+            Err(e) => return self.emit(Event::Notice { level: LogLevel::Warn, text: e }),
+        };
+        match learning::report(store, since.as_deref(), None) {
+            Ok(report) => self.emit(Event::Stats(Box::new(report))),
+            Err(e) => self.emit(Event::Notice { level: LogLevel::Warn, text: format!("No statistics: {e}") }),
+        }
     }
 
     pub(super) fn spawn_list_models(&self) {

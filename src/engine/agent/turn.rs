@@ -14,7 +14,9 @@ use crate::engine::llm::context::fit_history;
 use crate::engine::llm::oneshot::{FALLBACK_TITLE, fallback_body};
 use crate::engine::llm::providers;
 use crate::engine::llm::router::start_with_retries;
-use crate::engine::llm::{ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec};
+use crate::engine::llm::{
+    ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec, Usage,
+};
 use crate::engine::protocol::{Event, Intent, LogLevel, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
@@ -34,6 +36,8 @@ pub(super) struct TurnState {
     pub number: u64,
     /// The proposal row of the last gate verdict (to link what it wrote).
     pub proposal: Option<i64>,
+    /// The tokens of the last reply (its provider's cumulative count).
+    pub last_usage: Usage,
 }
 
 /// Why a reply could not start.
@@ -98,6 +102,7 @@ impl Engine {
             }
             self.emit(Event::TurnStarted { provider: kind, model });
             let (reply, outcome, flow) = self.stream_reply(stream).await;
+            self.record_usage(kind);
             if flow == LoopControl::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {
                 return (outcome, flow);
             }
@@ -122,6 +127,20 @@ impl Engine {
                 Err(Interrupt::Cancel) => return (TurnOutcome::Cancelled, LoopControl::Continue),
                 Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
             }
+        }
+    }
+
+    /// The last reply's tokens, added to its turn's row (`store::usage`).
+    fn record_usage(&mut self, kind: ProviderKind) {
+        let usage = std::mem::take(&mut self.turn.last_usage);
+        if usage.input_tokens == 0 && usage.output_tokens == 0 {
+            return;
+        }
+        let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
+        let model = self.config.model_of(kind);
+        let tokens = (usage.input_tokens, usage.output_tokens);
+        if let Err(e) = store.add_turn_usage(&session.id, self.turn.number, kind.as_str(), model, tokens) {
+            self.log(LogLevel::Warn, format!("could not record the turn's token usage: {e}"));
         }
     }
 

@@ -15,6 +15,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod stats;
 pub mod templates;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
@@ -176,6 +177,9 @@ pub enum Op {
     ListModels,
     /// Code templates: list them, open one's form, run one (`/template`, in the TUI or `kv1nt exec`).
     Template(TemplateOp),
+    /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
+    /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
+    Stats { since: Option<String> },
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -280,6 +284,8 @@ pub enum Event {
         provider: ProviderKind,
         models: Result<Vec<String>, String>,
     },
+    /// The figures `Op::Stats` asked for.
+    Stats(Box<stats::StatsReport>),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

@@ -108,6 +108,19 @@ pub const MIGRATIONS: &[&str] = &[
         tests_after         TEXT
     );
     CREATE INDEX proposals_session ON proposals(session_id, turn);",
+    // v5: what the user changed before approving (`e`), and the tokens each turn spent per
+    // model — the learning layer's corrections and cost figures.
+    "ALTER TABLE proposals ADD COLUMN modification TEXT;  -- unified diff: proposed → approved
+    CREATE TABLE turn_usage (
+        session_id    TEXT NOT NULL,
+        turn          INTEGER NOT NULL,
+        provider      TEXT NOT NULL,
+        model         TEXT NOT NULL,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        time          TEXT NOT NULL,               -- of the last reply counted
+        PRIMARY KEY (session_id, turn, provider, model)
+    );",
 ];
 
 /// The schema version this build writes and understands.

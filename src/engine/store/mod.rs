@@ -23,6 +23,7 @@ pub mod db;
 pub mod migrations;
 pub mod proposals;
 pub mod sessions;
+pub mod usage;
 
 use std::path::PathBuf;
 
@@ -32,6 +33,7 @@ pub use db::{open_connection, open_in_memory};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
 pub use proposals::{NewProposal, ProposalRecord};
 pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage, now_rfc3339};
+pub use usage::TurnUsage;
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -35,6 +35,7 @@ pub struct NewProposal<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProposalRecord {
     pub id: i64,
+    pub session_id: String,
     pub request_id: u64,
     pub turn: u64,
     pub kind: String,
@@ -53,6 +54,10 @@ pub struct ProposalRecord {
     pub checks_passed: Option<bool>,
     pub tests_before: Option<String>,
     pub tests_after: Option<String>,
+    /// What the user changed before approving (`e`), as a unified diff.
+    pub modification: Option<String>,
+    /// When the verdict was given (RFC 3339 UTC).
+    pub time: String,
 }
 
 impl Store {
@@ -92,6 +97,14 @@ impl Store {
         Ok(())
     }
 
+    /// The user edited the proposal before approving it: `diff` is proposed → approved.
+    pub fn set_modification(&self, proposal_id: i64, diff: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE proposals SET modification = ?2 WHERE id = ?1")?
+            .execute(params![proposal_id, diff])?;
+        Ok(())
+    }
+
     /// The syntax gate's figures: how often it was sent back, and whether what was shown parses.
     pub fn set_syntax(&self, proposal_id: i64, retries: u32, parsed: bool) -> Result<()> {
         self.conn
@@ -121,14 +134,24 @@ impl Store {
 
     /// Every proposal of a session (all sessions when `None`), oldest first.
     pub fn proposals(&self, session_id: Option<&str>) -> Result<Vec<ProposalRecord>> {
+        self.proposals_since(session_id, None)
+    }
+
+    /// Like [`Store::proposals`], only those at or after `since` (an RFC 3339 UTC time).
+    pub fn proposals_since(
+        &self,
+        session_id: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<Vec<ProposalRecord>> {
         let mut st = self.conn.prepare_cached(
             "SELECT p.id, p.request_id, p.turn, p.kind, p.provider, p.model, p.intent, p.language, p.risk,
                     p.decision, p.change_id, c.state = 'undone', p.syntax_retries, p.parsed,
-                    p.check_rounds, p.checks_passed, p.tests_before, p.tests_after
+                    p.check_rounds, p.checks_passed, p.tests_before, p.tests_after, p.modification, p.time,
+                    p.session_id
              FROM proposals p LEFT JOIN changes c ON c.id = p.change_id
-             WHERE ?1 IS NULL OR p.session_id = ?1 ORDER BY p.id",
+             WHERE (?1 IS NULL OR p.session_id = ?1) AND (?2 IS NULL OR p.time >= ?2) ORDER BY p.id",
         )?;
-        let rows = st.query_map([session_id], |r| {
+        let rows = st.query_map(params![session_id, since], |r| {
             Ok(ProposalRecord {
                 id: r.get(0)?,
                 request_id: r.get::<_, i64>(1)? as u64,
@@ -148,6 +171,9 @@ impl Store {
                 checks_passed: r.get(15)?,
                 tests_before: r.get(16)?,
                 tests_after: r.get(17)?,
+                modification: r.get(18)?,
+                time: r.get(19)?,
+                session_id: r.get(20)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

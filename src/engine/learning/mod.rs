@@ -1,0 +1,10 @@
+//! The learning layer (seed §6): what kv1nt learns from the user's verdicts. So far [`stats`]:
+//! the success criteria — acceptance, modification, denial and undo rates, first-pass syntax
+//! validity and check success, fix rounds, tokens per accepted change — computed from the
+//! proposal records (`store::proposals`) and the turns' token counts (`store::usage`).
+//!
+//! Invariant: everything here reads the local database only; nothing leaves the machine.
+
+pub mod stats;
+
+pub use stats::{parse_since, report};

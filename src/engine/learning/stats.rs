@@ -1,0 +1,185 @@
+//! The figures of `kv1nt stats` and `/stats`: a pure function of the proposal records and the
+//! turns' token usage ([`compute`]), plus [`report`] reading them from the store, and
+//! [`parse_since`] for `--since 7d`.
+//!
+//! Invariants:
+//! - Accepted = approved once, for the session, automatically, or edited then approved; denied
+//!   = the user said no (a policy denial or a cancelled dialog is neither). Rates divide by
+//!   what they are about and are `None` when that is zero.
+//! - A turn's tokens are shared equally by the proposals it had accepted, so the per-group
+//!   "tokens per accepted change" add up to the whole.
+
+use std::collections::{BTreeMap, HashMap};
+
+use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsReport, StatsRow};
+use crate::engine::store::{ProposalRecord, Store, StoreError, TurnUsage};
+
+const ACCEPTED: &[&str] = &["approved-once", "approved-session", "auto-approved", "edited-and-approved"];
+const DENIED: &[&str] = &["denied", "denied-with-message"];
+
+/// The report from the store: proposals at or after `since`, only `model` when given (its name,
+/// or `provider/model`).
+pub fn report(store: &Store, since: Option<&str>, model: Option<&str>) -> Result<StatsReport, StoreError> {
+    let proposals = store.proposals_since(None, since)?;
+    let usage = store.turn_usage(since)?;
+    Ok(compute(&proposals, &usage, since, model))
+}
+
+/// The figures of `proposals`, with the tokens of `usage`.
+pub fn compute(
+    proposals: &[ProposalRecord],
+    usage: &[TurnUsage],
+    since: Option<&str>,
+    model: Option<&str>,
+) -> StatsReport {
+    let matches = |p: &ProposalRecord| model.is_none_or(|m| p.model == m || model_key(p) == m);
+    let chosen: Vec<&ProposalRecord> = proposals.iter().filter(|p| matches(p)).collect();
+    let shares = token_shares(&chosen, usage);
+    let figures = |group: &[&ProposalRecord]| figures(group, &shares);
+    let grouped = |key: &dyn Fn(&ProposalRecord) -> Option<String>| {
+        let mut groups: BTreeMap<String, Vec<&ProposalRecord>> = BTreeMap::new();
+        for p in &chosen {
+            if let Some(k) = key(p) {
+                groups.entry(k).or_default().push(p);
+            }
+        }
+        groups.into_iter().map(|(key, group)| StatsRow { key, figures: figures(&group) }).collect()
+    };
+    StatsReport {
+        since: since.map(str::to_string),
+        model: model.map(str::to_string),
+        total: figures(&chosen),
+        by_model: grouped(&|p| Some(model_key(p))),
+        by_intent: grouped(&|p| Some(p.intent.clone().unwrap_or_else(|| "free text".into()))),
+        by_language: grouped(&|p| p.language.clone()),
+        daily: daily(&chosen),
+    }
+}
+
+fn model_key(p: &ProposalRecord) -> String {
+    if p.model.is_empty() { p.provider.clone() } else { format!("{}/{}", p.provider, p.model) }
+}
+
+fn is_accepted(p: &ProposalRecord) -> bool {
+    ACCEPTED.contains(&p.decision.as_str())
+}
+
+fn ratio(part: u32, whole: u32) -> Option<f64> {
+    (whole > 0).then(|| f64::from(part) / f64::from(whole))
+}
+
+/// Each accepted proposal's share of its turn's tokens, by proposal id.
+fn token_shares(proposals: &[&ProposalRecord], usage: &[TurnUsage]) -> HashMap<i64, f64> {
+    let mut turn_tokens: HashMap<(&str, u64), u64> = HashMap::new();
+    for u in usage {
+        *turn_tokens.entry((u.session_id.as_str(), u.turn)).or_default() += u.input_tokens + u.output_tokens;
+    }
+    let mut accepted_in_turn: HashMap<(&str, u64), u32> = HashMap::new();
+    for p in proposals.iter().filter(|p| is_accepted(p)) {
+        *accepted_in_turn.entry((p.session_id.as_str(), p.turn)).or_default() += 1;
+    }
+    proposals
+        .iter()
+        .filter(|p| is_accepted(p))
+        .filter_map(|p| {
+            let key = (p.session_id.as_str(), p.turn);
+            let tokens = *turn_tokens.get(&key)?;
+            Some((p.id, tokens as f64 / f64::from(accepted_in_turn[&key])))
+        })
+        .collect()
+}
+
+fn figures(group: &[&ProposalRecord], shares: &HashMap<i64, f64>) -> Figures {
+    let count = |f: &dyn Fn(&ProposalRecord) -> bool| group.iter().filter(|p| f(p)).count() as u32;
+    let accepted = count(&|p| is_accepted(p));
+    let denied = count(&|p| DENIED.contains(&p.decision.as_str()));
+    let modified = count(&|p| p.decision == "edited-and-approved");
+    let wrote = count(&|p| is_accepted(p) && p.change_id.is_some());
+    let undone = count(&|p| is_accepted(p) && p.change_id.is_some() && p.undone);
+    let checked = count(&|p| p.parsed.is_some());
+    let first_parse = count(&|p| p.parsed == Some(true) && p.syntax_retries == Some(0));
+    // Checks are a turn's: count each (session, turn) once.
+    let mut turns: BTreeMap<(&str, u64), (u32, bool)> = BTreeMap::new();
+    for p in group {
+        if let Some(rounds) = p.check_rounds {
+            turns.insert((&p.session_id, p.turn), (rounds, p.checks_passed == Some(true)));
+        }
+    }
+    let first_checks = turns.values().filter(|(rounds, passed)| *rounds == 0 && *passed).count() as u32;
+    let rounds: u32 = turns.values().map(|(r, _)| r).sum();
+    let tokens: Vec<f64> = group.iter().filter_map(|p| shares.get(&p.id).copied()).collect();
+    Figures {
+        proposals: group.len() as u32,
+        accepted,
+        modified,
+        denied,
+        undone,
+        acceptance: ratio(accepted, accepted + denied),
+        modified_rate: ratio(modified, accepted),
+        denial_rate: ratio(denied, accepted + denied),
+        undo_rate: ratio(undone, wrote),
+        syntax_first_pass: ratio(first_parse, checked),
+        checks_first_pass: ratio(first_checks, turns.len() as u32),
+        mean_fix_rounds: ratio(rounds, turns.len() as u32),
+        tokens_per_accepted: (accepted > 0 && !tokens.is_empty())
+            .then(|| tokens.iter().sum::<f64>() / f64::from(accepted)),
+    }
+}
+
+/// Acceptance per UTC day, oldest first.
+fn daily(proposals: &[&ProposalRecord]) -> Vec<DayAcceptance> {
+    let mut days: BTreeMap<&str, (u32, u32, u32)> = BTreeMap::new();
+    for p in proposals {
+        let day = p.time.get(..10).unwrap_or(&p.time);
+        let entry = days.entry(day).or_default();
+        entry.0 += 1;
+        if is_accepted(p) {
+            entry.1 += 1;
+        } else if DENIED.contains(&p.decision.as_str()) {
+            entry.2 += 1;
+        }
+    }
+    days.into_iter()
+        .map(|(day, (n, accepted, denied))| DayAcceptance {
+            day: day.to_string(),
+            proposals: n,
+            acceptance: ratio(accepted, accepted + denied),
+        })
+        .collect()
+}
+
+/// `--since`: a span back from `now` (`30m`, `24h`, `7d`, `2w`) or a date (`2026-12-01`, UTC
+/// midnight) or an RFC 3339 time; returned in the store's timestamp form.
+pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<String, String> {
+    let text = text.trim();
+    let bad = || format!("`{text}` is not a span like 30m, 24h, 7d, 2w, or a date like 2026-12-01");
+    let start = if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        t
+    } else if let Ok(date) =
+        time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+    {
+        date.midnight().assume_utc()
+    } else {
+        let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (digits, unit) = text.split_at(split);
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        let span = match unit {
+            "m" | "min" => Duration::minutes(n),
+            "h" => Duration::hours(n),
+            "d" => Duration::days(n),
+            "w" => Duration::weeks(n),
+            _ => return Err(bad()),
+        };
+        now.checked_sub(span).ok_or_else(bad)?
+    };
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    start.to_offset(time::UtcOffset::UTC).format(&fmt).map_err(|_| bad())
+}
+
+#[cfg(test)]
+#[path = "stats_tests.rs"]
+mod tests;

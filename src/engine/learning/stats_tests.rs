@@ -1,0 +1,109 @@
+use time::macros::datetime;
+
+use super::*;
+
+fn proposal(id: i64, turn: u64, decision: &str) -> ProposalRecord {
+    ProposalRecord {
+        id,
+        session_id: "s1".into(),
+        request_id: id as u64,
+        turn,
+        kind: "edit".into(),
+        provider: "openai".into(),
+        model: "m1".into(),
+        intent: None,
+        language: Some("rust".into()),
+        risk: "low".into(),
+        decision: decision.into(),
+        change_id: None,
+        undone: false,
+        syntax_retries: None,
+        parsed: None,
+        check_rounds: None,
+        checks_passed: None,
+        tests_before: None,
+        tests_after: None,
+        modification: None,
+        time: "2026-12-01T10:00:00.000000Z".into(),
+    }
+}
+
+fn usage(turn: u64, tokens: u64) -> TurnUsage {
+    TurnUsage {
+        session_id: "s1".into(),
+        turn,
+        provider: "openai".into(),
+        model: "m1".into(),
+        input_tokens: tokens,
+        output_tokens: 0,
+        time: "2026-12-01T10:00:00.000000Z".into(),
+    }
+}
+
+#[test]
+fn rates_divide_by_what_they_are_about() {
+    let mut ps = vec![
+        proposal(1, 1, "approved-once"),
+        proposal(2, 1, "edited-and-approved"),
+        proposal(3, 2, "denied"),
+        proposal(4, 2, "policy-denied"),
+        proposal(5, 3, "auto-approved"),
+    ];
+    ps[0].change_id = Some(10);
+    ps[0].undone = true;
+    ps[1].change_id = Some(11);
+    ps[0].parsed = Some(true);
+    ps[0].syntax_retries = Some(0);
+    ps[1].parsed = Some(true);
+    ps[1].syntax_retries = Some(2);
+    ps[0].check_rounds = Some(1);
+    ps[0].checks_passed = Some(true);
+    ps[1].check_rounds = Some(1);
+    ps[1].checks_passed = Some(true);
+    ps[4].check_rounds = Some(0);
+    ps[4].checks_passed = Some(true);
+    let r = compute(&ps, &[usage(1, 1000), usage(3, 300)], None, None);
+    let t = &r.total;
+    assert_eq!((t.proposals, t.accepted, t.modified, t.denied, t.undone), (5, 3, 1, 1, 1));
+    assert_eq!(t.acceptance, Some(0.75), "policy denials are not the user's");
+    assert_eq!(t.modified_rate, Some(1.0 / 3.0));
+    assert_eq!(t.undo_rate, Some(0.5), "of the accepted that wrote a change");
+    assert_eq!(t.syntax_first_pass, Some(0.5));
+    assert_eq!(t.checks_first_pass, Some(0.5), "turn 1 needed a round, turn 3 none");
+    assert_eq!(t.mean_fix_rounds, Some(0.5));
+    assert_eq!(t.tokens_per_accepted, Some(1300.0 / 3.0));
+    assert_eq!(r.by_language.len(), 1);
+    assert_eq!(r.by_intent[0].key, "free text");
+}
+
+#[test]
+fn nothing_recorded_is_none_not_zero() {
+    let r = compute(&[proposal(1, 1, "policy-denied")], &[], None, None);
+    assert_eq!(r.total.acceptance, None);
+    assert_eq!(r.total.syntax_first_pass, None);
+    assert_eq!(r.total.tokens_per_accepted, None);
+    let empty = compute(&[], &[], None, None);
+    assert!(empty.by_model.is_empty() && empty.daily.is_empty());
+}
+
+#[test]
+fn model_filter_matches_name_or_provider_slash_name() {
+    let mut other = proposal(2, 1, "denied");
+    other.model = "m2".into();
+    let ps = [proposal(1, 1, "approved-once"), other];
+    assert_eq!(compute(&ps, &[], None, Some("m1")).total.proposals, 1);
+    assert_eq!(compute(&ps, &[], None, Some("openai/m2")).total.denied, 1);
+    assert_eq!(compute(&ps, &[], None, None).by_model.len(), 2);
+}
+
+#[test]
+fn since_spans_and_dates() {
+    let now = datetime!(2026-12-05 12:00:00 UTC);
+    assert_eq!(parse_since("7d", now).unwrap(), "2026-11-28T12:00:00.000000Z");
+    assert_eq!(parse_since("36h", now).unwrap(), "2026-12-04T00:00:00.000000Z");
+    assert_eq!(parse_since("2026-12-01", now).unwrap(), "2026-12-01T00:00:00.000000Z");
+    for bad in ["", "7", "7y", "d", "yesterday", "99999999999999999999d"] {
+        let e = parse_since(bad, now).unwrap_err();
+        assert!(e.contains("is not a span"), "{bad}: {e}");
+    }
+}

@@ -95,6 +95,7 @@ impl TemplateForm {
 
 /// The form for a template the engine described: opened with the values `/template` preset.
 pub fn open(state: &mut AppState, info: TemplateInfo) {
+    state.template_run = None;
     let preset = match state.template_preset.take() {
         Some((name, preset)) if name == info.name => preset,
         _ => BTreeMap::new(),
@@ -147,7 +148,11 @@ pub fn on_invalid(state: &mut AppState, name: &str, errors: Vec<FieldError>) {
         return form.show_errors(&errors);
     }
     state.template_preset = None;
-    state.status.busy_since = None;
+    // Only a refused run ends the busy state (its submit began it); a refused open does not
+    // touch a turn that may be running.
+    if state.template_run.take().as_deref() == Some(name) {
+        state.status.busy_since = None;
+    }
     let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
     notice(state, LogLevel::Warn, format!("template `{name}`: {}", lines.join("; ")));
 }
@@ -207,5 +212,6 @@ fn submit(state: &mut AppState, ops: &UnboundedSender<Op>) {
     state.status.busy_since = Some(Instant::now());
     state.status.flash = None;
     state.suggestions.clear();
+    state.template_run = Some(name.clone());
     let _ = ops.send(Op::Template(TemplateOp::Run { name, values }));
 }

@@ -91,6 +91,29 @@ fn the_form_refuses_a_missing_required_parameter_and_names_it() {
         Op::Template(TemplateOp::Run { name: "pytest-module".into(), values: expected })
     );
     assert!(state.busy());
+    // Should the engine still refuse it (the file changed meanwhile), the busy state ends and
+    // the reason is in the chat.
+    let refused =
+        vec![kv1nt::engine::protocol::FieldError { field: "subject".into(), message: "required".into() }];
+    update::apply(&mut state, Event::TemplateInvalid { name: "pytest-module".into(), errors: refused });
+    assert!(!state.busy());
+    assert!(state.chat.entries.last().unwrap().text.contains("template `pytest-module`: subject: required"));
+}
+
+#[test]
+fn a_refused_open_leaves_a_running_turn_busy() {
+    let mut state = state();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    type_text(&mut state, &tx, "explain main.rs");
+    input::handle(&mut state, key(KeyCode::Enter), &tx);
+    assert!(matches!(rx.try_recv(), Ok(Op::Submit { .. })));
+    assert!(state.busy());
+    let unknown = vec![kv1nt::engine::protocol::FieldError {
+        field: String::new(),
+        message: "no template named `x`".into(),
+    }];
+    update::apply(&mut state, Event::TemplateInvalid { name: "x".into(), errors: unknown });
+    assert!(state.busy(), "the turn still runs");
 }
 
 #[test]

@@ -231,6 +231,21 @@ async fn a_repository_template_cannot_take_a_built_in_name() {
     };
     assert!(line("pytest-module").contains("(python, built-in)"), "{stdout}");
     assert!(line("svc").contains("(python, repository)"), "{stdout}");
+    // The same list for scripts: one `templates` object.
+    let mut cmd = exec(&fx, &server.base_url(), "/template");
+    cmd.arg("--json");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    let listed: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["type"] == "templates")
+        .expect("a templates object");
+    let svc = listed["templates"].as_array().unwrap().iter().find(|t| t["name"] == "svc").unwrap();
+    assert_eq!(
+        (svc["source"].as_str(), svc["params"][0]["type"].as_str()),
+        (Some("repository"), Some("string"))
+    );
+    assert!(listed["problems"][0].as_str().unwrap().contains("cannot replace the built-in"), "{listed}");
 
     let mut cmd = exec(&fx, &server.base_url(), "/template pytest-module module=calc subject=add");
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();

@@ -1,4 +1,5 @@
-//! The composer: a multi-line ratatui-textarea with prompt history and slash-command completion.
+//! The composer: a multi-line ratatui-textarea with prompt history and completion of slash
+//! commands and, after `/template `, of template names (as the engine last listed them).
 
 use ratatui_textarea::{CursorMove, TextArea};
 
@@ -14,6 +15,16 @@ pub struct ComposerState {
     draft: String,
     /// Slash-command completion popup: the selected candidate.
     pub completion_selected: usize,
+    /// The code templates' names and descriptions, for completing `/template NAME`.
+    pub template_names: Vec<(String, String)>,
+}
+
+/// One line of the completion popup: what accepting it puts in the composer, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    pub label: String,
+    pub description: String,
 }
 
 impl Default for ComposerState {
@@ -34,6 +45,7 @@ impl ComposerState {
             history_pos: None,
             draft: String::new(),
             completion_selected: 0,
+            template_names: Vec::new(),
         }
     }
 
@@ -116,17 +128,40 @@ impl ComposerState {
         self.textarea.insert_str(normalised);
     }
 
-    /// Slash commands matching what is typed, while the first word is being typed.
-    pub fn completions(&self) -> Vec<&'static SlashCommand> {
+    /// Slash commands matching what is typed, while the first word is being typed; template
+    /// names while the word after `/template ` is.
+    pub fn completions(&self) -> Vec<Completion> {
         let lines = self.textarea.lines();
-        if lines.len() != 1 {
+        if lines.len() != 1 || !lines[0].starts_with('/') {
             return Vec::new();
         }
         let line = &lines[0];
-        if !line.starts_with('/') || line.contains(char::is_whitespace) {
+        if let Some(typed) = line.strip_prefix("/template ") {
+            if typed.contains(char::is_whitespace) || typed.contains('=') {
+                return Vec::new();
+            }
+            return self
+                .template_names
+                .iter()
+                .filter(|(name, _)| name.starts_with(typed) && name != typed)
+                .map(|(name, description)| Completion {
+                    text: format!("/template {name} "),
+                    label: name.clone(),
+                    description: description.clone(),
+                })
+                .collect();
+        }
+        if line.contains(char::is_whitespace) {
             return Vec::new();
         }
         commands::matching(&line[1..])
+            .into_iter()
+            .map(|c: &SlashCommand| Completion {
+                text: format!("/{} ", c.name),
+                label: format!("/{}", c.name),
+                description: c.description.to_string(),
+            })
+            .collect()
     }
 
     pub fn move_completion(&mut self, down: bool) {
@@ -143,11 +178,11 @@ impl ComposerState {
     /// Replace the typed prefix with the selected command; true if something was completed.
     pub fn accept_completion(&mut self) -> bool {
         let candidates = self.completions();
-        let Some(command) = candidates.get(self.completion_selected.min(candidates.len().saturating_sub(1)))
+        let Some(chosen) = candidates.get(self.completion_selected.min(candidates.len().saturating_sub(1)))
         else {
             return false;
         };
-        let text = format!("/{} ", command.name);
+        let text = chosen.text.clone();
         self.set_text(&text);
         true
     }

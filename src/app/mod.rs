@@ -20,6 +20,7 @@ pub mod output;
 pub mod problems;
 pub mod slash;
 pub mod state;
+pub mod template_form;
 pub mod terminal;
 pub mod update;
 

@@ -62,6 +62,8 @@ pub enum Modal {
     Help {
         scroll: usize,
     },
+    /// `/template NAME`: one field per parameter.
+    TemplateForm(Box<super::template_form::TemplateForm>),
     /// `/stats`: the acceptance figures (Esc closes).
     Stats(Box<StatsReport>),
 }

@@ -123,6 +123,11 @@ pub struct AppState {
     pub question: Option<u64>,
     /// Approval requests waiting behind the one on screen.
     pub approvals: std::collections::VecDeque<crate::engine::protocol::ApprovalRequest>,
+    /// `/template NAME key=value …` waits for the template's description: its name and values.
+    pub template_preset: Option<(String, std::collections::BTreeMap<String, String>)>,
+    /// The template a form submitted (`TemplateOp::Run`) until the engine refuses it or the
+    /// next form opens: a refusal of that run ends the busy state the submit began.
+    pub template_run: Option<String>,
 }
 
 impl AppState {
@@ -149,6 +154,8 @@ impl AppState {
             suggestions: Vec::new(),
             question: None,
             approvals: std::collections::VecDeque::new(),
+            template_preset: None,
+            template_run: None,
             composer: ComposerState::new(),
             focus: Focus::Composer,
             zoom: None,

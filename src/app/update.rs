@@ -199,6 +199,10 @@ pub fn apply(state: &mut AppState, event: Event) {
             }
             Err(e) => notice(state, LogLevel::Error, format!("cannot list models: {e}")),
         },
+        Event::Templates(list) => super::template_form::on_list(state, list),
+        Event::TemplateNames(names) => state.composer.template_names = names,
+        Event::TemplateForm(info) => super::template_form::open(state, info),
+        Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
         Event::Stopped => state.should_quit = true,
     }

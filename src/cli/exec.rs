@@ -5,8 +5,9 @@
 //! The repository's `.kv1nt/config.toml` applies in full only with `--trust` (a recorded trust
 //! does not count here: scripts run in checkouts nobody looked at); otherwise its held-back keys
 //! are ignored and one `kv1nt: ignored …` line on stderr says which.
-//! Exit status: 0 when the reply completed, 1 otherwise (with one line on stderr), 130 when
-//! interrupted.
+//! A prompt that is `/template NAME key=value …` fills a code template (`exec_template`).
+//! Exit status: 0 when the reply completed, 1 otherwise (with one line on stderr), 2 when a
+//! template's parameters were refused (no turn), 130 when interrupted.
 
 use std::io::{IsTerminal, Read, Write};
 
@@ -52,6 +53,13 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
     if prompt.trim().is_empty() {
         bail!("the prompt is empty");
     }
+    let first = match super::exec_template::op(&prompt) {
+        Some(op) => op.map_err(anyhow::Error::msg)?,
+        None => {
+            let (text, intent) = split_intent(&prompt);
+            Op::Submit { text, intent }
+        }
+    };
     if let Some(max) = args.max_tokens {
         let max = max.max(1);
         setup.config.anthropic.max_tokens = max;
@@ -74,9 +82,10 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
         eprintln!("kv1nt: {text}");
         out.json(json!({"type": "notice", "level": "warn", "text": text}));
     }
-    let (text, intent) = split_intent(&prompt);
-    let _ = engine.ops.send(Op::Submit { text, intent });
+    let _ = engine.ops.send(first);
     let mut last_error: Option<String> = None;
+    // Set when `/template` ends without a turn: the list was printed, or the values were refused.
+    let mut early: Option<i32> = None;
     let mut interrupted = false;
     let outcome = loop {
         let event = tokio::select! {
@@ -143,11 +152,31 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 out.note(json!({"type": "run_finished", "id": id, "ok": ok, "summary": summary, "tests": tests}), &text)
             }
             Event::TurnEnded(outcome) => break Some(outcome),
+            Event::Templates(list) => {
+                let (text, problems) = super::exec_template::list_text(&list);
+                if args.json {
+                    out.json(super::exec_template::list_json(&list));
+                } else {
+                    out.text(&format!("{text}\n"));
+                }
+                problems.iter().for_each(|p| eprintln!("kv1nt: {p}"));
+                early = Some(0);
+                break None;
+            }
+            Event::TemplateInvalid { name, errors } => {
+                out.json(super::exec_template::invalid_json(&name, &errors));
+                eprintln!("kv1nt: {}", super::exec_template::invalid_text(&name, &errors));
+                early = Some(super::exec_template::INVALID);
+                break None;
+            }
             _ => {}
         }
     };
     let _ = engine.ops.send(Op::Shutdown);
     let _ = engine.task.await;
+    if let Some(code) = early {
+        return Ok(code);
+    }
     out.finish(outcome.as_ref(), last_error.as_deref(), interrupted)
 }
 

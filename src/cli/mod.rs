@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod commit;
 pub mod exec;
+pub mod exec_template;
 pub mod graph;
 pub mod logging;
 pub mod run;

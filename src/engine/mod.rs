@@ -20,5 +20,6 @@ pub mod llm;
 pub mod protocol;
 pub mod sandbox;
 pub mod store;
+pub mod templates;
 pub mod tools;
 pub mod undo;

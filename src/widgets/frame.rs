@@ -73,6 +73,9 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
         Some(Modal::Confirm(dialog)) => hit.buttons = render_confirm(area, buf, dialog, &state.theme),
         Some(Modal::Help { scroll }) => render_help(area, buf, &state.keymap, scroll, &state.theme),
         Some(Modal::Approval(dialog)) => render_approval(panes_area, buf, dialog, &state.theme),
+        Some(Modal::TemplateForm(form)) => {
+            super::template_form::render_template_form(area, buf, form, &state.theme)
+        }
         Some(Modal::Stats(report)) => super::stats::render_stats(area, buf, report, &state.theme),
         None => {}
     }
@@ -293,9 +296,9 @@ fn draw_completion(panes: Rect, composer: Rect, buf: &mut Buffer, state: &AppSta
     let inner = block.inner(rect);
     block.render(rect, buf);
     let selected = state.composer.completion_selected.min(items.len().saturating_sub(1));
-    for (i, command) in items.iter().take(inner.height as usize).enumerate() {
+    for (i, item) in items.iter().take(inner.height as usize).enumerate() {
         let style = if i == selected { state.theme.popup_selected } else { state.theme.popup };
-        let text = format!("/{:<10} {}", command.name, command.description);
+        let text = format!("{:<11} {}", item.label, item.description);
         buf.set_stringn(inner.x, inner.y + i as u16, text, inner.width as usize, style);
     }
 }

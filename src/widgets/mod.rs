@@ -15,5 +15,6 @@ pub mod output;
 pub mod problems;
 pub mod stats;
 pub mod status_bar;
+pub mod template_form;
 
 pub use frame::{draw, draw_into, pane_rects};

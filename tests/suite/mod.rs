@@ -38,6 +38,7 @@ mod sandbox_helper;
 mod stats;
 mod store;
 mod syntax_gate;
+mod templates;
 mod test_results;
 mod tools;
 mod trust;

@@ -10,6 +10,7 @@
 
 mod git;
 mod session;
+mod template;
 mod ui;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -75,6 +76,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     row("rewind", "[N]", "list changes, or restore to after change N", session::rewind),
     row("run", "", "run the code block shown in Code, sandboxed", ui::run),
     row("stats", "[SPAN]", "how often you accept what kv1nt proposes (e.g. /stats 7d)", session::stats),
+    row(
+        "template",
+        "[NAME [key=value …]]",
+        "list code templates, or fill one in through a form",
+        template::template,
+    ),
     row("test", "TEXT", "write tests", session::test),
     row("uncommit", "", "undo kv1nt's last commit (changes stay staged)", git::uncommit),
     row("undo", "", "restore the files of the last change", session::undo),

@@ -6,7 +6,7 @@
 //! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), the system prompt (`prompt`), the start-up question about
-//! an untrusted repository config (`trust`), intents and the text tool protocol.
+//! an untrusted repository config (`trust`), code templates (`templates`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -27,6 +27,7 @@ mod run_changes;
 mod runs;
 pub mod runtime;
 mod syntax_gate;
+mod templates;
 pub mod text_protocol;
 mod tool_calls;
 mod trust;

@@ -192,6 +192,7 @@ impl Engine {
             return;
         }
         self.start_graph();
+        self.announce_templates();
         if self.preflight {
             self.spawn_preflight();
         }
@@ -217,6 +218,7 @@ impl Engine {
             Op::ListModels => self.spawn_list_models(),
             Op::Check => return self.check_now().await,
             Op::OpenFile { path, line } => self.open_location(&path, line),
+            Op::Template(op) => return self.template_op(op).await,
             Op::Stats { since } => self.stats(since.as_deref()),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,

@@ -46,6 +46,11 @@ impl Paths {
     pub fn themes_dir(&self) -> Option<PathBuf> {
         self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("themes"))
     }
+
+    /// The user's code templates: `templates/` beside the user config file.
+    pub fn templates_dir(&self) -> Option<PathBuf> {
+        self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("templates"))
+    }
 }
 
 /// kv1nt's own directories: the user's config directory (`<config dir>/kv1nt`) and the
@@ -128,11 +133,16 @@ pub fn load(
                 changed: status == Status::Changed,
                 problem,
                 exec: trust == TrustMode::Never,
-                trusted: Box::new(Config { repo_trusted: true, ..finish(full, env, overrides)? }),
+                trusted: Box::new(Config {
+                    repo_trusted: true,
+                    templates_dir: paths.templates_dir(),
+                    ..finish(full, env, overrides)?
+                }),
             });
         }
     }
-    let config = Config { repo_trusted, ..finish(merged, env, overrides)? };
+    let config =
+        Config { repo_trusted, templates_dir: paths.templates_dir(), ..finish(merged, env, overrides)? };
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),

@@ -50,6 +50,10 @@ pub struct Config {
     /// may run as a check (`checks::project`). Set by `load`, never by a file.
     #[serde(skip)]
     pub repo_trusted: bool,
+    /// The user's code templates, `<config dir>/kv1nt/templates/` (None without a home
+    /// directory); set by [`load`], never read from a file.
+    #[serde(skip)]
+    pub templates_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

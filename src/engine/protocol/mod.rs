@@ -18,6 +18,7 @@ pub mod git;
 pub mod graph;
 pub mod stats;
 pub mod syntax;
+pub mod templates;
 pub mod test_report;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
@@ -29,6 +30,9 @@ pub use git::{
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
+pub use templates::{
+    FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
+};
 pub use test_report::{TestFailure, TestReport, TestRunner};
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
@@ -185,6 +189,8 @@ pub enum Op {
     /// Show a workspace file in Code at `line` (a problem's location); answered by
     /// `Event::OpenFile`.
     OpenFile { path: String, line: usize },
+    /// Code templates: list them, open one's form, run one (`/template`, in the TUI or `kv1nt exec`).
+    Template(TemplateOp),
     /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
     /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
     Stats { since: Option<String> },
@@ -370,6 +376,18 @@ pub enum Event {
     Checks(CheckReport),
     /// A git flow changed the repository: the Git view should refresh.
     GitChanged,
+    /// The code templates (answer to `TemplateOp::List`).
+    Templates(TemplateList),
+    /// The templates' names and descriptions, sent at start for completing `/template NAME`.
+    TemplateNames(Vec<(String, String)>),
+    /// One template's parameters, for its form (answer to `TemplateOp::Open`).
+    TemplateForm(TemplateInfo),
+    /// A template could not be opened or run: no such template, or values that do not fit
+    /// (one error per field); no turn started.
+    TemplateInvalid {
+        name: String,
+        errors: Vec<FieldError>,
+    },
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).
     Stopped,
 }

@@ -194,6 +194,16 @@ pub fn apply(state: &mut AppState, event: Event) {
             }
             Err(e) => notice(state, LogLevel::Error, format!("cannot list models: {e}")),
         },
+        Event::McpStatus(servers) if servers.is_empty() => notice(
+            state,
+            LogLevel::Info,
+            "No MCP servers are configured: add [mcp.servers.NAME] to your config (see README, MCP servers).",
+        ),
+        Event::McpStatus(servers) => {
+            let lines: Vec<String> = servers.iter().flat_map(|s| s.lines()).collect();
+            state.push_log(LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));
+            notice(state, LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));
+        }
         Event::Stopped => state.should_quit = true,
     }
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod git;
 pub mod graph;
 pub mod llm;
+pub mod mcp;
 pub mod protocol;
 pub mod sandbox;
 pub mod store;

@@ -4,7 +4,7 @@
 //! (`gate`), sandboxed runs (`runs`), undo and rewind (`undo`), git flows through the gate
 //! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
-//! (`graph_tools`, `graph_context`), the system prompt (`prompt`), the start-up question about
+//! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`), the start-up question about
 //! an untrusted repository config (`trust`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
@@ -17,6 +17,7 @@ mod graph_tools;
 mod hooks;
 mod intent_context;
 pub mod intents;
+mod mcp_tools;
 mod one_shot;
 pub mod prompt;
 mod pull_request;

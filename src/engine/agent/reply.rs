@@ -161,6 +161,7 @@ impl Engine {
     pub(super) fn defer(&mut self, op: Op) {
         match op {
             Op::ListModels => self.spawn_list_models(),
+            Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),

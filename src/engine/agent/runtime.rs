@@ -101,6 +101,8 @@ pub(super) struct Engine {
     trust: Option<crate::engine::config::HeldBack>,
     /// The last failed run of the session (command, summary, output tails): what `/fix` fixes.
     pub(super) last_failure: Option<String>,
+    /// The MCP servers (started after the trust question, so an untrusted repository's never are).
+    pub(super) mcp: crate::engine::mcp::McpManager,
 }
 
 impl Engine {
@@ -145,6 +147,7 @@ impl Engine {
             preflight: setup.preflight,
             trust: setup.trust,
             last_failure: None,
+            mcp: crate::engine::mcp::McpManager::empty(),
         }
     }
 
@@ -188,6 +191,10 @@ impl Engine {
             return;
         }
         self.start_graph();
+        if !self.config.mcp.servers.is_empty() {
+            let env = std::sync::Arc::new(|name: &str| std::env::var(name).ok());
+            self.mcp = crate::engine::mcp::McpManager::start(&self.config.mcp, &self.workspace, env);
+        }
         if self.preflight {
             self.spawn_preflight();
         }
@@ -203,6 +210,7 @@ impl Engine {
                 break;
             }
         }
+        self.mcp.shutdown();
         self.emit(Event::Stopped);
     }
 
@@ -211,6 +219,7 @@ impl Engine {
             Op::Submit { text, intent } => return self.run_turn(text, intent).await,
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
             Op::ListModels => self.spawn_list_models(),
+            Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),

@@ -15,14 +15,16 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod mcp;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use fences::{CodeBlock, extract_code_blocks};
-pub use gate::{FileChange, GateAction, GitAction, Policy, Risk};
+pub use gate::{FileChange, GateAction, GitAction, McpHint, Policy, Risk};
 pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use mcp::McpServerReport;
 
 /// A playground intent (seed §5.1): picks the prompt template and the tools offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +172,8 @@ pub enum Op {
     SwitchModel { provider: ProviderKind, model: Option<String> },
     /// Ask for the models the current provider offers (`Event::Models`).
     ListModels,
+    /// Ask how the MCP servers are doing (`Event::McpStatus`).
+    McpStatus,
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -274,6 +278,8 @@ pub enum Event {
         provider: ProviderKind,
         models: Result<Vec<String>, String>,
     },
+    /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
+    McpStatus(Vec<McpServerReport>),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

@@ -407,3 +407,41 @@ fn an_untrusted_repository_s_servers_are_held_back_and_named() {
     let err = load(&paths, &env, &Overrides::default(), TrustMode::Always).unwrap_err().to_string();
     assert!(err.contains("a__b") && err.contains("without `__`"), "{err}");
 }
+
+#[test]
+fn kv1nt_mcp_test_starts_the_server_and_lists_its_tools() {
+    let Some(mx) = Mx::new() else { return };
+    let cfg = mx.dir.path().join("cfg/kv1nt");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let s = mx.server(30);
+    let config = format!(
+        "[mcp.servers.fx]\ncommand = {:?}\nargs = [{:?}]\ncwd = {:?}\n[mcp.servers.fx.tools.erase]\nrisk = \"critical\"\n",
+        s.command,
+        s.args[0],
+        mx.srv().display().to_string()
+    );
+    std::fs::write(cfg.join("config.toml"), config).unwrap();
+    let kv1nt = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kv1nt"))
+            .args(args)
+            .current_dir(mx.repo())
+            .env("XDG_CONFIG_HOME", mx.dir.path().join("cfg"))
+            .env("KV1NT_HOME", mx.dir.path().join("home"))
+            .output()
+            .unwrap()
+    };
+    let out = kv1nt(&["mcp", "test", "fx"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("fx: ready, 7 tools") && stdout.contains("fx__erase (critical by your config)"),
+        "{stdout}"
+    );
+    let out = kv1nt(&["mcp", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fx__erase: critical risk (your config)"));
+    let out = kv1nt(&["mcp", "test", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no MCP server `nope` is configured (configured: fx)")
+    );
+}

@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
 use rmcp::service::ServiceError;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 
 use super::server::{self, Service};
 use super::settings::{McpSettings, ServerSettings};
+use super::tools::{McpTool, hint_name, offered_tools};
 use crate::engine::llm::types::ToolSpec;
 use crate::engine::protocol::{McpHint, McpServerReport};
 
@@ -34,22 +35,6 @@ pub const STABLE_AFTER: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Recent errors and stderr lines kept per server.
 const RECENT: usize = 10;
-
-/// One tool of one server, as offered to the model.
-#[derive(Debug, Clone)]
-pub struct McpTool {
-    pub server: String,
-    pub name: String,
-    pub hint: McpHint,
-    spec: ToolSpec,
-}
-
-impl McpTool {
-    /// `SERVER__TOOL`, the name the model calls.
-    pub fn full_name(&self) -> &str {
-        &self.spec.name
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {
@@ -358,61 +343,4 @@ impl McpManager {
             slot.errors.push_back(format!("stderr: {}", line.chars().take(300).collect::<String>()));
         }
     }
-}
-
-fn hint_name(hint: McpHint) -> String {
-    match hint {
-        McpHint::ReadOnly => "read-only".into(),
-        McpHint::Additive => "additive".into(),
-        McpHint::Destructive => "destructive".into(),
-        McpHint::Undeclared => "undeclared".into(),
-        McpHint::Set(risk) => format!("{risk} by your config"),
-    }
-}
-
-/// What the server declares about `tool`, or what the user set.
-pub fn hint_of(settings: &ServerSettings, tool: &Tool) -> McpHint {
-    if let Some(risk) = settings.tool_risk(&tool.name) {
-        return McpHint::Set(risk);
-    }
-    let Some(a) = tool.annotations.as_ref().filter(|_| settings.trust_annotations) else {
-        return McpHint::Undeclared;
-    };
-    match (a.read_only_hint, a.destructive_hint) {
-        (Some(true), _) => McpHint::ReadOnly,
-        (_, Some(false)) => McpHint::Additive,
-        (Some(false), _) | (_, Some(true)) => McpHint::Destructive,
-        (None, None) => McpHint::Undeclared,
-    }
-}
-
-/// The tools to offer as `SERVER__TOOL`, and why others are not offered (a name providers
-/// refuse: only `[A-Za-z0-9_-]`, at most 64 characters in all).
-fn offered_tools(server: &str, settings: &ServerSettings, tools: Vec<Tool>) -> (Vec<McpTool>, Vec<String>) {
-    let (mut offered, mut refused) = (Vec::new(), Vec::new());
-    for tool in tools {
-        let full = format!("{server}__{}", tool.name);
-        let valid =
-            full.len() <= 64 && full.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid {
-            refused.push(format!(
-                "tool `{}` not offered: its name is not [A-Za-z0-9_-] or is too long",
-                tool.name
-            ));
-            continue;
-        }
-        let description = tool.description.as_deref().unwrap_or("(no description)");
-        let spec = ToolSpec {
-            name: full,
-            description: format!("[MCP server {server}] {description}"),
-            input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
-        };
-        offered.push(McpTool {
-            server: server.to_string(),
-            name: tool.name.to_string(),
-            hint: hint_of(settings, &tool),
-            spec,
-        });
-    }
-    (offered, refused)
 }

@@ -25,3 +25,51 @@ pub(super) fn assess_mcp(server: &str, tool: &str, arguments: &str, hint: McpHin
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::engine::approval::grants::{Grants, grant_for};
+    use crate::engine::approval::policy::{Verdict, decide};
+    use crate::engine::approval::risk::assess;
+    use crate::engine::approval::types::{GateAction, McpHint, Policy, Risk};
+
+    fn call(tool: &str, arguments: &str, hint: McpHint) -> GateAction {
+        GateAction::Mcp { server: "fx".into(), tool: tool.into(), arguments: arguments.into(), hint }
+    }
+
+    #[test]
+    fn risk_follows_the_hint_and_secrets_raise_it() {
+        let risk = |hint| assess(&call("t", "{}", hint), Path::new("/w")).risk;
+        assert_eq!(risk(McpHint::ReadOnly), Risk::Low);
+        assert_eq!(risk(McpHint::Additive), Risk::Medium);
+        assert_eq!(risk(McpHint::Undeclared), Risk::Medium);
+        assert_eq!(risk(McpHint::Destructive), Risk::High);
+        assert_eq!(risk(McpHint::Set(Risk::Critical)), Risk::Critical);
+        let key = r#"{"token": "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"}"#;
+        let a = assess(&call("t", key, McpHint::ReadOnly), Path::new("/w"));
+        assert!(a.risk >= Risk::High, "{a:?}");
+        assert!(a.reasons.iter().all(|r| !r.contains("abcdefghij")), "never echoed: {a:?}");
+    }
+
+    #[test]
+    fn read_only_calls_run_under_every_policy_and_grants_cover_one_tool() {
+        let read = call("lookup", "{}", McpHint::ReadOnly);
+        let low = assess(&read, Path::new("/w"));
+        for policy in Policy::ALL {
+            assert!(
+                matches!(decide(policy, &read, &low, &Grants::default()), Verdict::Allow { .. }),
+                "{policy:?}"
+            );
+        }
+        let erase = call("erase", "{}", McpHint::Destructive);
+        let high = assess(&erase, Path::new("/w"));
+        assert_eq!(decide(Policy::Auto, &erase, &high, &Grants::default()), Verdict::Ask);
+        assert!(matches!(decide(Policy::ReadOnly, &erase, &high, &Grants::default()), Verdict::Deny { .. }));
+        let grant = grant_for(&erase).unwrap();
+        assert_eq!(grant.description, "calls of fx__erase for this session");
+        assert!(grant.covers(&call("erase", "{\"x\": 1}", McpHint::Destructive)));
+        assert!(!grant.covers(&call("note", "{}", McpHint::Undeclared)));
+    }
+}

@@ -77,7 +77,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     // The TUI asks about held-back keys; exec says itself; the other commands say it here.
     if let (
         Some(held),
-        Some(Command::Commit(_) | Command::Index(_) | Command::Search(_) | Command::Graph(_)),
+        Some(
+            Command::Commit(_) | Command::Index(_) | Command::Search(_) | Command::Graph(_) | Command::Mcp(_),
+        ),
     ) = (&setup.held, &cli.command)
     {
         eprintln!("kv1nt: {}", held.notice());
@@ -89,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Index(args)) => runtime.block_on(cli::graph::index(args, setup)),
         Some(Command::Search(args)) => runtime.block_on(cli::graph::search(args, setup)),
         Some(Command::Graph(args)) => runtime.block_on(cli::graph::graph(args, setup)),
+        Some(Command::Mcp(args)) => runtime.block_on(cli::mcp::run(args, setup)),
         Some(Command::Sessions(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::sessions::run(&args, &store)?;

@@ -60,6 +60,15 @@ fn show(state: &mut AppState, request: ApprovalRequest) {
         state.diff.highlights = Default::default();
         state.diff.scroll_y = 0;
     }
+    if let GateAction::Mcp { server, tool, arguments, .. } = &request.action {
+        // An MCP call's arguments: shown whole in Diff, as lines to be added.
+        let model = DiffModel::between("", arguments, 3);
+        state.diff.caption = format!("{server}__{tool} arguments  ({} lines)", model.added);
+        state.diff.lang = Some("json".to_string());
+        state.diff.model = Some(model);
+        state.diff.highlights = Default::default();
+        state.diff.scroll_y = 0;
+    }
     if let GateAction::Commit { diff, .. } = &request.action {
         let model = DiffModel::from_unified(diff);
         state.diff.caption = format!("proposed commit  +{} −{}", model.added, model.removed);

@@ -204,6 +204,16 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateForm(info) => super::template_form::open(state, info),
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
+        Event::McpStatus(servers) if servers.is_empty() => notice(
+            state,
+            LogLevel::Info,
+            "No MCP servers are configured: add [mcp.servers.NAME] to your config (see README, MCP servers).",
+        ),
+        Event::McpStatus(servers) => {
+            let lines: Vec<String> = servers.iter().flat_map(|s| s.lines()).collect();
+            state.push_log(LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));
+            notice(state, LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));
+        }
         Event::Stopped => state.should_quit = true,
     }
 }

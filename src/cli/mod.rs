@@ -8,6 +8,7 @@ pub mod exec;
 pub mod exec_template;
 pub mod graph;
 pub mod logging;
+pub mod mcp;
 pub mod run;
 pub mod sessions;
 pub mod stats;
@@ -91,6 +92,8 @@ pub enum Command {
     /// Restore the workspace to how it was right after change N of the session (0: before its
     /// first change), as /rewind N does; asks like undo. Without N: list the changes.
     Rewind(undo::RewindArgs),
+    /// The MCP servers: `list` what is configured, `test NAME` starts one and lists its tools.
+    Mcp(mcp::McpArgs),
     /// Build or update the repository's knowledge graph (code entities and their relations).
     Index(graph::IndexArgs),
     /// Search the knowledge graph: hybrid (BM25 + vectors) with embeddings, else lexical.

@@ -17,6 +17,7 @@ pub mod grammars;
 pub mod graph;
 pub mod learning;
 pub mod llm;
+pub mod mcp;
 pub mod protocol;
 pub mod sandbox;
 pub mod store;

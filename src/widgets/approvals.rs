@@ -66,6 +66,17 @@ pub fn render_approval(area: Rect, buf: &mut Buffer, dialog: &ApprovalDialog, th
         };
         lines.extend(wrap_plain(&line, inner_width, style));
     }
+    if let GateAction::Mcp { server, tool, arguments, .. } = &request.action {
+        lines.extend(wrap_plain(&format!("mcp {server}__{tool}"), inner_width, theme.accent));
+        for line in arguments.lines().take(12) {
+            lines.extend(wrap_plain(&format!("│ {line}"), inner_width, theme.accent));
+        }
+        let more = arguments.lines().count().saturating_sub(12);
+        if more > 0 {
+            let note = format!("  …{more} more lines: the whole arguments are shown in Diff");
+            lines.extend(wrap_plain(&note, inner_width, theme.dim));
+        }
+    }
     for reason in &request.reasons {
         lines.extend(wrap_plain(&format!("• {reason}"), inner_width, theme.base));
     }

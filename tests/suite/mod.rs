@@ -20,6 +20,7 @@ mod harness;
 mod ledger;
 mod ledger_fail_closed;
 mod log_file;
+mod mcp;
 mod proposals;
 mod providers;
 mod pty_e2e;

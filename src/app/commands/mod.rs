@@ -60,6 +60,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     row("git", "", "open or close the Git view (Ctrl+G)", ui::git),
     row("graph", "", "search the code index (F3)", ui::graph),
     row("help", "", "show keys and commands", ui::help),
+    row("mcp", "", "list the MCP servers: state, tools, recent errors", session::mcp),
     row("merge", "BRANCH", "merge BRANCH here, resolving conflicts with you", git::merge),
     row("model", "NAME", "use another model of the current provider", session::model),
     row("models", "", "list the current provider's models (in Output)", session::models),

@@ -1,5 +1,5 @@
 //! Handlers of the commands that become one `Op` for the engine's session: model and provider
-//! switches, the approval policy, undo/rewind, and the intents (`/generate` … `/docs`), which
+//! switches, the approval policy, undo/rewind, `/mcp`, and the intents (`/generate` … `/docs`), which
 //! start a turn like a typed prompt.
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -17,6 +17,13 @@ pub(super) fn models(
 ) -> Result<(), CommandError> {
     args.none()?;
     let _ = ops.send(Op::ListModels);
+    Ok(())
+}
+
+/// `/mcp`: the engine answers with every MCP server's state, tools and recent errors.
+pub(super) fn mcp(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    args.none()?;
+    let _ = ops.send(Op::McpStatus);
     Ok(())
 }
 

@@ -28,6 +28,7 @@ impl GateWords {
     pub const RUN: GateWords = GateWords { noun: "run", not_done: "Not run" };
     pub const COMMIT: GateWords = GateWords { noun: "commit", not_done: "Not committed" };
     pub const STEP: GateWords = GateWords { noun: "step", not_done: "Not done" };
+    pub const CALL: GateWords = GateWords { noun: "call", not_done: "Not called" };
 }
 
 /// How a request is put to the user.
@@ -205,6 +206,7 @@ impl Engine {
             GateAction::Command { command, .. } => command,
             GateAction::Commit { message, .. } => message,
             GateAction::Git { detail, .. } => detail,
+            GateAction::Mcp { arguments, .. } => arguments,
         };
         let diff = similar::TextDiff::from_lines(proposed, approved)
             .unified_diff()

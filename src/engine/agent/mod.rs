@@ -5,8 +5,9 @@
 //! (`checks`), undo and rewind (`undo`), git flows through the gate
 //! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
-//! (`graph_tools`, `graph_context`), the system prompt (`prompt`), the start-up question about
-//! an untrusted repository config (`trust`), code templates (`templates`), intents and the text tool protocol.
+//! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
+//! the start-up question about an untrusted repository config (`trust`), code templates
+//! (`templates`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -19,6 +20,7 @@ mod graph_tools;
 mod hooks;
 mod intent_context;
 pub mod intents;
+mod mcp_tools;
 mod one_shot;
 pub mod prompt;
 mod pull_request;

@@ -104,6 +104,8 @@ pub(super) struct Engine {
     pub(super) last_failure: Option<String>,
     /// The last project-check report and whether it is still current (`checks.rs`).
     pub(super) checks: super::checks::ChecksMemory,
+    /// The MCP servers (started after the trust question, so an untrusted repository's never are).
+    pub(super) mcp: crate::engine::mcp::McpManager,
 }
 
 impl Engine {
@@ -149,6 +151,7 @@ impl Engine {
             trust: setup.trust,
             last_failure: None,
             checks: Default::default(),
+            mcp: crate::engine::mcp::McpManager::empty(),
         }
     }
 
@@ -193,6 +196,10 @@ impl Engine {
         }
         self.start_graph();
         self.announce_templates();
+        if !self.config.mcp.servers.is_empty() {
+            let env = std::sync::Arc::new(|name: &str| std::env::var(name).ok());
+            self.mcp = crate::engine::mcp::McpManager::start(&self.config.mcp, &self.workspace, env);
+        }
         if self.preflight {
             self.spawn_preflight();
         }
@@ -208,6 +215,7 @@ impl Engine {
                 break;
             }
         }
+        self.mcp.shutdown();
         self.emit(Event::Stopped);
     }
 
@@ -220,6 +228,7 @@ impl Engine {
             Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Template(op) => return self.template_op(op).await,
             Op::Stats { since } => self.stats(since.as_deref()),
+            Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),

@@ -21,18 +21,18 @@ use crate::engine::protocol::{Event, LogLevel, Op};
 use crate::engine::tools::{self, Proposal, ToolInput};
 
 /// How one call ended, as the model will read it.
-struct Outcome {
-    content: String,
-    is_error: bool,
-    flags: Vec<String>,
+pub(super) struct Outcome {
+    pub content: String,
+    pub is_error: bool,
+    pub flags: Vec<String>,
 }
 
 impl Outcome {
-    fn ok(content: impl Into<String>) -> Self {
+    pub(super) fn ok(content: impl Into<String>) -> Self {
         Self { content: content.into(), is_error: false, flags: Vec::new() }
     }
 
-    fn error(content: impl Into<String>) -> Self {
+    pub(super) fn error(content: impl Into<String>) -> Self {
         Self { content: content.into(), is_error: true, flags: Vec::new() }
     }
 }
@@ -90,6 +90,9 @@ impl Engine {
                  Use the earlier result, try something different, or answer the user.",
                 call.name
             )));
+        }
+        if let Some(tool) = self.mcp.tool(&call.name) {
+            return self.mcp_tool(call, tool, after_denial).await;
         }
         let input = match tools::parse_call(&call.name, &call.arguments) {
             Ok(input) => input,

@@ -4,6 +4,7 @@
 //! tools, at the step limit, or when the user cancels.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
@@ -17,7 +18,7 @@ use crate::engine::llm::router::start_with_retries;
 use crate::engine::llm::{
     ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec, Usage,
 };
-use crate::engine::protocol::{Event, Intent, LogLevel, TurnOutcome};
+use crate::engine::protocol::{Event, Intent, LogLevel, McpHint, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
 /// What the engine tracks across the steps of one turn.
@@ -51,6 +52,9 @@ pub(super) enum StartError {
     /// Reported to the user already.
     Failed(String),
 }
+
+/// How long a turn's first step waits for MCP servers that are still starting.
+const MCP_START_WAIT: Duration = Duration::from_secs(5);
 
 impl Engine {
     pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
@@ -88,6 +92,16 @@ impl Engine {
                     return (TurnOutcome::Cancelled, LoopControl::Continue);
                 }
             };
+            if self.turn.step == 0 && self.mcp.starting() {
+                // The first turn may come while MCP servers still start: wait a little so
+                // their tools are offered, never long (a slow server's tools come next step).
+                let mcp = self.mcp.clone();
+                match self.unless_interrupted(mcp.settled(MCP_START_WAIT)).await {
+                    Ok(()) => {}
+                    Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
+                    Err(Interrupt::Cancel) => return (TurnOutcome::Cancelled, LoopControl::Continue),
+                }
+            }
             let (stream, kind) = match self.start_reply().await {
                 Ok(started) => started,
                 Err(StartError::Interrupted(Interrupt::Shutdown)) => {
@@ -249,7 +263,8 @@ impl Engine {
 
     /// The tools offered this step.
     /// Mutating tools are left out when the intent is read-only (`/explain`) or the policy is
-    /// `read-only` (they would only be refused, and a small model does better with fewer tools).
+    /// `read-only` (they would only be refused, and a small model does better with fewer tools);
+    /// so are MCP tools not declared read-only. MCP tools come last, as `SERVER__TOOL`.
     fn offered_tools(&self) -> Vec<ToolSpec> {
         let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
         crate::engine::tools::tool_specs()
@@ -265,6 +280,13 @@ impl Engine {
                         "edit_file" | "write_file" | "run" | "commit" | "create_branch"
                     )
             })
+            .chain(
+                self.mcp
+                    .tool_specs()
+                    .into_iter()
+                    .filter(|(_, hint)| edits || *hint == McpHint::ReadOnly)
+                    .map(|(spec, _)| spec),
+            )
             .collect()
     }
 

@@ -4,7 +4,8 @@
 //! - [`grant_for`] offers the narrowest sensible scope: one top-level file, else the deepest
 //!   directory holding every changed file (the whole workspace only when the files span the
 //!   root), or a command prefix of the program and its subcommand. Commits get no grant; of the
-//!   other git steps only a plain (unforced) branch or merge gets one, for that step alone.
+//!   other git steps only a plain (unforced) branch or merge gets one, for that step alone; an
+//!   MCP tool call gets one for that server's tool, whatever the arguments.
 //! - A grant covers only its own kind: a branch grant covers no command (`git switch -f x` run
 //!   by the model still asks) and a command grant no git step.
 //! - Paths are compared after [`normalize_path`] on `/`-separated, workspace-relative paths; a
@@ -41,6 +42,8 @@ pub enum GrantKind {
     /// Unforced git steps of this kind kv1nt takes itself (`/branch`, the model's
     /// `create_branch`); never a shell command.
     Git { op: GitAction },
+    /// Calls of one MCP server's tool (any arguments).
+    McpTool { server: String, tool: String },
 }
 
 /// Programs whose second word is a subcommand worth keeping in a command grant.
@@ -91,6 +94,7 @@ impl Grant {
             GrantKind::Git { op } => {
                 format!("kv1nt's own {} steps (not forced) for this session", op.as_str())
             }
+            GrantKind::McpTool { server, tool } => format!("calls of {server}__{tool} for this session"),
         };
         Grant { kind, description }
     }
@@ -121,6 +125,9 @@ impl Grant {
                 !want.is_empty() && !has_shell_syntax(command) && have.starts_with(&want)
             }
             (GrantKind::Git { op }, GateAction::Git { op: asked, force, .. }) => op == asked && !force,
+            (GrantKind::McpTool { server, tool }, GateAction::Mcp { server: s, tool: t, .. }) => {
+                server == s && tool == t
+            }
             _ => false,
         }
     }
@@ -173,6 +180,9 @@ pub fn grant_for(action: &GateAction) -> Option<Grant> {
             Some(Grant::new(GrantKind::Git { op: *op }))
         }
         GateAction::Git { .. } => None,
+        GateAction::Mcp { server, tool, .. } => {
+            Some(Grant::new(GrantKind::McpTool { server: server.clone(), tool: tool.clone() }))
+        }
     }
 }
 

@@ -2,10 +2,12 @@
 //! [`Grants`], does the action run, ask, or get refused?
 //!
 //! Invariants (checked in this order):
-//! 1. Read-only denies every action, whatever its risk or grants.
-//! 2. Critical risk always asks — under every other policy and despite any grant.
-//! 3. A session grant covering the action allows it (risk is at most high here).
-//! 4. Ask asks; auto-edit allows edits up to medium and asks for the rest; auto allows every
+//! 1. A low-risk MCP tool call (declared read-only, or set low by the user) runs without asking
+//!    under every policy, like the file reads it is the equivalent of.
+//! 2. Read-only denies every other action, whatever its risk or grants.
+//! 3. Critical risk always asks — under every other policy and despite any grant.
+//! 4. A session grant covering the action allows it (risk is at most high here).
+//! 5. Ask asks; auto-edit allows edits up to medium and asks for the rest; auto allows every
 //!    kind up to medium and asks for high.
 
 use super::grants::Grants;
@@ -29,6 +31,9 @@ pub const READ_ONLY_REASON: &str =
 /// Decides what happens to `action` (see the module docs for the rules).
 pub fn decide(policy: Policy, action: &GateAction, assessment: &Assessment, grants: &Grants) -> Verdict {
     let risk = assessment.risk;
+    if matches!(action, GateAction::Mcp { .. }) && risk == Risk::Low {
+        return Verdict::Allow { reason: "a read-only MCP tool runs without asking".into() };
+    }
     if policy == Policy::ReadOnly {
         return Verdict::Deny { reason: READ_ONLY_REASON.to_string() };
     }

@@ -2,7 +2,8 @@
 //!
 //! Path, command and secret rules are data (`assets/risk_paths.toml`, compiled once in
 //! `risk/rules.rs`); edits, commits and secrets are weighed here, commands in `risk/command.rs`,
-//! other git steps (branch, merge, uncommit, pull request, push, hook) in `risk/git.rs`.
+//! other git steps (branch, merge, uncommit, pull request, push, hook) in `risk/git.rs`, MCP tool
+//! calls in `risk/mcp.rs`.
 //!
 //! Invariants:
 //! - The risk is the maximum over all reasons; reasons are sorted most severe first, deduplicated
@@ -21,6 +22,7 @@
 
 mod command;
 mod git;
+mod mcp;
 mod rules;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +67,7 @@ pub fn assess(action: &GateAction, workspace: &Path) -> Assessment {
             found
         }
         GateAction::Git { op, target, force, .. } => git::assess_git(*op, target, *force),
+        GateAction::Mcp { server, tool, arguments, hint } => mcp::assess_mcp(server, tool, arguments, *hint),
     };
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
     let risk = found.first().map_or(Risk::Low, |f| f.0);

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The gate's vocabulary crosses to the UI, so it is defined in the protocol.
-pub use crate::engine::protocol::gate::{FileChange, GateAction, GitAction, Policy, Risk};
+pub use crate::engine::protocol::gate::{FileChange, GateAction, GitAction, McpHint, Policy, Risk};
 
 /// The assessor's verdict: a level and the reasons for it, in words a user reads in the modal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -171,6 +171,14 @@ fn finish(
     })?;
     apply_env(&mut config, env)?;
     apply_overrides(&mut config, overrides);
+    for (name, server) in &config.mcp.servers {
+        crate::engine::mcp::settings::check_name(name)
+            .map_err(|message| ConfigError::Invalid { path: "merged config".into(), message })?;
+        if server.command.trim().is_empty() {
+            let message = format!("[mcp.servers.{name}] needs `command` (the program to start)");
+            return Err(ConfigError::Invalid { path: "merged config".into(), message });
+        }
+    }
     Ok(config)
 }
 

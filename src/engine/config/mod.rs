@@ -26,6 +26,7 @@ use super::git::GitSettings;
 use super::graph::settings::{EmbedProvider, GraphSettings};
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
+use super::mcp::McpSettings;
 use super::sandbox::SandboxSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -43,6 +44,8 @@ pub struct Config {
     pub git: GitSettings,
     pub graph: GraphSettings,
     pub checks: ChecksSettings,
+    /// MCP servers whose tools the model may call (`[mcp.servers.NAME]`).
+    pub mcp: McpSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
     /// The repository's `.kv1nt/config.toml` is trusted (recorded by `kv1nt trust` or the

@@ -86,6 +86,32 @@ pub enum GateAction {
         /// Forced (`-f`, `--force`): discards or overwrites what the plain step keeps.
         force: bool,
     },
+    /// A tool of an MCP server, offered to the model as `SERVER__TOOL`.
+    Mcp {
+        server: String,
+        tool: String,
+        /// The call's arguments as pretty JSON (shown in full, and all the server receives).
+        arguments: String,
+        /// What the tool declares about itself, or the risk the user set for it.
+        hint: McpHint,
+    },
+}
+
+/// Where an MCP tool's risk comes from: its annotations (believed only for a server whose
+/// `trust_annotations` is on) or the user's `tools.<tool>.risk`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum McpHint {
+    /// `readOnlyHint: true`.
+    ReadOnly,
+    /// `destructiveHint: false`: it changes things, only by adding.
+    Additive,
+    /// `destructiveHint: true` (or left at its default with `readOnlyHint: false`).
+    Destructive,
+    /// No annotations, or annotations of a server not trusted for them.
+    Undeclared,
+    /// The user's configured risk for this tool.
+    Set(Risk),
 }
 
 /// The git steps other than a commit, each with its own risk rules and grants.
@@ -121,13 +147,15 @@ impl GitAction {
 }
 
 impl GateAction {
-    /// Short name for the audit log: "edit", "command", "commit", or a [`GitAction`]'s name.
+    /// Short name for the audit log: "edit", "command", "commit", "mcp", or a [`GitAction`]'s
+    /// name.
     pub fn kind(&self) -> &'static str {
         match self {
             GateAction::Edit { .. } => "edit",
             GateAction::Command { .. } => "command",
             GateAction::Commit { .. } => "commit",
             GateAction::Git { op, .. } => op.as_str(),
+            GateAction::Mcp { .. } => "mcp",
         }
     }
 
@@ -140,6 +168,7 @@ impl GateAction {
             GateAction::Command { command, .. } => command.clone(),
             GateAction::Commit { message, .. } => message.lines().next().unwrap_or_default().to_string(),
             GateAction::Git { target, .. } => target.clone(),
+            GateAction::Mcp { server, tool, .. } => format!("{server}__{tool}"),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod mcp;
 pub mod stats;
 pub mod syntax;
 pub mod templates;
@@ -24,11 +25,12 @@ pub mod test_report;
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
 pub use fences::{CodeBlock, extract_code_blocks};
-pub use gate::{FileChange, GateAction, GitAction, Policy, Risk};
+pub use gate::{FileChange, GateAction, GitAction, McpHint, Policy, Risk};
 pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use mcp::McpServerReport;
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
@@ -194,6 +196,8 @@ pub enum Op {
     /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
     /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
     Stats { since: Option<String> },
+    /// Ask how the MCP servers are doing (`Event::McpStatus`).
+    McpStatus,
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -300,6 +304,8 @@ pub enum Event {
     },
     /// The figures `Op::Stats` asked for.
     Stats(Box<stats::StatsReport>),
+    /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
+    McpStatus(Vec<McpServerReport>),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

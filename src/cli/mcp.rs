@@ -1,0 +1,98 @@
+//! `kv1nt mcp list` (the configured MCP servers, as the config says, without starting them)
+//! and `kv1nt mcp test NAME` (start one, list its tools with their risk source and its errors,
+//! stop it; exit 1 when it did not get ready). Env values are never printed, only their names.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+
+use super::Setup;
+use crate::engine::mcp::{McpManager, McpSettings};
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(subcommand)]
+    pub command: McpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// List the configured MCP servers ([mcp.servers.NAME]) without starting them.
+    List,
+    /// Start the server NAME, list its tools and errors, then stop it.
+    Test { name: String },
+}
+
+pub async fn run(args: McpArgs, setup: Setup) -> Result<i32> {
+    match args.command {
+        McpCommand::List => {
+            list(&setup.config.mcp);
+            Ok(0)
+        }
+        McpCommand::Test { name } => test(&setup, &name).await,
+    }
+}
+
+fn list(settings: &McpSettings) {
+    if settings.servers.is_empty() {
+        println!(
+            "No MCP servers are configured: add [mcp.servers.NAME] to your config (see README, MCP servers)."
+        );
+    }
+    for (name, s) in &settings.servers {
+        let off = if s.enabled { "" } else { " (disabled)" };
+        println!("{name}{off}: {} {}", s.command, s.args.join(" "));
+        let env: Vec<&str> =
+            s.env.keys().map(String::as_str).chain(s.pass_env.iter().map(String::as_str)).collect();
+        if !env.is_empty() {
+            println!("  env (besides PATH, HOME): {}", env.join(", "));
+        }
+        if let Some(cwd) = &s.cwd {
+            println!("  cwd: {}", cwd.display());
+        }
+        println!("  call timeout {} s, start timeout {} s", s.timeout_secs, s.start_timeout_secs);
+        if !s.trust_annotations {
+            println!("  annotations not trusted: every tool at least medium risk");
+        }
+        for (tool, t) in &s.tools {
+            println!("  {name}__{tool}: {} risk (your config)", t.risk);
+        }
+    }
+}
+
+async fn test(setup: &Setup, name: &str) -> Result<i32> {
+    let Some(server) = setup.config.mcp.servers.get(name) else {
+        let held = setup
+            .held
+            .as_ref()
+            .is_some_and(|h| h.keys.iter().any(|(k, _)| k.starts_with(&format!("mcp.servers.{name}."))));
+        if held {
+            bail!(
+                "the MCP server `{name}` is set by the repository's untrusted config: review it and run `kv1nt trust`"
+            );
+        }
+        let known: Vec<&str> = setup.config.mcp.servers.keys().map(String::as_str).collect();
+        bail!(
+            "no MCP server `{name}` is configured (configured: {})",
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        );
+    };
+    let mut one = McpSettings::default();
+    let mut server = server.clone();
+    server.enabled = true;
+    one.servers.insert(name.to_string(), server.clone());
+    let env = Arc::new(|n: &str| std::env::var(n).ok());
+    let manager = McpManager::start(&one, &setup.paths.workspace, env);
+    manager.settled(Duration::from_secs(server.start_timeout_secs.max(1) + 5)).await;
+    let report = manager.report();
+    manager.shutdown();
+    let ready = report.iter().all(|r| r.state == "ready");
+    for r in &report {
+        for line in r.lines() {
+            println!("{line}");
+        }
+    }
+    Ok(if ready { 0 } else { 1 })
+}

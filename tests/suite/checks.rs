@@ -25,36 +25,36 @@ use kv1nt::engine::protocol::{ApprovalDecision, CheckReport, Event, Op, Severity
 use kv1nt::engine::store::Store;
 use serde_json::json;
 
-const CARGO_TOML: &str =
+pub(super) const CARGO_TOML: &str =
     "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         crate::support::sandbox::use_built_helper();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
         Self { dir }
     }
 
-    fn repo(&self) -> PathBuf {
+    pub(super) fn repo(&self) -> PathBuf {
         self.dir.path().join("repo")
     }
 
-    fn home(&self) -> PathBuf {
+    pub(super) fn home(&self) -> PathBuf {
         self.dir.path().join("home")
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    pub(super) fn write(&self, rel: &str, text: &str) {
         let path = self.repo().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
 
-    fn engine(&self, mut config: Config, base: Option<&str>) -> EngineHandle {
+    pub(super) fn engine(&self, mut config: Config, base: Option<&str>) -> EngineHandle {
         config.llm.primary = ProviderKind::OpenAi;
         config.llm.fallback = Fallback::None;
         config.llm.max_retries = 0;
@@ -78,7 +78,7 @@ impl Fixture {
 }
 
 /// Events until the check report, answering approvals with Once.
-async fn until_report(engine: &mut EngineHandle) -> (CheckReport, Vec<Event>) {
+pub(super) async fn until_report(engine: &mut EngineHandle) -> (CheckReport, Vec<Event>) {
     let mut events = Vec::new();
     loop {
         let event = tokio::time::timeout(Duration::from_secs(240), engine.events.recv())
@@ -159,6 +159,8 @@ async fn a_change_that_breaks_the_build_shows_in_problems_and_enter_opens_it_in_
     .await;
     let mut config = Config::default();
     config.agent.approval = Policy::Ask;
+    // Without the fix loop (tests/suite/fix_loop.rs): the checks run once the turn ended.
+    config.checks.max_fix_rounds = 0;
     let mut engine = fx.engine(config, Some(&server.base_url()));
     engine.ops.send(Op::Submit { text: "make one a string".into(), intent: None }).unwrap();
 
@@ -174,7 +176,7 @@ async fn a_change_that_breaks_the_build_shows_in_problems_and_enter_opens_it_in_
     assert_eq!(delta.broken, ["cargo check"]);
     assert_eq!(delta.new_errors.len(), 1, "{delta:?}");
 
-    // The turn's proposal records that its checks failed (no fix rounds yet).
+    // The turn's proposal records that its checks failed (the fix loop is off: 0 rounds).
     let rows = Store::open(&fx.home()).unwrap().proposals(None).unwrap();
     let edit = rows.iter().find(|r| r.change_id.is_some()).expect("the applied edit's proposal");
     assert_eq!((edit.check_rounds, edit.checks_passed), (Some(0), Some(false)), "{rows:#?}");
@@ -256,6 +258,7 @@ async fn with_when_change_the_model_reads_the_checks_in_its_tool_result() {
     let mut config = Config::default();
     config.agent.approval = Policy::Ask;
     config.checks.when = kv1nt::engine::checks::CheckWhen::Change;
+    config.checks.max_fix_rounds = 0;
     let mut engine = fx.engine(config, Some(&server.base_url()));
     engine.ops.send(Op::Submit { text: "make one a string".into(), intent: None }).unwrap();
     let events = through_turn(&mut engine).await;

@@ -7,6 +7,7 @@ mod architecture;
 mod checks;
 mod cli;
 mod engine;
+mod fix_loop;
 mod fix_review;
 mod git_assist;
 mod git_cli;

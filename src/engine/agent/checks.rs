@@ -7,8 +7,8 @@
 //! The API a fix loop builds on: [`Engine::run_checks`] (run them now, get the report) and the
 //! turn's baseline, [`Engine::checks_baseline`] — the report from just before the turn's first
 //! write — so that [`CheckReport::since`] tells what the turn broke from what was broken
-//! already. The turn's result is recorded on its proposals (`store::proposals`, 0 fix rounds
-//! until a fix loop counts them).
+//! already; the fix loop (`fix_loop.rs`) builds on both. The turn's result (fix rounds, no
+//! worse than the baseline or not) is recorded on its proposals (`store::proposals`).
 //!
 //! Invariants: checks run in the sandbox with the engine's sandbox settings, never through the
 //! gate (they change nothing the user would review: `RunDir::Project`, no change set) and never
@@ -23,8 +23,8 @@ use crate::engine::checks::{self, CheckRun, CheckWhen};
 use crate::engine::protocol::{CheckReport, Event, LogLevel, Op, OutputStream, Severity};
 use crate::engine::sandbox::{CancellationToken, Stream};
 
-/// How many diagnostics a tool result quotes (the Problems list has them all).
-const QUOTED: usize = 20;
+/// How many diagnostics a tool result or a fix round quotes (the Problems list has them all).
+pub(super) const QUOTED: usize = 20;
 
 /// Largest file `Op::OpenFile` shows.
 const MAX_OPEN_BYTES: u64 = 4 << 20;
@@ -118,12 +118,17 @@ impl Engine {
         if self.config.checks.when == CheckWhen::Off || self.turn.checks_before.is_some() {
             return Ok(());
         }
-        let report = match &self.checks {
-            ChecksMemory { last: Some(report), stale: false } => report.clone(),
-            _ => self.run_checks().await?,
-        };
-        self.turn.checks_before = Some(report);
+        self.turn.checks_before = Some(self.current_checks().await?);
         Ok(())
+    }
+
+    /// The checks of the workspace as it is: the last report when kv1nt wrote nothing since it
+    /// ran, else a run now.
+    pub(super) async fn current_checks(&mut self) -> Result<CheckReport, Interrupt> {
+        match &self.checks {
+            ChecksMemory { last: Some(report), stale: false } => Ok(report.clone()),
+            _ => self.run_checks().await,
+        }
     }
 
     /// kv1nt wrote files (an applied edit, a command's changes, an undo): the last report is
@@ -132,12 +137,17 @@ impl Engine {
         self.checks.stale = true;
     }
 
-    /// The turn's checks on its proposals (`store::proposals`): passed or not, after 0 fix
-    /// rounds. A failure to record is logged, never fatal.
+    /// The turn's checks on its proposals (`store::proposals`): its fix rounds, and whether it
+    /// left the checks no worse than its baseline (or, without one, passing). A failure to
+    /// record is logged, never fatal.
     fn record_turn_checks(&self, report: &CheckReport) {
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
-        let passed = !report.failed();
-        if let Err(e) = store.set_turn_checks(&session.id, self.turn.number, 0, passed, (None, None)) {
+        let passed = match self.checks_baseline() {
+            Some(before) => report.since(before).is_clean(),
+            None => !report.failed(),
+        };
+        let rounds = self.turn.fix.rounds;
+        if let Err(e) = store.set_turn_checks(&session.id, self.turn.number, rounds, passed, (None, None)) {
             self.log(LogLevel::Warn, format!("could not record the turn's checks: {e}"));
         }
     }
@@ -156,9 +166,9 @@ impl Engine {
         }
     }
 
-    /// After a turn that applied changes: with `checks.when = "turn"` the checks run now; with
-    /// `"change"` they ran after its last change. Either way the result is recorded on the
-    /// turn's proposals.
+    /// After a turn that applied changes: with `checks.when = "turn"` the checks run now (unless
+    /// the fix loop ran them on what the turn left); with `"change"` they ran after its last
+    /// change. Either way the result is recorded on the turn's proposals.
     pub(super) async fn checks_after_turn(&mut self) -> LoopControl {
         if self.turn.edits_applied == 0 {
             return LoopControl::Continue;
@@ -169,7 +179,7 @@ impl Engine {
                 ChecksMemory { last: Some(report), stale: false } => report.clone(),
                 _ => return LoopControl::Continue,
             },
-            CheckWhen::Turn => match self.run_checks().await {
+            CheckWhen::Turn => match self.current_checks().await {
                 Ok(report) => report,
                 Err(Interrupt::Shutdown) => return LoopControl::Shutdown,
                 Err(Interrupt::Cancel) => return LoopControl::Continue,
@@ -181,11 +191,8 @@ impl Engine {
         if let Some(delta) = self.checks_baseline().map(|before| report.since(before))
             && !delta.is_clean()
         {
-            let mut what: Vec<String> = delta.broken.iter().map(|c| format!("{c} fails")).collect();
-            if !delta.new_errors.is_empty() {
-                what.push(format!("{} new error(s)", delta.new_errors.len()));
-            }
-            self.log(LogLevel::Warn, format!("this turn broke the checks: {}", what.join(", ")));
+            let what = super::fix_loop::broken_summary(&delta);
+            self.log(LogLevel::Warn, format!("this turn broke the checks: {what}"));
         }
         LoopControl::Continue
     }

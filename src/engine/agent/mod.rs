@@ -1,7 +1,8 @@
 //! The engine task: one home for every `impl Engine`. [`runtime`] owns the task's state and op
 //! loop; each other file adds one kind of work to it — a turn's step loop (`turn`), streaming a
 //! reply (`reply`), the model's tool calls (`tool_calls`), the approval gate as the engine runs it
-//! (`gate`) and the syntax gate before it (`syntax_gate`), sandboxed runs (`runs`), the project checks and opening their locations
+//! (`gate`) and the syntax gate before it (`syntax_gate`), the bounded fix loop after checks
+//! fail (`fix_loop`), sandboxed runs (`runs`), the project checks and opening their locations
 //! (`checks`), undo and rewind (`undo`), git flows through the gate
 //! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
@@ -13,6 +14,7 @@
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
 
 mod checks;
+mod fix_loop;
 mod gate;
 mod git;
 mod graph_context;

@@ -186,6 +186,11 @@ impl Engine {
         self.emit(Event::Log { level, text: text.into() });
     }
 
+    /// Something the user should see now (the TUI shows it over the panes; exec prints it).
+    pub(super) fn notice(&self, level: LogLevel, text: impl Into<String>) {
+        self.emit(Event::Notice { level, text: text.into() });
+    }
+
     async fn run(mut self) {
         self.start_session();
         if let Some(held) = self.trust.take()

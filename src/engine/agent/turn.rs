@@ -44,6 +44,8 @@ pub(super) struct TurnState {
     /// How often the syntax gate sent a change of each path back to the model in this turn
     /// (`syntax_gate`; a path's count restarts once a proposal of it reached the gate).
     pub syntax_retries: HashMap<String, u32>,
+    /// The fix loop's rounds in this turn (`fix_loop`).
+    pub fix: super::fix_loop::FixState,
 }
 
 /// Why a reply could not start.
@@ -131,6 +133,15 @@ impl Engine {
                 reply.tool_calls.clone()
             };
             if calls.is_empty() {
+                match self.fix_round().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(Interrupt::Cancel) => {
+                        self.log(LogLevel::Info, "turn cancelled during the checks");
+                        return (TurnOutcome::Cancelled, LoopControl::Continue);
+                    }
+                    Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
+                }
                 let suggestions = intents::follow_ups(self.turn.intent, &reply.text, self.turn.edits_applied);
                 if !suggestions.is_empty() {
                     self.emit(Event::Suggestions(suggestions));

@@ -163,8 +163,4 @@ impl Engine {
             );
         }
     }
-
-    fn notice(&self, level: LogLevel, text: impl Into<String>) {
-        self.emit(Event::Notice { level, text: text.into() });
-    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kv1nt::engine::agent::runtime::EngineHandle;
 use kv1nt::engine::approval::Policy;
 use kv1nt::engine::config::Config;
-use kv1nt::engine::protocol::{ApprovalDecision, Event, LogLevel, Op, TurnOutcome};
+use kv1nt::engine::protocol::{ApprovalDecision, Event, Intent, LogLevel, Op, TurnOutcome};
 use kv1nt::engine::store::Store;
 use serde_json::json;
 
@@ -142,4 +142,52 @@ async fn the_loop_stops_after_max_fix_rounds() {
         "{shown:?}"
     );
     assert_eq!(recorded(&fx), [(Some(1), Some(false)), (Some(1), Some(false))]);
+}
+
+/// Events until the turn ended (nothing to approve).
+async fn until_turn_ends(engine: &mut EngineHandle) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(240), engine.events.recv())
+            .await
+            .expect("engine hung")
+            .expect("engine stopped");
+        let end = matches!(event, Event::TurnEnded(_));
+        events.push(event);
+        if end {
+            return events;
+        }
+    }
+}
+
+#[tokio::test]
+async fn fix_with_nothing_pasted_takes_the_failing_checks_until_they_pass() {
+    let fx = repo();
+    fx.write("src/lib.rs", MISMATCHED);
+    let server =
+        ScriptedServer::start(Wire::OpenAi, vec![Turn::text(&["The cause: a &str where a u32 is due."])])
+            .await;
+    let mut engine = fx.engine(Config::default(), Some(&server.base_url()));
+    engine.ops.send(Op::Check).unwrap();
+    let (report, _) = super::checks::until_report(&mut engine).await;
+    assert!(report.failed(), "{report:#?}");
+
+    engine.ops.send(Op::Submit { text: String::new(), intent: Some(Intent::Fix) }).unwrap();
+    until_turn_ends(&mut engine).await;
+    let asked = server.chat_requests()[0].body["messages"].to_string();
+    assert!(asked.contains("Project checks: ✗ 1 error"), "{asked}");
+    assert!(asked.contains("src/lib.rs:2:") && asked.contains("mismatched types"), "{asked}");
+
+    // Repaired outside kv1nt and checked again: nothing is left to fix.
+    fx.write("src/lib.rs", BUILDS);
+    engine.ops.send(Op::Check).unwrap();
+    let (report, _) = super::checks::until_report(&mut engine).await;
+    assert!(!report.failed(), "{report:#?}");
+    engine.ops.send(Op::Submit { text: String::new(), intent: Some(Intent::Fix) }).unwrap();
+    let events = until_turn_ends(&mut engine).await;
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Notice { text, .. } if text.starts_with("Nothing to fix"))),
+        "{events:?}"
+    );
+    assert_eq!(server.chat_requests().len(), 1, "no second request");
 }

@@ -113,3 +113,25 @@ async fn exec_review_runs_the_review_headless() {
     let sent = server.chat_requests()[0].body["messages"].to_string();
     assert!(sent.contains("Focus: focus on arithmetic") && sent.contains("-    return a + b"), "{sent}");
 }
+
+#[tokio::test]
+async fn exec_fix_takes_pasted_error_text_headless() {
+    let fx = super::undo_cli::Fx::new();
+    fx.repo.write("calc.py", "def add(a, b):\n    return a - b\n");
+    fx.repo.commit_all("start");
+    let server =
+        ScriptedServer::start(Wire::OpenAi, vec![Turn::text(&["The cause: `add` subtracts."])]).await;
+    let pasted = "/fix AssertionError: assert add(1, 2) == 3 (got -1)";
+    let mut cmd = fx.kv1nt(&["exec", pasted]);
+    cmd.env("OPENAI_BASE_URL", server.base_url()).env("KV1NT_PROVIDER", "openai").env("OPENAI_API_KEY", "k");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("The cause: `add` subtracts."));
+    let request = &server.chat_requests()[0].body;
+    let sent = request["messages"].to_string();
+    assert!(sent.contains("Fix this failure.") && sent.contains("assert add(1, 2) == 3 (got -1)"), "{sent}");
+    let user = request["messages"][1]["content"].as_str().unwrap();
+    assert!(!user.contains("/fix"), "the slash command is the intent, not text: {user}");
+    let system = request["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("what causes it"), "the fix template asks for the cause first: {system}");
+}

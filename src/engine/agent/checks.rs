@@ -36,6 +36,9 @@ pub(super) struct ChecksMemory {
     last: Option<CheckReport>,
     /// kv1nt wrote files since `last` ran, so it no longer describes the workspace.
     stale: bool,
+    /// What the checks last put in `Engine::last_failure` (for `/fix`), to take it back once
+    /// they pass.
+    failure: Option<String>,
 }
 
 impl Engine {
@@ -101,7 +104,16 @@ impl Engine {
         let level = if report.failed() { LogLevel::Warn } else { LogLevel::Info };
         self.log(level, format!("checks: {}", report.summary()));
         self.emit(Event::Checks(report.clone()));
-        self.checks = ChecksMemory { last: Some(report.clone()), stale: false };
+        let mut failure = None;
+        if report.failed() {
+            // `/fix` with nothing pasted fixes the latest failure, a check's or a run's.
+            let text = describe(&report, "Project checks");
+            self.last_failure = Some(text.clone());
+            failure = Some(text);
+        } else if self.last_failure.is_some() && self.last_failure == self.checks.failure {
+            self.last_failure = None;
+        }
+        self.checks = ChecksMemory { last: Some(report.clone()), stale: false, failure };
         Ok(report)
     }
 
@@ -126,7 +138,7 @@ impl Engine {
     /// ran, else a run now.
     pub(super) async fn current_checks(&mut self) -> Result<CheckReport, Interrupt> {
         match &self.checks {
-            ChecksMemory { last: Some(report), stale: false } => Ok(report.clone()),
+            ChecksMemory { last: Some(report), stale: false, .. } => Ok(report.clone()),
             _ => self.run_checks().await,
         }
     }
@@ -176,7 +188,7 @@ impl Engine {
         let report = match self.config.checks.when {
             CheckWhen::Off => return LoopControl::Continue,
             CheckWhen::Change => match &self.checks {
-                ChecksMemory { last: Some(report), stale: false } => report.clone(),
+                ChecksMemory { last: Some(report), stale: false, .. } => report.clone(),
                 _ => return LoopControl::Continue,
             },
             CheckWhen::Turn => match self.current_checks().await {
@@ -235,9 +247,16 @@ impl Engine {
     }
 }
 
-/// The report as the model reads it: the summary, then errors and warnings one per line.
+/// The report as the model reads it after a change: the summary, then errors and warnings one
+/// per line.
 pub(crate) fn for_model(report: &CheckReport) -> String {
-    let mut text = format!("Project checks after this change: {}", report.summary());
+    describe(report, "Project checks after this change")
+}
+
+/// `heading: summary`, then errors and warnings one per line (the first [`QUOTED`]), then each
+/// failed check's own summary.
+fn describe(report: &CheckReport, heading: &str) -> String {
+    let mut text = format!("{heading}: {}", report.summary());
     let shown: Vec<String> = report
         .diagnostics
         .iter()

@@ -1,8 +1,9 @@
 //! The context `/fix` and `/review` bring to the user's text before a turn starts.
 //!
-//! - `/fix [TEXT]`: the pasted error text, else the last failed run of this session (its command,
-//!   summary and output tails, kept by `runs.rs` in [`Engine::last_failure`]); the prompt asks for
-//!   the cause first, then the smallest change, then the failing command again.
+//! - `/fix [TEXT]`: the pasted error text, else the latest failure of this session kept in
+//!   [`Engine::last_failure`] — a failed run (its command, summary and output tails, `runs.rs`)
+//!   or failing project checks (their diagnostics, `checks.rs`; taken back once they pass); the
+//!   prompt asks for the cause first, then the smallest change, then the failing command again.
 //! - `/review [TEXT]`: the staged diff, else the current branch against `git.base_branch` (from
 //!   their merge base); read-only tools (`intents::allows_edits`); findings come back as
 //!   `severity path:line — …` with a suggested change the user can then have applied through
@@ -37,7 +38,7 @@ impl Engine {
             (false, _) => text,
             (true, Some(failure)) => failure.clone(),
             (true, None) => {
-                return Err("Nothing to fix: no run failed in this session. Paste the error after \
+                return Err("Nothing to fix: no run or check failed in this session. Paste the error after \
                             /fix (e.g. /fix <the compiler's output>)."
                     .into());
             }

@@ -9,6 +9,7 @@ mod cli;
 mod engine;
 mod fix_loop;
 mod fix_review;
+mod fix_tests;
 mod git_assist;
 mod git_cli;
 mod git_flow;

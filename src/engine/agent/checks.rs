@@ -20,7 +20,7 @@
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
 use crate::engine::checks::{self, CheckRun, CheckWhen};
-use crate::engine::protocol::{CheckReport, Event, LogLevel, Op, OutputStream, Severity};
+use crate::engine::protocol::{CheckReport, Event, LogLevel, Op, OutputStream, Severity, TestReport};
 use crate::engine::sandbox::{CancellationToken, Stream};
 
 /// How many diagnostics a tool result or a fix round quotes (the Problems list has them all).
@@ -39,6 +39,10 @@ pub(super) struct ChecksMemory {
     /// What the checks last put in `Engine::last_failure` (for `/fix`), to take it back once
     /// they pass.
     failure: Option<String>,
+    /// The session's last test results (a run's output read by a test-result parser), and
+    /// whether kv1nt wrote files since: a later turn's baseline while it did not.
+    tests: Option<TestReport>,
+    tests_stale: bool,
 }
 
 impl Engine {
@@ -113,7 +117,9 @@ impl Engine {
         } else if self.last_failure.is_some() && self.last_failure == self.checks.failure {
             self.last_failure = None;
         }
-        self.checks = ChecksMemory { last: Some(report.clone()), stale: false, failure };
+        self.checks.last = Some(report.clone());
+        self.checks.stale = false;
+        self.checks.failure = failure;
         Ok(report)
     }
 
@@ -127,6 +133,13 @@ impl Engine {
     /// the checks as they are — the last report when kv1nt wrote nothing since it ran, else a
     /// run now. Nothing when checks are off or the baseline is taken already.
     pub(super) async fn capture_checks_baseline(&mut self) -> Result<(), Interrupt> {
+        if self.turn.edits_applied == 0
+            && self.turn.fix.tests_before.is_none()
+            && !self.checks.tests_stale
+            && let Some(tests) = &self.checks.tests
+        {
+            self.turn.fix.tests_before = Some(tests.clone());
+        }
         if self.config.checks.when == CheckWhen::Off || self.turn.checks_before.is_some() {
             return Ok(());
         }
@@ -147,19 +160,36 @@ impl Engine {
     /// out of date.
     pub(super) fn note_write(&mut self) {
         self.checks.stale = true;
+        self.checks.tests_stale = true;
+        // The same call on a changed workspace is not a loop (running the tests again after a
+        // fix, reading a file again after an edit): the repeat guard counts from here.
+        self.turn.call_counts.clear();
     }
 
-    /// The turn's checks on its proposals (`store::proposals`): its fix rounds, and whether it
-    /// left the checks no worse than its baseline (or, without one, passing). A failure to
-    /// record is logged, never fatal.
+    /// The session's latest test results (`fix_loop::note_tests`).
+    pub(super) fn remember_tests(&mut self, report: &TestReport) {
+        self.checks.tests = Some(report.clone());
+        self.checks.tests_stale = false;
+    }
+
+    /// The turn's checks and tests on its proposals (`store::proposals`): its fix rounds,
+    /// whether it left the checks (without a baseline: passing) and its tests no worse than
+    /// before, and the tests' summary lines before and after. A failure to record is logged,
+    /// never fatal.
     fn record_turn_checks(&self, report: &CheckReport) {
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
-        let passed = match self.checks_baseline() {
+        let checks_ok = match self.checks_baseline() {
+            _ if report.checks.is_empty() => true,
             Some(before) => report.since(before).is_clean(),
             None => !report.failed(),
         };
+        let passed = checks_ok && self.tests_no_worse() != Some(false);
         let rounds = self.turn.fix.rounds;
-        if let Err(e) = store.set_turn_checks(&session.id, self.turn.number, rounds, passed, (None, None)) {
+        let fix = &self.turn.fix;
+        let before = fix.tests_before.as_ref().map(TestReport::summary_line);
+        let after = fix.tests_after.as_ref().map(TestReport::summary_line);
+        let tests = (before.as_deref(), after.as_deref());
+        if let Err(e) = store.set_turn_checks(&session.id, self.turn.number, rounds, passed, tests) {
             self.log(LogLevel::Warn, format!("could not record the turn's checks: {e}"));
         }
     }
@@ -186,7 +216,8 @@ impl Engine {
             return LoopControl::Continue;
         }
         let report = match self.config.checks.when {
-            CheckWhen::Off => return LoopControl::Continue,
+            // Without checks, what the turn did to its tests is still recorded.
+            CheckWhen::Off => CheckReport::default(),
             CheckWhen::Change => match &self.checks {
                 ChecksMemory { last: Some(report), stale: false, .. } => report.clone(),
                 _ => return LoopControl::Continue,
@@ -197,7 +228,7 @@ impl Engine {
                 Err(Interrupt::Cancel) => return LoopControl::Continue,
             },
         };
-        if !report.checks.is_empty() {
+        if !report.checks.is_empty() || self.turn.fix.tests_after.is_some() {
             self.record_turn_checks(&report);
         }
         if let Some(delta) = self.checks_baseline().map(|before| report.since(before))

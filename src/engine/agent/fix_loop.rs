@@ -1,12 +1,19 @@
 //! The bounded fix loop: when the model ends a turn that applied changes and the project checks
 //! now fail where they did not before the turn (the report [`CheckReport::since`] the turn's
-//! baseline: a check it broke, an error it added), the failures go back to the model as a
-//! message and the turn goes on with another step.
+//! baseline: a check it broke, an error it added), or its last test run has failures the run
+//! before its first write did not have, the failures go back to the model as a message and the
+//! turn goes on with another step.
+//!
+//! The tests' baseline is the last test run before the turn's first write: one the model ran in
+//! this turn, else the session's last one when kv1nt wrote nothing since. Tests are only known
+//! from runs (the model's `run`, `/run`) whose output a test-result parser read; kv1nt does not
+//! run them on its own, since a suite may take minutes.
 //!
 //! Invariants: at most `checks.max_fix_rounds` rounds per turn (0 turns the loop off); a round
 //! that leaves exactly the failures of the round before ends the loop (the model is not fixing
-//! them, and another round would only spend tokens); failures that were there before the turn
-//! never start a round. Each round is announced to the user as a notice and kept in the history
+//! them, and another round would only spend tokens), and so does a round after which the model
+//! did not run the failing tests again; failures that were there before the turn never start a
+//! round. Each round is announced to the user as a notice and kept in the history
 //! as a user-role message that says it came from kv1nt; Esc cancels the checks or the model's
 //! step like any other. The number of rounds and whether the turn left the checks no worse are
 //! recorded on the turn's proposals (`checks.rs`, `store::proposals`).
@@ -16,7 +23,7 @@ use super::reply::Interrupt;
 use super::runtime::Engine;
 use crate::engine::checks::CheckWhen;
 use crate::engine::llm::Message;
-use crate::engine::protocol::{CheckDelta, CheckReport, LogLevel};
+use crate::engine::protocol::{CheckDelta, CheckReport, LogLevel, TestFailure, TestReport};
 use crate::engine::store::MessageStatus;
 
 /// The fix loop's memory within one turn.
@@ -26,6 +33,50 @@ pub(super) struct FixState {
     pub rounds: u32,
     /// The failures that started the last round, to notice a round that changed nothing.
     last: Option<Vec<String>>,
+    /// The last test run before the turn's first write (the tests' baseline).
+    pub tests_before: Option<TestReport>,
+    /// The last test run after it.
+    pub tests_after: Option<TestReport>,
+    /// Test runs after the first write, and their number when the last round began with
+    /// failing tests (`None`: it began with checks alone).
+    tests_runs: u32,
+    tests_runs_at_round: Option<u32>,
+}
+
+/// What the turn's last test run broke: failures its baseline did not have.
+struct TestRegression {
+    runner: String,
+    /// Named failures not named in the baseline.
+    new: Vec<TestFailure>,
+    /// More failures than before without names for them (output that names none).
+    unnamed: usize,
+}
+
+impl TestRegression {
+    fn summary(&self) -> String {
+        let n = self.new.len() + self.unnamed;
+        format!("{n} test{} newly fail{}", if n == 1 { "" } else { "s" }, if n == 1 { "s" } else { "" })
+    }
+}
+
+/// The turn's test regression, if its tests were run before and after its first write with
+/// the same runner and the later run fails where the earlier did not.
+fn test_regression(before: &TestReport, after: &TestReport) -> Option<TestRegression> {
+    if before.runner != after.runner || after.failed == 0 {
+        return None;
+    }
+    let new: Vec<TestFailure> = after
+        .failures
+        .iter()
+        .filter(|f| !before.failures.iter().any(|b| b.name == f.name))
+        .cloned()
+        .collect();
+    let unnamed = if new.is_empty() { after.failed.saturating_sub(before.failed) } else { 0 };
+    (!new.is_empty() || unnamed > 0).then(|| TestRegression {
+        runner: after.runner.to_string(),
+        new,
+        unnamed,
+    })
 }
 
 impl Engine {
@@ -34,20 +85,37 @@ impl Engine {
     /// takes another step. Errors only when the user cancelled the checks or the engine stops.
     pub(super) async fn fix_round(&mut self) -> Result<bool, Interrupt> {
         let max = self.config.checks.max_fix_rounds;
-        if max == 0 || self.turn.edits_applied == 0 || self.config.checks.when == CheckWhen::Off {
+        if max == 0 || self.turn.edits_applied == 0 {
             return Ok(false);
         }
-        let report = self.current_checks().await?;
-        let Some(delta) = self.checks_baseline().map(|before| report.since(before)) else {
-            return Ok(false);
+        let checks = if self.config.checks.when == CheckWhen::Off {
+            None
+        } else {
+            let report = self.current_checks().await?;
+            self.checks_baseline().map(|before| (report.since(before), report)).filter(|(d, _)| !d.is_clean())
         };
-        if delta.is_clean() {
+        let fix = &self.turn.fix;
+        let tests = match (&fix.tests_before, &fix.tests_after) {
+            (Some(before), Some(after)) => test_regression(before, after),
+            _ => None,
+        };
+        if checks.is_none() && tests.is_none() {
             return Ok(false);
         }
-        let what = broken_summary(&delta);
-        let signature = signature(&delta);
-        let rounds = self.turn.fix.rounds;
-        if self.turn.fix.last.as_ref() == Some(&signature) {
+        let mut parts: Vec<String> = checks.iter().map(|(delta, _)| broken_summary(delta)).collect();
+        parts.extend(tests.as_ref().map(TestRegression::summary));
+        let what = parts.join("; ");
+        let mut signature = checks.as_ref().map(|(delta, _)| signature(delta)).unwrap_or_default();
+        signature.extend(tests.iter().flat_map(|t| t.new.iter().map(|f| format!("test {}", f.name))));
+        let rounds = fix.rounds;
+        if tests.is_some() && fix.tests_runs_at_round == Some(fix.tests_runs) {
+            self.notice(
+                LogLevel::Warn,
+                format!("The tests were not run again after the last fix round; they last failed ({what}). Fix rounds stopped."),
+            );
+            return Ok(false);
+        }
+        if fix.last.as_ref() == Some(&signature) {
             self.notice(
                 LogLevel::Warn,
                 format!(
@@ -68,15 +136,39 @@ impl Engine {
             return Ok(false);
         }
         let round = rounds + 1;
-        self.turn.fix = FixState { rounds: round, last: Some(signature) };
+        let fix = &mut self.turn.fix;
+        fix.rounds = round;
+        fix.last = Some(signature);
+        fix.tests_runs_at_round = tests.as_ref().map(|_| fix.tests_runs);
         self.notice(
             LogLevel::Info,
             format!("Fix round {round}/{max}: {what}; the model is asked to fix it."),
         );
-        let message = Message::user(fix_prompt(&delta, &report, round, max));
+        let message = Message::user(fix_prompt(checks.as_ref(), tests.as_ref(), round, max));
         self.persist_new(&message, MessageStatus::Complete);
         self.history.push(message);
         Ok(true)
+    }
+
+    /// A run's output had test results (`runs.rs`): before the turn's first write they are the
+    /// tests' baseline, after it what the turn left.
+    pub(super) fn note_tests(&mut self, report: &TestReport) {
+        self.remember_tests(report);
+        let fix = &mut self.turn.fix;
+        if self.turn.edits_applied == 0 {
+            fix.tests_before = Some(report.clone());
+        } else {
+            fix.tests_after = Some(report.clone());
+            fix.tests_runs += 1;
+        }
+    }
+
+    /// Whether the turn left its tests no worse (`None`: not known — not run before and after).
+    pub(super) fn tests_no_worse(&self) -> Option<bool> {
+        match (&self.turn.fix.tests_before, &self.turn.fix.tests_after) {
+            (Some(before), Some(after)) => Some(test_regression(before, after).is_none()),
+            _ => None,
+        }
     }
 }
 
@@ -105,24 +197,43 @@ fn signature(delta: &CheckDelta) -> Vec<String> {
     keys
 }
 
-/// The message the model gets: what its changes broke, the new errors one per line, and for a
-/// broken check that reported no diagnostic, its own summary.
-fn fix_prompt(delta: &CheckDelta, report: &CheckReport, round: u32, max: u32) -> String {
+/// The message the model gets: what its changes broke, the new errors one per line (for a
+/// broken check that reported no diagnostic, its own summary), the tests that newly fail.
+fn fix_prompt(
+    checks: Option<&(CheckDelta, CheckReport)>,
+    tests: Option<&TestRegression>,
+    round: u32,
+    max: u32,
+) -> String {
     let mut text = format!(
-        "[kv1nt fix round {round} of {max}] The project checks fail after your changes: {}.\n\
+        "[kv1nt fix round {round} of {max}] Your changes broke what passed before this request.\n\
          Fix what your changes broke (read the files again first), then stop. \
-         Errors that were there before this request are not yours to fix.",
-        broken_summary(delta)
+         Failures that were there before this request are not yours to fix."
     );
-    for d in delta.new_errors.iter().take(QUOTED) {
-        text.push_str(&format!("\n{}", d.one_line()));
+    if let Some((delta, report)) = checks {
+        text.push_str(&format!("\n\nThe project checks fail after your changes: {}.", broken_summary(delta)));
+        for d in delta.new_errors.iter().take(QUOTED) {
+            text.push_str(&format!("\n{}", d.one_line()));
+        }
+        if delta.new_errors.len() > QUOTED {
+            text.push_str(&format!("\n… and {} more", delta.new_errors.len() - QUOTED));
+        }
+        for check in report.checks.iter().filter(|c| delta.broken.contains(&c.name)) {
+            if !report.diagnostics.iter().any(|d| d.check == check.name) {
+                text.push_str(&format!("\n{}: {}", check.name, check.summary));
+            }
+        }
     }
-    if delta.new_errors.len() > QUOTED {
-        text.push_str(&format!("\n… and {} more", delta.new_errors.len() - QUOTED));
-    }
-    for check in report.checks.iter().filter(|c| delta.broken.contains(&c.name)) {
-        if !report.diagnostics.iter().any(|d| d.check == check.name) {
-            text.push_str(&format!("\n{}: {}", check.name, check.summary));
+    if let Some(tests) = tests {
+        text.push_str(&format!(
+            "\n\nTests that passed before your changes now fail ({}): {}. Run them again with `run` once fixed.",
+            tests.runner,
+            tests.summary()
+        ));
+        for f in tests.new.iter().take(QUOTED) {
+            let at = f.location.as_ref().map(|(file, line)| format!(" ({file}:{line})")).unwrap_or_default();
+            let message = if f.message.is_empty() { String::new() } else { format!(" — {}", f.message) };
+            text.push_str(&format!("\n- {}{at}{message}", f.name));
         }
     }
     text

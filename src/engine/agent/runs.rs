@@ -196,6 +196,9 @@ impl Engine {
                 let summary = result.summary();
                 let changes = result.changes.take();
                 let tests = self.test_report(&command, &result);
+                if let Some(tests) = &tests {
+                    self.note_tests(tests);
+                }
                 let content = model_report(&summary, tests.as_ref(), &result);
                 (summary, result.success, content, changes, tests)
             }

@@ -28,7 +28,8 @@ pub(super) struct TurnState {
     pub step: usize,
     /// Content flagged as a possible prompt injection was read in this turn.
     pub flagged: bool,
-    /// How often each (tool, arguments) was called, to stop a model that loops.
+    /// How often each (tool, arguments) was called since kv1nt last wrote to the workspace, to
+    /// stop a model that loops (`note_write` clears it).
     pub call_counts: HashMap<String, usize>,
     pub edits_applied: usize,
     /// The graph's sections for the files in view, recomputed before each step.

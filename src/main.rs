@@ -102,6 +102,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::audit::run(&args, &store)?;
             Ok(0)
         }
+        Some(Command::Forget(args)) => {
+            let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
+            cli::forget::run(&args, &setup.paths.workspace, &store)
+        }
         Some(Command::Stats(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::stats::run(&args, cli.model.model.as_deref(), &store)?;

@@ -10,6 +10,7 @@ mod engine;
 mod fix_loop;
 mod fix_review;
 mod fix_tests;
+mod forget;
 mod git_assist;
 mod git_cli;
 mod git_flow;

@@ -171,6 +171,9 @@ impl Engine {
         }
         self.turn.proposal = None;
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return true };
+        if !self.config.learning.enabled {
+            return true;
+        }
         let language = match action {
             GateAction::Edit { changes } => changes
                 .first()

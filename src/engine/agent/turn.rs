@@ -164,7 +164,7 @@ impl Engine {
     /// The last reply's tokens, added to its turn's row (`store::usage`).
     fn record_usage(&mut self, kind: ProviderKind) {
         let usage = std::mem::take(&mut self.turn.last_usage);
-        if usage.input_tokens == 0 && usage.output_tokens == 0 {
+        if (usage.input_tokens == 0 && usage.output_tokens == 0) || !self.config.learning.enabled {
             return;
         }
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return };

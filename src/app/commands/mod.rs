@@ -61,6 +61,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     row("graph", "", "search the code index (F3)", ui::graph),
     row("help", "", "show keys and commands", ui::help),
     row("mcp", "", "list the MCP servers: state, tools, recent errors", session::mcp),
+    row("learn", "", "conventions kv1nt noticed, with evidence; add one to KV1NT.md", session::learn),
     row("merge", "BRANCH", "merge BRANCH here, resolving conflicts with you", git::merge),
     row("model", "NAME", "use another model of the current provider", session::model),
     row("models", "", "list the current provider's models (in Output)", session::models),

@@ -234,6 +234,8 @@ impl Engine {
             Op::Template(op) => return self.template_op(op).await,
             Op::Stats { since } => self.stats(since.as_deref()),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
+            Op::Learn => self.learn(),
+            Op::AcceptRule(rule) => return self.accept_rule(rule).await,
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),

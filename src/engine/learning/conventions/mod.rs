@@ -89,6 +89,10 @@ pub fn mine(corpus: &Corpus) -> Vec<Rule> {
     rules.extend(tooling::mine(&corpus.paths, &corpus.files));
     rules.extend(commits::mine(&corpus.commits));
     rules.extend(corrections::mine(&corpus.corrections));
+    for rule in &mut rules {
+        rule.text = printable(&rule.text);
+        rule.evidence.examples.iter_mut().for_each(|e| *e = shortened(&printable(e)));
+    }
     let stated = normalize(&corpus.instructions);
     rules.retain(|r| !stated.contains(&normalize(&r.text)));
     let share = |r: &Rule| r.evidence.count as f64 / r.evidence.total.max(1) as f64;
@@ -146,6 +150,21 @@ pub fn strong(count: usize, total: usize) -> bool {
 /// Evidence keeping the first [`MAX_EXAMPLES`] examples.
 pub fn evidence(count: usize, total: usize, examples: impl IntoIterator<Item = String>) -> Evidence {
     Evidence { count, total, examples: examples.into_iter().take(MAX_EXAMPLES).collect() }
+}
+
+/// Longest example kept, in characters (a long commit subject is cut with `…`).
+pub const MAX_EXAMPLE_CHARS: usize = 120;
+
+fn shortened(text: &str) -> String {
+    if text.chars().count() <= MAX_EXAMPLE_CHARS {
+        return text.to_string();
+    }
+    text.chars().take(MAX_EXAMPLE_CHARS - 1).chain(['…']).collect()
+}
+
+/// Text from the repository or the store without control characters (terminal escapes).
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn normalize(text: &str) -> String {
@@ -267,5 +286,16 @@ mod tests {
         let conventional = rules.iter().find(|r| r.id == "commits-conventional").expect("offered");
         corpus.instructions = format!("# Rules\n\n{}", kv1nt_line(conventional));
         assert!(mine(&corpus).iter().all(|r| r.id != "commits-conventional"));
+    }
+
+    #[test]
+    fn examples_are_printable_and_short() {
+        let subject = format!("fix: \u{1b}[31mred\u{1b}[0m {}", "x".repeat(300));
+        let commits = (0..5).map(|i| CommitInfo { id: format!("c{i}"), subject: subject.clone() }).collect();
+        let rules = mine(&Corpus { commits, ..Corpus::default() });
+        let example = &rules[0].evidence.examples[0];
+        assert!(!example.contains('\u{1b}'), "{example}");
+        assert_eq!(example.chars().count(), MAX_EXAMPLE_CHARS);
+        assert!(example.ends_with('…'));
     }
 }

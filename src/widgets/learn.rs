@@ -1,5 +1,5 @@
 //! The `/learn` list drawn over the panes: each candidate convention as the line it would add to
-//! `KV1NT.md`, its category and evidence share, and under the selected one its examples. The
+//! `KV1NT.md` (wrapped, never cut), its category and evidence share, and under the selected one its examples. The
 //! rules come from `Event::Conventions` (`protocol::learn`); the state is `app::learn`.
 //!
 //! Invariant: the list scrolls to keep the selected rule (and its examples) in view.
@@ -42,6 +42,34 @@ pub fn render_learn(area: Rect, buf: &mut Buffer, view: &LearnView, theme: &Them
     }
 }
 
+/// Where a rule's text starts: after the marker and the category.
+const INDENT: usize = 14;
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if !line.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let rest: String = line.chars().skip(width).collect();
+            lines.push(line.chars().take(width).collect());
+            line = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// (rule index, first line of the rule, line) for every line of the list.
 fn lines<'a>(view: &'a LearnView, theme: &Theme, width: usize) -> Vec<(Option<usize>, bool, Line<'a>)> {
     if view.rules.is_empty() {
@@ -60,29 +88,45 @@ fn lines<'a>(view: &'a LearnView, theme: &Theme, width: usize) -> Vec<(Option<us
             "  "
         };
         let text_style = if selected { theme.popup_selected } else { theme.base };
-        let share = rule.evidence.share();
-        let category = format!("{:<12}", rule.category.as_str());
-        let room = width.saturating_sub(marker.chars().count() + category.len() + share.chars().count() + 2);
-        let text: String = if rule.text.chars().count() > room {
-            rule.text.chars().take(room.saturating_sub(1)).chain(['…']).collect()
-        } else {
-            format!("{:<room$}", rule.text)
-        };
-        out.push((
-            Some(i),
-            true,
-            Line::from(vec![
-                Span::styled(marker, theme.accent),
-                Span::styled(category, theme.dim),
-                Span::styled(text, text_style),
-                Span::styled(format!("  {share}"), theme.accent.add_modifier(Modifier::BOLD)),
-            ]),
-        ));
+        let share = format!("{:>14}", rule.evidence.share());
+        let room = width.saturating_sub(INDENT + share.chars().count() + 1).max(10);
+        for (n, piece) in wrap(&rule.text, room).into_iter().enumerate() {
+            let mut spans = if n == 0 {
+                vec![
+                    Span::styled(marker, theme.accent),
+                    Span::styled(format!("{:<12}", rule.category.as_str()), theme.dim),
+                ]
+            } else {
+                vec![Span::raw(" ".repeat(INDENT))]
+            };
+            let padded = format!("{piece:<room$}");
+            spans.push(Span::styled(padded, text_style));
+            if n == 0 {
+                spans.push(Span::styled(format!(" {share}"), theme.accent.add_modifier(Modifier::BOLD)));
+            }
+            out.push((Some(i), n == 0, Line::from(spans)));
+        }
         if selected {
             for example in &rule.evidence.examples {
-                out.push((Some(i), false, Line::styled(format!("               e.g. {example}"), theme.dim)));
+                let line = format!("{}e.g. {example}", " ".repeat(INDENT));
+                out.push((Some(i), false, Line::styled(line, theme.dim)));
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_keeps_every_word() {
+        assert_eq!(
+            wrap("Name Rust test functions in snake_case.", 16),
+            ["Name Rust test", "functions in", "snake_case."]
+        );
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
+    }
 }

@@ -312,3 +312,85 @@ async fn kv1nt_learn_prints_the_rules_with_evidence_and_writes_nothing() {
     assert_eq!(fx.repo.snapshot(), before, "learn is read-only");
     assert!(!Path::new(&fx.root().join("KV1NT.md")).exists());
 }
+
+/// The TUI: `/learn` asks the engine; its answer is a list of rules with their share and, under
+/// the selected one, its examples; ↓ then Enter proposes that rule (once), Esc closes.
+#[test]
+fn the_learn_list_shows_evidence_and_enter_proposes_the_selected_rule() {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    use kv1nt::app::keymap::Keymap;
+    use kv1nt::app::modals::Modal;
+    use kv1nt::app::state::AppState;
+    use kv1nt::app::{input, update};
+    use kv1nt::engine::protocol::Evidence;
+    use kv1nt::text::theme::{ColorMode, Theme};
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+
+    let key = |code| TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    let keymap = Keymap::load(&Default::default()).unwrap();
+    let theme = Theme::builtin("dark").unwrap().with_color_mode(ColorMode::TrueColor);
+    let mut s = AppState::new(keymap, theme, ProviderKind::Anthropic, "m".into());
+    let screen = |s: &mut AppState| {
+        let area = Rect::new(0, 0, 140, 40);
+        let mut buf = Buffer::empty(area);
+        kv1nt::widgets::draw_into(area, &mut buf, s, std::time::Instant::now());
+        (0..area.height)
+            .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for c in "/learn".chars() {
+        input::handle(&mut s, key(KeyCode::Char(c)), &tx);
+    }
+    input::handle(&mut s, key(KeyCode::Enter), &tx);
+    assert!(matches!(rx.try_recv(), Ok(Op::Learn)));
+
+    let rules = vec![
+        Rule {
+            id: "tests-rust-names".into(),
+            category: RuleCategory::Tests,
+            text: "Name Rust test functions `test_<behaviour>` in snake_case under `tests/`.".into(),
+            evidence: Evidence {
+                count: 14,
+                total: 15,
+                examples: vec!["tests/parse.rs:4 test_parses_empty".into()],
+            },
+        },
+        Rule {
+            id: "correction-unwrap-to-sym".into(),
+            category: RuleCategory::Corrections,
+            text: "Write `?` instead of `.unwrap()`.".into(),
+            evidence: Evidence {
+                count: 2,
+                total: 3,
+                examples: vec!["proposal #7: `a.unwrap();` → `a?;`".into()],
+            },
+        },
+    ];
+    update::apply(&mut s, Event::Conventions(rules.clone()));
+    let shown = screen(&mut s);
+    for expected in [
+        "Conventions kv1nt noticed",
+        "test_<behaviour>",
+        "14/15 (93 %)",
+        "e.g. tests/parse.rs:4",
+        "2/3 (66 %)",
+    ] {
+        assert!(shown.contains(expected), "{expected} missing:\n{shown}");
+    }
+    assert!(!shown.contains("proposal #7"), "only the selected rule's examples:\n{shown}");
+    input::handle(&mut s, key(KeyCode::Down), &tx);
+    assert!(screen(&mut s).contains("e.g. proposal #7"));
+    input::handle(&mut s, key(KeyCode::Enter), &tx);
+    assert!(matches!(rx.try_recv(), Ok(Op::AcceptRule(rule)) if rule == rules[1]));
+    input::handle(&mut s, key(KeyCode::Char('a')), &tx);
+    assert!(rx.try_recv().is_err(), "proposed once");
+    assert!(screen(&mut s).contains("✓"));
+    input::handle(&mut s, key(KeyCode::Esc), &tx);
+    assert!(!s.modals.iter().any(|m| matches!(m, Modal::Learn(_))));
+
+    update::apply(&mut s, Event::Conventions(Vec::new()));
+    assert!(screen(&mut s).contains("No convention has strong enough evidence yet"));
+}

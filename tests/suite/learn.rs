@@ -394,3 +394,25 @@ fn the_learn_list_shows_evidence_and_enter_proposes_the_selected_rule() {
     update::apply(&mut s, Event::Conventions(Vec::new()));
     assert!(screen(&mut s).contains("No convention has strong enough evidence yet"));
 }
+
+/// A hostile `KV1NT.md` that links outside the repository: accepting a rule is refused with a
+/// clear message, nothing is asked and the file it points to is untouched.
+#[tokio::test]
+async fn a_kv1nt_md_linking_outside_the_repository_is_refused_without_asking() {
+    let fx = Fx::new();
+    let outside = fx.home.path().join("outside.md");
+    std::fs::write(&outside, "keep\n").unwrap();
+    std::os::unix::fs::symlink(&outside, fx.root().join("KV1NT.md")).unwrap();
+    let mut engine = fx.engine(&crate::support::closed_port_url());
+    let rules = conventions(&mut engine).await;
+    engine.ops.send(Op::AcceptRule(rules[0].clone())).unwrap();
+    let text = next(&mut engine, |e| match e {
+        Event::ApprovalRequest(r) => panic!("asked: {}", r.summary),
+        Event::Notice { level: LogLevel::Error, text } => Some(text),
+        _ => None,
+    })
+    .await;
+    assert!(text.starts_with("Cannot add the rule"), "{text}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep\n");
+    engine.ops.send(Op::Shutdown).unwrap();
+}

@@ -67,7 +67,15 @@ impl Engine {
             self.notice(LogLevel::Error, "Cannot add the rule: the workspace directory cannot be opened.");
             return LoopControl::Continue;
         };
-        let before = match std::fs::read(self.workspace.join(KV1NT_FILE)) {
+        // Through the workspace guard: a KV1NT.md that links outside the repository is refused.
+        let path = match workspace.resolve(KV1NT_FILE, true) {
+            Ok((path, _)) => path,
+            Err(e) => {
+                self.notice(LogLevel::Error, format!("Cannot add the rule: {e}"));
+                return LoopControl::Continue;
+            }
+        };
+        let before = match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => Some(text),
                 Err(_) => {

@@ -79,14 +79,22 @@ pub struct Corpus {
     pub instructions: String,
 }
 
+/// The project's own code, not a vendored or fixture tree (`node_modules/`, `vendor/`,
+/// `third_party/`, `tests/fixtures/`, `testdata/`): only that is evidence of its conventions.
+pub fn ours(path: &str) -> bool {
+    !path.split('/').any(|d| matches!(d, "node_modules" | "vendor" | "fixtures" | "testdata" | "third_party"))
+}
+
 /// Every miner's rules, strongest share first, without those the instructions already state.
 pub fn mine(corpus: &Corpus) -> Vec<Rule> {
+    let entities: Vec<NamedEntity> = corpus.entities.iter().filter(|e| ours(&e.file)).cloned().collect();
+    let files: Vec<SourceFile> = corpus.files.iter().filter(|f| ours(&f.path)).cloned().collect();
     let mut rules = Vec::new();
-    rules.extend(naming::mine(&corpus.entities));
-    rules.extend(testing::mine(&corpus.files));
-    rules.extend(errors::mine(&corpus.files));
-    rules.extend(imports::mine(&corpus.files));
-    rules.extend(tooling::mine(&corpus.paths, &corpus.files));
+    rules.extend(naming::mine(&entities));
+    rules.extend(testing::mine(&files));
+    rules.extend(errors::mine(&files));
+    rules.extend(imports::mine(&files));
+    rules.extend(tooling::mine(&corpus.paths, &files));
     rules.extend(commits::mine(&corpus.commits));
     rules.extend(corrections::mine(&corpus.corrections));
     for rule in &mut rules {
@@ -286,6 +294,21 @@ mod tests {
         let conventional = rules.iter().find(|r| r.id == "commits-conventional").expect("offered");
         corpus.instructions = format!("# Rules\n\n{}", kv1nt_line(conventional));
         assert!(mine(&corpus).iter().all(|r| r.id != "commits-conventional"));
+    }
+
+    #[test]
+    fn fixture_and_vendored_trees_are_not_evidence() {
+        let entity = |file: &str, name: &str| NamedEntity {
+            name: name.into(),
+            kind: "function".into(),
+            file: file.into(),
+            line: 1,
+        };
+        let names = ["get_a", "get_b", "get_c", "get_d", "get_e"];
+        let fixtures = names.iter().map(|n| entity("tests/fixtures/app/a.py", n)).collect();
+        assert!(mine(&Corpus { entities: fixtures, ..Corpus::default() }).is_empty());
+        let own = names.iter().map(|n| entity("app/a.py", n)).collect();
+        assert_eq!(mine(&Corpus { entities: own, ..Corpus::default() }).len(), 1);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! (`[tool.ruff]` in `pyproject.toml`, `"prettier"` in `package.json`) counts when its section is
 //! there.
 
-use super::{Rule, RuleCategory, SourceFile, evidence};
+use super::{Rule, RuleCategory, SourceFile, evidence, ours as counts};
 
 struct Tool {
     id: &'static str,
@@ -92,11 +92,6 @@ const TOOLS: &[Tool] = &[
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Configs outside vendored or fixture trees (`node_modules/`, `vendor/`, `tests/fixtures/`).
-fn counts(path: &str) -> bool {
-    !path.split('/').any(|d| matches!(d, "node_modules" | "vendor" | "fixtures" | "testdata" | "third_party"))
 }
 
 pub fn mine(paths: &[String], files: &[SourceFile]) -> Vec<Rule> {

@@ -208,7 +208,7 @@ async fn a_consistent_repository_and_repeated_corrections_yield_rules_and_accept
 
     let rules = conventions(&mut engine).await;
     assert_repository_rules(&rules);
-    let correction = rule(&rules, "correction-unwrap-to-sym");
+    let correction = rule(&rules, "correction-unwrap-to-question-mark");
     assert_eq!(correction.text, "Write `?` instead of `.unwrap()`.");
     assert_eq!((correction.evidence.count, correction.evidence.total), (2, 2));
     assert!(
@@ -240,10 +240,10 @@ async fn a_consistent_repository_and_repeated_corrections_yield_rules_and_accept
     assert_eq!(std::fs::read_to_string(fx.root().join("KV1NT.md")).unwrap(), expected);
     let again = conventions(&mut engine).await;
     assert!(again.iter().all(|r| r.id != "tests-rust-names"), "already stated");
-    assert!(again.iter().any(|r| r.id == "correction-unwrap-to-sym"));
+    assert!(again.iter().any(|r| r.id == "correction-unwrap-to-question-mark"));
 
     // A second rule goes under the same heading.
-    engine.ops.send(Op::AcceptRule(rule(&again, "correction-unwrap-to-sym").clone())).unwrap();
+    engine.ops.send(Op::AcceptRule(rule(&again, "correction-unwrap-to-question-mark").clone())).unwrap();
     let request = approval(&mut engine).await;
     engine.ops.send(Op::Approve { id: request.id, decision: ApprovalDecision::Once }).unwrap();
     notice(&mut engine).await;
@@ -287,11 +287,11 @@ async fn kv1nt_learn_prints_the_rules_with_evidence_and_writes_nothing() {
         "errors-rust-result",
         "commits-conventional",
         "tooling-rustfmt",
-        "correction-unwrap-to-sym",
+        "correction-unwrap-to-question-mark",
     ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    let correction = rules.iter().find(|r| r["id"] == "correction-unwrap-to-sym").unwrap();
+    let correction = rules.iter().find(|r| r["id"] == "correction-unwrap-to-question-mark").unwrap();
     assert_eq!(correction["evidence"]["count"], 2);
     assert_eq!(correction["category"], "corrections");
 
@@ -359,7 +359,7 @@ fn the_learn_list_shows_evidence_and_enter_proposes_the_selected_rule() {
             },
         },
         Rule {
-            id: "correction-unwrap-to-sym".into(),
+            id: "correction-unwrap-to-question-mark".into(),
             category: RuleCategory::Corrections,
             text: "Write `?` instead of `.unwrap()`.".into(),
             evidence: Evidence {

@@ -11,25 +11,26 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleCategory {
+    /// What the user changed before approving: first, it is theirs.
+    Corrections,
     Naming,
     Tests,
     Errors,
     Imports,
     Tooling,
     Commits,
-    Corrections,
 }
 
 impl RuleCategory {
     pub fn as_str(self) -> &'static str {
         match self {
+            RuleCategory::Corrections => "corrections",
             RuleCategory::Naming => "naming",
             RuleCategory::Tests => "tests",
             RuleCategory::Errors => "errors",
             RuleCategory::Imports => "imports",
             RuleCategory::Tooling => "tooling",
             RuleCategory::Commits => "commits",
-            RuleCategory::Corrections => "corrections",
         }
     }
 }

@@ -28,10 +28,16 @@ enum Pattern {
 impl Pattern {
     fn id(&self) -> String {
         let slug = |s: &str| {
+            let raw = s.to_string();
             let s: String =
                 s.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
             let s = s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
-            if s.is_empty() { "sym".to_string() } else { s }
+            if !s.is_empty() {
+                return s;
+            }
+            // Symbols only (`?`, `&`, …): named, so the id still says what it is.
+            let named: Vec<&str> = symbol_names(&raw);
+            if named.is_empty() { "empty".to_string() } else { named.join("-") }
         };
         match self {
             Pattern::Replace(a, b) => format!("correction-{}-to-{}", slug(a), slug(b)),
@@ -51,6 +57,33 @@ impl Pattern {
             Pattern::DropSuffix(s) => format!("Do not suffix names with `{s}` (`x{s}` → `x`)."),
         }
     }
+}
+
+/// The names of the symbols of `text`, for ids (`?` → `question-mark`).
+fn symbol_names(text: &str) -> Vec<&'static str> {
+    text.chars()
+        .filter_map(|c| {
+            Some(match c {
+                '?' => "question-mark",
+                '!' => "bang",
+                '&' => "ref",
+                '*' => "star",
+                '.' => "dot",
+                ';' => "semicolon",
+                ':' => "colon",
+                ',' => "comma",
+                '(' | ')' => "paren",
+                '[' | ']' => "bracket",
+                '{' | '}' => "brace",
+                '<' | '>' => "angle",
+                '=' => "equals",
+                '+' => "plus",
+                '-' => "minus",
+                '\'' | '"' => "quote",
+                _ => return None,
+            })
+        })
+        .collect()
 }
 
 /// Identifier runs, and every other non-space character alone.
@@ -197,7 +230,7 @@ mod tests {
         assert_eq!(rules.len(), 1, "{rules:?}");
         let rule = &rules[0];
         assert_eq!(rule.text, "Write `?` instead of `.unwrap()`.");
-        assert_eq!(rule.id, "correction-unwrap-to-sym");
+        assert_eq!(rule.id, "correction-unwrap-to-question-mark");
         assert_eq!((rule.evidence.count, rule.evidence.total), (2, 3));
         assert_eq!(rule.evidence.examples[0], "proposal #3: `let x = load().unwrap();` → `let x = load()?;`");
         assert!(rule.evidence.examples[1].starts_with("proposal #7"));

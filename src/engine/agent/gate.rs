@@ -193,6 +193,7 @@ impl Engine {
             language,
             risk: assessment.risk.as_str(),
             decision,
+            template: self.turn.template.as_deref(),
         };
         match store.record_proposal(&proposal) {
             Ok(id) => self.turn.proposal = Some(id),

@@ -47,6 +47,8 @@ pub(super) struct TurnState {
     pub syntax_retries: HashMap<String, u32>,
     /// The fix loop's rounds in this turn (`fix_loop`).
     pub fix: super::fix_loop::FixState,
+    /// The code template this turn fills (`/template`), recorded on its proposals.
+    pub template: Option<String>,
 }
 
 /// Why a reply could not start.
@@ -61,6 +63,16 @@ const MCP_START_WAIT: Duration = Duration::from_secs(5);
 
 impl Engine {
     pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
+        self.run_turn_for(text, intent, None).await
+    }
+
+    /// A turn that fills the code template `template` (`/template`), or none.
+    pub(super) async fn run_turn_for(
+        &mut self,
+        text: String,
+        intent: Option<Intent>,
+        template: Option<String>,
+    ) -> LoopControl {
         self.ensure_session();
         let text = match self.intent_prompt(intent, text).await {
             Ok(text) => text,
@@ -73,7 +85,7 @@ impl Engine {
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
         let number = self.history.len() as u64;
-        self.turn = TurnState { intent, number, ..TurnState::default() };
+        self.turn = TurnState { intent, number, template, ..TurnState::default() };
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
         if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }

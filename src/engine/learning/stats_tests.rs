@@ -17,6 +17,8 @@ fn proposal(id: i64, turn: u64, decision: &str) -> ProposalRecord {
         decision: decision.into(),
         change_id: None,
         undone: false,
+        undone_at: None,
+        template: None,
         syntax_retries: None,
         parsed: None,
         check_rounds: None,

@@ -122,6 +122,16 @@ async fn a_scripted_session_yields_exactly_its_rates() {
         "{table}"
     );
 
+    // "Which model for Rust changes here, and how often do I accept them?"
+    let rust: Value =
+        serde_json::from_slice(&stats(&fx, &["--json", "--intent", "generate", "--language", "Rust"]).stdout)
+            .unwrap();
+    assert_eq!((rust["total"]["proposals"].clone(), rust["total"]["accepted"].clone()), (json!(4), json!(3)));
+    assert_eq!(rust["language"], "rust");
+    let table =
+        String::from_utf8(stats(&fx, &["--intent", "generate", "--language", "rust"]).stdout).unwrap();
+    assert!(table.contains("intent generate, language rust: 4 proposals"), "{table}");
+
     let other = stats(&fx, &["--json", "--model", "no-such-model"]);
     let report: Value = serde_json::from_slice(&other.stdout).unwrap();
     assert_eq!(report["total"]["proposals"], 0);

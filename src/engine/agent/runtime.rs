@@ -328,7 +328,8 @@ impl Engine {
             Ok(since) => since,
             Err(e) => return self.emit(Event::Notice { level: LogLevel::Warn, text: e }),
         };
-        match learning::report(store, since.as_deref(), None) {
+        let filter = crate::engine::protocol::stats::StatsFilter { since, ..Default::default() };
+        match learning::report(store, &filter) {
             Ok(report) => self.emit(Event::Stats(Box::new(report))),
             Err(e) => self.emit(Event::Notice { level: LogLevel::Warn, text: format!("No statistics: {e}") }),
         }

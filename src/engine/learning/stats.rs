@@ -13,28 +13,28 @@ use std::collections::{BTreeMap, HashMap};
 
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsReport, StatsRow};
+use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsFilter, StatsReport, StatsRow};
 use crate::engine::store::{ProposalRecord, Store, StoreError, TurnUsage};
 
 const ACCEPTED: &[&str] = &["approved-once", "approved-session", "auto-approved", "edited-and-approved"];
 const DENIED: &[&str] = &["denied", "denied-with-message"];
 
-/// The report from the store: proposals at or after `since`, only `model` when given (its name,
-/// or `provider/model`).
-pub fn report(store: &Store, since: Option<&str>, model: Option<&str>) -> Result<StatsReport, StoreError> {
+/// The report from the store of the proposals `filter` lets through.
+pub fn report(store: &Store, filter: &StatsFilter) -> Result<StatsReport, StoreError> {
+    let since = filter.since.as_deref();
     let proposals = store.proposals_since(None, since)?;
     let usage = store.turn_usage(since)?;
-    Ok(compute(&proposals, &usage, since, model))
+    Ok(compute(&proposals, &usage, filter))
 }
 
-/// The figures of `proposals`, with the tokens of `usage`.
-pub fn compute(
-    proposals: &[ProposalRecord],
-    usage: &[TurnUsage],
-    since: Option<&str>,
-    model: Option<&str>,
-) -> StatsReport {
-    let matches = |p: &ProposalRecord| model.is_none_or(|m| p.model == m || model_key(p) == m);
+/// The figures of the `proposals` that `filter` lets through (its `since` is only reported:
+/// the caller selected by time), with the tokens of `usage`.
+pub fn compute(proposals: &[ProposalRecord], usage: &[TurnUsage], filter: &StatsFilter) -> StatsReport {
+    let matches = |p: &ProposalRecord| {
+        filter.model.as_deref().is_none_or(|m| p.model == m || model_key(p) == m)
+            && filter.intent.as_deref().is_none_or(|i| intent_key(p) == i)
+            && filter.language.as_deref().is_none_or(|l| p.language.as_deref() == Some(l))
+    };
     let chosen: Vec<&ProposalRecord> = proposals.iter().filter(|p| matches(p)).collect();
     let shares = token_shares(&chosen, usage);
     let figures = |group: &[&ProposalRecord]| figures(group, &shares);
@@ -48,14 +48,20 @@ pub fn compute(
         groups.into_iter().map(|(key, group)| StatsRow { key, figures: figures(&group) }).collect()
     };
     StatsReport {
-        since: since.map(str::to_string),
-        model: model.map(str::to_string),
+        since: filter.since.clone(),
+        model: filter.model.clone(),
+        intent: filter.intent.clone(),
+        language: filter.language.clone(),
         total: figures(&chosen),
         by_model: grouped(&|p| Some(model_key(p))),
-        by_intent: grouped(&|p| Some(p.intent.clone().unwrap_or_else(|| "free text".into()))),
+        by_intent: grouped(&|p| Some(intent_key(p))),
         by_language: grouped(&|p| p.language.clone()),
         daily: daily(&chosen),
     }
+}
+
+fn intent_key(p: &ProposalRecord) -> String {
+    p.intent.clone().unwrap_or_else(|| "free text".into())
 }
 
 fn model_key(p: &ProposalRecord) -> String {

@@ -30,6 +30,14 @@ fn proposal(id: i64, turn: u64, decision: &str) -> ProposalRecord {
     }
 }
 
+fn all() -> StatsFilter {
+    StatsFilter::default()
+}
+
+fn model(name: &str) -> StatsFilter {
+    StatsFilter { model: Some(name.into()), ..StatsFilter::default() }
+}
+
 fn usage(turn: u64, tokens: u64) -> TurnUsage {
     TurnUsage {
         session_id: "s1".into(),
@@ -64,7 +72,7 @@ fn rates_divide_by_what_they_are_about() {
     ps[1].checks_passed = Some(true);
     ps[4].check_rounds = Some(0);
     ps[4].checks_passed = Some(true);
-    let r = compute(&ps, &[usage(1, 1000), usage(3, 300)], None, None);
+    let r = compute(&ps, &[usage(1, 1000), usage(3, 300)], &all());
     let t = &r.total;
     assert_eq!((t.proposals, t.accepted, t.modified, t.denied, t.undone), (5, 3, 1, 1, 1));
     assert_eq!(t.acceptance, Some(0.75), "policy denials are not the user's");
@@ -80,11 +88,11 @@ fn rates_divide_by_what_they_are_about() {
 
 #[test]
 fn nothing_recorded_is_none_not_zero() {
-    let r = compute(&[proposal(1, 1, "policy-denied")], &[], None, None);
+    let r = compute(&[proposal(1, 1, "policy-denied")], &[], &all());
     assert_eq!(r.total.acceptance, None);
     assert_eq!(r.total.syntax_first_pass, None);
     assert_eq!(r.total.tokens_per_accepted, None);
-    let empty = compute(&[], &[], None, None);
+    let empty = compute(&[], &[], &all());
     assert!(empty.by_model.is_empty() && empty.daily.is_empty());
 }
 
@@ -93,9 +101,9 @@ fn model_filter_matches_name_or_provider_slash_name() {
     let mut other = proposal(2, 1, "denied");
     other.model = "m2".into();
     let ps = [proposal(1, 1, "approved-once"), other];
-    assert_eq!(compute(&ps, &[], None, Some("m1")).total.proposals, 1);
-    assert_eq!(compute(&ps, &[], None, Some("openai/m2")).total.denied, 1);
-    assert_eq!(compute(&ps, &[], None, None).by_model.len(), 2);
+    assert_eq!(compute(&ps, &[], &model("m1")).total.proposals, 1);
+    assert_eq!(compute(&ps, &[], &model("openai/m2")).total.denied, 1);
+    assert_eq!(compute(&ps, &[], &all()).by_model.len(), 2);
 }
 
 #[test]
@@ -108,4 +116,30 @@ fn since_spans_and_dates() {
         let e = parse_since(bad, now).unwrap_err();
         assert!(e.contains("is not a span"), "{bad}: {e}");
     }
+}
+
+#[test]
+fn rust_fixes_per_model_is_one_filter_away() {
+    let fix = |id: i64, model: &str, language: &str, decision: &str| {
+        let mut p = proposal(id, id as u64, decision);
+        p.intent = Some("fix".into());
+        p.model = model.into();
+        p.language = Some(language.into());
+        p
+    };
+    let ps = [
+        fix(1, "m1", "rust", "approved-once"),
+        fix(2, "m1", "rust", "denied"),
+        fix(3, "m2", "rust", "approved-once"),
+        fix(4, "m2", "python", "denied"),
+        proposal(5, 5, "denied"),
+    ];
+    let filter = StatsFilter { intent: Some("fix".into()), language: Some("rust".into()), ..all() };
+    let r = compute(&ps, &[], &filter);
+    assert_eq!(r.total.proposals, 3);
+    let by_model: Vec<(&str, Option<f64>)> =
+        r.by_model.iter().map(|row| (row.key.as_str(), row.figures.acceptance)).collect();
+    assert_eq!(by_model, [("openai/m1", Some(0.5)), ("openai/m2", Some(1.0))]);
+    let free = StatsFilter { intent: Some("free text".into()), ..all() };
+    assert_eq!(compute(&ps, &[], &free).total.proposals, 1);
 }

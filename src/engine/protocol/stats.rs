@@ -59,6 +59,17 @@ pub struct DayAcceptance {
     pub acceptance: Option<f64>,
 }
 
+/// Which proposals a report counts: each `None` counts all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsFilter {
+    /// At or after this time (RFC 3339 UTC).
+    pub since: Option<String>,
+    /// A model's name, or `provider/model`.
+    pub model: Option<String>,
+    pub intent: Option<String>,
+    pub language: Option<String>,
+}
+
 /// Everything `kv1nt stats` reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StatsReport {
@@ -66,6 +77,10 @@ pub struct StatsReport {
     pub since: Option<String>,
     /// Only this model, when asked.
     pub model: Option<String>,
+    /// Only this intent (`fix`, `generate`, …, `free text`), when asked.
+    pub intent: Option<String>,
+    /// Only changes to files of this language (`rust`, `python`, …), when asked.
+    pub language: Option<String>,
     pub total: Figures,
     pub by_model: Vec<StatsRow>,
     pub by_intent: Vec<StatsRow>,

@@ -163,6 +163,7 @@ impl Engine {
         match op {
             Op::ListModels => self.spawn_list_models(),
             Op::Stats { since } => self.stats(since.as_deref()),
+            Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),

@@ -233,6 +233,7 @@ impl Engine {
             Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Template(op) => return self.template_op(op).await,
             Op::Stats { since } => self.stats(since.as_deref()),
+            Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,

@@ -49,6 +49,8 @@ pub(super) struct TurnState {
     pub fix: super::fix_loop::FixState,
     /// The code template this turn fills (`/template`), recorded on its proposals.
     pub template: Option<String>,
+    /// Few-shot examples from the user's accepted edits (`examples.rs`), in every request.
+    pub examples: Vec<crate::engine::learning::examples::Example>,
 }
 
 /// Why a reply could not start.
@@ -81,11 +83,12 @@ impl Engine {
                 return LoopControl::Continue;
             }
         };
+        let examples = self.choose_examples(&text);
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
         let number = self.history.len() as u64;
-        self.turn = TurnState { intent, number, template, ..TurnState::default() };
+        self.turn = TurnState { intent, number, template, examples, ..TurnState::default() };
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
         if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }
@@ -323,6 +326,7 @@ impl Engine {
             system.push_str(intents::template(intent));
         }
         system.push_str(&self.turn.graph_context);
+        system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
         if self.text_tools {
             system.push_str(&text_protocol::instructions(&tools));
         }

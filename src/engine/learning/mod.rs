@@ -3,11 +3,13 @@
 //! validity and check success, fix rounds, tokens per accepted change — computed from the
 //! proposal records (`store::proposals`) and the turns' token counts (`store::usage`).
 //!
+//! [`examples`] picks few-shot examples for a request from the user's accepted edits.
 //! The `[learning]` settings ([`LearningSettings`]) turn the recording off; `kv1nt forget`
 //! deletes what was recorded (`store::proposals::forget`).
 //!
 //! Invariant: everything here reads the local database only; nothing leaves the machine.
 
+pub mod examples;
 pub mod settings;
 pub mod stats;
 

@@ -97,9 +97,12 @@ pub fn render(report: &StatsReport) -> String {
     out.push_str(&format!("  undone later          {:>6}\n", pct(t.undo_rate)));
     out.push_str(&format!("  mean fix rounds       {:>6}\n", num(t.mean_fix_rounds, 1)));
     out.push_str(&format!("  tokens per accepted   {:>6}\n", num(t.tokens_per_accepted, 0)));
-    for (title, rows) in
-        [("model", &report.by_model), ("intent", &report.by_intent), ("language", &report.by_language)]
-    {
+    for (title, rows) in [
+        ("model", &report.by_model),
+        ("intent", &report.by_intent),
+        ("language", &report.by_language),
+        ("prompt · model", &report.by_prompt),
+    ] {
         if !rows.is_empty() {
             out.push('\n');
             out.push_str(&table(title, rows));

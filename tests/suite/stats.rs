@@ -115,6 +115,12 @@ async fn a_scripted_session_yields_exactly_its_rates() {
     assert_eq!(languages, ["python", "rust"]);
     assert_eq!(report["by_intent"][0]["key"], "generate");
     assert_eq!(report["by_model"].as_array().unwrap().len(), 1);
+    let prompts = report["by_prompt"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "one prompt variant answered: {prompts:?}");
+    let key = prompts[0]["key"].as_str().unwrap();
+    let (variant, model) = key.split_once(" · ").unwrap();
+    assert!(variant.len() == 8 && variant.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+    assert!(model.starts_with("openai/"), "{key}");
 
     let table = String::from_utf8(stats(&fx, &[]).stdout).unwrap();
     assert!(

@@ -49,6 +49,9 @@ pub(super) struct TurnState {
     pub fix: super::fix_loop::FixState,
     /// The code template this turn fills (`/template`), recorded on its proposals.
     pub template: Option<String>,
+    /// Which prompt the model answers: 8 hex digits of the hash of the system prompt (with
+    /// `AGENTS.md`/`KV1NT.md`) and the intent's template, recorded on the turn's proposals.
+    pub prompt_variant: String,
     /// Few-shot examples from the user's accepted edits (`examples.rs`), in every request.
     pub examples: Vec<crate::engine::learning::examples::Example>,
 }
@@ -88,7 +91,8 @@ impl Engine {
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
         let number = self.history.len() as u64;
-        self.turn = TurnState { intent, number, template, examples, ..TurnState::default() };
+        let prompt_variant = self.prompt_variant(intent);
+        self.turn = TurnState { intent, number, template, examples, prompt_variant, ..TurnState::default() };
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
         if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }
@@ -174,6 +178,13 @@ impl Engine {
                 Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
             }
         }
+    }
+
+    /// See [`TurnState::prompt_variant`].
+    fn prompt_variant(&self, intent: Option<Intent>) -> String {
+        let template = intent.map(intents::template).unwrap_or("");
+        let hash = crate::engine::store::sha256_hex(format!("{}\0{template}", self.system_prompt).as_bytes());
+        hash[..8].to_string()
     }
 
     /// The last reply's tokens, added to its turn's row (`store::usage`).

@@ -56,6 +56,7 @@ pub fn compute(proposals: &[ProposalRecord], usage: &[TurnUsage], filter: &Stats
         by_model: grouped(&|p| Some(model_key(p))),
         by_intent: grouped(&|p| Some(intent_key(p))),
         by_language: grouped(&|p| p.language.clone()),
+        by_prompt: grouped(&|p| p.prompt_variant.as_ref().map(|v| format!("{v} · {}", model_key(p)))),
         daily: daily(&chosen),
     }
 }

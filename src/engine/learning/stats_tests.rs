@@ -19,6 +19,7 @@ fn proposal(id: i64, turn: u64, decision: &str) -> ProposalRecord {
         undone: false,
         undone_at: None,
         template: None,
+        prompt_variant: None,
         syntax_retries: None,
         parsed: None,
         check_rounds: None,
@@ -142,4 +143,25 @@ fn rust_fixes_per_model_is_one_filter_away() {
     assert_eq!(by_model, [("openai/m1", Some(0.5)), ("openai/m2", Some(1.0))]);
     let free = StatsFilter { intent: Some("free text".into()), ..all() };
     assert_eq!(compute(&ps, &[], &free).total.proposals, 1);
+}
+
+#[test]
+fn acceptance_is_compared_between_prompt_variants_per_model() {
+    let variant = |id: i64, v: Option<&str>, decision: &str| {
+        let mut p = proposal(id, id as u64, decision);
+        p.prompt_variant = v.map(str::to_string);
+        p
+    };
+    let ps = [
+        variant(1, Some("aaaa0000"), "approved-once"),
+        variant(2, Some("aaaa0000"), "denied"),
+        variant(3, Some("bbbb1111"), "approved-once"),
+        variant(4, None, "approved-once"),
+    ];
+    let rows: Vec<(String, Option<f64>)> =
+        compute(&ps, &[], &all()).by_prompt.into_iter().map(|r| (r.key, r.figures.acceptance)).collect();
+    assert_eq!(
+        rows,
+        [("aaaa0000 · openai/m1".to_string(), Some(0.5)), ("bbbb1111 · openai/m1".to_string(), Some(1.0))]
+    );
 }

@@ -85,5 +85,7 @@ pub struct StatsReport {
     pub by_model: Vec<StatsRow>,
     pub by_intent: Vec<StatsRow>,
     pub by_language: Vec<StatsRow>,
+    /// By prompt variant and model: `a1b2c3d4 · openai/gpt-4o` (see `ProposalRecord::prompt_variant`).
+    pub by_prompt: Vec<StatsRow>,
     pub daily: Vec<DayAcceptance>,
 }

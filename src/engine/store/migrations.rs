@@ -125,6 +125,9 @@ pub const MIGRATIONS: &[&str] = &[
     // template a proposal's turn filled.
     "ALTER TABLE changes ADD COLUMN marked_at TEXT;
     ALTER TABLE proposals ADD COLUMN template TEXT;",
+    // v7: which prompt a proposal answered (a hash of the system prompt and intent template,
+    // `AGENTS.md`/`KV1NT.md` included), so acceptance can be compared between prompt variants.
+    "ALTER TABLE proposals ADD COLUMN prompt_variant TEXT;",
 ];
 
 /// The schema version this build writes and understands.

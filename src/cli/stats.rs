@@ -8,7 +8,7 @@ use anyhow::{Result, anyhow};
 use clap::Args;
 use time::OffsetDateTime;
 
-use crate::engine::learning;
+use crate::engine::learning::{self, LearningSettings};
 use crate::engine::protocol::stats::{
     Figures, StatsFilter, StatsReport, StatsRow, TARGET_ACCEPTANCE, TARGET_CHECKS_FIRST_PASS,
     TARGET_SYNTAX_FIRST_PASS,
@@ -32,7 +32,7 @@ pub struct StatsArgs {
 }
 
 /// `model`: the global `--model` flag, here "only this model" (its name, or provider/name).
-pub fn run(args: &StatsArgs, model: Option<&str>, store: &Store) -> Result<()> {
+pub fn run(args: &StatsArgs, model: Option<&str>, settings: &LearningSettings, store: &Store) -> Result<()> {
     let since = args
         .since
         .as_deref()
@@ -45,7 +45,7 @@ pub fn run(args: &StatsArgs, model: Option<&str>, store: &Store) -> Result<()> {
         intent: args.intent.clone(),
         language: args.language.as_deref().map(str::to_lowercase),
     };
-    let report = learning::report(store, &filter)?;
+    let report = learning::report(store, &filter, settings)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -97,6 +97,11 @@ pub fn render(report: &StatsReport) -> String {
     out.push_str(&format!("  undone later          {:>6}\n", pct(t.undo_rate)));
     out.push_str(&format!("  mean fix rounds       {:>6}\n", num(t.mean_fix_rounds, 1)));
     out.push_str(&format!("  tokens per accepted   {:>6}\n", num(t.tokens_per_accepted, 0)));
+    out.push_str(&format!(
+        "  cost per accepted     {:>6}{}\n",
+        t.cost_per_accepted.map(|c| format!("${c:.4}")).unwrap_or_else(|| "—".into()),
+        if t.cost_per_accepted.is_none() { "   (no prices: [learning.prices])" } else { "" }
+    ));
     for (title, rows) in [
         ("model", &report.by_model),
         ("intent", &report.by_intent),

@@ -330,7 +330,7 @@ impl Engine {
             Err(e) => return self.emit(Event::Notice { level: LogLevel::Warn, text: e }),
         };
         let filter = crate::engine::protocol::stats::StatsFilter { since, ..Default::default() };
-        match learning::report(store, &filter) {
+        match learning::report(store, &filter, &self.config.learning) {
             Ok(report) => self.emit(Event::Stats(Box::new(report))),
             Err(e) => self.emit(Event::Notice { level: LogLevel::Warn, text: format!("No statistics: {e}") }),
         }

@@ -41,6 +41,9 @@ pub struct Figures {
     pub mean_fix_rounds: Option<f64>,
     /// Tokens (input + output) the turns spent, per accepted proposal.
     pub tokens_per_accepted: Option<f64>,
+    /// USD the turns spent per accepted proposal, over the accepted proposals whose turn's
+    /// every model has a price (`[learning.prices]`; Ollama's are free).
+    pub cost_per_accepted: Option<f64>,
 }
 
 /// A group's name ("anthropic/claude-sonnet-4-5", "fix", "rust") and its figures.

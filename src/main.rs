@@ -113,7 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Stats(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
-            cli::stats::run(&args, cli.model.model.as_deref(), &store)?;
+            cli::stats::run(&args, cli.model.model.as_deref(), &setup.config.learning, &store)?;
             Ok(0)
         }
         Some(

@@ -68,6 +68,11 @@ pub fn render_stats(area: Rect, buf: &mut Buffer, report: &StatsReport, theme: &
         figure("undone later", pct(t.undo_rate), None),
         figure("mean fix rounds", num(t.mean_fix_rounds, 1), None),
         figure("tokens per accepted", num(t.tokens_per_accepted, 0), None),
+        figure(
+            "cost per accepted",
+            t.cost_per_accepted.map(|c| format!("${c:.4}")).unwrap_or_else(|| "—".into()),
+            None,
+        ),
     ];
     for (i, line) in lines.iter().take(figures.height as usize).enumerate() {
         buf.set_line(figures.x, figures.y + i as u16, line, figures.width);

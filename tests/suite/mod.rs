@@ -7,6 +7,7 @@ mod architecture;
 mod checks;
 mod cli;
 mod engine;
+mod few_shot;
 mod fix_loop;
 mod fix_review;
 mod fix_tests;

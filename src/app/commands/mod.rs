@@ -52,6 +52,12 @@ pub const COMMANDS: &[SlashCommand] = &[
         ui::check,
     ),
     row("commit", "", "propose a commit of what is staged (asks first)", git::commit),
+    row(
+        "context",
+        "",
+        "what the next request carries: prompt, graph, examples, history (tokens)",
+        session::context,
+    ),
     row("diff", "", "show the whole change (staged and unstaged) in Diff", ui::diff),
     row("docs", "TEXT", "write documentation for code", session::docs),
     row("explain", "TEXT", "explain code (no changes)", session::explain),

@@ -82,6 +82,16 @@ pub(super) fn learn(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>)
     Ok(())
 }
 
+pub(super) fn context(
+    _: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    args.none()?;
+    let _ = ops.send(Op::Context);
+    Ok(())
+}
+
 pub(super) fn undo(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
     args.none()?;
     let _ = ops.send(Op::Undo);

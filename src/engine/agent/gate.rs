@@ -193,6 +193,8 @@ impl Engine {
             language,
             risk: assessment.risk.as_str(),
             decision,
+            template: self.turn.template.as_deref(),
+            prompt_variant: Some(self.turn.prompt_variant.as_str()).filter(|v| !v.is_empty()),
         };
         match store.record_proposal(&proposal) {
             Ok(id) => self.turn.proposal = Some(id),

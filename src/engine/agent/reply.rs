@@ -163,6 +163,7 @@ impl Engine {
         match op {
             Op::ListModels => self.spawn_list_models(),
             Op::Stats { since } => self.stats(since.as_deref()),
+            Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),
             Op::SetPolicy(policy) => self.set_policy(policy),

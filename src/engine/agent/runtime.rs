@@ -233,6 +233,7 @@ impl Engine {
             Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Template(op) => return self.template_op(op).await,
             Op::Stats { since } => self.stats(since.as_deref()),
+            Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),
             Op::AcceptRule(rule) => return self.accept_rule(rule).await,
@@ -330,7 +331,8 @@ impl Engine {
             Ok(since) => since,
             Err(e) => return self.emit(Event::Notice { level: LogLevel::Warn, text: e }),
         };
-        match learning::report(store, since.as_deref(), None) {
+        let filter = crate::engine::protocol::stats::StatsFilter { since, ..Default::default() };
+        match learning::report(store, &filter, &self.config.learning) {
             Ok(report) => self.emit(Event::Stats(Box::new(report))),
             Err(e) => self.emit(Event::Notice { level: LogLevel::Warn, text: format!("No statistics: {e}") }),
         }

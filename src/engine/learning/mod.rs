@@ -3,6 +3,7 @@
 //! validity and check success, fix rounds, tokens per accepted change — computed from the
 //! proposal records (`store::proposals`) and the turns' token counts (`store::usage`).
 //!
+//! [`examples`] picks few-shot examples for a request from the user's accepted edits.
 //! [`conventions`] mines candidate rules for `KV1NT.md` with their evidence from the
 //! repository and from the user's corrections (`/learn`, `kv1nt learn`).
 //!
@@ -12,6 +13,7 @@
 //! Invariant: everything here reads the local database only; nothing leaves the machine.
 
 pub mod conventions;
+pub mod examples;
 pub mod settings;
 pub mod stats;
 

@@ -198,6 +198,8 @@ pub enum Op {
     /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
     /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
     Stats { since: Option<String> },
+    /// List the parts of the next request with their tokens (`/context`); answered by a notice.
+    Context,
     /// Ask how the MCP servers are doing (`Event::McpStatus`).
     McpStatus,
     /// Mine the repository's conventions and the user's corrections (`/learn`); answered by

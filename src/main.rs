@@ -106,6 +106,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::forget::run(&args, &setup.paths.workspace, &store)
         }
+        Some(Command::Learn(args)) => {
+            let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
+            cli::learn::run(&args, &setup.paths, &store)?;
+            Ok(0)
+        }
         Some(Command::Stats(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::stats::run(&args, cli.model.model.as_deref(), &setup.config.learning, &store)?;

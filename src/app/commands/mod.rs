@@ -66,6 +66,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     row("git", "", "open or close the Git view (Ctrl+G)", ui::git),
     row("graph", "", "search the code index (F3)", ui::graph),
     row("help", "", "show keys and commands", ui::help),
+    row("learn", "", "conventions kv1nt noticed, with evidence; add one to KV1NT.md", session::learn),
     row("mcp", "", "list the MCP servers: state, tools, recent errors", session::mcp),
     row("merge", "BRANCH", "merge BRANCH here, resolving conflicts with you", git::merge),
     row("model", "NAME", "use another model of the current provider", session::model),

@@ -75,6 +75,13 @@ pub(super) fn stats(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>)
     Ok(())
 }
 
+/// `/learn`: mine the conventions (answered by `Event::Conventions`, which opens the list).
+pub(super) fn learn(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    args.none()?;
+    let _ = ops.send(Op::Learn);
+    Ok(())
+}
+
 pub(super) fn context(
     _: &mut AppState,
     args: Args<'_>,

@@ -8,8 +8,8 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! the start-up question about an untrusted repository config (`trust`), code templates
-//! (`templates`), few-shot examples and `/context` (`examples`), intents and the text tool
-//! protocol.
+//! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
+//! (`learn`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -24,6 +24,7 @@ mod graph_tools;
 mod hooks;
 mod intent_context;
 pub mod intents;
+mod learn;
 mod mcp_tools;
 mod one_shot;
 pub mod prompt;

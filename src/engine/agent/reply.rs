@@ -165,6 +165,7 @@ impl Engine {
             Op::Stats { since } => self.stats(since.as_deref()),
             Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
+            Op::Learn => self.learn(),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),

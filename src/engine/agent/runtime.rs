@@ -235,6 +235,8 @@ impl Engine {
             Op::Stats { since } => self.stats(since.as_deref()),
             Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
+            Op::Learn => self.learn(),
+            Op::AcceptRule(rule) => return self.accept_rule(rule).await,
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),

@@ -16,6 +16,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod learn;
 pub mod mcp;
 pub mod stats;
 pub mod syntax;
@@ -30,6 +31,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::McpServerReport;
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
@@ -200,6 +202,12 @@ pub enum Op {
     Context,
     /// Ask how the MCP servers are doing (`Event::McpStatus`).
     McpStatus,
+    /// Mine the repository's conventions and the user's corrections (`/learn`); answered by
+    /// `Event::Conventions` (or a notice).
+    Learn,
+    /// Propose adding this rule (one of `Event::Conventions`) to `KV1NT.md`: an edit through
+    /// the gate like any other (`agent::learn`).
+    AcceptRule(learn::Rule),
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -306,6 +314,8 @@ pub enum Event {
     },
     /// The figures `Op::Stats` asked for.
     Stats(Box<stats::StatsReport>),
+    /// The candidate conventions `Op::Learn` asked for, strongest evidence first.
+    Conventions(Vec<learn::Rule>),
     /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
     McpStatus(Vec<McpServerReport>),
     /// A mutation needs the user's decision (answer with `Op::Approve`).

@@ -74,8 +74,8 @@ async fn a_scripted_session_yields_exactly_its_rates() {
     }
     assert!(!fx.repo().join("e.rs").exists(), "the last change was undone");
     // `/stats` in the TUI asks the engine the same.
-    engine.ops.send(Op::Stats { since: Some("last tuesday".into()) }).unwrap();
-    engine.ops.send(Op::Stats { since: Some("1d".into()) }).unwrap();
+    engine.ops.send(Op::Stats { query: vec!["last tuesday".into()] }).unwrap();
+    engine.ops.send(Op::Stats { query: vec!["1d".into(), "generate".into(), "rust".into()] }).unwrap();
     let (mut refused, mut report) = (None, None);
     while report.is_none() {
         match tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.unwrap().unwrap() {
@@ -85,7 +85,13 @@ async fn a_scripted_session_yields_exactly_its_rates() {
         }
     }
     assert!(refused.unwrap().contains("`last tuesday` is not a span"));
-    assert_eq!(report.unwrap().total.accepted, 4);
+    let report = report.unwrap();
+    assert_eq!(
+        (report.total.proposals, report.total.accepted),
+        (4, 3),
+        "the Rust ones: /stats 1d generate rust"
+    );
+    assert_eq!((report.intent.as_deref(), report.language.as_deref()), (Some("generate"), Some("rust")));
     drop(engine);
 
     let out = stats(&fx, &["--json"]);

@@ -83,7 +83,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     ),
     row("rewind", "[N]", "list changes, or restore to after change N", session::rewind),
     row("run", "", "run the code block shown in Code, sandboxed", ui::run),
-    row("stats", "[SPAN]", "how often you accept what kv1nt proposes (e.g. /stats 7d)", session::stats),
+    row(
+        "stats",
+        "[SPAN] [INTENT] [LANGUAGE]",
+        "how often you accept what kv1nt proposes (e.g. /stats 7d fix rust)",
+        session::stats,
+    ),
     row(
         "template",
         "[NAME [key=value …]]",

@@ -162,7 +162,7 @@ impl Engine {
     pub(super) fn defer(&mut self, op: Op) {
         match op {
             Op::ListModels => self.spawn_list_models(),
-            Op::Stats { since } => self.stats(since.as_deref()),
+            Op::Stats { query } => self.stats(&query),
             Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),

@@ -18,4 +18,4 @@ pub mod settings;
 pub mod stats;
 
 pub use settings::LearningSettings;
-pub use stats::{parse_since, report};
+pub use stats::{parse_query, parse_since, report};

@@ -180,6 +180,32 @@ fn daily(proposals: &[&ProposalRecord]) -> Vec<DayAcceptance> {
         .collect()
 }
 
+/// The languages a proposal may be counted under (`ProposalRecord::language`).
+const LANGUAGES: &[&str] =
+    &["rust", "python", "typescript", "tsx", "javascript", "go", "json", "yaml", "toml"];
+
+/// `/stats` words: each a span or date ([`parse_since`]), an intent (`fix`, `free-text`) or a
+/// language (`rust`), in any order, each kind at most once.
+pub fn parse_query(words: &[String], now: OffsetDateTime) -> Result<StatsFilter, String> {
+    let mut filter = StatsFilter::default();
+    for word in words {
+        let lower = word.to_lowercase();
+        let (slot, value) = if let Some(intent) = crate::engine::protocol::Intent::parse(&lower) {
+            (&mut filter.intent, intent.name().to_string())
+        } else if lower == "free-text" {
+            (&mut filter.intent, "free text".to_string())
+        } else if LANGUAGES.contains(&lower.as_str()) {
+            (&mut filter.language, lower)
+        } else {
+            (&mut filter.since, parse_since(word, now)?)
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!("`{word}`: give one span, one intent and one language at most"));
+        }
+    }
+    Ok(filter)
+}
+
 /// `--since`: a span back from `now` (`30m`, `24h`, `7d`, `2w`) or a date (`2026-12-01`, UTC
 /// midnight) or an RFC 3339 time; returned in the store's timestamp form.
 pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<String, String> {

@@ -197,3 +197,16 @@ fn cost_counts_priced_turns_only_and_ollama_is_free() {
     assert_eq!(t.cost_per_accepted, Some((3.0 + 3.0 + 0.0) / 3.0));
     assert_eq!(t3.cost_per_accepted, t.cost_per_accepted, "an unpriced turn changes nothing");
 }
+
+#[test]
+fn stats_words_narrow_by_span_intent_and_language_in_any_order() {
+    let now = datetime!(2026-12-05 12:00 UTC);
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let f = parse_query(&words(&["Rust", "7d", "fix"]), now).unwrap();
+    assert_eq!((f.intent.as_deref(), f.language.as_deref()), (Some("fix"), Some("rust")));
+    assert!(f.since.unwrap().starts_with("2026-11-28T12:00"));
+    assert_eq!(parse_query(&words(&["free-text"]), now).unwrap().intent.as_deref(), Some("free text"));
+    assert!(parse_query(&words(&["fix", "review"]), now).unwrap_err().contains("one intent"));
+    assert!(parse_query(&words(&["soon"]), now).unwrap_err().contains("`soon` is not a span"));
+    assert_eq!(parse_query(&[], now).unwrap(), StatsFilter::default());
+}

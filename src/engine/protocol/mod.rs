@@ -195,9 +195,10 @@ pub enum Op {
     OpenFile { path: String, line: usize },
     /// Code templates: list them, open one's form, run one (`/template`, in the TUI or `kv1nt exec`).
     Template(TemplateOp),
-    /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
-    /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
-    Stats { since: Option<String> },
+    /// Ask for the acceptance figures (`/stats`), narrowed by the words as typed — a span or
+    /// date (`7d`, `2026-12-01`), an intent (`fix`, `free-text`), a language (`rust`) — or of
+    /// all history; answered by `Event::Stats` (or a notice).
+    Stats { query: Vec<String> },
     /// List the parts of the next request with their tokens (`/context`); answered by a notice.
     Context,
     /// Ask how the MCP servers are doing (`Event::McpStatus`).

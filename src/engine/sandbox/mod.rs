@@ -29,6 +29,7 @@ mod helper;
 pub mod languages;
 mod layers;
 mod parent;
+mod prepare;
 mod protect;
 mod reap;
 #[cfg(any(target_os = "macos", test))]

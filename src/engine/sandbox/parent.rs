@@ -19,19 +19,17 @@
 //!   itself, the process becomes a child subreaper on its first run; orphans of other children
 //!   (e.g. a daemon started by a git hook) then wait as zombies until kv1nt exits.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::languages::{self, Language};
+use super::prepare::{Prepared, ScratchDir, prepare, sandbox_env, scratch_dir};
 use super::reap::{KillGuard, become_subreaper, drain_process_group};
 use super::{
     ExecutionResult, HelperConfig, KilledBy, Program, RunDir, SandboxConfig, SandboxError, SandboxMode,
@@ -39,101 +37,10 @@ use super::{
 };
 
 const MAX_FILE_BYTES: u64 = 256 << 20;
-const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 
 enum Msg {
     Out(Stream, Vec<u8>),
     Eof,
-}
-
-struct Prepared {
-    argv: Vec<String>,
-    read_paths: Vec<PathBuf>,
-    bin_dirs: Vec<PathBuf>,
-    language: Option<Language>,
-}
-
-/// Removes a scratch directory on drop.
-struct ScratchDir(Option<PathBuf>);
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.0 {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn scratch_dir() -> std::io::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let name = format!(
-        "kv1nt-run-{}-{}-{}",
-        std::process::id(),
-        nanos.as_nanos(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let dir = std::env::temp_dir().join(name);
-    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-    dir.canonicalize()
-}
-
-fn prepare(program: Program, dir: &Path) -> Result<Prepared, SandboxError> {
-    let toolchain = |language: Language| {
-        languages::toolchain(language).map_err(|e| SandboxError::Toolchain(language.name().into(), e))
-    };
-    Ok(match program {
-        Program::Command { argv } => {
-            if argv.is_empty() {
-                return Err(SandboxError::Spawn("empty command".into()));
-            }
-            Prepared { argv, read_paths: vec![], bin_dirs: vec![], language: None }
-        }
-        Program::Code { language, code } => {
-            let tc = toolchain(language)?;
-            let file = dir.join(language.snippet_file());
-            std::fs::write(&file, code)?;
-            let argv = languages::argv_for(language, &tc, &file);
-            Prepared { argv, read_paths: tc.read_paths, bin_dirs: tc.bin_dirs, language: Some(language) }
-        }
-        Program::File { language, path } => {
-            let tc = toolchain(language)?;
-            let path = path.canonicalize()?;
-            let argv = languages::argv_for(language, &tc, &path);
-            let mut read_paths = tc.read_paths;
-            read_paths.extend(path.parent().map(Path::to_path_buf));
-            Prepared { argv, read_paths, bin_dirs: tc.bin_dirs, language: Some(language) }
-        }
-    })
-}
-
-/// The whole environment the program gets.
-fn sandbox_env(dir: &Path, bin_dirs: &[PathBuf], language: Option<Language>) -> HashMap<String, String> {
-    let mut path: Vec<String> = bin_dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect();
-    path.push(SYSTEM_PATH.into());
-    let home = dir.to_string_lossy().into_owned();
-    let lang = std::env::var("LANG").ok().filter(|l| !l.is_empty()).unwrap_or_else(|| "C.UTF-8".into());
-    let mut env = HashMap::from([
-        ("PATH".to_string(), path.join(":")),
-        ("LANG".into(), lang),
-        ("HOME".into(), home.clone()),
-        ("TMPDIR".into(), home.clone()),
-        ("TERM".into(), "dumb".into()),
-    ]);
-    match language {
-        Some(Language::Go) => {
-            env.insert("GOCACHE".into(), format!("{home}/.kv1nt-go/cache"));
-            env.insert("GOPATH".into(), format!("{home}/.kv1nt-go/path"));
-            env.insert("GOTOOLCHAIN".into(), "local".into());
-            env.insert("CGO_ENABLED".into(), "0".into());
-        }
-        Some(Language::Python) => {
-            env.insert("PYTHONDONTWRITEBYTECODE".into(), "1".into());
-        }
-        _ => {}
-    }
-    env
 }
 
 pub(super) async fn execute(

@@ -82,6 +82,8 @@ pub struct StatusState {
     pub policy: Policy,
     /// The last project checks: `✗ 2 errors · 1 warning` / `checks ✓`, and how bad.
     pub checks: Option<(String, LogLevel)>,
+    /// MCP servers up, of all started (`MCP 2/3`); None until one reports.
+    pub mcp: Option<(usize, usize)>,
 }
 
 /// The areas drawn in the last frame, for mouse hit-testing.
@@ -150,6 +152,7 @@ impl AppState {
                 flash: None,
                 policy: Policy::Ask,
                 checks: None,
+                mcp: None,
             },
             suggestions: Vec::new(),
             question: None,

@@ -36,14 +36,21 @@ pub async fn run(args: McpArgs, setup: Setup) -> Result<i32> {
 }
 
 fn list(settings: &McpSettings) {
-    if settings.servers.is_empty() {
+    if settings.servers.is_empty() && settings.held.is_empty() {
         println!(
             "No MCP servers are configured: add [mcp.servers.NAME] to your config (see README, MCP servers)."
         );
     }
     for (name, s) in &settings.servers {
         let off = if s.enabled { "" } else { " (disabled)" };
-        println!("{name}{off}: {} {}", s.command, s.args.join(" "));
+        println!("{name}{off}: {}", s.transport());
+        if !s.headers.is_empty() {
+            let names: Vec<&str> = s.headers.keys().map(String::as_str).collect();
+            println!("  headers (values from the environment, not shown): {}", names.join(", "));
+        }
+        if let Some(var) = &s.bearer_token_env {
+            println!("  bearer token from ${var}");
+        }
         let env: Vec<&str> =
             s.env.keys().map(String::as_str).chain(s.pass_env.iter().map(String::as_str)).collect();
         if !env.is_empty() {
@@ -60,18 +67,15 @@ fn list(settings: &McpSettings) {
             println!("  {name}__{tool}: {} risk (your config)", t.risk);
         }
     }
+    for (name, why) in &settings.held {
+        println!("{name}: {why}");
+    }
 }
 
 async fn test(setup: &Setup, name: &str) -> Result<i32> {
     let Some(server) = setup.config.mcp.servers.get(name) else {
-        let held = setup
-            .held
-            .as_ref()
-            .is_some_and(|h| h.keys.iter().any(|(k, _)| k.starts_with(&format!("mcp.servers.{name}."))));
-        if held {
-            bail!(
-                "the MCP server `{name}` is set by the repository's untrusted config: review it and run `kv1nt trust`"
-            );
+        if let Some((_, why)) = setup.config.mcp.held.iter().find(|(n, _)| n == name) {
+            bail!("the MCP server `{name}` is not started: {why}");
         }
         let known: Vec<&str> = setup.config.mcp.servers.keys().map(String::as_str).collect();
         bail!(

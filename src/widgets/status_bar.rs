@@ -1,5 +1,5 @@
 //! The status bar: provider and model, session, tokens, context use, the last project checks
-//! (`✗ 2 errors · 1 warning`, `checks ✓`), and a spinner with the elapsed time while a reply
+//! (`✗ 2 errors · 1 warning`, `checks ✓`), MCP servers up of all (`MCP 2/3`), and a spinner with the elapsed time while a reply
 //! streams.
 
 use std::time::Instant;
@@ -50,6 +50,10 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
             LogLevel::Info => theme.status_bar,
         };
         spans.push(Span::styled(format!("│ {text} "), style));
+    }
+    if let Some((up, total)) = status.mcp.filter(|(_, total)| *total > 0) {
+        let style = if up < total { theme.warning } else { theme.status_bar };
+        spans.push(Span::styled(format!("│ MCP {up}/{total} "), style));
     }
     if let Some((text, level)) = &status.flash {
         let style = match level {

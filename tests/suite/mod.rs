@@ -23,6 +23,7 @@ mod ledger;
 mod ledger_fail_closed;
 mod log_file;
 mod mcp;
+mod mcp_http;
 mod proposals;
 mod providers;
 mod pty_e2e;

@@ -30,7 +30,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
-pub use mcp::McpServerReport;
+pub use mcp::{McpActivity, McpServerReport};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
@@ -306,6 +306,8 @@ pub enum Event {
     Stats(Box<stats::StatsReport>),
     /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
     McpStatus(Vec<McpServerReport>),
+    /// An MCP server started, failed or restarted, or one of its tools or prompts was used.
+    Mcp(McpActivity),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

@@ -32,7 +32,7 @@ pub fn run(args: &TrustArgs, paths: &Paths) -> Result<i32> {
         return Ok(0);
     }
     let Some(layer) = repo_layer(paths)? else {
-        bail!("{} and {} do not exist: nothing to trust", paths.repo_config().display(), MCP_JSON)
+        bail!("{} does not exist (nor {MCP_JSON}): nothing to trust", paths.repo_config().display())
     };
     let (file, table, sha256) = (layer.file, layer.table, layer.sha256);
     let (_, held) = trust::split(&table);

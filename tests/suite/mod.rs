@@ -24,6 +24,7 @@ mod ledger_fail_closed;
 mod log_file;
 mod mcp;
 mod mcp_http;
+mod mcp_project;
 mod proposals;
 mod providers;
 mod pty_e2e;

@@ -84,6 +84,8 @@ pub struct StatusState {
     pub checks: Option<(String, LogLevel)>,
     /// MCP servers up, of all started (`MCP 2/3`); None until one reports.
     pub mcp: Option<(usize, usize)>,
+    /// The MCP servers named so far (their prompts are `/NAME:prompt`).
+    pub mcp_servers: std::collections::BTreeSet<String>,
 }
 
 /// The areas drawn in the last frame, for mouse hit-testing.
@@ -153,6 +155,7 @@ impl AppState {
                 policy: Policy::Ask,
                 checks: None,
                 mcp: None,
+                mcp_servers: Default::default(),
             },
             suggestions: Vec::new(),
             question: None,

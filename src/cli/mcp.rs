@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 
 use super::Setup;
 use crate::engine::mcp::{McpManager, McpSettings};
+use crate::engine::protocol::{McpActivity, Op};
 
 #[derive(Debug, Args)]
 pub struct McpArgs {
@@ -70,6 +71,22 @@ fn list(settings: &McpSettings) {
     for (name, why) in &settings.held {
         println!("{name}: {why}");
     }
+}
+
+/// `kv1nt exec '/SERVER:PROMPT key=value …'`, when SERVER is configured (or held back, so the
+/// run says why it does not start).
+pub fn prompt_op(prompt: &str, settings: &McpSettings) -> Option<Op> {
+    let known = |s: &str| settings.servers.contains_key(s) || settings.held.iter().any(|(n, _)| n == s);
+    crate::engine::mcp::prompts::slash_op(prompt, &known)
+}
+
+/// `kv1nt exec --json`'s line for an MCP server's activity.
+pub fn activity_json(a: &McpActivity) -> serde_json::Value {
+    serde_json::json!({"type": "mcp", "server": a.server, "what": a.what, "up": a.up, "total": a.total})
+}
+
+pub fn activity_text(a: &McpActivity) -> String {
+    format!("MCP {}: {} ({}/{} up)", a.server, a.what, a.up, a.total)
 }
 
 async fn test(setup: &Setup, name: &str) -> Result<i32> {

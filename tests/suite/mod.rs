@@ -25,6 +25,7 @@ mod log_file;
 mod mcp;
 mod mcp_http;
 mod mcp_project;
+mod mcp_prompts;
 mod proposals;
 mod providers;
 mod pty_e2e;

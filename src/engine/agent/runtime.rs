@@ -240,6 +240,7 @@ impl Engine {
             Op::Template(op) => return self.template_op(op).await,
             Op::Stats { since } => self.stats(since.as_deref()),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
+            Op::McpPrompt { server, prompt, args } => return self.mcp_prompt(server, prompt, args).await,
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),

@@ -146,7 +146,11 @@ impl McpManager {
             events,
         };
         for name in names {
+            manager.announce(&name, "starting".into());
             tokio::spawn(manager.clone().run(name));
+        }
+        for (name, why) in manager.held.iter() {
+            manager.announce(name, why.clone());
         }
         manager
     }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use rmcp::model::{GetPromptResult, Prompt, Role};
 
 use super::server::{block_text, cap};
+use crate::engine::protocol::Op;
 use crate::engine::protocol::templates::parse_invocation;
 
 /// A slash word `SERVER:PROMPT`, split, when it has that shape.
@@ -18,6 +19,19 @@ pub fn split_command(word: &str) -> Option<(&str, &str)> {
     let (server, prompt) = word.split_once(':')?;
     let ok = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
     (ok(server) && ok(prompt)).then_some((server, prompt))
+}
+
+/// `/SERVER:PROMPT key=value …` as the op that runs it, when `is_server(SERVER)` (a configured
+/// or held-back MCP server; other `/a:b` words are not this module's).
+pub fn slash_op(text: &str, is_server: &dyn Fn(&str) -> bool) -> Option<Op> {
+    let rest = text.trim().strip_prefix('/')?;
+    let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let (server, prompt) = split_command(word)?;
+    is_server(server).then(|| Op::McpPrompt {
+        server: server.to_string(),
+        prompt: prompt.to_string(),
+        args: args.trim().to_string(),
+    })
 }
 
 /// The arguments typed after `/SERVER:PROMPT`: `key=value`, quoted when a value has spaces.
@@ -119,5 +133,14 @@ mod tests {
         assert_eq!(split_command("fx:review"), Some(("fx", "review")));
         assert_eq!(split_command("fx:"), None);
         assert_eq!(split_command("template"), None);
+        let known = |s: &str| s == "fx";
+        match slash_op("/fx:review path=a.rs", &known) {
+            Some(Op::McpPrompt { server, prompt, args }) => {
+                assert_eq!((server.as_str(), prompt.as_str(), args.as_str()), ("fx", "review", "path=a.rs"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(slash_op("/git:review", &known).is_none(), "not a server: someone else's command");
+        assert!(slash_op("look at /fx:review", &known).is_none());
     }
 }

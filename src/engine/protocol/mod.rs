@@ -198,6 +198,9 @@ pub enum Op {
     Stats { since: Option<String> },
     /// Ask how the MCP servers are doing (`Event::McpStatus`).
     McpStatus,
+    /// `/SERVER:PROMPT key=value …`: the MCP prompt's messages become a turn's prompt (`args`
+    /// as typed; a malformed or undeclared argument ends the turn with the reason).
+    McpPrompt { server: String, prompt: String, args: String },
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }

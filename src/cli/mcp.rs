@@ -1,4 +1,5 @@
-//! `kv1nt mcp list` (the configured MCP servers, as the config says, without starting them)
+//! `kv1nt mcp list` (the configured MCP servers, as the config says, without starting them),
+//! `kv1nt mcp add|remove NAME` (edits of the user's config: `mcp_edit`)
 //! and `kv1nt mcp test NAME` (start one, list its tools with their risk source and its errors,
 //! stop it; exit 1 when it did not get ready). Env values are never printed, only their names.
 
@@ -9,6 +10,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
 use super::Setup;
+use super::mcp_edit::{self, Spec};
 use crate::engine::mcp::{McpManager, McpSettings};
 use crate::engine::protocol::{McpActivity, Op};
 
@@ -22,8 +24,26 @@ pub struct McpArgs {
 pub enum McpCommand {
     /// List the configured MCP servers ([mcp.servers.NAME]) without starting them.
     List,
-    /// Start the server NAME, list its tools and errors, then stop it.
+    /// Start the server NAME, list its tools, prompts, resources and errors, then stop it.
     Test { name: String },
+    /// Add a server to your config: `add NAME -- COMMAND ARGS…` or `add NAME --url URL`.
+    Add {
+        name: String,
+        /// A streamable HTTP server's endpoint, instead of a command.
+        #[arg(long)]
+        url: Option<String>,
+        /// The environment variable holding the bearer token (its name is stored, not its value).
+        #[arg(long = "bearer-env", requires = "url", value_name = "VAR")]
+        bearer_env: Option<String>,
+        /// Replace a server of the same name.
+        #[arg(long)]
+        force: bool,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
+    /// Remove a server from your config.
+    Remove { name: String },
 }
 
 pub async fn run(args: McpArgs, setup: Setup) -> Result<i32> {
@@ -33,6 +53,22 @@ pub async fn run(args: McpArgs, setup: Setup) -> Result<i32> {
             Ok(0)
         }
         McpCommand::Test { name } => test(&setup, &name).await,
+        McpCommand::Add { name, url, bearer_env, force, command } => {
+            let spec = match (url, command.is_empty()) {
+                (Some(_), false) => bail!("give either --url or a command after --, not both"),
+                (None, true) => bail!(
+                    "give the server's command after -- (kv1nt mcp add NAME -- npx -y PACKAGE) or --url URL"
+                ),
+                (Some(url), true) => Spec::Url { url, bearer_env },
+                (None, false) => Spec::Command(command),
+            };
+            println!("{}", mcp_edit::add(&user_config(&setup)?, &name, spec, force)?);
+            Ok(0)
+        }
+        McpCommand::Remove { name } => {
+            println!("{}", mcp_edit::remove(&user_config(&setup)?, &name)?);
+            Ok(0)
+        }
     }
 }
 
@@ -71,6 +107,14 @@ fn list(settings: &McpSettings) {
     for (name, why) in &settings.held {
         println!("{name}: {why}");
     }
+}
+
+fn user_config(setup: &Setup) -> Result<std::path::PathBuf> {
+    setup
+        .paths
+        .user_config
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("there is no config directory (no home directory?)"))
 }
 
 /// `kv1nt exec '/SERVER:PROMPT key=value …'`, when SERVER is configured (or held back, so the

@@ -9,6 +9,7 @@ pub mod exec_template;
 pub mod graph;
 pub mod logging;
 pub mod mcp;
+pub mod mcp_edit;
 pub mod run;
 pub mod sessions;
 pub mod stats;

@@ -23,6 +23,7 @@ mod ledger;
 mod ledger_fail_closed;
 mod log_file;
 mod mcp;
+mod mcp_cli;
 mod mcp_http;
 mod mcp_project;
 mod mcp_prompts;

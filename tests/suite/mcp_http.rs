@@ -139,3 +139,44 @@ async fn the_model_calls_an_http_server_s_tool_with_the_header_from_the_environm
     let audit = format!("{:?}", mx.store().audit_entries(None, 20).unwrap());
     assert!(!audit.contains(TOKEN), "the token reached the audit log: {audit}");
 }
+
+#[tokio::test]
+async fn an_http_server_that_hangs_times_out_and_one_that_dies_gives_an_error_result() {
+    let Some(mx) = Mx::new() else { return };
+    unsafe { std::env::set_var(TOKEN_VAR, TOKEN) };
+    let server = serve(&mx);
+    let model = ScriptedServer::start(
+        Wire::OpenAi,
+        vec![
+            call("c1", "fx__hang", json!({})),
+            Turn::text(&["It hung."]),
+            call("c2", "fx__crash", json!({})),
+            Turn::text(&["It died."]),
+        ],
+    )
+    .await;
+    let settings = ServerSettings {
+        url: Some(server.url.clone()),
+        bearer_token_env: Some(TOKEN_VAR.into()),
+        timeout_secs: 2,
+        ..Default::default()
+    };
+    let mut engine = mx.engine(&model.base_url(), Policy::Ask, settings);
+    wait_ready(&mut engine, 0).await;
+    let started = Instant::now();
+    engine.ops.send(kv1nt::engine::protocol::Op::Submit { text: "hang".into(), intent: None }).unwrap();
+    let events = drive(&mut engine, |_, _, _| ApprovalDecision::Deny, |_, _| {}, false).await;
+    let (ok, summary, _) = finished(&events, "fx__hang");
+    assert!(!ok && summary.contains("did not answer `hang` within 2 s"), "{summary}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // The session was dropped and made again (the server itself still runs).
+    let report = wait_ready(&mut engine, 1).await;
+    assert!(report.errors.iter().any(|e| e.contains("did not answer `hang`")), "{report:?}");
+
+    let started = Instant::now();
+    engine.ops.send(kv1nt::engine::protocol::Op::Submit { text: "crash".into(), intent: None }).unwrap();
+    let events = drive(&mut engine, |_, _, _| ApprovalDecision::Deny, |_, _| {}, false).await;
+    let (ok, summary, _) = finished(&events, "fx__crash");
+    assert!(!ok && summary.contains("MCP server `fx`"), "{summary}");
+    assert!(started.elapsed() < Duration::from_secs(15), "the turn went on: {:?}", started.elapsed());
+}

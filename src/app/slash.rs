@@ -22,7 +22,8 @@ pub(super) fn dispatch(
     text: &str,
     ops: &UnboundedSender<Op>,
 ) -> Result<(), CommandError> {
-    if let Some(op) = crate::engine::mcp::prompts::slash_op(text, &|s| state.status.mcp_servers.contains(s)) {
+    if let Some(op) = crate::engine::protocol::mcp::slash_op(text, &|s| state.status.mcp_servers.contains(s))
+    {
         mcp_prompt(state, text, op, ops);
         return Ok(());
     }

@@ -121,7 +121,7 @@ fn user_config(setup: &Setup) -> Result<std::path::PathBuf> {
 /// run says why it does not start).
 pub fn prompt_op(prompt: &str, settings: &McpSettings) -> Option<Op> {
     let known = |s: &str| settings.servers.contains_key(s) || settings.held.iter().any(|(n, _)| n == s);
-    crate::engine::mcp::prompts::slash_op(prompt, &known)
+    crate::engine::protocol::mcp::slash_op(prompt, &known)
 }
 
 /// `kv1nt exec --json`'s line for an MCP server's activity.

@@ -1,4 +1,5 @@
-//! MCP prompts as slash commands: `/SERVER:PROMPT key=value …` (in the TUI and `kv1nt exec`).
+//! MCP prompts as slash commands: `/SERVER:PROMPT key=value …` (in the TUI and `kv1nt exec`;
+//! the word is recognised by `protocol::mcp::slash_op`).
 //! The words are parsed like `/template`'s, checked against the prompt's declared arguments
 //! (an unknown or missing one is a clear message, nothing is sent), and the prompt's messages
 //! become the text of the turn.
@@ -11,28 +12,7 @@ use std::collections::BTreeMap;
 use rmcp::model::{GetPromptResult, Prompt, Role};
 
 use super::server::{block_text, cap};
-use crate::engine::protocol::Op;
 use crate::engine::protocol::templates::parse_invocation;
-
-/// A slash word `SERVER:PROMPT`, split, when it has that shape.
-pub fn split_command(word: &str) -> Option<(&str, &str)> {
-    let (server, prompt) = word.split_once(':')?;
-    let ok = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
-    (ok(server) && ok(prompt)).then_some((server, prompt))
-}
-
-/// `/SERVER:PROMPT key=value …` as the op that runs it, when `is_server(SERVER)` (a configured
-/// or held-back MCP server; other `/a:b` words are not this module's).
-pub fn slash_op(text: &str, is_server: &dyn Fn(&str) -> bool) -> Option<Op> {
-    let rest = text.trim().strip_prefix('/')?;
-    let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let (server, prompt) = split_command(word)?;
-    is_server(server).then(|| Op::McpPrompt {
-        server: server.to_string(),
-        prompt: prompt.to_string(),
-        args: args.trim().to_string(),
-    })
-}
 
 /// The arguments typed after `/SERVER:PROMPT`: `key=value`, quoted when a value has spaces.
 pub fn parse_arguments(prompt: &str, args: &str) -> Result<BTreeMap<String, String>, String> {
@@ -105,6 +85,8 @@ pub fn as_turn(result: &GetPromptResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::protocol::Op;
+    use crate::engine::protocol::mcp::{slash_op, split_command};
     use rmcp::model::PromptArgument;
 
     fn review() -> Prompt {

@@ -2,6 +2,28 @@
 //! resources, recent errors) and the activity the status bar and `kv1nt exec --json` follow
 //! ([`McpActivity`]). Plain data; the engine's `mcp` module fills it in.
 
+use super::Op;
+
+/// A slash word `SERVER:PROMPT`, split, when it has that shape.
+pub fn split_command(word: &str) -> Option<(&str, &str)> {
+    let (server, prompt) = word.split_once(':')?;
+    let ok = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
+    (ok(server) && ok(prompt)).then_some((server, prompt))
+}
+
+/// `/SERVER:PROMPT key=value …` as the op that runs it, when `is_server(SERVER)` (a configured
+/// or held-back MCP server; other `/a:b` words are not this module's).
+pub fn slash_op(text: &str, is_server: &dyn Fn(&str) -> bool) -> Option<Op> {
+    let rest = text.trim().strip_prefix('/')?;
+    let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let (server, prompt) = split_command(word)?;
+    is_server(server).then(|| Op::McpPrompt {
+        server: server.to_string(),
+        prompt: prompt.to_string(),
+        args: args.trim().to_string(),
+    })
+}
+
 /// One configured MCP server as it is now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct McpServerReport {

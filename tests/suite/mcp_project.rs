@@ -82,6 +82,12 @@ fn mcp_json_servers_start_only_once_the_repository_is_trusted() {
     std::fs::write(mx.repo().join(".mcp.json"), changed.to_string()).unwrap();
     let out = kv1nt(&mx, &["mcp", "list"]);
     assert!(text(&out).contains("fx: held back"), "{}", text(&out));
+
+    // A broken .mcp.json (another tool's file) is reported, and kv1nt still starts.
+    std::fs::write(mx.repo().join(".mcp.json"), "{ not json").unwrap();
+    let out = kv1nt(&mx, &["mcp", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(".mcp.json: not read: not valid JSON"), "{}", text(&out));
 }
 
 #[test]

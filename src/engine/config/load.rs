@@ -168,7 +168,8 @@ pub struct RepoLayer {
 /// The repository's configuration layer, None when it has neither file.
 pub fn repo_layer(paths: &Paths) -> Result<Option<RepoLayer>, ConfigError> {
     let repo_file = paths.repo_config();
-    let json_file = paths.workspace.join(crate::engine::mcp::project::FILE);
+    const FILE_NAME: &str = crate::engine::mcp::project::FILE;
+    let json_file = paths.workspace.join(FILE_NAME);
     let text = read_optional(&repo_file)?;
     let json = read_optional(&json_file)?;
     if text.is_none() && json.is_none() {
@@ -178,13 +179,19 @@ pub fn repo_layer(paths: &Paths) -> Result<Option<RepoLayer>, ConfigError> {
     let mut skipped = Vec::new();
     let mut hashed = text.clone().unwrap_or_default().into_bytes();
     if let Some(json) = &json {
-        let (layer, not_run) = crate::engine::mcp::project::to_layer(json)
-            .map_err(|message| ConfigError::Invalid { path: json_file.display().to_string(), message })?;
-        table = layer;
-        skipped = not_run
-            .into_iter()
-            .map(|(name, why)| (name, format!("not started: {why} ({})", json_file.display())))
-            .collect();
+        // Another tool's file: one kv1nt cannot read is reported in `/mcp`, never fatal.
+        match crate::engine::mcp::project::to_layer(json) {
+            Ok((layer, not_run)) => {
+                table = layer;
+                skipped = not_run
+                    .into_iter()
+                    .map(|(name, why)| (name, format!("not started: {why} ({})", json_file.display())))
+                    .collect();
+            }
+            Err(why) => {
+                skipped.push((FILE_NAME.to_string(), format!("not read: {why} ({})", json_file.display())))
+            }
+        }
         hashed.extend_from_slice(b"\n\0.mcp.json\0\n");
         hashed.extend_from_slice(json.as_bytes());
     }

@@ -5,7 +5,8 @@
 //!
 //! Invariants: the file is someone else's: a server kv1nt cannot run (an `sse` server, a name
 //! that cannot prefix tools, an `env` value that is a `${VAR}` of another name) is skipped with
-//! the reason, never guessed at; a file that is not JSON of this shape is an error naming it.
+//! the reason, never guessed at; a file that is not JSON of this shape is an error, which
+//! `config::load` reports in `/mcp` (never fatal: the file may be another tool's).
 //! `"KEY": "${KEY}"` in `env` becomes `pass_env` (the value stays in kv1nt's environment);
 //! `${VAR}` in a header is kept, and read at connect time.
 

@@ -22,8 +22,30 @@ pub(super) fn dispatch(
     text: &str,
     ops: &UnboundedSender<Op>,
 ) -> Result<(), CommandError> {
+    if let Some(op) = crate::engine::protocol::mcp::slash_op(text, &|s| state.status.mcp_servers.contains(s))
+    {
+        mcp_prompt(state, text, op, ops);
+        return Ok(());
+    }
     let args = commands::parse(text)?;
     (args.command.handler)(state, args, ops)
+}
+
+/// `/SERVER:PROMPT …` (an MCP server's prompt): shown as typed, run as a turn by the engine.
+fn mcp_prompt(state: &mut AppState, text: &str, op: Op, ops: &UnboundedSender<Op>) {
+    if state.busy() {
+        state.composer.set_text(text);
+        state.status.flash = Some(("a reply is streaming — Esc cancels it".into(), LogLevel::Warn));
+        return;
+    }
+    let entry = crate::app::chat::ChatEntry::new(
+        crate::app::chat::EntryKind::User,
+        text.trim().to_string(),
+        crate::app::chat::EntryStatus::Complete,
+    );
+    state.chat.entries.push(entry);
+    state.status.busy_since = Some(std::time::Instant::now());
+    let _ = ops.send(op);
 }
 
 #[cfg(test)]

@@ -82,6 +82,10 @@ pub struct StatusState {
     pub policy: Policy,
     /// The last project checks: `✗ 2 errors · 1 warning` / `checks ✓`, and how bad.
     pub checks: Option<(String, LogLevel)>,
+    /// MCP servers up, of all started (`MCP 2/3`); None until one reports.
+    pub mcp: Option<(usize, usize)>,
+    /// The MCP servers named so far (their prompts are `/NAME:prompt`).
+    pub mcp_servers: std::collections::BTreeSet<String>,
 }
 
 /// The areas drawn in the last frame, for mouse hit-testing.
@@ -150,6 +154,8 @@ impl AppState {
                 flash: None,
                 policy: Policy::Ask,
                 checks: None,
+                mcp: None,
+                mcp_servers: Default::default(),
             },
             suggestions: Vec::new(),
             question: None,

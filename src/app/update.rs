@@ -210,7 +210,15 @@ pub fn apply(state: &mut AppState, event: Event) {
             LogLevel::Info,
             "No MCP servers are configured: add [mcp.servers.NAME] to your config (see README, MCP servers).",
         ),
+        Event::Mcp(activity) => {
+            state.status.mcp = Some((activity.up, activity.total));
+            state.status.mcp_servers.insert(activity.server.clone());
+            if activity.what.starts_with("failed") || activity.what.starts_with("restarting") {
+                state.push_log(LogLevel::Warn, format!("MCP server {}: {}", activity.server, activity.what));
+            }
+        }
         Event::McpStatus(servers) => {
+            state.status.mcp_servers.extend(servers.iter().map(|s| s.name.clone()));
             let lines: Vec<String> = servers.iter().flat_map(|s| s.lines()).collect();
             state.push_log(LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));
             notice(state, LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));

@@ -55,10 +55,13 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
     }
     let first = match super::exec_template::op(&prompt) {
         Some(op) => op.map_err(anyhow::Error::msg)?,
-        None => {
-            let (text, intent) = split_intent(&prompt);
-            Op::Submit { text, intent }
-        }
+        None => match super::mcp::prompt_op(&prompt, &setup.config.mcp) {
+            Some(op) => op,
+            None => {
+                let (text, intent) = split_intent(&prompt);
+                Op::Submit { text, intent }
+            }
+        },
     };
     if let Some(max) = args.max_tokens {
         let max = max.max(1);
@@ -151,6 +154,7 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 let tests = tests.as_ref().map(tests_json);
                 out.note(json!({"type": "run_finished", "id": id, "ok": ok, "summary": summary, "tests": tests}), &text)
             }
+            Event::Mcp(activity) => out.note(super::mcp::activity_json(&activity), &super::mcp::activity_text(&activity)),
             Event::TurnEnded(outcome) => break Some(outcome),
             Event::Templates(list) => {
                 let (text, problems) = super::exec_template::list_text(&list);

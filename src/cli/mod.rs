@@ -11,6 +11,7 @@ pub mod graph;
 pub mod learn;
 pub mod logging;
 pub mod mcp;
+pub mod mcp_edit;
 pub mod run;
 pub mod sessions;
 pub mod stats;

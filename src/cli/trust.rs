@@ -1,5 +1,5 @@
-//! `kv1nt trust [--revoke] [PATH]`: show what the repository's `.kv1nt/config.toml` sets and
-//! record (or forget) that the user trusts it, in `<data dir>/trusted.toml`
+//! `kv1nt trust [--revoke] [PATH]`: show what the repository's `.kv1nt/config.toml` (and the
+//! servers of its `.mcp.json`) set and record (or forget) that the user trusts them, in `<data dir>/trusted.toml`
 //! (`engine::config::trust`). A trust holds for the file's current content only.
 
 use std::path::PathBuf;
@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use crate::engine::config::trust::{self, Status, TRUST_FILE};
-use crate::engine::config::{Paths, parse_layer};
+use crate::engine::config::{Paths, repo_layer};
+use crate::engine::mcp::project::FILE as MCP_JSON;
 
 #[derive(Debug, Args)]
 pub struct TrustArgs {
@@ -30,16 +31,10 @@ pub fn run(args: &TrustArgs, paths: &Paths) -> Result<i32> {
         );
         return Ok(0);
     }
-    let file = paths.repo_config();
-    let text = match std::fs::read_to_string(&file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("{} does not exist: nothing to trust", file.display())
-        }
-        Err(e) => bail!("cannot read {}: {e}", file.display()),
+    let Some(layer) = repo_layer(paths)? else {
+        bail!("{} does not exist (nor {MCP_JSON}): nothing to trust", paths.repo_config().display())
     };
-    let table = parse_layer(&file.display().to_string(), &text)?;
-    let sha256 = crate::engine::store::sha256_hex(text.as_bytes());
+    let (file, table, sha256) = (layer.file, layer.table, layer.sha256);
     let (_, held) = trust::split(&table);
     let applied: Vec<_> = trust::all_keys(&table).into_iter().filter(|k| !held.contains(k)).collect();
     println!("{} sets:", file.display());

@@ -1,5 +1,5 @@
 //! The status bar: provider and model, session, tokens, context use, the last project checks
-//! (`✗ 2 errors · 1 warning`, `checks ✓`), and a spinner with the elapsed time while a reply
+//! (`✗ 2 errors · 1 warning`, `checks ✓`), MCP servers up of all (`MCP 2/3`), and a spinner with the elapsed time while a reply
 //! streams.
 
 use std::time::Instant;
@@ -51,6 +51,10 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
         };
         spans.push(Span::styled(format!("│ {text} "), style));
     }
+    if let Some((up, total)) = status.mcp.filter(|(_, total)| *total > 0) {
+        let style = if up < total { theme.warning } else { theme.status_bar };
+        spans.push(Span::styled(format!("│ MCP {up}/{total} "), style));
+    }
     if let Some((text, level)) = &status.flash {
         let style = match level {
             LogLevel::Error => theme.error,
@@ -74,4 +78,33 @@ fn percent(used_tokens: usize, window: usize) -> u16 {
         return 100;
     }
     ((used_tokens.saturating_mul(100)) / window).min(999) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::app::state::AppState;
+    use crate::engine::protocol::ProviderKind;
+
+    fn line(state: &AppState) -> String {
+        let area = Rect::new(0, 0, 200, 1);
+        let mut buf = Buffer::empty(area);
+        render_status(area, &mut buf, &state.status, &state.theme, Instant::now());
+        (0..area.width).map(|x| buf[(x, 0)].symbol().to_string()).collect()
+    }
+
+    #[test]
+    fn mcp_servers_up_of_all_show_once_one_reports() {
+        let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+        let mut state =
+            AppState::new(keymap, Theme::builtin("dark").unwrap(), ProviderKind::OpenAi, "m".into());
+        assert!(!line(&state).contains("MCP"));
+        state.status.mcp = Some((2, 3));
+        assert!(line(&state).contains("│ MCP 2/3 "), "{}", line(&state));
+        state.status.mcp = Some((0, 0));
+        assert!(!line(&state).contains("MCP"), "no servers started: nothing shown");
+    }
 }

@@ -24,7 +24,7 @@ use kv1nt::engine::store::Store;
 use serde_json::json;
 
 /// A python that has the `mcp` package: `KV1NT_MCP_PYTHON`, else the venv scripts/test makes.
-fn python() -> Result<PathBuf, String> {
+pub(super) fn python() -> Result<PathBuf, String> {
     let candidates: Vec<PathBuf> = std::env::var_os("KV1NT_MCP_PYTHON")
         .map(PathBuf::from)
         .into_iter()
@@ -42,13 +42,13 @@ fn python() -> Result<PathBuf, String> {
     Err(format!("a python with the `mcp` package (tried KV1NT_MCP_PYTHON and {candidates:?})"))
 }
 
-struct Mx {
-    dir: tempfile::TempDir,
-    python: PathBuf,
+pub(super) struct Mx {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) python: PathBuf,
 }
 
 impl Mx {
-    fn new() -> Option<Mx> {
+    pub(super) fn new() -> Option<Mx> {
         let python = require_found(python(), "scripts/test (pip install mcp==2.3.0 into a venv)")?;
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
@@ -56,20 +56,20 @@ impl Mx {
         Some(Mx { dir, python })
     }
 
-    fn repo(&self) -> PathBuf {
+    pub(super) fn repo(&self) -> PathBuf {
         self.dir.path().join("repo")
     }
 
     /// The server's working directory: its `starts.log`, `erased.txt`, `notes.txt`.
-    fn srv(&self) -> PathBuf {
+    pub(super) fn srv(&self) -> PathBuf {
         self.dir.path().join("srv")
     }
 
-    fn store(&self) -> Store {
+    pub(super) fn store(&self) -> Store {
         Store::open(&self.dir.path().join("home")).unwrap()
     }
 
-    fn server(&self, timeout_secs: u64) -> ServerSettings {
+    pub(super) fn server(&self, timeout_secs: u64) -> ServerSettings {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mcp/server.py");
         ServerSettings {
             command: self.python.display().to_string(),
@@ -81,7 +81,7 @@ impl Mx {
         }
     }
 
-    fn engine(&self, base: &str, policy: Policy, server: ServerSettings) -> EngineHandle {
+    pub(super) fn engine(&self, base: &str, policy: Policy, server: ServerSettings) -> EngineHandle {
         let mut c = Config::default();
         c.llm.primary = ProviderKind::OpenAi;
         c.llm.fallback = Fallback::None;
@@ -104,13 +104,13 @@ impl Mx {
         })
     }
 
-    fn starts(&self) -> usize {
+    pub(super) fn starts(&self) -> usize {
         std::fs::read_to_string(self.srv().join("starts.log")).map(|s| s.lines().count()).unwrap_or(0)
     }
 }
 
 /// Asks `/mcp`'s question until the server is ready (and has restarted `restarts` times).
-async fn wait_ready(engine: &mut EngineHandle, restarts: u32) -> McpServerReport {
+pub(super) async fn wait_ready(engine: &mut EngineHandle, restarts: u32) -> McpServerReport {
     let until = Instant::now() + Duration::from_secs(60);
     loop {
         engine.ops.send(Op::McpStatus).unwrap();
@@ -130,11 +130,11 @@ async fn wait_ready(engine: &mut EngineHandle, restarts: u32) -> McpServerReport
     }
 }
 
-fn call(id: &str, tool: &str, args: serde_json::Value) -> Turn {
+pub(super) fn call(id: &str, tool: &str, args: serde_json::Value) -> Turn {
     Turn::text(&[]).tool_call(id, tool, args)
 }
 
-fn finished(events: &[Event], name: &str) -> (bool, String, Vec<String>) {
+pub(super) fn finished(events: &[Event], name: &str) -> (bool, String, Vec<String>) {
     events
         .iter()
         .find_map(|e| match e {

@@ -3,22 +3,26 @@
 //! server and tool), runs with the server's time limit and yields to Esc, and what it returns
 //! is cut to size and screened for prompt injection like every other tool result.
 //!
+//! `/SERVER:PROMPT` ([`Engine::mcp_prompt`]) turns a server's prompt into a turn's text.
+//!
 //! Invariants: no call reaches a server without a gate verdict (a read-only tool is allowed by
 //! the policy, audited like the rest); after the user denied something in this reply, only
 //! read-only tools still run; a server's failure is the call's error result, never the turn's.
+
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::gate::{Ask, GateWords, Gated};
 use super::reply::Interrupt;
-use super::runtime::Engine;
+use super::runtime::{Engine, LoopControl};
 use super::tool_calls::Outcome;
 use crate::engine::approval::GateAction;
 use crate::engine::approval::risk::assess;
 use crate::engine::llm::ToolCall;
-use crate::engine::mcp::McpTool;
 use crate::engine::mcp::server::result_text;
-use crate::engine::protocol::McpHint;
+use crate::engine::mcp::{McpTool, prompts};
+use crate::engine::protocol::{Event, McpHint, TurnOutcome};
 
 impl Engine {
     pub(super) async fn mcp_tool(
@@ -64,6 +68,41 @@ impl Engine {
         }
     }
 }
+
+impl Engine {
+    /// `/SERVER:PROMPT key=value …`: the prompt's messages (arguments checked against its
+    /// declaration, servers still starting waited for) become this turn's prompt; a refusal
+    /// ends the turn with the reason.
+    pub(super) async fn mcp_prompt(&mut self, server: String, prompt: String, args: String) -> LoopControl {
+        let arguments = match prompts::parse_arguments(&prompt, &args) {
+            Ok(arguments) => arguments,
+            Err(why) => {
+                self.refuse_turn(format!("/{server}:{prompt}: {why}"));
+                return LoopControl::Continue;
+            }
+        };
+        let mcp = self.mcp.clone();
+        let fetch = async move {
+            mcp.settled(PROMPT_START_WAIT).await;
+            mcp.prompt(&server, &prompt, arguments).await
+        };
+        match self.unless_interrupted(fetch).await {
+            Ok(Ok(text)) => self.run_turn(text, None).await,
+            Ok(Err(why)) => {
+                self.refuse_turn(why);
+                LoopControl::Continue
+            }
+            Err(Interrupt::Shutdown) => LoopControl::Shutdown,
+            Err(Interrupt::Cancel) => {
+                self.emit(Event::TurnEnded(TurnOutcome::Cancelled));
+                LoopControl::Continue
+            }
+        }
+    }
+}
+
+/// How long a prompt waits for servers that are still starting.
+const PROMPT_START_WAIT: Duration = Duration::from_secs(60);
 
 /// The call's arguments as a JSON object: an object, a string holding one (some models send
 /// that), or nothing (`null`, `""`) for `{}`.

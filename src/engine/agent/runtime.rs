@@ -201,9 +201,15 @@ impl Engine {
         }
         self.start_graph();
         self.announce_templates();
-        if !self.config.mcp.servers.is_empty() {
+        if !self.config.mcp.servers.is_empty() || !self.config.mcp.held.is_empty() {
             let env = std::sync::Arc::new(|name: &str| std::env::var(name).ok());
-            self.mcp = crate::engine::mcp::McpManager::start(&self.config.mcp, &self.workspace, env);
+            let events = Some(self.events.clone());
+            self.mcp = crate::engine::mcp::McpManager::start_observed(
+                &self.config.mcp,
+                &self.workspace,
+                env,
+                events,
+            );
         }
         if self.preflight {
             self.spawn_preflight();
@@ -237,6 +243,7 @@ impl Engine {
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),
             Op::AcceptRule(rule) => return self.accept_rule(rule).await,
+            Op::McpPrompt { server, prompt, args } => return self.mcp_prompt(server, prompt, args).await,
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),

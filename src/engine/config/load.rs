@@ -92,14 +92,14 @@ pub fn load(
     {
         merge(&mut merged, parse_layer(&path.display().to_string(), &text)?);
     }
-    let repo_file = paths.repo_config();
     let mut held = None;
     let mut repo_trusted = false;
-    if let Some(text) = read_optional(&repo_file)? {
-        let table = parse_layer(&repo_file.display().to_string(), &text)?;
+    let mut skipped = Vec::new();
+    if let Some(repo_layer) = repo_layer(paths)? {
+        let RepoLayer { table, sha256, file: repo_file, skipped: not_run } = repo_layer;
+        skipped = not_run;
         let (harmless, keys) = super::trust::split(&table);
         let repo = super::trust::repo_key(&paths.workspace);
-        let sha256 = crate::engine::store::sha256_hex(text.as_bytes());
         let (status, problem) = match trust {
             _ if keys.is_empty() => (Status::Trusted, None),
             TrustMode::Always => (Status::Trusted, None),
@@ -124,6 +124,12 @@ pub fn load(
             let mut full = merged.clone();
             merge(&mut full, table);
             merge(&mut merged, harmless);
+            let mut trusted = Config {
+                repo_trusted: true,
+                templates_dir: paths.templates_dir(),
+                ..finish(full, env, overrides)?
+            };
+            trusted.mcp.held = skipped.clone();
             held = Some(HeldBack {
                 file: repo_file,
                 repo,
@@ -133,22 +139,90 @@ pub fn load(
                 changed: status == Status::Changed,
                 problem,
                 exec: trust == TrustMode::Never,
-                trusted: Box::new(Config {
-                    repo_trusted: true,
-                    templates_dir: paths.templates_dir(),
-                    ..finish(full, env, overrides)?
-                }),
+                trusted: Box::new(trusted),
             });
         }
     }
-    let config =
+    let mut config =
         Config { repo_trusted, templates_dir: paths.templates_dir(), ..finish(merged, env, overrides)? };
+    config.mcp.held = held_mcp_servers(&config, held.as_ref(), skipped);
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
         github_token: env("GITHUB_TOKEN").filter(|k| !k.trim().is_empty()),
     };
     Ok(Loaded { config, secrets, held })
+}
+
+/// The repository's layer: `.kv1nt/config.toml` over the servers of `.mcp.json`, and the
+/// SHA-256 a trust records (of the config file's bytes, then `.mcp.json`'s when there is one).
+pub struct RepoLayer {
+    pub table: toml::Table,
+    pub sha256: String,
+    /// The file the user is told about: the config file, else `.mcp.json`.
+    pub file: PathBuf,
+    /// `.mcp.json` servers kv1nt cannot run, and why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// The repository's configuration layer, None when it has neither file.
+pub fn repo_layer(paths: &Paths) -> Result<Option<RepoLayer>, ConfigError> {
+    let repo_file = paths.repo_config();
+    const FILE_NAME: &str = crate::engine::mcp::project::FILE;
+    let json_file = paths.workspace.join(FILE_NAME);
+    let text = read_optional(&repo_file)?;
+    let json = read_optional(&json_file)?;
+    if text.is_none() && json.is_none() {
+        return Ok(None);
+    }
+    let mut table = toml::Table::new();
+    let mut skipped = Vec::new();
+    let mut hashed = text.clone().unwrap_or_default().into_bytes();
+    if let Some(json) = &json {
+        // Another tool's file: one kv1nt cannot read is reported in `/mcp`, never fatal.
+        match crate::engine::mcp::project::to_layer(json) {
+            Ok((layer, not_run)) => {
+                table = layer;
+                skipped = not_run
+                    .into_iter()
+                    .map(|(name, why)| (name, format!("not started: {why} ({})", json_file.display())))
+                    .collect();
+            }
+            Err(why) => {
+                skipped.push((FILE_NAME.to_string(), format!("not read: {why} ({})", json_file.display())))
+            }
+        }
+        hashed.extend_from_slice(b"\n\0.mcp.json\0\n");
+        hashed.extend_from_slice(json.as_bytes());
+    }
+    if let Some(text) = &text {
+        merge(&mut table, parse_layer(&repo_file.display().to_string(), text)?);
+    }
+    let sha256 = crate::engine::store::sha256_hex(&hashed);
+    let file = if text.is_some() { repo_file } else { json_file };
+    Ok(Some(RepoLayer { table, sha256, file, skipped }))
+}
+
+/// The repository's servers that do not start: held back (untrusted) or skipped.
+fn held_mcp_servers(
+    config: &Config,
+    held: Option<&HeldBack>,
+    skipped: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (key, _) in held.map(|h| h.keys.as_slice()).unwrap_or_default() {
+        let Some(name) = key.strip_prefix("mcp.servers.").and_then(|k| k.split('.').next()) else { continue };
+        if !config.mcp.servers.contains_key(name) && !out.iter().any(|(n, _)| n == name) {
+            let how = if held.is_some_and(|h| h.exec) {
+                "`kv1nt exec --trust`"
+            } else {
+                "review it, then `kv1nt trust`"
+            };
+            out.push((name.to_string(), format!("held back: the repository is not trusted ({how})")));
+        }
+    }
+    out.extend(skipped);
+    out
 }
 
 /// A file's text, or None when it does not exist.
@@ -174,10 +248,8 @@ fn finish(
     for (name, server) in &config.mcp.servers {
         crate::engine::mcp::settings::check_name(name)
             .map_err(|message| ConfigError::Invalid { path: "merged config".into(), message })?;
-        if server.command.trim().is_empty() {
-            let message = format!("[mcp.servers.{name}] needs `command` (the program to start)");
-            return Err(ConfigError::Invalid { path: "merged config".into(), message });
-        }
+        crate::engine::mcp::settings::check_server(name, server)
+            .map_err(|message| ConfigError::Invalid { path: "merged config".into(), message })?;
     }
     Ok(config)
 }

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 mod load;
 pub mod trust;
 
-pub use load::{Loaded, Overrides, Paths, data_dir, load, own_dirs, parse_fallback, parse_layer};
+pub use load::{
+    Loaded, Overrides, Paths, RepoLayer, data_dir, load, own_dirs, parse_fallback, parse_layer, repo_layer,
+};
 pub use trust::{HeldBack, TrustMode};
 
 use super::approval::Policy;

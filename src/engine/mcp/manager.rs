@@ -1,5 +1,6 @@
-//! The MCP servers of one engine: starting each in the background, their tools as the model
-//! sees them (`NAME__tool`), calls with a time limit, and restarts with backoff.
+//! The MCP servers of one engine: starting each in the background ([`super::lifetime`]), their
+//! tools as the model sees them (`NAME__tool`), their prompts and resources, calls with a time
+//! limit, and what `/mcp` shows (including servers held back until the repository is trusted).
 //!
 //! Invariants:
 //! - Nothing here blocks a turn: servers start on their own tasks; a call waits at most the
@@ -11,55 +12,64 @@
 //! - Its tools stay offered while it restarts (a call then says it is restarting), so the
 //!   model's tool list does not flicker.
 //! - Each process lifetime has a generation number; a stale lifetime never changes the slot.
+//! - Every change of a server's state is sent as an [`Event::Mcp`] with the count up.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, GetPromptRequestParams, JsonObject, Prompt, Resource,
+};
 use rmcp::service::ServiceError;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use super::server::{self, Service};
+use super::server::Service;
 use super::settings::{McpSettings, ServerSettings};
-use super::tools::{McpTool, hint_name, offered_tools};
+use super::tools::{McpTool, hint_name};
 use crate::engine::llm::types::ToolSpec;
-use crate::engine::protocol::{McpHint, McpServerReport};
+use crate::engine::protocol::{Event, McpActivity, McpHint, McpServerReport};
 
 /// Failed starts (or early crashes) in a row before a server is left `failed`.
 pub const MAX_FAILURES: u32 = 5;
 /// Up this long, a server's next crash counts as its first.
 pub const STABLE_AFTER: Duration = Duration::from_secs(30);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Recent errors and stderr lines kept per server.
 const RECENT: usize = 10;
 
 #[derive(Debug, Clone, PartialEq)]
-enum State {
+pub(super) enum State {
     Starting,
     Ready,
     Restarting { attempt: u32, delay: Duration },
     Failed(String),
 }
 
-struct Slot {
-    settings: ServerSettings,
-    state: State,
-    service: Option<Arc<Service>>,
-    tools: Vec<McpTool>,
-    errors: VecDeque<String>,
-    failures: u32,
-    restarts: u32,
-    generation: u64,
-    up_since: Option<Instant>,
-    stop: Option<oneshot::Sender<()>>,
+pub(super) struct Slot {
+    pub settings: ServerSettings,
+    pub state: State,
+    pub service: Option<Arc<Service>>,
+    pub tools: Vec<McpTool>,
+    pub prompts: Vec<Prompt>,
+    pub resources: Vec<Resource>,
+    pub errors: VecDeque<String>,
+    pub failures: u32,
+    pub restarts: u32,
+    pub generation: u64,
+    pub up_since: Option<Instant>,
+    pub stop: Option<oneshot::Sender<()>>,
 }
 
 impl Slot {
-    fn error(&mut self, text: String) {
+    pub fn error(&mut self, text: String) {
         tracing::warn!("{text}");
+        self.note(text);
+    }
+
+    /// Keeps `text` in the recent errors without logging it (a server's stderr).
+    pub fn note(&mut self, text: String) {
         if self.errors.len() == RECENT {
             self.errors.pop_front();
         }
@@ -67,25 +77,44 @@ impl Slot {
     }
 }
 
-type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The engine's MCP servers (cheap to clone: one shared state).
 #[derive(Clone)]
 pub struct McpManager {
-    slots: Arc<Mutex<BTreeMap<String, Slot>>>,
-    workspace: PathBuf,
-    env: EnvFn,
+    pub(super) slots: Arc<Mutex<BTreeMap<String, Slot>>>,
+    pub(super) workspace: PathBuf,
+    pub(super) env: EnvFn,
+    /// Servers the repository sets that do not start, and why ([`McpSettings::held`]).
+    held: Arc<Vec<(String, String)>>,
+    events: Option<mpsc::UnboundedSender<Event>>,
 }
 
 impl McpManager {
     /// No servers.
     pub fn empty() -> McpManager {
-        McpManager { slots: Default::default(), workspace: PathBuf::new(), env: Arc::new(|_| None) }
+        McpManager {
+            slots: Default::default(),
+            workspace: PathBuf::new(),
+            env: Arc::new(|_| None),
+            held: Default::default(),
+            events: None,
+        }
     }
 
     /// Starts every enabled server of `settings` in the background (within a tokio runtime);
     /// `env` is kv1nt's environment, of which a server sees only `PATH`, `HOME` and its `pass_env`.
     pub fn start(settings: &McpSettings, workspace: &Path, env: EnvFn) -> McpManager {
+        McpManager::start_observed(settings, workspace, env, None)
+    }
+
+    /// [`McpManager::start`], sending every change of a server's state to `events`.
+    pub fn start_observed(
+        settings: &McpSettings,
+        workspace: &Path,
+        env: EnvFn,
+        events: Option<mpsc::UnboundedSender<Event>>,
+    ) -> McpManager {
         let slots = settings
             .servers
             .iter()
@@ -96,6 +125,8 @@ impl McpManager {
                     state: State::Starting,
                     service: None,
                     tools: Vec::new(),
+                    prompts: Vec::new(),
+                    resources: Vec::new(),
                     errors: VecDeque::new(),
                     failures: 0,
                     restarts: 0,
@@ -107,16 +138,39 @@ impl McpManager {
             })
             .collect::<BTreeMap<_, _>>();
         let names: Vec<String> = slots.keys().cloned().collect();
-        let manager =
-            McpManager { slots: Arc::new(Mutex::new(slots)), workspace: workspace.to_path_buf(), env };
+        let manager = McpManager {
+            slots: Arc::new(Mutex::new(slots)),
+            workspace: workspace.to_path_buf(),
+            env,
+            held: Arc::new(settings.held.clone()),
+            events,
+        };
         for name in names {
+            manager.announce(&name, "starting".into());
             tokio::spawn(manager.clone().run(name));
+        }
+        for (name, why) in manager.held.iter() {
+            manager.announce(name, why.clone());
         }
         manager
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Slot>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Slot>> {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Servers ready now, and all started ones.
+    pub fn up_total(&self) -> (usize, usize) {
+        let slots = self.lock();
+        (slots.values().filter(|s| s.state == State::Ready).count(), slots.len())
+    }
+
+    /// Tells the observer what happened to `server` (with the count up after it).
+    pub(super) fn announce(&self, server: &str, what: String) {
+        if let Some(events) = &self.events {
+            let (up, total) = self.up_total();
+            let _ = events.send(Event::Mcp(McpActivity { server: server.to_string(), what, up, total }));
+        }
     }
 
     /// The specs of every tool offered now (servers ready or restarting), in name order.
@@ -132,6 +186,17 @@ impl McpManager {
         slots.get(server)?.tools.iter().find(|t| t.full_name() == full_name).cloned()
     }
 
+    /// Whether `name` is a configured server (started or not) or one held back.
+    pub fn knows(&self, name: &str) -> bool {
+        self.lock().contains_key(name) || self.held.iter().any(|(h, _)| h == name)
+    }
+
+    /// Every prompt of every ready server: (server, prompt).
+    pub fn prompts(&self) -> Vec<(String, Prompt)> {
+        let slots = self.lock();
+        slots.iter().flat_map(|(name, s)| s.prompts.iter().map(move |p| (name.clone(), p.clone()))).collect()
+    }
+
     /// Whether some server is starting now.
     pub fn starting(&self) -> bool {
         self.lock().values().any(|s| s.state == State::Starting)
@@ -145,10 +210,10 @@ impl McpManager {
         }
     }
 
-    /// Every server's state, tools and recent errors.
+    /// Every server's state, tools, prompts, resources and recent errors, then the held-back ones.
     pub fn report(&self) -> Vec<McpServerReport> {
         let slots = self.lock();
-        slots
+        let mut out: Vec<McpServerReport> = slots
             .iter()
             .map(|(name, s)| McpServerReport {
                 name: name.clone(),
@@ -160,11 +225,45 @@ impl McpManager {
                     }
                     State::Failed(why) => format!("failed: {why}"),
                 },
+                transport: s.settings.transport(),
                 tools: s.tools.iter().map(|t| format!("{} ({})", t.full_name(), hint_name(t.hint))).collect(),
+                prompts: s.prompts.iter().map(|p| super::prompts::usage(name, p)).collect(),
+                resources: s.resources.iter().map(|r| format!("{} ({})", r.uri, r.name)).collect(),
                 errors: s.errors.iter().cloned().collect(),
                 restarts: s.restarts,
             })
-            .collect()
+            .collect();
+        out.extend(self.held.iter().map(|(name, why)| McpServerReport {
+            name: name.clone(),
+            state: why.clone(),
+            transport: String::new(),
+            tools: Vec::new(),
+            prompts: Vec::new(),
+            resources: Vec::new(),
+            errors: Vec::new(),
+            restarts: 0,
+        }));
+        out
+    }
+
+    /// The running service of `server`, and its call time limit, or why there is none.
+    fn service(&self, server: &str) -> Result<(Arc<Service>, Duration), String> {
+        let slots = self.lock();
+        let Some(slot) = slots.get(server) else {
+            if let Some((_, why)) = self.held.iter().find(|(h, _)| h == server) {
+                return Err(format!("the MCP server `{server}` is not running: {why}"));
+            }
+            return Err(format!("no MCP server `{server}`"));
+        };
+        let timeout = Duration::from_secs(slot.settings.timeout_secs.max(1));
+        match (&slot.state, &slot.service) {
+            (State::Ready, Some(service)) => Ok((service.clone(), timeout)),
+            (State::Restarting { .. } | State::Starting, _) => {
+                Err(format!("the MCP server `{server}` is restarting; try again shortly"))
+            }
+            (State::Failed(why), _) => Err(format!("the MCP server `{server}` is not running ({why})")),
+            _ => Err(format!("the MCP server `{server}` is not running")),
+        }
     }
 
     /// Calls `tool` of `server` with `arguments`, waiting at most its `timeout_secs`. An error
@@ -175,50 +274,69 @@ impl McpManager {
         tool: &str,
         arguments: JsonObject,
     ) -> Result<CallToolResult, String> {
-        let (service, timeout) = {
-            let slots = self.lock();
-            let Some(slot) = slots.get(server) else { return Err(format!("no MCP server `{server}`")) };
-            let timeout = Duration::from_secs(slot.settings.timeout_secs.max(1));
-            match (&slot.state, &slot.service) {
-                (State::Ready, Some(service)) => (service.clone(), timeout),
-                (State::Restarting { .. } | State::Starting, _) => {
-                    return Err(format!("the MCP server `{server}` is restarting; try again shortly"));
-                }
-                (State::Failed(why), _) => {
-                    return Err(format!("the MCP server `{server}` is not running ({why})"));
-                }
-                _ => return Err(format!("the MCP server `{server}` is not running")),
-            }
-        };
+        let (service, timeout) = self.service(server)?;
+        self.announce(server, format!("called {tool}"));
         let params = CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
-        match tokio::time::timeout(timeout, service.call_tool(params)).await {
+        let answer = tokio::time::timeout(timeout, service.call_tool(params)).await;
+        self.answered(server, tool, timeout, answer)
+    }
+
+    /// The messages of `prompt` of `server` with `arguments` (checked against the prompt's
+    /// declared arguments first), as the text of a turn.
+    pub async fn prompt(
+        &self,
+        server: &str,
+        prompt: &str,
+        arguments: BTreeMap<String, String>,
+    ) -> Result<String, String> {
+        let declared = {
+            let slots = self.lock();
+            slots.get(server).and_then(|s| s.prompts.iter().find(|p| p.name == prompt).cloned())
+        };
+        let (service, timeout) = self.service(server)?;
+        let Some(declared) = declared else {
+            let names: Vec<String> =
+                self.prompts().into_iter().filter(|(s, _)| s == server).map(|(_, p)| p.name).collect();
+            let names = if names.is_empty() { "none".into() } else { names.join(", ") };
+            return Err(format!("the MCP server `{server}` has no prompt `{prompt}` (its prompts: {names})"));
+        };
+        super::prompts::check_arguments(server, &declared, &arguments)?;
+        self.announce(server, format!("prompt {prompt}"));
+        let object: JsonObject =
+            arguments.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+        let params = GetPromptRequestParams::new(prompt).with_arguments(object);
+        let answer = tokio::time::timeout(timeout, service.get_prompt(params)).await;
+        let result = self.answered(server, prompt, timeout, answer)?;
+        Ok(super::prompts::as_turn(&result))
+    }
+
+    /// A call's answer, or the sentence for its failure (a hung server is restarted).
+    fn answered<T>(
+        &self,
+        server: &str,
+        what: &str,
+        timeout: Duration,
+        answer: Result<Result<T, ServiceError>, tokio::time::error::Elapsed>,
+    ) -> Result<T, String> {
+        match answer {
             Ok(Ok(result)) => Ok(result),
             Ok(Err(ServiceError::TransportClosed | ServiceError::TransportSend(_))) => {
+                let http = self.lock().get(server).is_some_and(|s| s.settings.url.is_some());
+                if http {
+                    self.restart(server, format!("lost its connection during `{what}`"));
+                }
                 Err(format!("the MCP server `{server}` stopped during the call; it is being restarted"))
             }
             Ok(Err(e)) => Err(format!("the MCP server `{server}` refused the call: {e}")),
             Err(_) => {
-                let why = format!("did not answer `{tool}` within {} s", timeout.as_secs());
+                let why = format!("did not answer `{what}` within {} s", timeout.as_secs());
                 self.restart(server, why.clone());
                 Err(format!("the MCP server `{server}` {why}; it is being restarted"))
             }
         }
     }
 
-    /// Kills the running process of `server` and starts it again after the backoff.
-    fn restart(&self, server: &str, why: String) {
-        let generation = {
-            let mut slots = self.lock();
-            let Some(slot) = slots.get_mut(server) else { return };
-            if let Some(stop) = slot.stop.take() {
-                let _ = stop.send(());
-            }
-            slot.generation
-        };
-        self.failed(server, generation, why);
-    }
-
-    /// Stops every server (kills their process groups).
+    /// Stops every server (kills their process groups, closes HTTP sessions).
     pub fn shutdown(&self) {
         let mut slots = self.lock();
         for slot in slots.values_mut() {
@@ -227,120 +345,6 @@ impl McpManager {
             if let Some(stop) = slot.stop.take() {
                 let _ = stop.send(());
             }
-        }
-    }
-
-    /// One lifetime of `name`'s process: start, handshake, then wait for it to exit or be
-    /// stopped; an exit schedules the restart.
-    async fn run(self, name: String) {
-        let (settings, generation) = {
-            let mut slots = self.lock();
-            let Some(slot) = slots.get_mut(&name) else { return };
-            slot.generation += 1;
-            slot.state = State::Starting;
-            (slot.settings.clone(), slot.generation)
-        };
-        let mut spawned = match server::spawn(&settings, &self.workspace, &*self.env) {
-            Ok(spawned) => spawned,
-            Err(e) => return self.failed(&name, generation, e),
-        };
-        if let Some(stderr) = spawned.stderr.take() {
-            tokio::spawn(self.clone().read_stderr(name.clone(), stderr));
-        }
-        let timeout = Duration::from_secs(settings.start_timeout_secs.max(1));
-        let (service, tools) = match server::connect(&mut spawned.child, timeout).await {
-            Ok(connected) => connected,
-            Err(e) => {
-                server::kill(&mut spawned.child).await;
-                return self.failed(&name, generation, e);
-            }
-        };
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let current = {
-            let mut slots = self.lock();
-            match slots.get_mut(&name) {
-                Some(slot) if slot.generation == generation => {
-                    let (offered, refused) = offered_tools(&name, &settings, tools);
-                    for why in refused {
-                        slot.error(why);
-                    }
-                    slot.tools = offered;
-                    slot.service = Some(Arc::new(service));
-                    slot.state = State::Ready;
-                    slot.up_since = Some(Instant::now());
-                    slot.stop = Some(stop_tx);
-                    true
-                }
-                _ => false,
-            }
-        };
-        if !current {
-            return server::kill(&mut spawned.child).await;
-        }
-        tokio::select! {
-            status = spawned.child.wait() => {
-                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                self.failed(&name, generation, format!("exited ({status})"));
-            }
-            _ = stop_rx => server::kill(&mut spawned.child).await,
-        }
-    }
-
-    /// Lifetime `generation` of `name` failed: record why and schedule the restart (or give up).
-    fn failed(&self, name: &str, generation: u64, why: String) {
-        let delay = {
-            let mut slots = self.lock();
-            let Some(slot) = slots.get_mut(name) else { return };
-            if slot.generation != generation {
-                return;
-            }
-            slot.generation += 1;
-            slot.service = None;
-            slot.stop = None;
-            if slot.up_since.take().is_some_and(|t| t.elapsed() >= STABLE_AFTER) {
-                slot.failures = 0;
-            }
-            slot.failures += 1;
-            slot.error(format!("MCP server `{name}` {why}"));
-            if slot.failures >= MAX_FAILURES {
-                slot.state = State::Failed(format!("{why}; gave up after {} attempts", slot.failures));
-                return;
-            }
-            let delay = (Duration::from_secs(1) * 2u32.pow(slot.failures - 1)).min(MAX_BACKOFF);
-            slot.state = State::Restarting { attempt: slot.failures, delay };
-            slot.restarts += 1;
-            (delay, slot.generation)
-        };
-        let this = self.clone();
-        let name = name.to_string();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay.0).await;
-            let current = this.lock().get(&name).map(|s| s.generation);
-            if current == Some(delay.1) {
-                this.run(name).await;
-            }
-        });
-    }
-
-    async fn read_stderr(self, name: String, stderr: tokio::process::ChildStderr) {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            tracing::debug!("mcp {name} stderr: {line}");
-            if !line.trim().is_empty() {
-                self.note_stderr(&name, &line);
-            }
-        }
-    }
-}
-
-impl McpManager {
-    fn note_stderr(&self, name: &str, line: &str) {
-        let mut slots = self.lock();
-        if let Some(slot) = slots.get_mut(name) {
-            if slot.errors.len() == RECENT {
-                slot.errors.pop_front();
-            }
-            slot.errors.push_back(format!("stderr: {}", line.chars().take(300).collect::<String>()));
         }
     }
 }

@@ -1,5 +1,6 @@
 //! One MCP server process over stdio: starting it with exactly its configured environment,
-//! the protocol handshake and tool listing (rmcp), and what a tool result becomes for the model.
+//! the protocol handshake (rmcp), listing what any server offers (tools, prompts, resources),
+//! and what a tool result becomes for the model.
 //!
 //! Invariants: the child gets `env_clear()` plus [`ServerSettings::environment`]; it runs in
 //! its own process group (no terminal signals; stopping it kills the group, so an `npx`
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use rmcp::model::{CallToolResult, ContentBlock, ResourceContents, Tool};
+use rmcp::model::{CallToolResult, ContentBlock, Prompt, Resource, ResourceContents, Tool};
 use rmcp::service::{RoleClient, RunningService, ServiceExt};
 use tokio::process::{Child, ChildStderr, Command};
 
@@ -57,19 +58,48 @@ pub(super) fn spawn(
     Ok(Spawned { child, stderr })
 }
 
-/// The MCP handshake over the child's stdio, then every page of its tool list.
-pub(super) async fn connect(child: &mut Child, timeout: Duration) -> Result<(Service, Vec<Tool>), String> {
+/// The MCP handshake over the child's stdio.
+pub(super) async fn connect(child: &mut Child, timeout: Duration) -> Result<Service, String> {
     let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
         return Err("the process's stdio could not be opened".into());
     };
-    let handshake = async {
-        let service = ().serve((stdout, stdin)).await.map_err(|e| format!("handshake failed: {e}"))?;
-        let tools = service.list_all_tools().await.map_err(|e| format!("listing tools failed: {e}"))?;
-        Ok::<_, String>((service, tools))
-    };
+    let handshake = async { ().serve((stdout, stdin)).await.map_err(|e| format!("handshake failed: {e}")) };
     tokio::time::timeout(timeout, handshake)
         .await
         .map_err(|_| format!("did not finish starting within {} s", timeout.as_secs()))?
+}
+
+/// What a server offers: every page of its tools, and its prompts and resources when it
+/// declares them (a failure to list those is an error for `/mcp`, not a failed start).
+pub(super) struct Listing {
+    pub tools: Vec<Tool>,
+    pub prompts: Vec<Prompt>,
+    pub resources: Vec<Resource>,
+    pub problems: Vec<String>,
+}
+
+pub(super) async fn listing(service: &Service, timeout: Duration) -> Result<Listing, String> {
+    let list = async {
+        let tools = service.list_all_tools().await.map_err(|e| format!("listing tools failed: {e}"))?;
+        let capabilities = service.peer_info().map(|info| info.capabilities.clone()).unwrap_or_default();
+        let mut listing = Listing { tools, prompts: Vec::new(), resources: Vec::new(), problems: Vec::new() };
+        if capabilities.prompts.is_some() {
+            match service.list_all_prompts().await {
+                Ok(prompts) => listing.prompts = prompts,
+                Err(e) => listing.problems.push(format!("listing prompts failed: {e}")),
+            }
+        }
+        if capabilities.resources.is_some() {
+            match service.list_all_resources().await {
+                Ok(resources) => listing.resources = resources,
+                Err(e) => listing.problems.push(format!("listing resources failed: {e}")),
+            }
+        }
+        Ok::<_, String>(listing)
+    };
+    tokio::time::timeout(timeout, list)
+        .await
+        .map_err(|_| format!("did not list its tools within {} s", timeout.as_secs()))?
 }
 
 /// Kills the server's whole process group, then the child itself.
@@ -84,31 +114,30 @@ pub(super) async fn kill(child: &mut Child) {
 /// A tool result as the model reads it: text blocks as they are, other content named, the
 /// structured result as JSON when there is no text, cut to [`MAX_RESULT_BYTES`].
 pub fn result_text(result: &CallToolResult) -> String {
-    let mut parts: Vec<String> = result
-        .content
-        .iter()
-        .map(|block| match block {
-            ContentBlock::Text(t) => t.text.clone(),
-            ContentBlock::Image(i) => format!("[image, {}, {} bytes of base64]", i.mime_type, i.data.len()),
-            ContentBlock::Audio(a) => format!("[audio, {}, {} bytes of base64]", a.mime_type, a.data.len()),
-            ContentBlock::Resource(r) => match &r.resource {
-                ResourceContents::TextResourceContents { uri, text, .. } => {
-                    format!("[resource {uri}]\n{text}")
-                }
-                ResourceContents::BlobResourceContents { uri, .. } => format!("[binary resource {uri}]"),
-                #[allow(unreachable_patterns)]
-                _ => "[a resource of a kind kv1nt does not show]".to_string(),
-            },
-            ContentBlock::ResourceLink(link) => format!("[resource link {}]", link.uri),
-            _ => "[content of a kind kv1nt does not show]".to_string(),
-        })
-        .collect();
+    let mut parts: Vec<String> = result.content.iter().map(block_text).collect();
     if parts.is_empty()
         && let Some(value) = &result.structured_content
     {
         parts.push(value.to_string());
     }
     cap(parts.join("\n"))
+}
+
+/// One content block as text: text as it is, other content named.
+pub fn block_text(block: &ContentBlock) -> String {
+    match block {
+        ContentBlock::Text(t) => t.text.clone(),
+        ContentBlock::Image(i) => format!("[image, {}, {} bytes of base64]", i.mime_type, i.data.len()),
+        ContentBlock::Audio(a) => format!("[audio, {}, {} bytes of base64]", a.mime_type, a.data.len()),
+        ContentBlock::Resource(r) => match &r.resource {
+            ResourceContents::TextResourceContents { uri, text, .. } => format!("[resource {uri}]\n{text}"),
+            ResourceContents::BlobResourceContents { uri, .. } => format!("[binary resource {uri}]"),
+            #[allow(unreachable_patterns)]
+            _ => "[a resource of a kind kv1nt does not show]".to_string(),
+        },
+        ContentBlock::ResourceLink(link) => format!("[resource link {}]", link.uri),
+        _ => "[content of a kind kv1nt does not show]".to_string(),
+    }
 }
 
 /// `text` cut to [`MAX_RESULT_BYTES`] at a character boundary, saying how much was left out.

@@ -17,14 +17,25 @@ use crate::engine::protocol::Risk;
 #[serde(deny_unknown_fields, default)]
 pub struct McpSettings {
     pub servers: BTreeMap<String, ServerSettings>,
+    /// Servers the repository sets that do not start, and why (held back until the repository
+    /// is trusted; a `.mcp.json` entry kv1nt cannot run). Set by `config::load`, never by a file.
+    #[serde(skip)]
+    pub held: Vec<(String, String)>,
 }
 
-/// One stdio server, started as a child process.
+/// One server: a child process over stdio (`command`), or streamable HTTP (`url`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     /// The program (looked up on `PATH`).
     pub command: String,
+    /// A streamable HTTP server's endpoint (`https://…/mcp`), instead of `command`.
+    pub url: Option<String>,
+    /// HTTP headers; `${VAR}` in a value is kv1nt's environment variable VAR, read at connect
+    /// time (`Authorization = "Bearer ${GITHUB_TOKEN}"`), so the token is never in a file.
+    pub headers: BTreeMap<String, String>,
+    /// The environment variable holding a bearer token (`Authorization: Bearer <value>`).
+    pub bearer_token_env: Option<String>,
     pub args: Vec<String>,
     /// The server's environment (besides `PATH` and `HOME`, which it may override).
     pub env: BTreeMap<String, String>,
@@ -51,6 +62,9 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             command: String::new(),
+            url: None,
+            headers: BTreeMap::new(),
+            bearer_token_env: None,
             args: Vec::new(),
             env: BTreeMap::new(),
             pass_env: Vec::new(),
@@ -82,7 +96,62 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a server's settings cannot start it, if they cannot: exactly one of `command` and `url`.
+pub fn check_server(name: &str, server: &ServerSettings) -> Result<(), String> {
+    match (&server.url, server.command.trim().is_empty()) {
+        (None, true) => Err(format!(
+            "[mcp.servers.{name}] needs `command` (the program to start) or `url` (a streamable HTTP server)"
+        )),
+        (Some(_), false) => Err(format!("[mcp.servers.{name}] sets both `command` and `url`: keep one")),
+        (Some(url), true) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            Err(format!("[mcp.servers.{name}] url `{url}` is not an http:// or https:// address"))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl ServerSettings {
+    /// How the server is reached, for listings (never a header value).
+    pub fn transport(&self) -> String {
+        match &self.url {
+            Some(url) => format!("HTTP {url}"),
+            None => format!("{} {}", self.command, self.args.join(" ")).trim_end().to_string(),
+        }
+    }
+
+    /// The HTTP headers to send, `${VAR}` replaced from `parent` (kv1nt's environment), and
+    /// `Authorization: Bearer …` from `bearer_token_env`. A variable that is unset or empty is
+    /// an error naming it (never its value).
+    pub fn http_headers(
+        &self,
+        parent: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Vec<(String, String)>, String> {
+        let lookup = |var: &str, what: &str| {
+            parent(var).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+                format!("the environment variable {var} ({what}) is not set: set it where you start kv1nt")
+            })
+        };
+        let mut out = Vec::new();
+        for (name, template) in &self.headers {
+            let mut value = String::new();
+            let mut rest = template.as_str();
+            while let Some(start) = rest.find("${") {
+                let Some(len) = rest[start + 2..].find('}') else { break };
+                value.push_str(&rest[..start]);
+                let var = &rest[start + 2..start + 2 + len];
+                value.push_str(&lookup(var, &format!("header {name}"))?);
+                rest = &rest[start + 3 + len..];
+            }
+            value.push_str(rest);
+            out.push((name.clone(), value));
+        }
+        if let Some(var) = &self.bearer_token_env {
+            let token = lookup(var, "bearer_token_env")?;
+            out.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+            out.push(("Authorization".into(), format!("Bearer {}", token.trim())));
+        }
+        Ok(out)
+    }
     /// The child's whole environment: `PATH` and `HOME` from kv1nt's (so `npx`, `uvx` and
     /// interpreters are found and can cache), the `pass_env` variables, then `env` on top.
     pub fn environment(&self, parent: &dyn Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
@@ -112,6 +181,42 @@ mod tests {
         for bad in ["", "a__b", "has space", "x/y", &"n".repeat(33)] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn headers_take_their_values_from_the_environment_at_connect_time() {
+        let s = ServerSettings {
+            url: Some("https://mcp.example/mcp".into()),
+            headers: BTreeMap::from([
+                ("Authorization".into(), "Bearer ${GH}".into()),
+                ("X-Team".into(), "${TEAM}-${TEAM}".into()),
+            ]),
+            ..Default::default()
+        };
+        let parent = |n: &str| match n {
+            "GH" => Some("ghp_1".to_string()),
+            "TEAM" => Some("core".to_string()),
+            _ => None,
+        };
+        let headers = s.http_headers(&parent).unwrap();
+        assert_eq!(
+            headers,
+            [("Authorization".into(), "Bearer ghp_1".into()), ("X-Team".into(), "core-core".into())]
+        );
+        let err = s.http_headers(&|_| None).unwrap_err();
+        assert!(err.contains("GH (header Authorization) is not set"), "{err}");
+        let bearer = ServerSettings { bearer_token_env: Some("TOK".into()), ..s.clone() };
+        let headers =
+            bearer.http_headers(&|n| (n != "TOK").then(|| "x".to_string()).or(Some("t".into()))).unwrap();
+        assert!(headers.contains(&("Authorization".into(), "Bearer t".into())), "{headers:?}");
+        assert_eq!(headers.iter().filter(|(n, _)| n == "Authorization").count(), 1);
+        assert!(check_server("gh", &s).is_ok());
+        let both = ServerSettings { command: "x".into(), ..s.clone() };
+        assert!(check_server("gh", &both).unwrap_err().contains("both"));
+        let neither = ServerSettings::default();
+        assert!(check_server("gh", &neither).unwrap_err().contains("needs `command`"));
+        let ftp = ServerSettings { url: Some("ftp://x".into()), ..Default::default() };
+        assert!(check_server("gh", &ftp).unwrap_err().contains("not an http"));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub use git::{
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use learn::{Evidence, Rule, RuleCategory};
-pub use mcp::McpServerReport;
+pub use mcp::{McpActivity, McpServerReport};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
@@ -209,6 +209,9 @@ pub enum Op {
     /// Propose adding this rule (one of `Event::Conventions`) to `KV1NT.md`: an edit through
     /// the gate like any other (`agent::learn`).
     AcceptRule(learn::Rule),
+    /// `/SERVER:PROMPT key=value …`: the MCP prompt's messages become a turn's prompt (`args`
+    /// as typed; a malformed or undeclared argument ends the turn with the reason).
+    McpPrompt { server: String, prompt: String, args: String },
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -319,6 +322,8 @@ pub enum Event {
     Conventions(Vec<learn::Rule>),
     /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
     McpStatus(Vec<McpServerReport>),
+    /// An MCP server started, failed or restarted, or one of its tools or prompts was used.
+    Mcp(McpActivity),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

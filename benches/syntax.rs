@@ -3,8 +3,9 @@
 //! content, then the old one to tell introduced errors from the file's own).
 //! Goal (issue 12): ≤ 2 ms for a 2,000-line file.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kv1nt::engine::checks::syntax::check;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use kv1nt::engine::checks::syntax::{check, remember};
+use kv1nt::engine::checks::tree_cache;
 use kv1nt::engine::protocol::SyntaxVerdict;
 
 const LINES: usize = 2_000;
@@ -119,8 +120,21 @@ fn bench(c: &mut Criterion, path: &str, before: &str, clean: &str, broken: &str)
     assert!(check(path, Some(before), broken).is_broken(), "{path}: broken edit");
     let mut group = c.benchmark_group(format!("syntax gate, {}-line {path}", before.lines().count()));
     group.throughput(Throughput::Bytes(clean.len() as u64));
-    group.bench_function("clean edit", |b| b.iter(|| check(path, Some(before), clean)));
-    group.bench_function("broken edit", |b| b.iter(|| check(path, Some(before), broken)));
+    for (name, after) in [("clean edit", clean), ("broken edit", broken)] {
+        // Cold: nothing cached (a file the model never read), so full parses.
+        group.bench_function(format!("{name}, cold"), |b| {
+            b.iter_batched(tree_cache::clear, |()| check(path, Some(before), after), BatchSize::PerIteration)
+        });
+        // Warm: what a session pays. The model read the file (its tree is cached, as
+        // `read_file` does off the critical path), then proposes the edit.
+        group.bench_function(format!("{name}, warm"), |b| {
+            let read = || {
+                tree_cache::clear();
+                remember(path, before);
+            };
+            b.iter_batched(read, |()| check(path, Some(before), after), BatchSize::PerIteration)
+        });
+    }
     group.finish();
 }
 

@@ -1,0 +1,156 @@
+//! The syntax gate's tree cache: the tree-sitter trees of file contents the engine has seen
+//! (read by the model, or parsed by the gate), so that the gate can re-parse a proposed content
+//! incrementally from the tree of the content it replaces (`checks::syntax`).
+//!
+//! Invariants:
+//! - An entry is found by its grammar and its exact content (compared byte for byte, not by a
+//!   hash), so a hit is always the tree of that very text: a wrong or stale tree cannot be
+//!   used. The workspace path only decides what is evicted; the same text under two paths of
+//!   one grammar is one tree, which is correct (a tree depends on grammar and text only).
+//! - Bounded: at most [`MAX_ENTRIES`] entries, [`MAX_PER_PATH`] versions of one path and
+//!   [`MAX_BYTES`] of content; the least recently used go first. Contents larger than
+//!   [`MAX_BYTES`] / 2 are not kept.
+//! - One cache per process, behind a mutex held only to look up or insert (never while
+//!   parsing); trees are handed out as copies (`Tree::clone` shares the nodes), so the cached
+//!   tree is never edited.
+
+use std::sync::Mutex;
+
+use tree_sitter::Tree;
+
+use crate::engine::grammars::Grammar;
+
+/// Most trees kept.
+pub const MAX_ENTRIES: usize = 32;
+/// Most versions of one path kept (the read content, a proposal, its corrections).
+pub const MAX_PER_PATH: usize = 4;
+/// Most content bytes kept (trees take roughly ten times their text).
+pub const MAX_BYTES: usize = 8 * 1024 * 1024;
+
+struct Entry {
+    grammar: Grammar,
+    path: String,
+    content: Box<str>,
+    tree: Tree,
+}
+
+struct Trees {
+    /// Least recently used first.
+    entries: Vec<Entry>,
+    bytes: usize,
+}
+
+static CACHE: Mutex<Trees> = Mutex::new(Trees { entries: Vec::new(), bytes: 0 });
+
+fn cache() -> std::sync::MutexGuard<'static, Trees> {
+    // A panic while holding the lock cannot leave an entry half-made (push and remove are
+    // whole), so a poisoned cache is still sound.
+    CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The cached tree of `content` by `grammar`, marked as just used.
+pub fn get(grammar: Grammar, content: &str) -> Option<Tree> {
+    let mut trees = cache();
+    let i = trees.entries.iter().rposition(|e| e.grammar == grammar && *e.content == *content)?;
+    let entry = trees.entries.remove(i);
+    let tree = entry.tree.clone();
+    trees.entries.push(entry);
+    Some(tree)
+}
+
+/// Keeps `tree`, the tree of `content` by `grammar`, for the workspace-relative `path`.
+pub fn put(grammar: Grammar, path: &str, content: &str, tree: &Tree) {
+    if content.len() > MAX_BYTES / 2 {
+        return;
+    }
+    let mut trees = cache();
+    if let Some(i) = trees.entries.iter().rposition(|e| e.grammar == grammar && *e.content == *content) {
+        let mut entry = trees.entries.remove(i);
+        if entry.path != path {
+            entry.path = path.to_string();
+        }
+        trees.entries.push(entry);
+    } else {
+        trees.bytes += content.len();
+        trees.entries.push(Entry {
+            grammar,
+            path: path.to_string(),
+            content: content.into(),
+            tree: tree.clone(),
+        });
+    }
+    let mut versions = trees.entries.iter().filter(|e| e.path == path).count();
+    while versions > MAX_PER_PATH {
+        let Some(oldest) = trees.entries.iter().position(|e| e.path == path) else { break };
+        trees.evict(oldest);
+        versions -= 1;
+    }
+    while trees.entries.len() > MAX_ENTRIES || trees.bytes > MAX_BYTES {
+        trees.evict(0);
+    }
+}
+
+/// Forgets every tree (the `syntax` bench's cold case: a file nobody read).
+pub fn clear() {
+    let mut trees = cache();
+    trees.entries.clear();
+    trees.bytes = 0;
+}
+
+impl Trees {
+    fn evict(&mut self, i: usize) {
+        let entry = self.entries.remove(i);
+        self.bytes -= entry.content.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::grammars::{Language, parse};
+
+    const PY: Grammar = Grammar::Code(Language::Python);
+
+    /// Contents unique to this test, so tests running at the same time cannot collide.
+    fn content(test: &str, i: usize) -> String {
+        format!("x_{test}_{i} = {i}\n")
+    }
+
+    #[test]
+    fn a_hit_is_the_tree_of_that_exact_text() {
+        let text = content("exact", 0);
+        let tree = parse(PY, &text).unwrap();
+        put(PY, "a.py", &text, &tree);
+        let hit = get(PY, &text).expect("cached");
+        assert_eq!(hit.root_node().to_sexp(), tree.root_node().to_sexp());
+        assert!(get(PY, &content("exact", 1)).is_none(), "other text");
+        assert!(get(Grammar::Code(Language::Rust), &text).is_none(), "other grammar");
+        let longer = format!("{text} ");
+        assert!(get(PY, &longer).is_none(), "a prefix is not a match");
+    }
+
+    #[test]
+    fn one_path_keeps_its_latest_versions() {
+        let path = "versions.py";
+        for i in 0..MAX_PER_PATH + 3 {
+            let text = content("versions", i);
+            put(PY, path, &text, &parse(PY, &text).unwrap());
+        }
+        for i in 0..3 {
+            assert!(get(PY, &content("versions", i)).is_none(), "version {i} was evicted");
+        }
+        // The newest ones are kept (unless tests running beside this one filled the cache).
+        let kept = (3..MAX_PER_PATH + 3).filter(|&i| get(PY, &content("versions", i)).is_some()).count();
+        assert!(kept <= MAX_PER_PATH);
+        let trees = cache();
+        assert!(trees.entries.len() <= MAX_ENTRIES && trees.bytes <= MAX_BYTES);
+        assert_eq!(trees.bytes, trees.entries.iter().map(|e| e.content.len()).sum::<usize>());
+    }
+
+    #[test]
+    fn oversized_contents_are_not_kept() {
+        let text = format!("# {}\n", "x".repeat(MAX_BYTES / 2 + 1));
+        put(PY, "big.py", &text, &parse(PY, "x = 1\n").unwrap());
+        assert!(get(PY, &text).is_none());
+    }
+}

@@ -38,10 +38,10 @@ pub fn check(path: &str, before: Option<&str>, after: &str) -> SyntaxVerdict {
     let old_tree = before.and_then(|b| tree_cache::get(grammar, b));
     let checked = check_parsed(grammar, before, old_tree, after, Reuse::Incremental);
     if let Some(tree) = &checked.new_tree {
-        tree_cache::put(grammar, path, after, tree);
+        tree_cache::put(grammar, after, tree);
     }
     if let (Some(before), Some(tree)) = (before, &checked.parsed_old) {
-        tree_cache::put(grammar, path, before, tree);
+        tree_cache::put(grammar, before, tree);
     }
     checked.verdict
 }
@@ -54,7 +54,7 @@ pub fn remember(path: &str, content: &str) {
         return;
     }
     if let Some(tree) = grammars::parse(grammar, content) {
-        tree_cache::put(grammar, path, content, &tree);
+        tree_cache::put(grammar, content, &tree);
     }
 }
 

@@ -5,11 +5,10 @@
 //! Invariants:
 //! - An entry is found by its grammar and its exact content (compared byte for byte, not by a
 //!   hash), so a hit is always the tree of that very text: a wrong or stale tree cannot be
-//!   used. The workspace path only decides what is evicted; the same text under two paths of
-//!   one grammar is one tree, which is correct (a tree depends on grammar and text only).
-//! - Bounded: at most [`MAX_ENTRIES`] entries, [`MAX_PER_PATH`] versions of one path and
-//!   [`MAX_BYTES`] of content; the least recently used go first. Contents larger than
-//!   [`MAX_BYTES`] / 2 are not kept.
+//!   used. No path is part of the key: a tree depends on grammar and text only, so the same
+//!   text under two paths (or in two workspaces of one process) is rightly one tree.
+//! - Bounded: at most [`MAX_ENTRIES`] entries and [`MAX_BYTES`] of content; the least recently
+//!   used go first. Contents larger than [`MAX_BYTES`] / 2 are not kept.
 //! - One cache per process, behind a mutex held only to look up or insert (never while
 //!   parsing); trees are handed out as copies (`Tree::clone` shares the nodes), so the cached
 //!   tree is never edited.
@@ -22,14 +21,11 @@ use crate::engine::grammars::Grammar;
 
 /// Most trees kept.
 pub const MAX_ENTRIES: usize = 32;
-/// Most versions of one path kept (the read content, a proposal, its corrections).
-pub const MAX_PER_PATH: usize = 4;
 /// Most content bytes kept (trees take roughly ten times their text).
 pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 
 struct Entry {
     grammar: Grammar,
-    path: String,
     content: Box<str>,
     tree: Tree,
 }
@@ -58,35 +54,22 @@ pub fn get(grammar: Grammar, content: &str) -> Option<Tree> {
     Some(tree)
 }
 
-/// Keeps `tree`, the tree of `content` by `grammar`, for the workspace-relative `path`.
-pub fn put(grammar: Grammar, path: &str, content: &str, tree: &Tree) {
+/// Keeps `tree`, the tree of `content` by `grammar`.
+pub fn put(grammar: Grammar, content: &str, tree: &Tree) {
     if content.len() > MAX_BYTES / 2 {
         return;
     }
     let mut trees = cache();
     if let Some(i) = trees.entries.iter().rposition(|e| e.grammar == grammar && *e.content == *content) {
-        let mut entry = trees.entries.remove(i);
-        if entry.path != path {
-            entry.path = path.to_string();
-        }
+        let entry = trees.entries.remove(i);
         trees.entries.push(entry);
-    } else {
-        trees.bytes += content.len();
-        trees.entries.push(Entry {
-            grammar,
-            path: path.to_string(),
-            content: content.into(),
-            tree: tree.clone(),
-        });
+        return;
     }
-    let mut versions = trees.entries.iter().filter(|e| e.path == path).count();
-    while versions > MAX_PER_PATH {
-        let Some(oldest) = trees.entries.iter().position(|e| e.path == path) else { break };
-        trees.evict(oldest);
-        versions -= 1;
-    }
+    trees.bytes += content.len();
+    trees.entries.push(Entry { grammar, content: content.into(), tree: tree.clone() });
     while trees.entries.len() > MAX_ENTRIES || trees.bytes > MAX_BYTES {
-        trees.evict(0);
+        let oldest = trees.entries.remove(0);
+        trees.bytes -= oldest.content.len();
     }
 }
 
@@ -95,13 +78,6 @@ pub fn clear() {
     let mut trees = cache();
     trees.entries.clear();
     trees.bytes = 0;
-}
-
-impl Trees {
-    fn evict(&mut self, i: usize) {
-        let entry = self.entries.remove(i);
-        self.bytes -= entry.content.len();
-    }
 }
 
 #[cfg(test)]
@@ -120,7 +96,7 @@ mod tests {
     fn a_hit_is_the_tree_of_that_exact_text() {
         let text = content("exact", 0);
         let tree = parse(PY, &text).unwrap();
-        put(PY, "a.py", &text, &tree);
+        put(PY, &text, &tree);
         let hit = get(PY, &text).expect("cached");
         assert_eq!(hit.root_node().to_sexp(), tree.root_node().to_sexp());
         assert!(get(PY, &content("exact", 1)).is_none(), "other text");
@@ -130,18 +106,16 @@ mod tests {
     }
 
     #[test]
-    fn one_path_keeps_its_latest_versions() {
-        let path = "versions.py";
-        for i in 0..MAX_PER_PATH + 3 {
-            let text = content("versions", i);
-            put(PY, path, &text, &parse(PY, &text).unwrap());
+    fn the_least_recently_used_go_first() {
+        let texts: Vec<String> = (0..MAX_ENTRIES + 3).map(|i| content("lru", i)).collect();
+        for text in &texts {
+            put(PY, text, &parse(PY, text).unwrap());
+            // The first one is used all along, so it stays.
+            assert!(get(PY, &texts[0]).is_some());
         }
-        for i in 0..3 {
-            assert!(get(PY, &content("versions", i)).is_none(), "version {i} was evicted");
+        for text in &texts[1..4] {
+            assert!(get(PY, text).is_none(), "evicted: {text}");
         }
-        // The newest ones are kept (unless tests running beside this one filled the cache).
-        let kept = (3..MAX_PER_PATH + 3).filter(|&i| get(PY, &content("versions", i)).is_some()).count();
-        assert!(kept <= MAX_PER_PATH);
         let trees = cache();
         assert!(trees.entries.len() <= MAX_ENTRIES && trees.bytes <= MAX_BYTES);
         assert_eq!(trees.bytes, trees.entries.iter().map(|e| e.content.len()).sum::<usize>());
@@ -150,7 +124,7 @@ mod tests {
     #[test]
     fn oversized_contents_are_not_kept() {
         let text = format!("# {}\n", "x".repeat(MAX_BYTES / 2 + 1));
-        put(PY, "big.py", &text, &parse(PY, "x = 1\n").unwrap());
+        put(PY, &text, &parse(PY, "x = 1\n").unwrap());
         assert!(get(PY, &text).is_none());
     }
 }

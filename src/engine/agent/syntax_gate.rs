@@ -17,7 +17,7 @@
 //!   parses ([`Engine::record_syntax`]).
 
 use super::runtime::Engine;
-use crate::engine::checks::syntax;
+use crate::engine::checks::{syntax, tree_cache};
 use crate::engine::grammars::Grammar;
 use crate::engine::protocol::{Event, FileSyntax, LogLevel, SyntaxVerdict};
 use crate::engine::tools::Workspace;
@@ -86,7 +86,7 @@ impl Engine {
 
 /// Parses a file the model just read into the syntax gate's tree cache, on a blocking thread
 /// so the read's result is not delayed: its edit, proposed next, is then checked by an
-/// incremental re-parse. Files the gate would not parse (no grammar, too large, not UTF-8, gone)
+/// incremental re-parse. Files the cache would not keep (no grammar, too large, not UTF-8, gone)
 /// are skipped; this only ever saves time, so failures are silent.
 pub(super) fn remember_syntax(workspace: Workspace, path: String) {
     if Grammar::from_path(&path).is_none() {
@@ -94,8 +94,8 @@ pub(super) fn remember_syntax(workspace: Workspace, path: String) {
     }
     tokio::task::spawn_blocking(move || {
         let Ok((abs, rel)) = workspace.resolve(&path, false) else { return };
-        let small =
-            std::fs::metadata(&abs).is_ok_and(|m| m.is_file() && m.len() <= syntax::MAX_CHECKED_BYTES as u64);
+        let small = std::fs::metadata(&abs)
+            .is_ok_and(|m| m.is_file() && m.len() <= tree_cache::MAX_KEPT_BYTES as u64);
         if let Some(content) = small.then(|| std::fs::read_to_string(&abs).ok()).flatten() {
             syntax::remember(&rel, &content);
         }

@@ -8,7 +8,7 @@
 //!   used. No path is part of the key: a tree depends on grammar and text only, so the same
 //!   text under two paths (or in two workspaces of one process) is rightly one tree.
 //! - Bounded: at most [`MAX_ENTRIES`] entries and [`MAX_BYTES`] of content; the least recently
-//!   used go first. Contents larger than [`MAX_BYTES`] / 2 are not kept.
+//!   used go first. Contents larger than [`MAX_KEPT_BYTES`] are not kept.
 //! - One cache per process, behind a mutex held only to look up or insert (never while
 //!   parsing); trees are handed out as copies (`Tree::clone` shares the nodes), so the cached
 //!   tree is never edited.
@@ -21,8 +21,11 @@ use crate::engine::grammars::Grammar;
 
 /// Most trees kept.
 pub const MAX_ENTRIES: usize = 32;
-/// Most content bytes kept (trees take roughly ten times their text).
-pub const MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Most content bytes kept. A tree takes up to ~65 times its text (measured on dense Rust and
+/// Python; the versions of one file share most nodes), so this bounds the cache near 65 MB.
+pub const MAX_BYTES: usize = 1024 * 1024;
+/// The largest content kept.
+pub const MAX_KEPT_BYTES: usize = MAX_BYTES / 2;
 
 struct Entry {
     grammar: Grammar,
@@ -56,7 +59,7 @@ pub fn get(grammar: Grammar, content: &str) -> Option<Tree> {
 
 /// Keeps `tree`, the tree of `content` by `grammar`.
 pub fn put(grammar: Grammar, content: &str, tree: &Tree) {
-    if content.len() > MAX_BYTES / 2 {
+    if content.len() > MAX_KEPT_BYTES {
         return;
     }
     let mut trees = cache();
@@ -123,7 +126,7 @@ mod tests {
 
     #[test]
     fn oversized_contents_are_not_kept() {
-        let text = format!("# {}\n", "x".repeat(MAX_BYTES / 2 + 1));
+        let text = format!("# {}\n", "x".repeat(MAX_KEPT_BYTES));
         put(PY, &text, &parse(PY, "x = 1\n").unwrap());
         assert!(get(PY, &text).is_none());
     }

@@ -96,6 +96,26 @@ impl Grammar {
 /// Parses `src` with this thread's parser for `grammar`. Returns `None` only when tree-sitter
 /// gives up (cancelled, out of memory, or a grammar the runtime refuses).
 pub fn parse(grammar: Grammar, src: &str) -> Option<tree_sitter::Tree> {
+    parse_with(grammar, src, None)
+}
+
+/// Parses `new`, reusing `old_tree` (a tree of `old` by the same grammar; it is not changed):
+/// the one edited range between the two contents is marked on a copy of the tree, and
+/// tree-sitter re-parses only around it. The result is the tree a full parse of `new` gives
+/// (the syntax gate's `incremental_matches_full` tests hold it to that); the cost is that of
+/// the edited region, not of the file.
+pub fn reparse(
+    grammar: Grammar,
+    old: &str,
+    old_tree: &tree_sitter::Tree,
+    new: &str,
+) -> Option<tree_sitter::Tree> {
+    let mut tree = old_tree.clone();
+    tree.edit(&edit_between(old, new));
+    parse_with(grammar, new, Some(&tree))
+}
+
+fn parse_with(grammar: Grammar, src: &str, old: Option<&tree_sitter::Tree>) -> Option<tree_sitter::Tree> {
     thread_local! {
         /// One parser per thread and grammar: creating one per file is measurable.
         static PARSERS: RefCell<Vec<(Grammar, tree_sitter::Parser)>> = const { RefCell::new(Vec::new()) };
@@ -112,13 +132,79 @@ pub fn parse(grammar: Grammar, src: &str) -> Option<tree_sitter::Tree> {
             }
         };
         let parser = &mut parsers[i].1;
-        let tree = parser.parse(src, None);
+        let tree = parser.parse(src, old);
         if tree.is_none() {
             // A cancelled parse leaves state behind; start the next one clean.
             parser.reset();
         }
         tree
     })
+}
+
+/// The one edit that turns `old` into `new`: everything between their longest common prefix
+/// and longest common suffix (both cut back to character boundaries), with tree-sitter's
+/// row/byte-column points.
+pub fn edit_between(old: &str, new: &str) -> tree_sitter::InputEdit {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let mut start = common_prefix(a, b);
+    while !old.is_char_boundary(start) {
+        start -= 1;
+    }
+    let room = a.len().min(b.len()) - start;
+    let mut suffix = common_prefix_rev(&a[start..], &b[start..]).min(room);
+    // The suffix bytes are the same in both, so a boundary in one is a boundary in the other.
+    while !old.is_char_boundary(a.len() - suffix) {
+        suffix -= 1;
+    }
+    let (old_end, new_end) = (a.len() - suffix, b.len() - suffix);
+    let start_position = point_at(a, start);
+    tree_sitter::InputEdit {
+        start_byte: start,
+        old_end_byte: old_end,
+        new_end_byte: new_end,
+        start_position,
+        old_end_position: point_after(start_position, &a[start..old_end]),
+        new_end_position: point_after(start_position, &b[start..new_end]),
+    }
+}
+
+/// How many leading bytes `a` and `b` share (compared a block at a time, then byte by byte).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let len = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= len && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    i + a[i..len].iter().zip(&b[i..len]).take_while(|(x, y)| x == y).count()
+}
+
+/// How many trailing bytes `a` and `b` share.
+fn common_prefix_rev(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
+    let mut n = 0;
+    while n + BLOCK <= len && a[len - n - BLOCK..len - n] == b[len - n - BLOCK..len - n] {
+        n += BLOCK;
+    }
+    n + a[..len - n].iter().rev().zip(b[..len - n].iter().rev()).take_while(|(x, y)| x == y).count()
+}
+
+/// The point (row, byte column) of byte `at` of `src`.
+fn point_at(src: &[u8], at: usize) -> tree_sitter::Point {
+    point_after(tree_sitter::Point::new(0, 0), &src[..at])
+}
+
+/// The point reached from `from` after `text`.
+fn point_after(from: tree_sitter::Point, text: &[u8]) -> tree_sitter::Point {
+    match text.iter().rposition(|&c| c == b'\n') {
+        None => tree_sitter::Point::new(from.row, from.column + text.len()),
+        Some(last) => {
+            let rows = text.iter().filter(|&&c| c == b'\n').count();
+            tree_sitter::Point::new(from.row + rows, text.len() - last - 1)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! OpenAI providers. Run with `scripts/test`; skipped only with KV1NT_SKIP_REAL_MODEL=1.
 //!
 //! The model is a tiny base model: the tests check the protocol (a stream of text
-//! events, usage, a clean finish), never the quality of the answer.
+//! events, usage, a clean finish, a tool round trip, the syntax gate on its write), never the
+//! quality of the answer.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -11,6 +12,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::support::local_model::{LocalModel, LocalModelServer};
+use kv1nt::engine::checks::syntax::check;
+use kv1nt::engine::protocol::{FileSyntax, SyntaxVerdict, syntax_lines};
+use kv1nt::engine::store::Store;
 use serde_json::Value;
 
 const PROMPT: &str = "Write a Python function add(a, b). Reply with a fenced python code block.";
@@ -51,9 +55,21 @@ fn run_exec_in(
     prompt: &str,
     max_tokens: u32,
 ) -> Output {
+    let data = tempfile::tempdir().unwrap();
+    run_exec_with(server, provider, cwd, data.path(), prompt, max_tokens)
+}
+
+/// [`run_exec_in`] keeping kv1nt's data (the session store) in `data`.
+fn run_exec_with(
+    server: &LocalModelServer,
+    provider: &str,
+    cwd: &std::path::Path,
+    data: &std::path::Path,
+    prompt: &str,
+    max_tokens: u32,
+) -> Output {
     let home = cwd;
     let config = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kv1nt"));
     cmd.args(["exec", "--provider", provider, "--model", &server.model, "--json"])
         .args(["--max-tokens", &max_tokens.to_string(), prompt])
@@ -61,7 +77,7 @@ fn run_exec_in(
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
-        .env("KV1NT_HOME", data.path())
+        .env("KV1NT_HOME", data)
         .env("XDG_CONFIG_HOME", config.path())
         .env("KV1NT_FALLBACK", "none")
         .env("ANTHROPIC_BASE_URL", &server.base_url)
@@ -212,6 +228,84 @@ fn a_tool_round_trip_completes_with_the_openai_provider() {
     assert!(of("start").len() >= 2, "the result went back and the model replied again\n{}", context());
     let done = of("done");
     assert_eq!(done.len(), 1, "{}", context());
+}
+
+/// The real model's change passes the syntax gate before the approval gate: forced to call a
+/// tool and told to write a Python file, the model's `write_file` proposal either goes back to it
+/// as "does not parse" or reaches the approval request (which exec, having no terminal, denies)
+/// with its `syntax` verdict filled. Whatever the 270M model wrote, the verdict must be the one a
+/// full parse of that content gives (the engine checks it incrementally when it can).
+#[test]
+fn a_real_write_passes_the_syntax_gate_with_the_verdict_of_a_full_parse() {
+    let Some(server) = shared_server() else { return };
+    let repo = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join(".git")).unwrap();
+    std::fs::create_dir_all(repo.path().join(".kv1nt")).unwrap();
+    // The approval stays the default `ask` (an untrusted repository config cannot change it),
+    // which exec, having no terminal, answers by denying.
+    let config = "[llm]\ntemperature = 0.0\n[agent]\ntool_choice = \"required\"\nmax_steps = 2\n";
+    std::fs::write(repo.path().join(".kv1nt/config.toml"), config).unwrap();
+    let out = run_exec_with(
+        &server,
+        "openai",
+        repo.path(),
+        data.path(),
+        "Call write_file with path hello.py and content print('hello').",
+        400,
+    );
+    let events: Vec<Value> = out.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let context =
+        || format!("stdout:\n{}\nstderr:\n{}\nserver:\n{}", out.stdout, out.stderr, server.log_tail(20));
+    let approvals: Vec<&Value> = events.iter().filter(|e| e["type"] == "approval").collect();
+
+    // What the model proposed, from the session kv1nt recorded: each write and its result.
+    let store = Store::open(data.path()).unwrap_or_else(|e| panic!("{e}\n{}", context()));
+    let session =
+        store.list_sessions(1).unwrap().pop().unwrap_or_else(|| panic!("no session\n{}", context()));
+    let messages: Vec<_> = store.load_messages(&session.id).unwrap().into_iter().map(|m| m.message).collect();
+    let result_of = |id: &str| {
+        messages.iter().flat_map(|m| &m.tool_results).find(|r| r.call_id == id).map(|r| r.content.clone())
+    };
+    let writes: Vec<_> =
+        messages.iter().flat_map(|m| &m.tool_calls).filter(|c| c.name == "write_file").collect();
+    assert!(!writes.is_empty(), "the model called write_file\n{}", context());
+
+    let mut asked = approvals.iter();
+    let mut gated = 0;
+    for call in writes {
+        let (Some(path), Some(content)) =
+            (call.arguments["path"].as_str(), call.arguments["content"].as_str())
+        else {
+            continue; // arguments kv1nt refused before any gate
+        };
+        let result = result_of(&call.id).unwrap_or_else(|| panic!("no result for {call:?}\n{}", context()));
+        let path = path.trim_start_matches("./");
+        let before = std::fs::read_to_string(repo.path().join(path)).ok();
+        let full = FileSyntax { path: path.to_string(), verdict: check(path, before.as_deref(), content) };
+        if result.starts_with("Not applied: ") && result.contains("does not parse after this change") {
+            // Sent back by the syntax gate, naming the errors a full parse finds.
+            let SyntaxVerdict::Broken { errors, .. } = &full.verdict else {
+                panic!("sent back, but a full parse of {content:?} says {:?}\n{}", full.verdict, context())
+            };
+            assert!(result.contains(&errors[0].to_string()), "{result}\n{}", context());
+            gated += 1;
+        } else if result.starts_with("The user denied") {
+            let approval =
+                asked.next().unwrap_or_else(|| panic!("denied without an approval event\n{}", context()));
+            let lines: Vec<&str> =
+                approval["syntax"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            assert!(!lines.is_empty(), "the approval request carries its syntax verdict\n{}", context());
+            assert_eq!(
+                lines,
+                syntax_lines(&[full]),
+                "the verdict of a full parse of {content:?}\n{}",
+                context()
+            );
+            gated += 1;
+        }
+    }
+    assert!(gated > 0, "a write_file proposal reached the syntax gate\n{}", context());
 }
 
 /// The harness itself: the server answers the Anthropic Messages API with an SSE

@@ -2,12 +2,15 @@
 //! that breaks the file's syntax goes back to the model naming line, column and text, and the
 //! user is not asked; the corrected attempt is what the dialog shows, with `syntax ✓`; after
 //! `checks.max_syntax_retries` broken attempts the user sees it marked "does not parse"; errors
-//! the file already had are not blamed; a command's change set passes the same gate.
+//! the file already had are not blamed; a command's change set passes the same gate; a file the
+//! model reads is parsed ahead of its edit.
 
 use super::run_tool::{Fixture, drive, run_call};
 use crate::support::git::git_in;
 use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::approval::{GateAction, Policy};
+use kv1nt::engine::checks::tree_cache;
+use kv1nt::engine::grammars::Grammar;
 use kv1nt::engine::protocol::{
     ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, SyntaxVerdict, syntax_lines,
 };
@@ -216,4 +219,49 @@ async fn a_command_that_breaks_a_json_file_is_sent_back_and_its_fix_is_asked() {
     assert_eq!(edits[0].0, vec!["syntax ✓ (json)".to_string()]);
     assert_eq!(edits[0].1, "{\"a\": 1}\n", "copy-on-write: untouched while asking");
     assert_eq!(std::fs::read_to_string(repo.join("config.json")).unwrap(), "{\"a\": 1, \"b\": 2}\n");
+}
+
+/// Reading a file parses it into the gate's tree cache off the critical path, so the edit the
+/// model proposes next is re-parsed incrementally; the checked content is cached too (it is the
+/// next edit's old content once applied). Each is looked up the moment it should be there: the
+/// cache is one per process, shared with the tests running beside this one.
+#[tokio::test]
+async fn a_read_file_is_parsed_ahead_of_its_edit() {
+    let fx = Fixture::new();
+    let start = format!("{CALC}\n\ndef read_ahead_{}():\n    return 'ü'\n", std::process::id());
+    let after = start.replace("return a + b", "return b + a");
+    std::fs::write(fx.repo().join("calc.py"), &start).unwrap();
+    let read = Turn::text(&[]).tool_call("r1", "read_file", json!({"path": "calc.py"}));
+    let turns = vec![read, edit("e1", "    return b + a"), Turn::text(&["Done."])];
+    let server = ScriptedServer::start(Wire::OpenAi, turns).await;
+    let mut engine = fx.engine(&server.base_url(), Policy::Ask, SandboxMode::Enforce);
+    engine.ops.send(Op::Submit { text: "swap them".into(), intent: None }).unwrap();
+    let python = Grammar::from_path("calc.py").unwrap();
+    let (mut read_cached, mut after_cached, mut asked) = (false, false, Vec::new());
+    drive(
+        &mut engine,
+        |_, _, _| ApprovalDecision::Once,
+        |event, _| match event {
+            Event::ToolFinished { name, ok: true, .. } if name == "read_file" => {
+                // Parsed on a blocking thread after the result was sent: wait for it here.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while !read_cached && std::time::Instant::now() < deadline {
+                    read_cached = tree_cache::get(python, &start).is_some();
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+            Event::ApprovalRequest(request) => {
+                after_cached = tree_cache::get(python, &after).is_some();
+                asked.push(syntax_lines(&request.syntax));
+            }
+            _ => {}
+        },
+        false,
+    )
+    .await;
+
+    assert!(read_cached, "the read file's tree was cached");
+    assert!(after_cached, "the checked content's tree was cached");
+    assert_eq!(asked, vec![vec!["syntax ✓ (python)".to_string()]]);
+    assert_eq!(std::fs::read_to_string(fx.repo().join("calc.py")).unwrap(), after);
 }

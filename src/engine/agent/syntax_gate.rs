@@ -3,7 +3,9 @@
 //! model as a tool result naming line, column and the offending text, without asking the user;
 //! after `checks.max_syntax_retries` send-backs for a path in this turn it goes to the dialog
 //! marked "does not parse". Edits (`tool_calls`) and a command's change set (`run_changes`)
-//! both pass through [`Engine::screen_syntax`].
+//! both pass through [`Engine::screen_syntax`]. A file the model reads is parsed into the
+//! gate's tree cache off the critical path ([`remember_syntax`]), so its edit is re-parsed
+//! incrementally.
 //!
 //! Invariants:
 //! - Nothing reaches the approval dialog without its verdicts ([`Screened::Ask`] carries them
@@ -15,7 +17,10 @@
 //!   parses ([`Engine::record_syntax`]).
 
 use super::runtime::Engine;
+use crate::engine::checks::{syntax, tree_cache};
+use crate::engine::grammars::Grammar;
 use crate::engine::protocol::{Event, FileSyntax, LogLevel, SyntaxVerdict};
+use crate::engine::tools::Workspace;
 
 /// The syntax gate's outcome for one proposal.
 pub(super) enum Screened {
@@ -77,6 +82,24 @@ impl Engine {
         self.emit(Event::Notice { level: LogLevel::Warn, text });
         format!("\nIt does not parse: {}. Fix it next.", lines.join("; "))
     }
+}
+
+/// Parses a file the model just read into the syntax gate's tree cache, on a blocking thread
+/// so the read's result is not delayed: its edit, proposed next, is then checked by an
+/// incremental re-parse. Files the cache would not keep (no grammar, too large, not UTF-8, gone)
+/// are skipped; this only ever saves time, so failures are silent.
+pub(super) fn remember_syntax(workspace: Workspace, path: String) {
+    if Grammar::from_path(&path).is_none() {
+        return;
+    }
+    tokio::task::spawn_blocking(move || {
+        let Ok((abs, rel)) = workspace.resolve(&path, false) else { return };
+        let small = std::fs::metadata(&abs)
+            .is_ok_and(|m| m.is_file() && m.len() <= tree_cache::MAX_KEPT_BYTES as u64);
+        if let Some(content) = small.then(|| std::fs::read_to_string(&abs).ok()).flatten() {
+            syntax::remember(&rel, &content);
+        }
+    });
 }
 
 /// What the model reads when its change does not parse: each broken file, its errors (line,

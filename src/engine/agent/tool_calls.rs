@@ -10,7 +10,7 @@
 use super::gate::{Ask, GateWords, Gated};
 use super::reply::Interrupt;
 use super::runtime::Engine;
-use super::syntax_gate::Screened;
+use super::syntax_gate::{Screened, remember_syntax};
 use super::text_protocol;
 use crate::engine::approval::GateAction;
 use crate::engine::approval::injection::{quarantine, scanner};
@@ -149,6 +149,10 @@ impl Engine {
             read_only => {
                 let ledger = self.ledger.clone();
                 let source = call_summary(call);
+                let read = match &read_only {
+                    ToolInput::Read(args) => Some((workspace.clone(), args.path.clone())),
+                    _ => None,
+                };
                 let run = tokio::task::spawn_blocking(move || {
                     let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
                     match read_only {
@@ -163,6 +167,9 @@ impl Engine {
                     Ok(Err(e)) => return Ok(Outcome::error(e.to_string())),
                     Err(e) => return Ok(Outcome::error(format!("the tool failed: {e}"))),
                 };
+                if let Some((workspace, path)) = read {
+                    remember_syntax(workspace, path);
+                }
                 Ok(self.screen_for_injection(&source, output))
             }
         }

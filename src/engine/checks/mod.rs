@@ -14,6 +14,7 @@ pub mod run;
 pub mod settings;
 pub mod syntax;
 pub mod test_results;
+pub mod tree_cache;
 
 pub use project::{CheckSpec, detect};
 pub use run::{CheckRun, report, run_check};

@@ -8,7 +8,8 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! the start-up question about an untrusted repository config (`trust`), code templates
-//! (`templates`), intents and the text tool protocol.
+//! (`templates`), hooks in Claude Code's protocol around tool calls, prompts and stops
+//! (`user_hooks`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -37,5 +38,6 @@ mod tool_calls;
 mod trust;
 mod turn;
 mod undo;
+mod user_hooks;
 
 pub use runtime::{EngineHandle, EngineSetup, spawn};

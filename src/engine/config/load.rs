@@ -9,6 +9,7 @@ use directories::BaseDirs;
 
 use super::trust::{HeldBack, Status, TrustMode};
 use super::*;
+use crate::engine::hooks::HookSettings;
 
 /// Values from the command line; `None` leaves the configured value.
 #[derive(Debug, Clone, Default)]
@@ -95,9 +96,13 @@ pub fn load(
     let repo_file = paths.repo_config();
     let mut held = None;
     let mut repo_trusted = false;
+    let mut trusted_hooks = None;
     if let Some(text) = read_optional(&repo_file)? {
-        let table = parse_layer(&repo_file.display().to_string(), &text)?;
+        let mut table = parse_layer(&repo_file.display().to_string(), &text)?;
         let (harmless, keys) = super::trust::split(&table);
+        // The repository's hooks stay apart from the user's (`Config::repo_hooks`); held back
+        // with the rest until trusted (`hooks` is not on the allow-list).
+        let repo_hooks = repo_hooks(table.remove("hooks"), &repo_file)?;
         let repo = super::trust::repo_key(&paths.workspace);
         let sha256 = crate::engine::store::sha256_hex(text.as_bytes());
         let (status, problem) = match trust {
@@ -120,6 +125,7 @@ pub fn load(
         };
         if status == Status::Trusted {
             merge(&mut merged, table);
+            trusted_hooks = repo_hooks;
         } else {
             let mut full = merged.clone();
             merge(&mut full, table);
@@ -135,20 +141,34 @@ pub fn load(
                 exec: trust == TrustMode::Never,
                 trusted: Box::new(Config {
                     repo_trusted: true,
+                    repo_hooks,
                     templates_dir: paths.templates_dir(),
                     ..finish(full, env, overrides)?
                 }),
             });
         }
     }
-    let config =
-        Config { repo_trusted, templates_dir: paths.templates_dir(), ..finish(merged, env, overrides)? };
+    let config = Config {
+        repo_trusted,
+        repo_hooks: trusted_hooks,
+        templates_dir: paths.templates_dir(),
+        ..finish(merged, env, overrides)?
+    };
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
         github_token: env("GITHUB_TOKEN").filter(|k| !k.trim().is_empty()),
     };
     Ok(Loaded { config, secrets, held })
+}
+
+/// The repository file's `[hooks]` table as settings (already checked by `parse_layer`).
+fn repo_hooks(table: Option<toml::Value>, file: &Path) -> Result<Option<HookSettings>, ConfigError> {
+    let Some(table) = table else { return Ok(None) };
+    table.try_into().map(Some).map_err(|e: toml::de::Error| ConfigError::Invalid {
+        path: file.display().to_string(),
+        message: format!("[hooks]: {e}"),
+    })
 }
 
 /// A file's text, or None when it does not exist.

@@ -16,6 +16,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod hooks;
 pub mod mcp;
 pub mod stats;
 pub mod syntax;
@@ -30,6 +31,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use hooks::{HookOutcome, HookReport, HookSource};
 pub use mcp::McpServerReport;
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
@@ -306,6 +308,8 @@ pub enum Event {
     Stats(Box<stats::StatsReport>),
     /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
     McpStatus(Vec<McpServerReport>),
+    /// A hook ran (denials and errors also come as a `Notice`).
+    Hook(HookReport),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

@@ -19,6 +19,7 @@ mod graph_busy;
 mod graph_cli;
 mod graph_engine;
 mod harness;
+mod hooks;
 mod ledger;
 mod ledger_fail_closed;
 mod log_file;

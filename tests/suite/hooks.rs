@@ -516,3 +516,50 @@ async fn esc_cancels_a_running_hook_and_kills_it() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(!marker.exists(), "the cancelled hook was killed with its process group");
 }
+
+#[tokio::test]
+async fn a_notification_hook_hears_of_the_approval_dialog_without_holding_it() {
+    let hx = Hx::new();
+    let heard = hx.dir.path().join("heard.json");
+    let notify = hx.script(
+        "notify.sh",
+        &format!("#!/bin/sh\ncat > {}.tmp\nmv {0}.tmp {0}\nsleep 20\n", heard.display()),
+    );
+    let turns =
+        vec![Turn::text(&[]).tool_call("a", "run", json!({"command": "echo hi"})), Turn::text(&["ok"])];
+    let server = ScriptedServer::start(Wire::OpenAi, turns).await;
+    let hooks = format!(
+        "[[Notification]]\nmatcher = \"permission_prompt\"\n[[Notification.hooks]]\ncommand = \"{notify}\"\n"
+    );
+    let mut engine = hx.engine(hx.config(&server.base_url(), Policy::Ask, &hooks));
+    let started = Instant::now();
+    let (_, asked) = prompt(&mut engine, "echo", ApprovalDecision::Deny).await;
+    assert_eq!(asked, 1);
+    assert!(started.elapsed() < Duration::from_secs(15), "the dialog did not wait for the hook");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !heard.exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let input: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&heard).unwrap()).unwrap();
+    assert_eq!(input["hook_event_name"], "Notification");
+    assert_eq!(input["notification_type"], "permission_prompt");
+    assert!(input["message"].as_str().unwrap().contains("echo hi"), "{input}");
+    assert_eq!(input["cwd"], hx.repo().display().to_string());
+}
+
+/// The README's example is the script these tests run, and its config parses as shown.
+#[test]
+fn the_readme_example_is_the_tested_one() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("## Hooks").expect("a Hooks section")..];
+    let block = |fence: &str| {
+        let start = section.find(fence).unwrap() + fence.len();
+        section[start..start + section[start..].find("```").unwrap()].to_string()
+    };
+    assert_eq!(block("```sh\n"), DENY_LOCK);
+    let layer = kv1nt::engine::config::parse_layer("README", &block("```toml\n")).unwrap();
+    let config: Config = toml::Value::Table(layer).try_into().unwrap();
+    assert_eq!(config.hooks.pre_tool_use[0].matcher, "Edit|Write");
+    assert_eq!(config.hooks.pre_tool_use[0].hooks[0].timeout, Some(10));
+    assert_eq!(config.hooks.claude_settings, ["~/.claude/settings.json"]);
+}

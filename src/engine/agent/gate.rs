@@ -103,7 +103,7 @@ impl Engine {
                     picks: ask.picks.clone(),
                     syntax: ask.syntax.clone(),
                 }));
-                self.notify_hooks(&ask.summary);
+                self.notify_hooks(&ask.summary, action);
                 let answer = self
                     .wait_for(|op| match op {
                         Op::Approve { id: answered, decision } if *answered == id => Some(decision.clone()),

@@ -4,7 +4,7 @@
 //! (`gate`) and the syntax gate before it (`syntax_gate`), the bounded fix loop after checks
 //! fail (`fix_loop`), sandboxed runs (`runs`), the project checks and opening their locations
 //! (`checks`), undo and rewind (`undo`), git flows through the gate
-//! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
+//! (`git`, `pull_request`), the repository commit hooks a commit may run (`commit_hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! the start-up question about an untrusted repository config (`trust`), code templates
@@ -15,12 +15,12 @@
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
 
 mod checks;
+mod commit_hooks;
 mod fix_loop;
 mod gate;
 mod git;
 mod graph_context;
 mod graph_tools;
-mod hooks;
 mod intent_context;
 pub mod intents;
 mod mcp_tools;

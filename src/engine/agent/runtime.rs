@@ -51,7 +51,7 @@ pub fn spawn(setup: EngineSetup) -> EngineHandle {
     let (op_tx, op_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     // Taken before spawn returns, so a hook planted after the engine started is never trusted.
-    let hooks = super::hooks::present_at_start(&setup.workspace);
+    let hooks = super::commit_hooks::present_at_start(&setup.workspace);
     // Built on the task: the HTTP client's TLS set-up stays off the caller's start-up path.
     let task = tokio::spawn(async move { Engine::new(setup, hooks, op_rx, event_tx).run().await });
     EngineHandle { ops: op_tx, events: event_rx, task }

@@ -1,7 +1,7 @@
 //! Hooks (Claude Code's protocol, `engine::hooks`) as the engine fires them: `PreToolUse` and
 //! `PostToolUse` around every tool call (reads too), `UserPromptSubmit` before a turn,
 //! `Stop` when the model ends one, `SessionStart` once the session is ready, `Notification`
-//! when the approval dialog opens. Not git's commit hooks (`hooks.rs`).
+//! when the approval dialog opens. Not git's commit hooks (`commit_hooks.rs`).
 //!
 //! Invariants — nothing gets around the gate:
 //! - a `deny` (or exit 2) always wins: the call does not run, the model gets the reason, the
@@ -24,7 +24,7 @@ use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
 use super::tool_calls::Outcome;
 use crate::engine::approval::policy::Verdict;
-use crate::engine::approval::{Assessment, Policy, Risk};
+use crate::engine::approval::{Assessment, GateAction, Policy, Risk};
 use crate::engine::hooks::input::{Common, claude_tool_name, payload, tool_input};
 use crate::engine::hooks::run::{HookRun, run_sandboxed, run_user};
 use crate::engine::hooks::{Answer, Hook, HookSet, Permission, interpret};
@@ -252,9 +252,10 @@ impl Engine {
     }
 
     /// Notification (the approval dialog opened): started and left to run, never waited for.
-    pub(super) fn notify_hooks(&self, summary: &str) {
+    pub(super) fn notify_hooks(&self, summary: &str, action: &GateAction) {
+        let target = crate::engine::approval::risk::redact_secrets(&action.target());
         let fields = json!({
-            "message": format!("kv1nt needs your permission: {summary}"),
+            "message": format!("kv1nt needs your permission: {summary}: {target}"),
             "notification_type": "permission_prompt",
         });
         for (hook, run) in self.hook_runs("Notification", &["permission_prompt"], fields) {

@@ -1,7 +1,7 @@
 //! Hooks compatible with Claude Code's JSON protocol: shell commands the user configures to run
 //! at `PreToolUse`, `PostToolUse`, `UserPromptSubmit`, `Stop`, `SessionStart` and
 //! `Notification`, matched by tool name, reading the event as JSON on stdin and answering with
-//! an exit status or JSON. Not git's commit hooks (`git::hooks`, `agent/hooks.rs`).
+//! an exit status or JSON. Not git's commit hooks (`git::hooks`, `agent/commit_hooks.rs`).
 //!
 //! The parts: `settings` (`[hooks]`, Claude Code settings files), `input` (the event JSON,
 //! kv1nt's tools under Claude Code's names), `answer` (reading a hook's answer), `run` (the

@@ -177,11 +177,13 @@ impl Engine {
         }
         let (claude, fields) =
             self.tool_fields(call, Some(json!({"success": !outcome.is_error, "content": response})));
-        for (_, answer) in self.fire("PostToolUse", &[&claude, &call.name], &call.name, fields).await? {
+        for (hook, answer) in self.fire("PostToolUse", &[&claude, &call.name], &call.name, fields).await? {
             if let Some(reason) = answer.block.or(answer.stop) {
+                let reason = self.screen_hook_text(&hook, reason);
                 outcome.content.push_str(&format!("\n\nA PostToolUse hook says: {reason}"));
             }
             if let Some(context) = answer.context {
+                let context = self.screen_hook_text(&hook, context);
                 outcome.content.push_str(&format!("\n\nContext from a PostToolUse hook:\n{context}"));
             }
         }
@@ -201,10 +203,11 @@ impl Engine {
             }
         };
         let mut blocked = Vec::new();
-        for (_, answer) in answers {
+        for (hook, answer) in answers {
             if let Some(reason) = answer.block.or(answer.stop) {
                 blocked.push(reason);
             } else if let Some(context) = answer.context {
+                let context = self.screen_hook_text(&hook, context);
                 text.push_str(&format!("\n\n(Context from a UserPromptSubmit hook:)\n{context}"));
             }
         }
@@ -243,7 +246,10 @@ impl Engine {
     pub(super) async fn session_start_hooks(&mut self) -> Result<(), Interrupt> {
         let source = if self.session.is_some() { "resume" } else { "startup" };
         let answers = self.fire("SessionStart", &[source], source, json!({"source": source})).await?;
-        let context: Vec<String> = answers.into_iter().filter_map(|(_, a)| a.context).collect();
+        let context: Vec<String> = answers
+            .into_iter()
+            .filter_map(|(hook, a)| a.context.map(|c| self.screen_hook_text(&hook, c)))
+            .collect();
         if !context.is_empty() {
             self.system_prompt.push_str("\n\n# From the user's SessionStart hooks\n\n");
             self.system_prompt.push_str(&context.join("\n\n"));
@@ -284,6 +290,12 @@ impl Engine {
             }
             (verdict, _) => (verdict, false),
         }
+    }
+
+    /// What a hook adds for the model, screened for prompt injection like every tool result
+    /// (a hook may print what it read: a file, a web page).
+    fn screen_hook_text(&mut self, hook: &Hook, text: String) -> String {
+        self.screen(&format!("the {} hook `{}`", hook.event, hook.command), text).0
     }
 
     /// The hook-facing name and fields of a call (`tool_response` for PostToolUse).

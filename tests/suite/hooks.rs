@@ -193,7 +193,7 @@ async fn a_pre_tool_use_hook_denies_edits_of_lock_files_and_the_model_is_told_wh
     assert_eq!(reports[1].1, HookOutcome::Ok, "{reports:?}");
     let audit = hx.store().audit_entries(None, 10).unwrap();
     let row = audit.iter().find(|a| a.decision == "hook-denied").expect("audited");
-    assert!(row.target.contains("Edit edit_file Cargo.lock") && row.action == "hook", "{row:?}");
+    assert!(row.target.contains("Edit edit_file Cargo.lock") && row.action == "tool-call", "{row:?}");
     assert!(row.note.as_deref().unwrap_or_default().contains("is generated"), "{row:?}");
     assert!(row.reasons[0].contains("deny-lock.sh"), "{row:?}");
 }

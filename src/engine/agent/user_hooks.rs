@@ -322,7 +322,7 @@ impl Engine {
         let entry = NewAudit {
             session_id: &session.id,
             request_id,
-            action: "hook",
+            action: "tool-call",
             target: &crate::engine::approval::risk::redact_secrets(target),
             risk: Risk::Low,
             reasons: hooks,

@@ -16,7 +16,8 @@ use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsReport, StatsRow};
 use crate::engine::store::{ProposalRecord, Store, StoreError, TurnUsage};
 
-const ACCEPTED: &[&str] = &["approved-once", "approved-session", "auto-approved", "edited-and-approved"];
+const ACCEPTED: &[&str] =
+    &["approved-once", "approved-session", "auto-approved", "hook-allowed", "edited-and-approved"];
 const DENIED: &[&str] = &["denied", "denied-with-message"];
 
 /// The report from the store: proposals at or after `since`, only `model` when given (its name,

@@ -102,9 +102,18 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             cli::audit::run(&args, &store)?;
             Ok(0)
         }
+        Some(Command::Forget(args)) => {
+            let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
+            cli::forget::run(&args, &setup.paths.workspace, &store)
+        }
+        Some(Command::Learn(args)) => {
+            let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
+            cli::learn::run(&args, &setup.paths, &store)?;
+            Ok(0)
+        }
         Some(Command::Stats(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
-            cli::stats::run(&args, cli.model.model.as_deref(), &store)?;
+            cli::stats::run(&args, cli.model.model.as_deref(), &setup.config.learning, &store)?;
             Ok(0)
         }
         Some(

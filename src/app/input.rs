@@ -136,6 +136,9 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
     if matches!(state.modals.last(), Some(Modal::TemplateForm(_))) {
         return super::template_form::on_key(state, key, ops);
     }
+    if matches!(state.modals.last(), Some(Modal::Learn(_))) {
+        return super::learn::on_key(state, key, ops);
+    }
     let action = state.keymap.lookup(&[KeyContext::Modal], &key);
     match state.modals.last_mut() {
         Some(Modal::Confirm(dialog)) => match action {
@@ -186,7 +189,7 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
             }
             _ => {}
         },
-        Some(Modal::Approval(_) | Modal::TemplateForm(_)) | None => {}
+        Some(Modal::Approval(_) | Modal::TemplateForm(_) | Modal::Learn(_)) | None => {}
     }
 }
 

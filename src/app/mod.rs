@@ -15,6 +15,7 @@ pub mod git_view;
 pub mod graph_panel;
 pub mod input;
 pub mod keymap;
+pub mod learn;
 pub mod modals;
 pub mod output;
 pub mod problems;

@@ -66,4 +66,6 @@ pub enum Modal {
     TemplateForm(Box<super::template_form::TemplateForm>),
     /// `/stats`: the acceptance figures (Esc closes).
     Stats(Box<StatsReport>),
+    /// `/learn`: the candidate conventions, one selected (`app::learn`).
+    Learn(Box<super::learn::LearnView>),
 }

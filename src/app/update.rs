@@ -204,6 +204,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateForm(info) => super::template_form::open(state, info),
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
+        Event::Conventions(rules) => super::learn::open(state, rules),
         Event::McpStatus(servers) if servers.is_empty() => notice(
             state,
             LogLevel::Info,

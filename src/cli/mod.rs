@@ -6,7 +6,9 @@ pub mod audit;
 pub mod commit;
 pub mod exec;
 pub mod exec_template;
+pub mod forget;
 pub mod graph;
+pub mod learn;
 pub mod logging;
 pub mod mcp;
 pub mod run;
@@ -78,6 +80,12 @@ pub enum Command {
     /// How often you accept what kv1nt proposes: acceptance, first-pass syntax and checks,
     /// edits, denials, undos and tokens per accepted change — per model, intent and language.
     Stats(stats::StatsArgs),
+    /// Delete what `stats` reads — each proposal's outcome and each turn's tokens — for this
+    /// workspace's sessions (--all: every session). Sessions, audit and undo are kept.
+    Forget(forget::ForgetArgs),
+    /// The conventions kv1nt noticed — naming, tests, errors, imports, tooling, commit style and
+    /// your recurring corrections — each with its evidence (add one to KV1NT.md with /learn).
+    Learn(learn::LearnArgs),
     /// Propose a commit of what is staged (message, files, diffstat, risk) and commit it after
     /// approval on the terminal.
     Commit(commit::CommitArgs),

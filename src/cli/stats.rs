@@ -8,9 +8,10 @@ use anyhow::{Result, anyhow};
 use clap::Args;
 use time::OffsetDateTime;
 
-use crate::engine::learning;
+use crate::engine::learning::{self, LearningSettings};
 use crate::engine::protocol::stats::{
-    Figures, StatsReport, StatsRow, TARGET_ACCEPTANCE, TARGET_CHECKS_FIRST_PASS, TARGET_SYNTAX_FIRST_PASS,
+    Figures, StatsFilter, StatsReport, StatsRow, TARGET_ACCEPTANCE, TARGET_CHECKS_FIRST_PASS,
+    TARGET_SYNTAX_FIRST_PASS,
 };
 use crate::engine::store::Store;
 
@@ -19,20 +20,32 @@ pub struct StatsArgs {
     /// Only proposals since then: a span (30m, 24h, 7d, 2w) or a date (2026-12-01).
     #[arg(long, value_name = "SPAN|DATE")]
     pub since: Option<String>,
+    /// Only this intent: fix, generate, modify, explain, test, docs, review, or "free text".
+    #[arg(long)]
+    pub intent: Option<String>,
+    /// Only changes to files of this language: rust, python, typescript, javascript, go, …
+    #[arg(long)]
+    pub language: Option<String>,
     /// One JSON object with every figure.
     #[arg(long)]
     pub json: bool,
 }
 
 /// `model`: the global `--model` flag, here "only this model" (its name, or provider/name).
-pub fn run(args: &StatsArgs, model: Option<&str>, store: &Store) -> Result<()> {
+pub fn run(args: &StatsArgs, model: Option<&str>, settings: &LearningSettings, store: &Store) -> Result<()> {
     let since = args
         .since
         .as_deref()
         .map(|s| learning::parse_since(s, OffsetDateTime::now_utc()))
         .transpose()
         .map_err(|e| anyhow!("--since {e}"))?;
-    let report = learning::report(store, since.as_deref(), model)?;
+    let filter = StatsFilter {
+        since,
+        model: model.map(str::to_string),
+        intent: args.intent.clone(),
+        language: args.language.as_deref().map(str::to_lowercase),
+    };
+    let report = learning::report(store, &filter, settings)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -44,19 +57,20 @@ pub fn run(args: &StatsArgs, model: Option<&str>, store: &Store) -> Result<()> {
 /// The table as `kv1nt stats` prints it.
 pub fn render(report: &StatsReport) -> String {
     let mut out = String::new();
-    let scope = match (&report.since, &report.model) {
-        (None, None) => "all recorded proposals".to_string(),
-        (since, model) => {
-            let mut parts = Vec::new();
-            if let Some(s) = since {
-                parts.push(format!("since {}", s.get(..16).unwrap_or(s).replace('T', " ")));
-            }
-            if let Some(m) = model {
-                parts.push(format!("model {}", printable(m)));
-            }
-            parts.join(", ")
-        }
-    };
+    let mut parts = Vec::new();
+    if let Some(s) = &report.since {
+        parts.push(format!("since {}", s.get(..16).unwrap_or(s).replace('T', " ")));
+    }
+    if let Some(m) = &report.model {
+        parts.push(format!("model {}", printable(m)));
+    }
+    if let Some(i) = &report.intent {
+        parts.push(format!("intent {}", printable(i)));
+    }
+    if let Some(l) = &report.language {
+        parts.push(format!("language {}", printable(l)));
+    }
+    let scope = if parts.is_empty() { "all recorded proposals".to_string() } else { parts.join(", ") };
     if report.total.proposals == 0 {
         out.push_str(&format!("No proposals recorded ({scope}).\n"));
         return out;
@@ -83,9 +97,17 @@ pub fn render(report: &StatsReport) -> String {
     out.push_str(&format!("  undone later          {:>6}\n", pct(t.undo_rate)));
     out.push_str(&format!("  mean fix rounds       {:>6}\n", num(t.mean_fix_rounds, 1)));
     out.push_str(&format!("  tokens per accepted   {:>6}\n", num(t.tokens_per_accepted, 0)));
-    for (title, rows) in
-        [("model", &report.by_model), ("intent", &report.by_intent), ("language", &report.by_language)]
-    {
+    out.push_str(&format!(
+        "  cost per accepted     {:>6}{}\n",
+        t.cost_per_accepted.map(|c| format!("${c:.4}")).unwrap_or_else(|| "—".into()),
+        if t.cost_per_accepted.is_none() { "   (no prices: [learning.prices])" } else { "" }
+    ));
+    for (title, rows) in [
+        ("model", &report.by_model),
+        ("intent", &report.by_intent),
+        ("language", &report.by_language),
+        ("prompt · model", &report.by_prompt),
+    ] {
         if !rows.is_empty() {
             out.push('\n');
             out.push_str(&table(title, rows));

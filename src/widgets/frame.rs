@@ -77,6 +77,7 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
             super::template_form::render_template_form(area, buf, form, &state.theme)
         }
         Some(Modal::Stats(report)) => super::stats::render_stats(area, buf, report, &state.theme),
+        Some(Modal::Learn(view)) => super::learn::render_learn(area, buf, view, &state.theme),
         None => {}
     }
     state.hit = hit;

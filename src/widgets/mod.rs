@@ -10,6 +10,7 @@ mod frame;
 pub mod git_view;
 pub mod graph_panel;
 pub mod help;
+pub mod learn;
 pub mod modals;
 pub mod output;
 pub mod problems;

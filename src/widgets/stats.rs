@@ -18,6 +18,16 @@ use crate::engine::protocol::stats::{
 use super::modals::centered;
 use crate::text::theme::Theme;
 
+/// " · since 2026-11-28 · fix · rust" for a narrowed report, else nothing.
+fn scope(report: &StatsReport) -> String {
+    let since = report.since.as_deref().map(|s| format!("since {}", s.get(..10).unwrap_or(s)));
+    [since, report.intent.clone(), report.language.clone()]
+        .into_iter()
+        .flatten()
+        .map(|part| format!(" · {}", part.chars().filter(|c| !c.is_control()).collect::<String>()))
+        .collect()
+}
+
 pub fn render_stats(area: Rect, buf: &mut Buffer, report: &StatsReport, theme: &Theme) {
     let rect = centered(area, 78, 24);
     if rect.width < 20 || rect.height < 8 {
@@ -45,7 +55,7 @@ pub fn render_stats(area: Rect, buf: &mut Buffer, report: &StatsReport, theme: &
         return;
     }
     let [figures, bars, spark] =
-        Layout::vertical([Constraint::Length(9), Constraint::Min(5), Constraint::Length(3)]).areas(inner);
+        Layout::vertical([Constraint::Length(10), Constraint::Min(5), Constraint::Length(3)]).areas(inner);
     let figure = |name: &str, value: String, target: Option<f64>| {
         let mut spans = vec![
             Span::styled(format!(" {name:<22}"), theme.base),
@@ -58,7 +68,13 @@ pub fn render_stats(area: Rect, buf: &mut Buffer, report: &StatsReport, theme: &
     };
     let lines = [
         Line::styled(
-            format!(" {} proposals, {} accepted, {} denied", t.proposals, t.accepted, t.denied),
+            format!(
+                " {} proposals, {} accepted, {} denied{}",
+                t.proposals,
+                t.accepted,
+                t.denied,
+                scope(report)
+            ),
             theme.heading.add_modifier(Modifier::BOLD),
         ),
         figure("acceptance", pct(t.acceptance), Some(TARGET_ACCEPTANCE)),
@@ -68,6 +84,11 @@ pub fn render_stats(area: Rect, buf: &mut Buffer, report: &StatsReport, theme: &
         figure("undone later", pct(t.undo_rate), None),
         figure("mean fix rounds", num(t.mean_fix_rounds, 1), None),
         figure("tokens per accepted", num(t.tokens_per_accepted, 0), None),
+        figure(
+            "cost per accepted",
+            t.cost_per_accepted.map(|c| format!("${c:.4}")).unwrap_or_else(|| "—".into()),
+            None,
+        ),
     ];
     for (i, line) in lines.iter().take(figures.height as usize).enumerate() {
         buf.set_line(figures.x, figures.y + i as u16, line, figures.width);

@@ -63,6 +63,9 @@ async fn each_verdict_is_recorded_with_its_fate() {
         "{rows:?}"
     );
     assert!(rows[0].change_id.is_some() && rows[1].change_id.is_none());
+    let undone_at = rows[0].undone_at.as_deref().expect("when the undo happened");
+    assert!(undone_at > rows[0].time.as_str(), "undone after the verdict: {undone_at} vs {}", rows[0].time);
+    assert!(rows.iter().all(|p| p.template.is_none()), "no template in these turns");
     assert!(rows.iter().all(|p| p.provider == "openai" && !p.model.is_empty()));
     assert_eq!(rows[0].turn, rows[1].turn);
     assert!(rows[2].turn > rows[0].turn, "a later turn");

@@ -74,8 +74,8 @@ async fn a_scripted_session_yields_exactly_its_rates() {
     }
     assert!(!fx.repo().join("e.rs").exists(), "the last change was undone");
     // `/stats` in the TUI asks the engine the same.
-    engine.ops.send(Op::Stats { since: Some("last tuesday".into()) }).unwrap();
-    engine.ops.send(Op::Stats { since: Some("1d".into()) }).unwrap();
+    engine.ops.send(Op::Stats { query: vec!["last tuesday".into()] }).unwrap();
+    engine.ops.send(Op::Stats { query: vec!["1d".into(), "generate".into(), "rust".into()] }).unwrap();
     let (mut refused, mut report) = (None, None);
     while report.is_none() {
         match tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.unwrap().unwrap() {
@@ -85,7 +85,13 @@ async fn a_scripted_session_yields_exactly_its_rates() {
         }
     }
     assert!(refused.unwrap().contains("`last tuesday` is not a span"));
-    assert_eq!(report.unwrap().total.accepted, 4);
+    let report = report.unwrap();
+    assert_eq!(
+        (report.total.proposals, report.total.accepted),
+        (4, 3),
+        "the Rust ones: /stats 1d generate rust"
+    );
+    assert_eq!((report.intent.as_deref(), report.language.as_deref()), (Some("generate"), Some("rust")));
     drop(engine);
 
     let out = stats(&fx, &["--json"]);
@@ -115,12 +121,28 @@ async fn a_scripted_session_yields_exactly_its_rates() {
     assert_eq!(languages, ["python", "rust"]);
     assert_eq!(report["by_intent"][0]["key"], "generate");
     assert_eq!(report["by_model"].as_array().unwrap().len(), 1);
+    let prompts = report["by_prompt"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "one prompt variant answered: {prompts:?}");
+    let key = prompts[0]["key"].as_str().unwrap();
+    let (variant, model) = key.split_once(" · ").unwrap();
+    assert!(variant.len() == 8 && variant.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+    assert!(model.starts_with("openai/"), "{key}");
 
     let table = String::from_utf8(stats(&fx, &[]).stdout).unwrap();
     assert!(
         table.contains("acceptance") && table.contains("80 %") && table.contains("target 85 %"),
         "{table}"
     );
+
+    // "Which model for Rust changes here, and how often do I accept them?"
+    let rust: Value =
+        serde_json::from_slice(&stats(&fx, &["--json", "--intent", "generate", "--language", "Rust"]).stdout)
+            .unwrap();
+    assert_eq!((rust["total"]["proposals"].clone(), rust["total"]["accepted"].clone()), (json!(4), json!(3)));
+    assert_eq!(rust["language"], "rust");
+    let table =
+        String::from_utf8(stats(&fx, &["--intent", "generate", "--language", "rust"]).stdout).unwrap();
+    assert!(table.contains("intent generate, language rust: 4 proposals"), "{table}");
 
     let other = stats(&fx, &["--json", "--model", "no-such-model"]);
     let report: Value = serde_json::from_slice(&other.stdout).unwrap();

@@ -159,6 +159,9 @@ async fn the_filled_template_reaches_the_model_and_its_file_passes_the_gate() {
     assert!(sent.contains("- subject = add") && sent.contains("from calc import add"), "{sent}");
     assert!(events.iter().any(|e| matches!(e, Event::ApprovalRequest(_))), "the write went through the gate");
     assert_eq!(std::fs::read_to_string(fx.repo().join("tests/test_calc.py")).unwrap(), test_file);
+    let rows = kv1nt::engine::store::Store::open(&fx.home()).unwrap().proposals(None).unwrap();
+    assert_eq!(rows[0].template.as_deref(), Some("pytest-module"), "the proposal names its template");
+    assert_eq!(rows[0].intent.as_deref(), Some("generate"));
 }
 
 #[tokio::test]

@@ -478,7 +478,7 @@ fn stats_view_shows_figures_targets_and_a_bar_per_model() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     type_text(&mut s, &tx, "/stats 7d");
     input::handle(&mut s, key(KeyCode::Enter), &tx);
-    assert!(matches!(rx.try_recv(), Ok(Op::Stats { since: Some(span) }) if span == "7d"));
+    assert!(matches!(rx.try_recv(), Ok(Op::Stats { query }) if query == ["7d"]));
     let figures = |accepted: u32, denied: u32| Figures {
         proposals: accepted + denied,
         accepted,

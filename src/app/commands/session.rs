@@ -66,12 +66,28 @@ pub(super) fn approval(
 
 /// `/stats [SPAN]`: the figures since a span or date (the engine checks it), or of all history.
 pub(super) fn stats(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
-    let since = match args.words().as_slice() {
-        [] => None,
-        [span] => Some(span.to_string()),
-        _ => return Err(args.usage()),
-    };
-    let _ = ops.send(Op::Stats { since });
+    let query: Vec<String> = args.words().iter().map(|w| w.to_string()).collect();
+    if query.len() > 3 {
+        return Err(args.usage());
+    }
+    let _ = ops.send(Op::Stats { query });
+    Ok(())
+}
+
+/// `/learn`: mine the conventions (answered by `Event::Conventions`, which opens the list).
+pub(super) fn learn(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    args.none()?;
+    let _ = ops.send(Op::Learn);
+    Ok(())
+}
+
+pub(super) fn context(
+    _: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    args.none()?;
+    let _ = ops.send(Op::Context);
     Ok(())
 }
 

@@ -176,6 +176,9 @@ impl Engine {
         }
         self.turn.proposal = None;
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return true };
+        if !self.config.learning.enabled {
+            return true;
+        }
         let language = match action {
             GateAction::Edit { changes } => changes
                 .first()
@@ -195,6 +198,8 @@ impl Engine {
             language,
             risk: assessment.risk.as_str(),
             decision,
+            template: self.turn.template.as_deref(),
+            prompt_variant: Some(self.turn.prompt_variant.as_str()).filter(|v| !v.is_empty()),
         };
         match store.record_proposal(&proposal) {
             Ok(id) => self.turn.proposal = Some(id),

@@ -8,7 +8,8 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! the start-up question about an untrusted repository config (`trust`), code templates
-//! (`templates`), hooks in Claude Code's protocol around tool calls, prompts and stops
+//! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
+//! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
@@ -16,6 +17,7 @@
 
 mod checks;
 mod commit_hooks;
+mod examples;
 mod fix_loop;
 mod gate;
 mod git;
@@ -23,6 +25,7 @@ mod graph_context;
 mod graph_tools;
 mod intent_context;
 pub mod intents;
+mod learn;
 mod mcp_tools;
 mod one_shot;
 pub mod prompt;

@@ -162,8 +162,10 @@ impl Engine {
     pub(super) fn defer(&mut self, op: Op) {
         match op {
             Op::ListModels => self.spawn_list_models(),
-            Op::Stats { since } => self.stats(since.as_deref()),
+            Op::Stats { query } => self.stats(&query),
+            Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
+            Op::Learn => self.learn(),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),

@@ -242,8 +242,11 @@ impl Engine {
             Op::Check => return self.check_now().await,
             Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Template(op) => return self.template_op(op).await,
-            Op::Stats { since } => self.stats(since.as_deref()),
+            Op::Stats { query } => self.stats(&query),
+            Op::Context => self.context_report(),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
+            Op::Learn => self.learn(),
+            Op::AcceptRule(rule) => return self.accept_rule(rule).await,
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Undo => return self.undo().await,
             Op::Rewind { to: None } => self.list_changes(),
@@ -325,7 +328,7 @@ impl Engine {
     }
 
     /// `/stats`: the figures from the session database (`learning::stats`).
-    pub(super) fn stats(&self, since: Option<&str>) {
+    pub(super) fn stats(&self, query: &[String]) {
         let Some(store) = &self.store else {
             self.emit(Event::Notice {
                 level: LogLevel::Warn,
@@ -333,12 +336,11 @@ impl Engine {
             });
             return;
         };
-        let since = match since.map(|s| learning::parse_since(s, time::OffsetDateTime::now_utc())).transpose()
-        {
-            Ok(since) => since,
+        let filter = match learning::parse_query(query, time::OffsetDateTime::now_utc()) {
+            Ok(filter) => filter,
             Err(e) => return self.emit(Event::Notice { level: LogLevel::Warn, text: e }),
         };
-        match learning::report(store, since.as_deref(), None) {
+        match learning::report(store, &filter, &self.config.learning) {
             Ok(report) => self.emit(Event::Stats(Box::new(report))),
             Err(e) => self.emit(Event::Notice { level: LogLevel::Warn, text: format!("No statistics: {e}") }),
         }

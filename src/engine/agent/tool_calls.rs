@@ -252,7 +252,7 @@ impl Engine {
 
     /// Record the pre-image, write atomically, mark the change applied. Fails closed: without
     /// session storage, or when the pre-image cannot be stored, nothing is written.
-    fn apply(&mut self, proposal: &Proposal) -> Outcome {
+    pub(super) fn apply(&mut self, proposal: &Proposal) -> Outcome {
         let Some(workspace) = self.tools_workspace.clone() else {
             return Outcome::error("the workspace directory cannot be opened");
         };

@@ -51,6 +51,13 @@ pub(super) struct TurnState {
     pub hook_gate: Option<super::user_hooks::HookGate>,
     /// How often Stop hooks sent the model back to work in this turn (`user_hooks`).
     pub hook_stops: u32,
+    /// The code template this turn fills (`/template`), recorded on its proposals.
+    pub template: Option<String>,
+    /// Which prompt the model answers: 8 hex digits of the hash of the system prompt (with
+    /// `AGENTS.md`/`KV1NT.md`) and the intent's template, recorded on the turn's proposals.
+    pub prompt_variant: String,
+    /// Few-shot examples from the user's accepted edits (`examples.rs`), in every request.
+    pub examples: Vec<crate::engine::learning::examples::Example>,
 }
 
 /// Why a reply could not start.
@@ -65,6 +72,16 @@ const MCP_START_WAIT: Duration = Duration::from_secs(5);
 
 impl Engine {
     pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
+        self.run_turn_for(text, intent, None).await
+    }
+
+    /// A turn that fills the code template `template` (`/template`), or none.
+    pub(super) async fn run_turn_for(
+        &mut self,
+        text: String,
+        intent: Option<Intent>,
+        template: Option<String>,
+    ) -> LoopControl {
         self.ensure_session();
         let text = match self.intent_prompt(intent, text).await {
             Ok(text) => text,
@@ -77,11 +94,13 @@ impl Engine {
             Ok(text) => text,
             Err(flow) => return flow,
         };
+        let examples = self.choose_examples(&text);
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
         let number = self.history.len() as u64;
-        self.turn = TurnState { intent, number, ..TurnState::default() };
+        let prompt_variant = self.prompt_variant(intent);
+        self.turn = TurnState { intent, number, template, examples, prompt_variant, ..TurnState::default() };
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
         if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }
@@ -175,10 +194,17 @@ impl Engine {
         }
     }
 
+    /// See [`TurnState::prompt_variant`].
+    fn prompt_variant(&self, intent: Option<Intent>) -> String {
+        let template = intent.map(intents::template).unwrap_or("");
+        let hash = crate::engine::store::sha256_hex(format!("{}\0{template}", self.system_prompt).as_bytes());
+        hash[..8].to_string()
+    }
+
     /// The last reply's tokens, added to its turn's row (`store::usage`).
     fn record_usage(&mut self, kind: ProviderKind) {
         let usage = std::mem::take(&mut self.turn.last_usage);
-        if usage.input_tokens == 0 && usage.output_tokens == 0 {
+        if (usage.input_tokens == 0 && usage.output_tokens == 0) || !self.config.learning.enabled {
             return;
         }
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
@@ -325,6 +351,7 @@ impl Engine {
             system.push_str(intents::template(intent));
         }
         system.push_str(&self.turn.graph_context);
+        system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
         if self.text_tools {
             system.push_str(&text_protocol::instructions(&tools));
         }

@@ -45,6 +45,8 @@ pub struct Config {
     pub git: GitSettings,
     pub graph: GraphSettings,
     pub checks: ChecksSettings,
+    /// Whether proposal outcomes and token counts are recorded (`[learning]`).
+    pub learning: crate::engine::learning::LearningSettings,
     /// MCP servers whose tools the model may call (`[mcp.servers.NAME]`).
     pub mcp: McpSettings,
     /// Hooks (Claude Code's protocol) from the user's config: `[[hooks.PreToolUse]]` …. A

@@ -47,6 +47,7 @@ pub const HARMLESS: &[(&str, Option<&str>)] = &[
     ("graph.embed", Some("none")),
     ("checks.when", None), ("checks.max_syntax_retries", None), ("checks.max_fix_rounds", None),
     ("checks.clippy", None), ("checks.auto_detect", Some("false")),
+    ("learning.enabled", Some("false")), ("learning.examples", None), ("learning.example_tokens", None),
 ];
 
 /// Whether `key = value` from an untrusted repository file may apply.

@@ -13,31 +13,41 @@ use std::collections::{BTreeMap, HashMap};
 
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsReport, StatsRow};
+use super::LearningSettings;
+use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsFilter, StatsReport, StatsRow};
 use crate::engine::store::{ProposalRecord, Store, StoreError, TurnUsage};
 
 const ACCEPTED: &[&str] =
     &["approved-once", "approved-session", "auto-approved", "hook-allowed", "edited-and-approved"];
 const DENIED: &[&str] = &["denied", "denied-with-message"];
 
-/// The report from the store: proposals at or after `since`, only `model` when given (its name,
-/// or `provider/model`).
-pub fn report(store: &Store, since: Option<&str>, model: Option<&str>) -> Result<StatsReport, StoreError> {
+/// The report from the store of the proposals `filter` lets through.
+pub fn report(
+    store: &Store,
+    filter: &StatsFilter,
+    settings: &LearningSettings,
+) -> Result<StatsReport, StoreError> {
+    let since = filter.since.as_deref();
     let proposals = store.proposals_since(None, since)?;
     let usage = store.turn_usage(since)?;
-    Ok(compute(&proposals, &usage, since, model))
+    Ok(compute(&proposals, &usage, filter, settings))
 }
 
-/// The figures of `proposals`, with the tokens of `usage`.
+/// The figures of the `proposals` that `filter` lets through (its `since` is only reported:
+/// the caller selected by time), with the tokens of `usage`.
 pub fn compute(
     proposals: &[ProposalRecord],
     usage: &[TurnUsage],
-    since: Option<&str>,
-    model: Option<&str>,
+    filter: &StatsFilter,
+    settings: &LearningSettings,
 ) -> StatsReport {
-    let matches = |p: &ProposalRecord| model.is_none_or(|m| p.model == m || model_key(p) == m);
+    let matches = |p: &ProposalRecord| {
+        filter.model.as_deref().is_none_or(|m| p.model == m || model_key(p) == m)
+            && filter.intent.as_deref().is_none_or(|i| intent_key(p) == i)
+            && filter.language.as_deref().is_none_or(|l| p.language.as_deref() == Some(l))
+    };
     let chosen: Vec<&ProposalRecord> = proposals.iter().filter(|p| matches(p)).collect();
-    let shares = token_shares(&chosen, usage);
+    let shares = token_shares(&chosen, usage, settings);
     let figures = |group: &[&ProposalRecord]| figures(group, &shares);
     let grouped = |key: &dyn Fn(&ProposalRecord) -> Option<String>| {
         let mut groups: BTreeMap<String, Vec<&ProposalRecord>> = BTreeMap::new();
@@ -49,14 +59,21 @@ pub fn compute(
         groups.into_iter().map(|(key, group)| StatsRow { key, figures: figures(&group) }).collect()
     };
     StatsReport {
-        since: since.map(str::to_string),
-        model: model.map(str::to_string),
+        since: filter.since.clone(),
+        model: filter.model.clone(),
+        intent: filter.intent.clone(),
+        language: filter.language.clone(),
         total: figures(&chosen),
         by_model: grouped(&|p| Some(model_key(p))),
-        by_intent: grouped(&|p| Some(p.intent.clone().unwrap_or_else(|| "free text".into()))),
+        by_intent: grouped(&|p| Some(intent_key(p))),
         by_language: grouped(&|p| p.language.clone()),
+        by_prompt: grouped(&|p| p.prompt_variant.as_ref().map(|v| format!("{v} · {}", model_key(p)))),
         daily: daily(&chosen),
     }
+}
+
+fn intent_key(p: &ProposalRecord) -> String {
+    p.intent.clone().unwrap_or_else(|| "free text".into())
 }
 
 fn model_key(p: &ProposalRecord) -> String {
@@ -71,11 +88,21 @@ fn ratio(part: u32, whole: u32) -> Option<f64> {
     (whole > 0).then(|| f64::from(part) / f64::from(whole))
 }
 
-/// Each accepted proposal's share of its turn's tokens, by proposal id.
-fn token_shares(proposals: &[&ProposalRecord], usage: &[TurnUsage]) -> HashMap<i64, f64> {
-    let mut turn_tokens: HashMap<(&str, u64), u64> = HashMap::new();
+/// Each accepted proposal's share of its turn's tokens and, when every model of the turn has a
+/// price, of its cost in USD; by proposal id.
+fn token_shares(
+    proposals: &[&ProposalRecord],
+    usage: &[TurnUsage],
+    settings: &LearningSettings,
+) -> HashMap<i64, (f64, Option<f64>)> {
+    let mut turn_tokens: HashMap<(&str, u64), (u64, Option<f64>)> = HashMap::new();
     for u in usage {
-        *turn_tokens.entry((u.session_id.as_str(), u.turn)).or_default() += u.input_tokens + u.output_tokens;
+        let entry = turn_tokens.entry((u.session_id.as_str(), u.turn)).or_insert((0, Some(0.0)));
+        entry.0 += u.input_tokens + u.output_tokens;
+        let cost = settings
+            .price(&u.provider, &u.model)
+            .map(|price| (u.input_tokens as f64 * price.input + u.output_tokens as f64 * price.output) / 1e6);
+        entry.1 = entry.1.zip(cost).map(|(sum, cost)| sum + cost);
     }
     let mut accepted_in_turn: HashMap<(&str, u64), u32> = HashMap::new();
     for p in proposals.iter().filter(|p| is_accepted(p)) {
@@ -86,13 +113,14 @@ fn token_shares(proposals: &[&ProposalRecord], usage: &[TurnUsage]) -> HashMap<i
         .filter(|p| is_accepted(p))
         .filter_map(|p| {
             let key = (p.session_id.as_str(), p.turn);
-            let tokens = *turn_tokens.get(&key)?;
-            Some((p.id, tokens as f64 / f64::from(accepted_in_turn[&key])))
+            let (tokens, cost) = *turn_tokens.get(&key)?;
+            let n = f64::from(accepted_in_turn[&key]);
+            Some((p.id, (tokens as f64 / n, cost.map(|c| c / n))))
         })
         .collect()
 }
 
-fn figures(group: &[&ProposalRecord], shares: &HashMap<i64, f64>) -> Figures {
+fn figures(group: &[&ProposalRecord], shares: &HashMap<i64, (f64, Option<f64>)>) -> Figures {
     let count = |f: &dyn Fn(&ProposalRecord) -> bool| group.iter().filter(|p| f(p)).count() as u32;
     let accepted = count(&|p| is_accepted(p));
     let denied = count(&|p| DENIED.contains(&p.decision.as_str()));
@@ -110,7 +138,8 @@ fn figures(group: &[&ProposalRecord], shares: &HashMap<i64, f64>) -> Figures {
     }
     let first_checks = turns.values().filter(|(rounds, passed)| *rounds == 0 && *passed).count() as u32;
     let rounds: u32 = turns.values().map(|(r, _)| r).sum();
-    let tokens: Vec<f64> = group.iter().filter_map(|p| shares.get(&p.id).copied()).collect();
+    let tokens: Vec<f64> = group.iter().filter_map(|p| shares.get(&p.id).map(|s| s.0)).collect();
+    let costs: Vec<f64> = group.iter().filter_map(|p| shares.get(&p.id).and_then(|s| s.1)).collect();
     Figures {
         proposals: group.len() as u32,
         accepted,
@@ -126,6 +155,7 @@ fn figures(group: &[&ProposalRecord], shares: &HashMap<i64, f64>) -> Figures {
         mean_fix_rounds: ratio(rounds, turns.len() as u32),
         tokens_per_accepted: (accepted > 0 && !tokens.is_empty())
             .then(|| tokens.iter().sum::<f64>() / f64::from(accepted)),
+        cost_per_accepted: (!costs.is_empty()).then(|| costs.iter().sum::<f64>() / costs.len() as f64),
     }
 }
 
@@ -149,6 +179,32 @@ fn daily(proposals: &[&ProposalRecord]) -> Vec<DayAcceptance> {
             acceptance: ratio(accepted, accepted + denied),
         })
         .collect()
+}
+
+/// The languages a proposal may be counted under (`ProposalRecord::language`).
+const LANGUAGES: &[&str] =
+    &["rust", "python", "typescript", "tsx", "javascript", "go", "json", "yaml", "toml"];
+
+/// `/stats` words: each a span or date ([`parse_since`]), an intent (`fix`, `free-text`) or a
+/// language (`rust`), in any order, each kind at most once.
+pub fn parse_query(words: &[String], now: OffsetDateTime) -> Result<StatsFilter, String> {
+    let mut filter = StatsFilter::default();
+    for word in words {
+        let lower = word.to_lowercase();
+        let (slot, value) = if let Some(intent) = crate::engine::protocol::Intent::parse(&lower) {
+            (&mut filter.intent, intent.name().to_string())
+        } else if lower == "free-text" {
+            (&mut filter.intent, "free text".to_string())
+        } else if LANGUAGES.contains(&lower.as_str()) {
+            (&mut filter.language, lower)
+        } else {
+            (&mut filter.since, parse_since(word, now)?)
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!("`{word}`: give one span, one intent and one language at most"));
+        }
+    }
+    Ok(filter)
 }
 
 /// `--since`: a span back from `now` (`30m`, `24h`, `7d`, `2w`) or a date (`2026-12-01`, UTC

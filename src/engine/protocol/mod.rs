@@ -17,6 +17,7 @@ pub mod gate;
 pub mod git;
 pub mod graph;
 pub mod hooks;
+pub mod learn;
 pub mod mcp;
 pub mod stats;
 pub mod syntax;
@@ -32,6 +33,7 @@ pub use git::{
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use hooks::{HookOutcome, HookReport, HookSource};
+pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::McpServerReport;
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
@@ -195,11 +197,20 @@ pub enum Op {
     OpenFile { path: String, line: usize },
     /// Code templates: list them, open one's form, run one (`/template`, in the TUI or `kv1nt exec`).
     Template(TemplateOp),
-    /// Ask for the acceptance figures (`/stats`): since a span or date as typed (`7d`,
-    /// `2026-12-01`), or of all history; answered by `Event::Stats` (or a notice).
-    Stats { since: Option<String> },
+    /// Ask for the acceptance figures (`/stats`), narrowed by the words as typed — a span or
+    /// date (`7d`, `2026-12-01`), an intent (`fix`, `free-text`), a language (`rust`) — or of
+    /// all history; answered by `Event::Stats` (or a notice).
+    Stats { query: Vec<String> },
+    /// List the parts of the next request with their tokens (`/context`); answered by a notice.
+    Context,
     /// Ask how the MCP servers are doing (`Event::McpStatus`).
     McpStatus,
+    /// Mine the repository's conventions and the user's corrections (`/learn`); answered by
+    /// `Event::Conventions` (or a notice).
+    Learn,
+    /// Propose adding this rule (one of `Event::Conventions`) to `KV1NT.md`: an edit through
+    /// the gate like any other (`agent::learn`).
+    AcceptRule(learn::Rule),
     /// Finish: cancel what runs, write what is pending, stop the engine.
     Shutdown,
 }
@@ -306,6 +317,8 @@ pub enum Event {
     },
     /// The figures `Op::Stats` asked for.
     Stats(Box<stats::StatsReport>),
+    /// The candidate conventions `Op::Learn` asked for, strongest evidence first.
+    Conventions(Vec<learn::Rule>),
     /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
     McpStatus(Vec<McpServerReport>),
     /// A hook ran (denials and errors also come as a `Notice`).

@@ -41,6 +41,9 @@ pub struct Figures {
     pub mean_fix_rounds: Option<f64>,
     /// Tokens (input + output) the turns spent, per accepted proposal.
     pub tokens_per_accepted: Option<f64>,
+    /// USD the turns spent per accepted proposal, over the accepted proposals whose turn's
+    /// every model has a price (`[learning.prices]`; Ollama's are free).
+    pub cost_per_accepted: Option<f64>,
 }
 
 /// A group's name ("anthropic/claude-sonnet-4-5", "fix", "rust") and its figures.
@@ -59,6 +62,17 @@ pub struct DayAcceptance {
     pub acceptance: Option<f64>,
 }
 
+/// Which proposals a report counts: each `None` counts all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsFilter {
+    /// At or after this time (RFC 3339 UTC).
+    pub since: Option<String>,
+    /// A model's name, or `provider/model`.
+    pub model: Option<String>,
+    pub intent: Option<String>,
+    pub language: Option<String>,
+}
+
 /// Everything `kv1nt stats` reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StatsReport {
@@ -66,9 +80,15 @@ pub struct StatsReport {
     pub since: Option<String>,
     /// Only this model, when asked.
     pub model: Option<String>,
+    /// Only this intent (`fix`, `generate`, …, `free text`), when asked.
+    pub intent: Option<String>,
+    /// Only changes to files of this language (`rust`, `python`, …), when asked.
+    pub language: Option<String>,
     pub total: Figures,
     pub by_model: Vec<StatsRow>,
     pub by_intent: Vec<StatsRow>,
     pub by_language: Vec<StatsRow>,
+    /// By prompt variant and model: `a1b2c3d4 · openai/gpt-4o` (see `ProposalRecord::prompt_variant`).
+    pub by_prompt: Vec<StatsRow>,
     pub daily: Vec<DayAcceptance>,
 }

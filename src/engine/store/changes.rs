@@ -125,8 +125,8 @@ impl Store {
         }
         let changed = self
             .conn
-            .prepare_cached("UPDATE changes SET state = ?2 WHERE id = ?1")?
-            .execute((change_id, state))?;
+            .prepare_cached("UPDATE changes SET state = ?2, marked_at = ?3 WHERE id = ?1")?
+            .execute((change_id, state, super::sessions::now_rfc3339()))?;
         if changed == 0 {
             return Err(invalid(format!("no recorded change with id {change_id}")));
         }

@@ -104,7 +104,7 @@ pub const MIGRATIONS: &[&str] = &[
         parsed              INTEGER,           -- 1: the shown version parses; NULL: not checked
         check_rounds        INTEGER,           -- fix rounds the turn's checks needed; NULL: none ran
         checks_passed       INTEGER,           -- 1: the checks passed at the end
-        tests_before        TEXT,              -- JSON {passed, failed, skipped}
+        tests_before        TEXT,              -- the test run's summary line (`TestReport::summary_line`)
         tests_after         TEXT
     );
     CREATE INDEX proposals_session ON proposals(session_id, turn);",
@@ -121,6 +121,13 @@ pub const MIGRATIONS: &[&str] = &[
         time          TEXT NOT NULL,               -- of the last reply counted
         PRIMARY KEY (session_id, turn, provider, model)
     );",
+    // v6: when a change was last marked (applied, or undone: the undo's time), and the code
+    // template a proposal's turn filled.
+    "ALTER TABLE changes ADD COLUMN marked_at TEXT;
+    ALTER TABLE proposals ADD COLUMN template TEXT;",
+    // v7: which prompt a proposal answered (a hash of the system prompt and intent template,
+    // `AGENTS.md`/`KV1NT.md` included), so acceptance can be compared between prompt variants.
+    "ALTER TABLE proposals ADD COLUMN prompt_variant TEXT;",
 ];
 
 /// The schema version this build writes and understands.

@@ -29,6 +29,10 @@ pub struct NewProposal<'a> {
     pub language: Option<&'a str>,
     pub risk: &'a str,
     pub decision: &'a str,
+    /// The code template the turn filled (`/template`), if any.
+    pub template: Option<&'a str>,
+    /// The prompt variant the model answered (`TurnState::prompt_variant`).
+    pub prompt_variant: Option<&'a str>,
 }
 
 /// A recorded proposal with its outcome.
@@ -46,8 +50,15 @@ pub struct ProposalRecord {
     pub risk: String,
     pub decision: String,
     pub change_id: Option<i64>,
-    /// The change it wrote was undone later.
+    /// The change it wrote was undone later, and when (RFC 3339 UTC; `None` for an undo
+    /// recorded before schema v6).
     pub undone: bool,
+    pub undone_at: Option<String>,
+    /// The code template its turn filled.
+    pub template: Option<String>,
+    /// The prompt variant it answered: 8 hex digits of the system prompt's and intent
+    /// template's hash.
+    pub prompt_variant: Option<String>,
     pub syntax_retries: Option<u32>,
     pub parsed: Option<bool>,
     pub check_rounds: Option<u32>,
@@ -67,8 +78,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "INSERT INTO proposals (time, session_id, request_id, turn, kind, provider, model, intent,
-                                        language, risk, decision)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+                                        language, risk, decision, template, prompt_variant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
             )?
             .query_row(
                 params![
@@ -82,7 +93,9 @@ impl Store {
                     p.intent,
                     p.language,
                     p.risk,
-                    p.decision
+                    p.decision,
+                    p.template,
+                    p.prompt_variant
                 ],
                 |r| r.get(0),
             )?;
@@ -147,7 +160,8 @@ impl Store {
             "SELECT p.id, p.request_id, p.turn, p.kind, p.provider, p.model, p.intent, p.language, p.risk,
                     p.decision, p.change_id, c.state = 'undone', p.syntax_retries, p.parsed,
                     p.check_rounds, p.checks_passed, p.tests_before, p.tests_after, p.modification, p.time,
-                    p.session_id
+                    p.session_id, p.template, CASE WHEN c.state = 'undone' THEN c.marked_at END,
+                    p.prompt_variant
              FROM proposals p LEFT JOIN changes c ON c.id = p.change_id
              WHERE (?1 IS NULL OR p.session_id = ?1) AND (?2 IS NULL OR p.time >= ?2) ORDER BY p.id",
         )?;
@@ -174,6 +188,9 @@ impl Store {
                 modification: r.get(18)?,
                 time: r.get(19)?,
                 session_id: r.get(20)?,
+                template: r.get(21)?,
+                undone_at: r.get(22)?,
+                prompt_variant: r.get(23)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

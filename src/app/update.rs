@@ -223,6 +223,7 @@ pub fn apply(state: &mut AppState, event: Event) {
             state.push_log(LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));
             notice(state, LogLevel::Info, format!("MCP servers:\n{}", lines.join("\n")));
         }
+        Event::Hook(report) => state.push_log(LogLevel::Info, report.line()),
         Event::Stopped => state.should_quit = true,
     }
 }

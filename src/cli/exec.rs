@@ -1,7 +1,7 @@
 //! `kv1nt exec`: one prompt through the same engine as the TUI, the answer streamed to stdout.
 //!
 //! Text mode prints the reply as it streams and notes (retries, fallbacks) on stderr. `--json`
-//! prints one object per line: `start`, `text`, `retry`, `fallback`, `notice`, `usage`, `done`.
+//! prints one object per line: `start`, `text`, `retry`, `fallback`, `notice`, `hook`, `usage`, `done`.
 //! The repository's `.kv1nt/config.toml` applies in full only with `--trust` (a recorded trust
 //! does not count here: scripts run in checkouts nobody looked at); otherwise its held-back keys
 //! are ignored and one `kv1nt: ignored …` line on stderr says which.
@@ -155,6 +155,11 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 out.note(json!({"type": "run_finished", "id": id, "ok": ok, "summary": summary, "tests": tests}), &text)
             }
             Event::Mcp(activity) => out.note(super::mcp::activity_json(&activity), &super::mcp::activity_text(&activity)),
+            Event::Hook(report) => out.note(
+                json!({"type": "hook", "event": report.event, "subject": report.subject, "source": report.source.as_str(),
+                    "command": report.command, "outcome": report.outcome.as_str(), "message": report.message}),
+                &report.line(),
+            ),
             Event::TurnEnded(outcome) => break Some(outcome),
             Event::Templates(list) => {
                 let (text, problems) = super::exec_template::list_text(&list);

@@ -15,6 +15,7 @@ pub mod config;
 pub mod git;
 pub mod grammars;
 pub mod graph;
+pub mod hooks;
 pub mod learning;
 pub mod llm;
 pub mod mcp;

@@ -21,6 +21,7 @@ mod graph_busy;
 mod graph_cli;
 mod graph_engine;
 mod harness;
+mod hooks;
 mod learn;
 mod ledger;
 mod ledger_fail_closed;

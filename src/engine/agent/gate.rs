@@ -80,12 +80,16 @@ impl Engine {
                 .push("proposed after content flagged as a possible prompt injection in this turn".into());
         }
         let id = self.next_request_id();
-        let (decision, scope, note, edited) = match decide(self.policy, action, &assessment, &self.grants) {
+        let verdict = decide(self.policy, action, &assessment, &self.grants);
+        let (verdict, by_hook) = self.hook_verdict(verdict, &mut assessment);
+        let (decision, scope, note, edited) = match verdict {
             Verdict::Deny { reason } => {
                 self.settle(id, action, &assessment, "policy-denied", None, Some(&reason));
                 return Ok(Gated::Stop(format!("{}: {reason}", words.not_done)));
             }
-            Verdict::Allow { reason } => ("auto-approved", None, Some(reason), None),
+            Verdict::Allow { reason } => {
+                (if by_hook { "hook-allowed" } else { "auto-approved" }, None, Some(reason), None)
+            }
             Verdict::Ask => {
                 let grant = grant_for(action);
                 self.emit(Event::ApprovalRequest(ApprovalRequest {
@@ -99,6 +103,7 @@ impl Engine {
                     picks: ask.picks.clone(),
                     syntax: ask.syntax.clone(),
                 }));
+                self.notify_hooks(&ask.summary, action);
                 let answer = self
                     .wait_for(|op| match op {
                         Op::Approve { id: answered, decision } if *answered == id => Some(decision.clone()),

@@ -4,24 +4,25 @@
 //! (`gate`) and the syntax gate before it (`syntax_gate`), the bounded fix loop after checks
 //! fail (`fix_loop`), sandboxed runs (`runs`), the project checks and opening their locations
 //! (`checks`), undo and rewind (`undo`), git flows through the gate
-//! (`git`, `pull_request`), the repository hooks a commit may run (`hooks`), one-shot requests
+//! (`git`, `pull_request`), the repository commit hooks a commit may run (`commit_hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
-//! (`learn`), intents and the text tool protocol.
+//! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
+//! (`user_hooks`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
 
 mod checks;
+mod commit_hooks;
 mod examples;
 mod fix_loop;
 mod gate;
 mod git;
 mod graph_context;
 mod graph_tools;
-mod hooks;
 mod intent_context;
 pub mod intents;
 mod learn;
@@ -40,5 +41,6 @@ mod tool_calls;
 mod trust;
 mod turn;
 mod undo;
+mod user_hooks;
 
 pub use runtime::{EngineHandle, EngineSetup, spawn};

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::reply::Interrupt;
 use crate::engine::approval::Policy;
 use crate::engine::approval::grants::Grants;
 use crate::engine::config::{Config, Secrets, ToolMode};
@@ -50,7 +51,7 @@ pub fn spawn(setup: EngineSetup) -> EngineHandle {
     let (op_tx, op_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     // Taken before spawn returns, so a hook planted after the engine started is never trusted.
-    let hooks = super::hooks::present_at_start(&setup.workspace);
+    let hooks = super::commit_hooks::present_at_start(&setup.workspace);
     // Built on the task: the HTTP client's TLS set-up stays off the caller's start-up path.
     let task = tokio::spawn(async move { Engine::new(setup, hooks, op_rx, event_tx).run().await });
     EngineHandle { ops: op_tx, events: event_rx, task }
@@ -106,6 +107,8 @@ pub(super) struct Engine {
     pub(super) checks: super::checks::ChecksMemory,
     /// The MCP servers (started after the trust question, so an untrusted repository's never are).
     pub(super) mcp: crate::engine::mcp::McpManager,
+    /// The session's hooks (`user_hooks.rs`), built after the trust question.
+    pub(super) hooks: crate::engine::hooks::HookSet,
 }
 
 impl Engine {
@@ -152,6 +155,7 @@ impl Engine {
             last_failure: None,
             checks: Default::default(),
             mcp: crate::engine::mcp::McpManager::empty(),
+            hooks: Default::default(),
         }
     }
 
@@ -213,6 +217,12 @@ impl Engine {
         }
         if self.preflight {
             self.spawn_preflight();
+        }
+        self.load_hooks();
+        if let Err(Interrupt::Shutdown) = self.session_start_hooks().await {
+            self.mcp.shutdown();
+            self.emit(Event::Stopped);
+            return;
         }
         loop {
             let op = match self.queued.pop_front() {

@@ -52,7 +52,18 @@ impl Engine {
                 name: call.name.clone(),
                 summary: summary.clone(),
             });
-            let outcome = self.run_one(call, denied).await?;
+            let outcome = match self.pre_tool_hooks(call).await? {
+                Some(refused) => refused,
+                None => {
+                    let outcome = self.run_one(call, denied).await;
+                    self.turn.hook_gate = None;
+                    let mut outcome = outcome?;
+                    if !outcome.is_error {
+                        self.post_tool_hooks(call, &mut outcome).await?;
+                    }
+                    outcome
+                }
+            };
             denied |= outcome.is_error && outcome.content.starts_with("The user denied");
             let first_line = result_summary(&call.name, &outcome);
             self.emit(Event::ToolFinished {

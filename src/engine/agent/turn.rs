@@ -47,6 +47,10 @@ pub(super) struct TurnState {
     pub syntax_retries: HashMap<String, u32>,
     /// The fix loop's rounds in this turn (`fix_loop`).
     pub fix: super::fix_loop::FixState,
+    /// What PreToolUse hooks told the gate about the call being run (`user_hooks`).
+    pub hook_gate: Option<super::user_hooks::HookGate>,
+    /// How often Stop hooks sent the model back to work in this turn (`user_hooks`).
+    pub hook_stops: u32,
     /// The code template this turn fills (`/template`), recorded on its proposals.
     pub template: Option<String>,
     /// Which prompt the model answers: 8 hex digits of the hash of the system prompt (with
@@ -85,6 +89,10 @@ impl Engine {
                 self.refuse_turn(why);
                 return LoopControl::Continue;
             }
+        };
+        let text = match self.prompt_hooks(text).await {
+            Ok(text) => text,
+            Err(flow) => return flow,
         };
         let examples = self.choose_examples(&text);
         let prompt = Message::user(text);
@@ -160,6 +168,12 @@ impl Engine {
                         self.log(LogLevel::Info, "turn cancelled during the checks");
                         return (TurnOutcome::Cancelled, LoopControl::Continue);
                     }
+                    Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
+                }
+                match self.stop_hooks(&reply.text).await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(Interrupt::Cancel) => return (TurnOutcome::Cancelled, LoopControl::Continue),
                     Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
                 }
                 let suggestions = intents::follow_ups(self.turn.intent, &reply.text, self.turn.edits_applied);

@@ -9,6 +9,7 @@ use directories::BaseDirs;
 
 use super::trust::{HeldBack, Status, TrustMode};
 use super::*;
+use crate::engine::hooks::HookSettings;
 
 /// Values from the command line; `None` leaves the configured value.
 #[derive(Debug, Clone, Default)]
@@ -95,10 +96,14 @@ pub fn load(
     let mut held = None;
     let mut repo_trusted = false;
     let mut skipped = Vec::new();
+    let mut trusted_hooks = None;
     if let Some(repo_layer) = repo_layer(paths)? {
-        let RepoLayer { table, sha256, file: repo_file, skipped: not_run } = repo_layer;
+        let RepoLayer { mut table, sha256, file: repo_file, skipped: not_run } = repo_layer;
         skipped = not_run;
         let (harmless, keys) = super::trust::split(&table);
+        // The repository's hooks stay apart from the user's (`Config::repo_hooks`); held back
+        // with the rest until trusted (`hooks` is not on the allow-list).
+        let repo_hooks = repo_hooks(table.remove("hooks"), &repo_file)?;
         let repo = super::trust::repo_key(&paths.workspace);
         let (status, problem) = match trust {
             _ if keys.is_empty() => (Status::Trusted, None),
@@ -120,12 +125,14 @@ pub fn load(
         };
         if status == Status::Trusted {
             merge(&mut merged, table);
+            trusted_hooks = repo_hooks;
         } else {
             let mut full = merged.clone();
             merge(&mut full, table);
             merge(&mut merged, harmless);
             let mut trusted = Config {
                 repo_trusted: true,
+                repo_hooks,
                 templates_dir: paths.templates_dir(),
                 ..finish(full, env, overrides)?
             };
@@ -143,8 +150,12 @@ pub fn load(
             });
         }
     }
-    let mut config =
-        Config { repo_trusted, templates_dir: paths.templates_dir(), ..finish(merged, env, overrides)? };
+    let mut config = Config {
+        repo_trusted,
+        repo_hooks: trusted_hooks,
+        templates_dir: paths.templates_dir(),
+        ..finish(merged, env, overrides)?
+    };
     config.mcp.held = held_mcp_servers(&config, held.as_ref(), skipped);
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
@@ -223,6 +234,15 @@ fn held_mcp_servers(
     }
     out.extend(skipped);
     out
+}
+
+/// The repository file's `[hooks]` table as settings (already checked by `parse_layer`).
+fn repo_hooks(table: Option<toml::Value>, file: &Path) -> Result<Option<HookSettings>, ConfigError> {
+    let Some(table) = table else { return Ok(None) };
+    table.try_into().map(Some).map_err(|e: toml::de::Error| ConfigError::Invalid {
+        path: file.display().to_string(),
+        message: format!("[hooks]: {e}"),
+    })
 }
 
 /// A file's text, or None when it does not exist.

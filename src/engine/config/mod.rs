@@ -26,6 +26,7 @@ use super::approval::Policy;
 use super::checks::ChecksSettings;
 use super::git::GitSettings;
 use super::graph::settings::{EmbedProvider, GraphSettings};
+use super::hooks::HookSettings;
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
 use super::mcp::McpSettings;
@@ -50,6 +51,9 @@ pub struct Config {
     pub learning: crate::engine::learning::LearningSettings,
     /// MCP servers whose tools the model may call (`[mcp.servers.NAME]`).
     pub mcp: McpSettings,
+    /// Hooks (Claude Code's protocol) from the user's config: `[[hooks.PreToolUse]]` …. A
+    /// repository's `[hooks]` never lands here: see [`Config::repo_hooks`].
+    pub hooks: HookSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
     /// The repository's `.kv1nt/config.toml` is trusted (recorded by `kv1nt trust` or the
@@ -61,6 +65,10 @@ pub struct Config {
     /// directory); set by [`load`], never read from a file.
     #[serde(skip)]
     pub templates_dir: Option<PathBuf>,
+    /// The repository config's `[hooks]`, kept apart from the user's (they run sandboxed and
+    /// their `allow` never skips the dialog); set by [`load`] only when that file is trusted.
+    #[serde(skip)]
+    pub repo_hooks: Option<HookSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

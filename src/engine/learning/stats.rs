@@ -17,7 +17,8 @@ use super::LearningSettings;
 use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsFilter, StatsReport, StatsRow};
 use crate::engine::store::{ProposalRecord, Store, StoreError, TurnUsage};
 
-const ACCEPTED: &[&str] = &["approved-once", "approved-session", "auto-approved", "edited-and-approved"];
+const ACCEPTED: &[&str] =
+    &["approved-once", "approved-session", "auto-approved", "hook-allowed", "edited-and-approved"];
 const DENIED: &[&str] = &["denied", "denied-with-message"];
 
 /// The report from the store of the proposals `filter` lets through.

@@ -16,6 +16,7 @@ pub mod fences;
 pub mod gate;
 pub mod git;
 pub mod graph;
+pub mod hooks;
 pub mod learn;
 pub mod mcp;
 pub mod stats;
@@ -31,6 +32,7 @@ pub use git::{
     Change, DiffLine, FileDiff, FileStatus, GitFileDiff, GitOp, GitPart, GitSnapshot, Hunk, LineOrigin,
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
+pub use hooks::{HookOutcome, HookReport, HookSource};
 pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
@@ -324,6 +326,8 @@ pub enum Event {
     McpStatus(Vec<McpServerReport>),
     /// An MCP server started, failed or restarted, or one of its tools or prompts was used.
     Mcp(McpActivity),
+    /// A hook ran (denials and errors also come as a `Notice`).
+    Hook(HookReport),
     /// A mutation needs the user's decision (answer with `Op::Approve`).
     ApprovalRequest(ApprovalRequest),
     /// A tool started (`call_id` from the model).

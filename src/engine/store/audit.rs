@@ -24,10 +24,22 @@ pub const MAX_FIELD_CHARS: usize = 2_000;
 /// Most reasons kept per entry; later ones are dropped.
 pub const MAX_REASONS: usize = 32;
 /// Values of `action` kv1nt writes.
-pub const AUDIT_ACTIONS: [&str; 10] =
-    ["edit", "command", "commit", "undo", "branch", "merge", "uncommit", "pull-request", "push", "hook"];
+/// (`hook` is a commit hook run with a commit; `tool-call` a model's call a hook refused.)
+pub const AUDIT_ACTIONS: [&str; 11] = [
+    "edit",
+    "command",
+    "commit",
+    "undo",
+    "branch",
+    "merge",
+    "uncommit",
+    "pull-request",
+    "push",
+    "hook",
+    "tool-call",
+];
 /// Values of `decision` kv1nt writes.
-pub const AUDIT_DECISIONS: [&str; 10] = [
+pub const AUDIT_DECISIONS: [&str; 12] = [
     "approved-once",
     "approved-session",
     "auto-approved",
@@ -38,6 +50,8 @@ pub const AUDIT_DECISIONS: [&str; 10] = [
     "cancelled",
     "user-requested",
     "picked",
+    "hook-denied",
+    "hook-allowed",
 ];
 
 /// One recorded decision, as read back.

@@ -33,8 +33,11 @@ pub fn run(args: &TrustArgs, paths: &Paths) -> Result<i32> {
     let file = paths.repo_config();
     let text = match std::fs::read_to_string(&file) {
         Ok(text) => text,
+        // Nothing to apply, but the repository's commands and skills need a trust too: the
+        // absent file is recorded as empty (a config file added later is not trusted).
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("{} does not exist: nothing to trust", file.display())
+            println!("{} does not exist: trusting the repository's commands and skills only", file.display());
+            String::new()
         }
         Err(e) => bail!("cannot read {}: {e}", file.display()),
     };

@@ -8,12 +8,14 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! the start-up question about an untrusted repository config (`trust`), code templates
-//! (`templates`), intents and the text tool protocol.
+//! (`templates`), custom slash commands and skills (`custom_commands`), intents and the text
+//! tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
 
 mod checks;
+mod custom_commands;
 mod fix_loop;
 mod gate;
 mod git;

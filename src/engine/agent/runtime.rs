@@ -106,6 +106,10 @@ pub(super) struct Engine {
     pub(super) checks: super::checks::ChecksMemory,
     /// The MCP servers (started after the trust question, so an untrusted repository's never are).
     pub(super) mcp: crate::engine::mcp::McpManager,
+    /// The skills the model may load (`custom_commands`); loaded after the trust question.
+    pub(super) skills: crate::engine::skills::Catalog,
+    /// Set while a custom command's turn runs (its `allowed-tools`).
+    pub(super) command_turn: Option<super::custom_commands::CommandTurn>,
 }
 
 impl Engine {
@@ -152,6 +156,8 @@ impl Engine {
             last_failure: None,
             checks: Default::default(),
             mcp: crate::engine::mcp::McpManager::empty(),
+            skills: Default::default(),
+            command_turn: None,
         }
     }
 
@@ -201,6 +207,7 @@ impl Engine {
         }
         self.start_graph();
         self.announce_templates();
+        self.load_extensions();
         if !self.config.mcp.servers.is_empty() {
             let env = std::sync::Arc::new(|name: &str| std::env::var(name).ok());
             self.mcp = crate::engine::mcp::McpManager::start(&self.config.mcp, &self.workspace, env);
@@ -232,6 +239,7 @@ impl Engine {
             Op::Check => return self.check_now().await,
             Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Template(op) => return self.template_op(op).await,
+            Op::Command { name, args } => return self.command_op(name, args).await,
             Op::Stats { since } => self.stats(since.as_deref()),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::SetPolicy(policy) => self.set_policy(policy),

@@ -51,6 +51,14 @@ impl Paths {
     pub fn templates_dir(&self) -> Option<PathBuf> {
         self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("templates"))
     }
+
+    /// The user's directories of custom commands and skills: kv1nt's config directory, then
+    /// Claude Code's `~/.claude`.
+    pub fn user_dirs(&self) -> Vec<PathBuf> {
+        let kv1nt = self.user_config.as_ref().and_then(|c| c.parent()).map(Path::to_path_buf);
+        let claude = BaseDirs::new().map(|b| b.home_dir().join(".claude"));
+        kv1nt.into_iter().chain(claude).collect()
+    }
 }
 
 /// kv1nt's own directories: the user's config directory (`<config dir>/kv1nt`) and the
@@ -94,7 +102,7 @@ pub fn load(
     }
     let repo_file = paths.repo_config();
     let mut held = None;
-    let mut repo_trusted = false;
+    let repo_trusted: bool;
     if let Some(text) = read_optional(&repo_file)? {
         let table = parse_layer(&repo_file.display().to_string(), &text)?;
         let (harmless, keys) = super::trust::split(&table);
@@ -136,13 +144,31 @@ pub fn load(
                 trusted: Box::new(Config {
                     repo_trusted: true,
                     templates_dir: paths.templates_dir(),
+                    user_dirs: paths.user_dirs(),
                     ..finish(full, env, overrides)?
                 }),
             });
         }
+    } else {
+        // No config file: the repository may still be trusted (`kv1nt trust` records the
+        // absent file as empty), for its commands and skills.
+        repo_trusted = match trust {
+            TrustMode::Always => true,
+            TrustMode::Never => false,
+            TrustMode::Recorded => super::trust::status(
+                &paths.data_dir,
+                &super::trust::repo_key(&paths.workspace),
+                &crate::engine::store::sha256_hex(b""),
+            )
+            .is_ok_and(|s| s == Status::Trusted),
+        };
     }
-    let config =
-        Config { repo_trusted, templates_dir: paths.templates_dir(), ..finish(merged, env, overrides)? };
+    let config = Config {
+        repo_trusted,
+        templates_dir: paths.templates_dir(),
+        user_dirs: paths.user_dirs(),
+        ..finish(merged, env, overrides)?
+    };
     let secrets = Secrets {
         anthropic_api_key: env("ANTHROPIC_API_KEY").filter(|k| !k.is_empty()),
         openai_api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),

@@ -57,6 +57,10 @@ pub struct Config {
     /// directory); set by [`load`], never read from a file.
     #[serde(skip)]
     pub templates_dir: Option<PathBuf>,
+    /// The user's directories holding their own `commands/` and `skills/`: `<config dir>/kv1nt`
+    /// and `~/.claude` (Claude Code's); set by [`load`], never read from a file.
+    #[serde(skip)]
+    pub user_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

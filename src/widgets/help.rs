@@ -41,7 +41,7 @@ pub fn help_lines(keymap: &Keymap, customs: &[CustomCommandInfo], theme: &Theme)
         lines.push(Line::styled("Custom commands", theme.heading.add_modifier(Modifier::BOLD)));
         for command in customs {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<24}", custom::synopsis(command)), theme.accent),
+                Span::styled(format!("  {:<24}", format!("{} ", custom::synopsis(command))), theme.accent),
                 Span::styled(custom::description(command), theme.base),
             ]));
         }

@@ -250,6 +250,42 @@ mod tests {
         assert!(!Catalog::load(&dirs, repo.path(), true).get("deploy").unwrap().info.held);
     }
 
+    /// The README's examples load: the command expands, the skill has its name and description.
+    #[test]
+    fn the_readme_examples_load() {
+        let readme = include_str!("../../../README.md");
+        let example = |marker: &str| {
+            let start = readme.find(marker).expect("the README's example") + marker.len();
+            readme[start..start + readme[start..].find("```").unwrap()].to_string()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            &dir.path().join("commands/fix-issue.md"),
+            &example("<!-- ~/.config/kv1nt/commands/fix-issue.md -->\n"),
+        );
+        let catalog = Catalog::load(&[dir.path().to_path_buf()], Path::new("/nonexistent"), false);
+        let command = catalog.get("fix-issue").unwrap_or_else(|| panic!("{:?}", catalog.problems));
+        assert_eq!(command.info.argument_hint, "[issue] [priority]");
+        assert_eq!(command.allowed_tools.as_deref().unwrap(), ["Read", "Grep", "Edit"]);
+        let text = expand(&command.body, "42 high", &mut |_| Ok(None)).unwrap();
+        assert!(
+            text.starts_with("Fix issue #42 (priority high). The team's notes are in @NOTES.md."),
+            "{text}"
+        );
+        let skill = dir.path().join("skills/release-notes/SKILL.md");
+        write(&skill, &example("<!-- ~/.config/kv1nt/skills/release-notes/SKILL.md -->\n"));
+        let skills = crate::engine::skills::Catalog::load(
+            &[dir.path().to_path_buf()],
+            Path::new("/nonexistent"),
+            false,
+        );
+        assert!(
+            skills.prompt_section().contains("- release-notes: Write release notes from the git log"),
+            "{:?}",
+            skills.problems
+        );
+    }
+
     #[test]
     fn claude_tool_names_map_to_kv1nt_tools() {
         assert_eq!(tool_names("Bash(git add:*)"), ["run", "commit", "create_branch"]);

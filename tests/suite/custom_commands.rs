@@ -104,7 +104,10 @@ async fn a_command_reaches_the_model_with_its_arguments_and_file_and_only_its_to
     let user = tempfile::tempdir().unwrap();
     write(&user.path().join("commands/fix-issue.md"), FIX_ISSUE);
     write(&fx.repo().join("notes.md"), "The parser drops the last token.\n");
-    let server = ScriptedServer::start(Wire::OpenAi, vec![Turn::text(&["On it."])]).await;
+    // The model calls a tool the command does not allow anyway: refused before the gate.
+    let write = serde_json::json!({"path": "hack.txt", "content": "x"});
+    let turns = vec![Turn::text(&["On it."]).tool_call("w", "write_file", write), Turn::text(&["Done."])];
+    let server = ScriptedServer::start(Wire::OpenAi, turns).await;
     let mut engine = engine(&fx, &server.base_url(), user.path(), false);
     engine.ops.send(Op::Command { name: "fix-issue".into(), args: "42 \"very high\"".into() }).unwrap();
     let events = until_done(&mut engine).await;
@@ -127,6 +130,13 @@ async fn a_command_reaches_the_model_with_its_arguments_and_file_and_only_its_to
     );
     // `allowed-tools: Read, Grep` offers read_file and grep (and ask_user), nothing that writes.
     assert_eq!(tool_names(request), ["read_file", "grep", "ask_user"]);
+    let result = server.chat_requests()[1].body["messages"].to_string();
+    assert!(
+        result.contains("Not run: this custom command's allowed-tools do not include write_file."),
+        "{result}"
+    );
+    assert!(!events.iter().any(|e| matches!(e, Event::ApprovalRequest(_))));
+    assert!(!fx.repo().join("hack.txt").exists());
 }
 
 #[tokio::test]

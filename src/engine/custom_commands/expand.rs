@@ -30,10 +30,24 @@ pub fn expand(
     } else {
         Vec::new()
     };
-    let mut text = body.replace("$ARGUMENTS", args);
-    for n in (1..=9).rev() {
-        text = text.replace(&format!("${n}"), words.get(n - 1).map(String::as_str).unwrap_or(""));
+    // One pass over the body, so a `$1` typed in the arguments is not substituted again.
+    let mut text = String::with_capacity(body.len() + args.len());
+    let mut rest = body;
+    while let Some(at) = rest.find('$') {
+        text.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix("ARGUMENTS") {
+            text.push_str(args);
+            rest = tail;
+        } else if let Some(n) = after.chars().next().and_then(|c| c.to_digit(10)).filter(|n| *n >= 1) {
+            text.push_str(words.get(n as usize - 1).map(String::as_str).unwrap_or(""));
+            rest = &after[1..];
+        } else {
+            text.push('$');
+            rest = after;
+        }
     }
+    text.push_str(rest);
     if !body.contains("$ARGUMENTS") && !positional && !args.is_empty() {
         text = format!("{}\n\nARGUMENTS: {args}", text.trim_end());
     }
@@ -96,6 +110,8 @@ mod tests {
             "Review this.\n\nARGUMENTS: the parser"
         );
         assert_eq!(expand("Review $ARGUMENTS", "", &mut none).unwrap(), "Review ");
+        // What was typed is not expanded again; a lone `$` or `$0` stays.
+        assert_eq!(expand("$1 | $ARGUMENTS | $0 $", "$2 x", &mut none).unwrap(), "$2 | $2 x | $0 $");
         // An apostrophe is fine when no position is used; a position needs balanced quotes.
         assert_eq!(expand("Say $ARGUMENTS", "don't", &mut none).unwrap(), "Say don't");
         assert!(expand("Say $1", "don't", &mut none).unwrap_err().contains("unclosed quote"));

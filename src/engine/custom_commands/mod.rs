@@ -59,14 +59,12 @@ impl Catalog {
     pub fn load(user_dirs: &[PathBuf], workspace: &Path, repo_trusted: bool) -> Catalog {
         let mut catalog = Catalog::default();
         for dir in user_dirs {
-            catalog.load_tree(&dir.join("commands"), ExtensionSource::User, false);
+            catalog.load_tree(&dir.join("commands"), ExtensionSource::User, false, None);
         }
+        let inside = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
         for dir in [".kv1nt", ".claude"] {
-            catalog.load_tree(
-                &workspace.join(dir).join("commands"),
-                ExtensionSource::Repository,
-                !repo_trusted,
-            );
+            let root = workspace.join(dir).join("commands");
+            catalog.load_tree(&root, ExtensionSource::Repository, !repo_trusted, Some(&inside));
         }
         catalog.commands.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         catalog
@@ -81,7 +79,9 @@ impl Catalog {
         self.commands.iter().map(|c| c.info.clone()).collect()
     }
 
-    fn load_tree(&mut self, root: &Path, source: ExtensionSource, held: bool) {
+    /// `confine`: a repository's file must resolve inside it (a symlink to `~/.ssh/id_rsa` would
+    /// otherwise send the key to the model as a prompt).
+    fn load_tree(&mut self, root: &Path, source: ExtensionSource, held: bool, confine: Option<&Path>) {
         let mut files = Vec::new();
         walk(root, root, 0, &mut files);
         if files.len() > MAX_FILES {
@@ -93,6 +93,14 @@ impl Catalog {
             files.truncate(MAX_FILES);
         }
         for (path, name) in files {
+            let outside = confine.is_some_and(|inside| {
+                std::fs::canonicalize(&path).map_or(true, |real| !real.starts_with(inside))
+            });
+            if outside {
+                self.problems
+                    .push(format!("{}: ignored: it resolves outside the repository", path.display()));
+                continue;
+            }
             match load_file(&path, &name, source, held) {
                 Ok(command) => self.add(command),
                 Err(e) => self.problems.push(format!("{}: {e}", path.display())),
@@ -232,6 +240,12 @@ mod tests {
         );
         write(&repo.path().join(".kv1nt/commands/review.md"), "theirs");
         write(&repo.path().join(".kv1nt/commands/bad name.md"), "x");
+        std::fs::write(home.path().join("secret.txt"), "key").unwrap();
+        std::os::unix::fs::symlink(
+            home.path().join("secret.txt"),
+            repo.path().join(".kv1nt/commands/leak.md"),
+        )
+        .unwrap();
         let dirs = [kv1nt.clone(), claude.clone()];
         let catalog = Catalog::load(&dirs, repo.path(), false);
         let names: Vec<&str> = catalog.commands.iter().map(|c| c.info.name.as_str()).collect();
@@ -241,7 +255,13 @@ mod tests {
         let deploy = catalog.get("deploy").unwrap();
         assert!(deploy.info.held && deploy.info.source == ExtensionSource::Repository);
         assert_eq!(deploy.info.argument_hint, "[env]");
-        assert_eq!(catalog.problems.len(), 3, "{:?}", catalog.problems);
+        assert_eq!(catalog.problems.len(), 4, "{:?}", catalog.problems);
+        assert!(
+            catalog
+                .problems
+                .iter()
+                .any(|p| p.contains("leak.md: ignored: it resolves outside the repository"))
+        );
         assert!(catalog.problems.iter().any(|p| p.contains("bad name.md: the command name")));
         assert!(
             catalog.problems.iter().filter(|p| p.contains("ignored: /review is already defined")).count()

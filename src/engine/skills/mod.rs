@@ -49,12 +49,14 @@ impl Catalog {
     pub fn load(user_dirs: &[PathBuf], workspace: &Path, repo_trusted: bool) -> Catalog {
         let mut catalog = Catalog::default();
         for dir in user_dirs {
-            catalog.load_dir(&dir.join("skills"), ExtensionSource::User);
+            catalog.load_dir(&dir.join("skills"), ExtensionSource::User, None);
         }
         for dir in [".kv1nt", ".claude"] {
             let skills = workspace.join(dir).join("skills");
             if repo_trusted {
-                catalog.load_dir(&skills, ExtensionSource::Repository);
+                // A repository's skill folder must be its own (not a symlink out of it).
+                let inside = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+                catalog.load_dir(&skills, ExtensionSource::Repository, Some(&inside));
             } else {
                 catalog.held += skill_dirs(&skills).len();
             }
@@ -67,8 +69,16 @@ impl Catalog {
         self.skills.iter().find(|s| s.name == name)
     }
 
-    fn load_dir(&mut self, dir: &Path, source: ExtensionSource) {
+    fn load_dir(&mut self, dir: &Path, source: ExtensionSource, confine: Option<&Path>) {
         for folder in skill_dirs(dir).into_iter().take(MAX_SKILLS) {
+            let outside = confine.is_some_and(|inside| {
+                !std::fs::canonicalize(&folder).is_ok_and(|real| real.starts_with(inside))
+            });
+            if outside {
+                self.problems
+                    .push(format!("{}: ignored: it resolves outside the repository", folder.display()));
+                continue;
+            }
             let file = folder.join("SKILL.md");
             match load(&folder, source) {
                 Ok(skill) if self.get(&skill.name).is_some() => self.problems.push(format!(
@@ -150,7 +160,9 @@ impl Skill {
             let text = read_text(&abs).map_err(|e| format!("skill `{}`: `{rel}`: {e}", self.name))?;
             return Ok(format!("[skill {} — {rel}]\n{text}", self.name));
         }
-        let doc = front_matter::parse(&read_text(&self.dir.join("SKILL.md"))?)?;
+        let (skill_md, _) =
+            guard.resolve("SKILL.md", false).map_err(|e| format!("skill `{}`: {e}", self.name))?;
+        let doc = front_matter::parse(&read_text(&skill_md)?)?;
         let mut files = Vec::new();
         list_files(guard.root(), guard.root(), 0, &mut files);
         files.retain(|f| f != "SKILL.md");
@@ -227,5 +239,13 @@ mod tests {
         let outside = pdf.read(Some("../../secret.txt")).unwrap_err();
         assert!(outside.contains("outside the skill's folder"), "{outside}");
         assert_eq!(Catalog::load(&[], repo.path(), true).skills[0].name, "theirs");
+        std::os::unix::fs::symlink(&skill, repo.path().join(".claude/skills/linked")).unwrap();
+        let trusted = Catalog::load(&[], repo.path(), true);
+        assert_eq!(trusted.skills.len(), 1);
+        assert!(
+            trusted.problems[0].ends_with("linked: ignored: it resolves outside the repository"),
+            "{:?}",
+            trusted.problems
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! The composer: a multi-line ratatui-textarea with prompt history and completion of slash
-//! commands and, after `/template `, of template names (as the engine last listed them).
+//! commands (built-in, then the custom ones the engine announced) and, after `/template `, of template names (as the engine last listed them).
 
 use ratatui_textarea::{CursorMove, TextArea};
 
@@ -17,6 +17,8 @@ pub struct ComposerState {
     pub completion_selected: usize,
     /// The code templates' names and descriptions, for completing `/template NAME`.
     pub template_names: Vec<(String, String)>,
+    /// The custom slash commands the engine announced (`Event::CustomCommands`).
+    pub custom_commands: Vec<crate::engine::protocol::CustomCommandInfo>,
 }
 
 /// One line of the completion popup: what accepting it puts in the composer, and what it says.
@@ -46,6 +48,7 @@ impl ComposerState {
             draft: String::new(),
             completion_selected: 0,
             template_names: Vec::new(),
+            custom_commands: Vec::new(),
         }
     }
 
@@ -154,6 +157,13 @@ impl ComposerState {
         if line.contains(char::is_whitespace) {
             return Vec::new();
         }
+        let custom = commands::custom::visible(&self.custom_commands)
+            .filter(|c| c.name.starts_with(&line[1..]))
+            .map(|c| Completion {
+                text: format!("/{} ", c.name),
+                label: commands::custom::synopsis(c),
+                description: commands::custom::description(c),
+            });
         commands::matching(&line[1..])
             .into_iter()
             .map(|c: &SlashCommand| Completion {
@@ -161,6 +171,7 @@ impl ComposerState {
                 label: format!("/{}", c.name),
                 description: c.description.to_string(),
             })
+            .chain(custom)
             .collect()
     }
 

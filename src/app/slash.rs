@@ -1,6 +1,7 @@
 //! Dispatch of a slash command the composer submitted: the line is looked up in
 //! `commands::COMMANDS` and the row's handler runs it (most send an `Op` to the engine, some
-//! change the UI). Every error is shown to the user as a warning notice in the chat.
+//! change the UI); a name not in the table may be a custom command the engine announced
+//! (`commands::custom`). Every error is shown to the user as a warning notice in the chat.
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -27,7 +28,19 @@ pub(super) fn dispatch(
         mcp_prompt(state, text, op, ops);
         return Ok(());
     }
-    let args = commands::parse(text)?;
+    let args = match commands::parse(text) {
+        Ok(args) => args,
+        Err(CommandError::Unknown { typed, nearest }) => {
+            if commands::custom::find(state, &typed).is_none() {
+                return Err(CommandError::Unknown { typed, nearest });
+            }
+            let body = text.trim().trim_start_matches('/').trim_start();
+            let rest = body.split_once(char::is_whitespace).map(|(_, rest)| rest.trim()).unwrap_or("");
+            commands::custom::run(state, &typed, rest, ops);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     (args.command.handler)(state, args, ops)
 }
 

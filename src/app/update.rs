@@ -201,6 +201,12 @@ pub fn apply(state: &mut AppState, event: Event) {
         },
         Event::Templates(list) => super::template_form::on_list(state, list),
         Event::TemplateNames(names) => state.composer.template_names = names,
+        Event::CustomCommands(commands) => state.composer.custom_commands = commands,
+        Event::CommandRefused { name, reason } => {
+            // Only a command's submit (`commands::custom::run`, never while busy) sends Op::Command.
+            state.status.busy_since = None;
+            notice(state, LogLevel::Warn, format!("/{name} not run: {reason}"));
+        }
         Event::TemplateForm(info) => super::template_form::open(state, info),
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),

@@ -5,9 +5,10 @@
 //! The repository's `.kv1nt/config.toml` applies in full only with `--trust` (a recorded trust
 //! does not count here: scripts run in checkouts nobody looked at); otherwise its held-back keys
 //! are ignored and one `kv1nt: ignored …` line on stderr says which.
-//! A prompt that is `/template NAME key=value …` fills a code template (`exec_template`).
+//! A prompt that is `/template NAME key=value …` fills a code template (`exec_template`); one
+//! that is `/name args` for a name no built-in takes runs a custom slash command.
 //! Exit status: 0 when the reply completed, 1 otherwise (with one line on stderr), 2 when a
-//! template's parameters were refused (no turn), 130 when interrupted.
+//! template's parameters or a custom command were refused (no turn), 130 when interrupted.
 
 use std::io::{IsTerminal, Read, Write};
 
@@ -55,7 +56,7 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
     }
     let first = match super::exec_template::op(&prompt) {
         Some(op) => op.map_err(anyhow::Error::msg)?,
-        None => match super::mcp::prompt_op(&prompt, &setup.config.mcp) {
+        None => match super::mcp::prompt_op(&prompt, &setup.config.mcp).or_else(|| custom_command(&prompt)) {
             Some(op) => op,
             None => {
                 let (text, intent) = split_intent(&prompt);
@@ -170,6 +171,12 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 }
                 problems.iter().for_each(|p| eprintln!("kv1nt: {p}"));
                 early = Some(0);
+                break None;
+            }
+            Event::CommandRefused { name, reason } => {
+                out.json(json!({"type": "command_refused", "name": name, "reason": reason}));
+                eprintln!("kv1nt: /{name} not run: {reason}");
+                early = Some(super::exec_template::INVALID);
                 break None;
             }
             Event::TemplateInvalid { name, errors } => {
@@ -320,6 +327,21 @@ impl Printer {
         eprintln!("kv1nt: {}", reason.replace('\n', " "));
         Ok(if interrupted { 130 } else { 1 })
     }
+}
+
+/// A prompt `/name args` whose name is no built-in command (intents and `/template` included):
+/// a custom slash command, expanded and run by the engine as in the TUI (refused, exit 2, when
+/// there is no such command). A first word that cannot be a command name (`/tmp/x …`) is text.
+fn custom_command(prompt: &str) -> Option<Op> {
+    let body = prompt.trim_start().strip_prefix('/')?;
+    let (name, args) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        && !name.starts_with(['.', ':']);
+    if !valid || crate::app::commands::find(name).is_some() {
+        return None;
+    }
+    Some(Op::Command { name: name.to_string(), args: args.trim().to_string() })
 }
 
 /// A prompt that starts with an intent's slash command (`/fix …`, `/review`, `/explain …`) runs

@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
 use crate::engine::config::trust::{self, Status, TRUST_FILE};
-use crate::engine::config::{Paths, repo_layer};
+use crate::engine::config::{Paths, RepoLayer, repo_layer};
 use crate::engine::mcp::project::FILE as MCP_JSON;
 
 #[derive(Debug, Args)]
@@ -31,13 +31,30 @@ pub fn run(args: &TrustArgs, paths: &Paths) -> Result<i32> {
         );
         return Ok(0);
     }
-    let Some(layer) = repo_layer(paths)? else {
-        bail!("{} does not exist (nor {MCP_JSON}): nothing to trust", paths.repo_config().display())
+    let layer = match repo_layer(paths)? {
+        Some(layer) => layer,
+        None => {
+            // Nothing to apply, but the repository's commands and skills need a trust too: the
+            // absent files are recorded as empty (a config file added later is not trusted).
+            let file = paths.repo_config();
+            println!(
+                "{} does not exist (nor {MCP_JSON}): trusting the repository's commands and skills only",
+                file.display()
+            );
+            RepoLayer {
+                table: Default::default(),
+                sha256: crate::engine::store::sha256_hex(b""),
+                file,
+                skipped: Vec::new(),
+            }
+        }
     };
     let (file, table, sha256) = (layer.file, layer.table, layer.sha256);
     let (_, held) = trust::split(&table);
     let applied: Vec<_> = trust::all_keys(&table).into_iter().filter(|k| !held.contains(k)).collect();
-    println!("{} sets:", file.display());
+    if !table.is_empty() {
+        println!("{} sets:", file.display());
+    }
     let list = |title: &str, keys: &[(String, String)]| {
         if !keys.is_empty() {
             println!("  {title}:");

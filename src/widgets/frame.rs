@@ -71,7 +71,9 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
     }
     match state.modals.last_mut() {
         Some(Modal::Confirm(dialog)) => hit.buttons = render_confirm(area, buf, dialog, &state.theme),
-        Some(Modal::Help { scroll }) => render_help(area, buf, &state.keymap, scroll, &state.theme),
+        Some(Modal::Help { scroll }) => {
+            render_help(area, buf, &state.keymap, &state.composer.custom_commands, scroll, &state.theme)
+        }
         Some(Modal::Approval(dialog)) => render_approval(panes_area, buf, dialog, &state.theme),
         Some(Modal::TemplateForm(form)) => {
             super::template_form::render_template_form(area, buf, form, &state.theme)

@@ -1,5 +1,6 @@
 //! The help overlay, generated from the keymap table and the slash-command table
-//! (`app::commands::COMMANDS`, one line per row, in table order).
+//! (`app::commands::COMMANDS`, one line per row, in table order), then the custom commands the
+//! engine announced (`app::commands::custom`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,13 +8,14 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 
-use crate::app::commands::COMMANDS;
+use crate::app::commands::{COMMANDS, custom};
 use crate::app::keymap::Keymap;
+use crate::engine::protocol::CustomCommandInfo;
 
 use super::modals::centered;
 use crate::text::theme::Theme;
 
-pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
+pub fn help_lines(keymap: &Keymap, customs: &[CustomCommandInfo], theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (context, actions) in keymap.describe() {
         lines.push(Line::styled(context.title().to_string(), theme.heading.add_modifier(Modifier::BOLD)));
@@ -33,11 +35,29 @@ pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
             Span::styled(command.description.to_string(), theme.base),
         ]));
     }
+    let customs: Vec<&CustomCommandInfo> = custom::visible(customs).collect();
+    if !customs.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("Custom commands", theme.heading.add_modifier(Modifier::BOLD)));
+        for command in customs {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<24}", format!("{} ", custom::synopsis(command))), theme.accent),
+                Span::styled(custom::description(command), theme.base),
+            ]));
+        }
+    }
     lines
 }
 
-pub fn render_help(area: Rect, buf: &mut Buffer, keymap: &Keymap, scroll: &mut usize, theme: &Theme) {
-    let lines = help_lines(keymap, theme);
+pub fn render_help(
+    area: Rect,
+    buf: &mut Buffer,
+    keymap: &Keymap,
+    customs: &[CustomCommandInfo],
+    scroll: &mut usize,
+    theme: &Theme,
+) {
+    let lines = help_lines(keymap, customs, theme);
     let rect = centered(area, 84, area.height.saturating_sub(2));
     if rect.width < 3 || rect.height < 3 {
         return;
@@ -66,7 +86,7 @@ mod tests {
     #[test]
     fn help_lists_every_slash_command() {
         let keymap = Keymap::load(&BTreeMap::new()).unwrap();
-        let lines = help_lines(&keymap, &Theme::builtin("dark").unwrap());
+        let lines = help_lines(&keymap, &[], &Theme::builtin("dark").unwrap());
         let text: Vec<String> =
             lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect();
         for command in COMMANDS {

@@ -213,7 +213,7 @@ async fn a_changed_file_is_untrusted_again_and_revoke_forgets() {
 }
 
 #[test]
-fn trust_without_a_repository_config_says_so() {
+fn trust_without_a_repository_config_trusts_its_commands_and_skills() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(".git")).unwrap();
     let out = Command::new(BIN)
@@ -224,8 +224,16 @@ fn trust_without_a_repository_config_says_so() {
         .arg("trust")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains(".kv1nt/config.toml does not exist"), "{}", stderr(&out));
+    // Nothing to apply, but a repository's commands and skills need trust too: it is recorded.
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            ".kv1nt/config.toml does not exist (nor .mcp.json): trusting the repository's commands and skills only"
+        ),
+        "{stdout}"
+    );
+    assert!(std::fs::read_to_string(dir.path().join("home/trusted.toml")).unwrap().contains("sha256"));
 }
 
 // ---------------------------------------------------------------- the engine: gate and question

@@ -5,9 +5,13 @@
 //! parses its own arguments from [`Args`]; a usage error is made by [`Args::usage`] from the
 //! row, so no usage string is written twice.
 //!
+//! Custom commands (`custom`, announced by the engine) come after the table: a built-in name
+//! always wins.
+//!
 //! Invariants (tested): names are unique and sorted (the popup lists matches in table order),
 //! no alias shadows a name, and every row can report its own usage.
 
+pub mod custom;
 mod git;
 mod session;
 mod template;

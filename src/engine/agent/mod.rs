@@ -10,13 +10,14 @@
 //! the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
-//! (`user_hooks`), intents and the text tool protocol.
+//! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol.
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
 
 mod checks;
 mod commit_hooks;
+mod custom_commands;
 mod examples;
 mod fix_loop;
 mod gate;

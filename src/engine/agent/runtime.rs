@@ -109,6 +109,10 @@ pub(super) struct Engine {
     pub(super) mcp: crate::engine::mcp::McpManager,
     /// The session's hooks (`user_hooks.rs`), built after the trust question.
     pub(super) hooks: crate::engine::hooks::HookSet,
+    /// The skills the model may load (`custom_commands`); loaded after the trust question.
+    pub(super) skills: crate::engine::skills::Catalog,
+    /// Set while a custom command's turn runs (its `allowed-tools`).
+    pub(super) command_turn: Option<super::custom_commands::CommandTurn>,
 }
 
 impl Engine {
@@ -156,6 +160,8 @@ impl Engine {
             checks: Default::default(),
             mcp: crate::engine::mcp::McpManager::empty(),
             hooks: Default::default(),
+            skills: Default::default(),
+            command_turn: None,
         }
     }
 
@@ -205,6 +211,7 @@ impl Engine {
         }
         self.start_graph();
         self.announce_templates();
+        self.load_extensions();
         if !self.config.mcp.servers.is_empty() || !self.config.mcp.held.is_empty() {
             let env = std::sync::Arc::new(|name: &str| std::env::var(name).ok());
             let events = Some(self.events.clone());
@@ -250,6 +257,7 @@ impl Engine {
             Op::Template(op) => return self.template_op(op).await,
             Op::Stats { query } => self.stats(&query),
             Op::Context => self.context_report(),
+            Op::Command { name, args } => return self.command_op(name, args).await,
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),
             Op::AcceptRule(rule) => return self.accept_rule(rule).await,

@@ -102,6 +102,12 @@ impl Engine {
                 call.name
             )));
         }
+        if !self.command_allows(&call.name) {
+            return Ok(Outcome::error(format!(
+                "Not run: this custom command's allowed-tools do not include {}.",
+                call.name
+            )));
+        }
         if let Some(tool) = self.mcp.tool(&call.name) {
             return self.mcp_tool(call, tool, after_denial).await;
         }
@@ -119,6 +125,7 @@ impl Engine {
         };
         match input {
             ToolInput::AskUser { question } => self.ask_user(question).await,
+            ToolInput::Skill { name, file } => Ok(self.skill_tool(&name, file.as_deref())),
             ToolInput::Graph(query) => {
                 let source = call_summary(call);
                 let (content, is_error) = self.graph_tool(query).await?;

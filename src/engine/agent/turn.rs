@@ -101,6 +101,7 @@ impl Engine {
         let number = self.history.len() as u64;
         let prompt_variant = self.prompt_variant(intent);
         self.turn = TurnState { intent, number, template, examples, prompt_variant, ..TurnState::default() };
+        self.turn.flagged = self.command_turn.as_ref().is_some_and(|c| c.flagged);
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
         if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }
@@ -316,7 +317,8 @@ impl Engine {
     /// The tools offered this step.
     /// Mutating tools are left out when the intent is read-only (`/explain`) or the policy is
     /// `read-only` (they would only be refused, and a small model does better with fewer tools);
-    /// so are MCP tools not declared read-only. MCP tools come last, as `SERVER__TOOL`.
+    /// so are MCP tools not declared read-only. MCP tools come last, as `SERVER__TOOL`. `skill`
+    /// is offered only when there are skills; a custom command's `allowed-tools` narrows the rest.
     fn offered_tools(&self) -> Vec<ToolSpec> {
         let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
         crate::engine::tools::tool_specs()
@@ -339,6 +341,7 @@ impl Engine {
                     .filter(|(_, hint)| edits || *hint == McpHint::ReadOnly)
                     .map(|(spec, _)| spec),
             )
+            .filter(|t| (t.name != "skill" || !self.skills.skills.is_empty()) && self.command_allows(&t.name))
             .collect()
     }
 

@@ -52,6 +52,14 @@ impl Paths {
     pub fn templates_dir(&self) -> Option<PathBuf> {
         self.user_config.as_ref().and_then(|c| c.parent()).map(|d| d.join("templates"))
     }
+
+    /// The user's directories of custom commands and skills: kv1nt's config directory, then
+    /// Claude Code's `~/.claude`.
+    pub fn user_dirs(&self) -> Vec<PathBuf> {
+        let kv1nt = self.user_config.as_ref().and_then(|c| c.parent()).map(Path::to_path_buf);
+        let claude = BaseDirs::new().map(|b| b.home_dir().join(".claude"));
+        kv1nt.into_iter().chain(claude).collect()
+    }
 }
 
 /// kv1nt's own directories: the user's config directory (`<config dir>/kv1nt`) and the
@@ -94,7 +102,7 @@ pub fn load(
         merge(&mut merged, parse_layer(&path.display().to_string(), &text)?);
     }
     let mut held = None;
-    let mut repo_trusted = false;
+    let repo_trusted: bool;
     let mut skipped = Vec::new();
     let mut trusted_hooks = None;
     if let Some(repo_layer) = repo_layer(paths)? {
@@ -134,6 +142,7 @@ pub fn load(
                 repo_trusted: true,
                 repo_hooks,
                 templates_dir: paths.templates_dir(),
+                user_dirs: paths.user_dirs(),
                 ..finish(full, env, overrides)?
             };
             trusted.mcp.held = skipped.clone();
@@ -149,11 +158,25 @@ pub fn load(
                 trusted: Box::new(trusted),
             });
         }
+    } else {
+        // No config file: the repository may still be trusted (`kv1nt trust` records the
+        // absent file as empty), for its commands and skills.
+        repo_trusted = match trust {
+            TrustMode::Always => true,
+            TrustMode::Never => false,
+            TrustMode::Recorded => super::trust::status(
+                &paths.data_dir,
+                &super::trust::repo_key(&paths.workspace),
+                &crate::engine::store::sha256_hex(b""),
+            )
+            .is_ok_and(|s| s == Status::Trusted),
+        };
     }
     let mut config = Config {
         repo_trusted,
         repo_hooks: trusted_hooks,
         templates_dir: paths.templates_dir(),
+        user_dirs: paths.user_dirs(),
         ..finish(merged, env, overrides)?
     };
     config.mcp.held = held_mcp_servers(&config, held.as_ref(), skipped);

@@ -69,6 +69,10 @@ pub struct Config {
     /// their `allow` never skips the dialog); set by [`load`] only when that file is trusted.
     #[serde(skip)]
     pub repo_hooks: Option<HookSettings>,
+    /// The user's directories holding their own `commands/` and `skills/`: `<config dir>/kv1nt`
+    /// and `~/.claude` (Claude Code's); set by [`load`], never read from a file.
+    #[serde(skip)]
+    pub user_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

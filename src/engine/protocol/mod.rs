@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub mod chat;
 pub mod checks;
+pub mod custom_commands;
 pub mod fences;
 pub mod gate;
 pub mod git;
@@ -26,6 +27,7 @@ pub mod test_report;
 
 pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
 pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
+pub use custom_commands::{CustomCommandInfo, ExtensionSource};
 pub use fences::{CodeBlock, extract_code_blocks};
 pub use gate::{FileChange, GateAction, GitAction, McpHint, Policy, Risk};
 pub use git::{
@@ -197,6 +199,9 @@ pub enum Op {
     OpenFile { path: String, line: usize },
     /// Code templates: list them, open one's form, run one (`/template`, in the TUI or `kv1nt exec`).
     Template(TemplateOp),
+    /// Run a custom slash command (`engine::custom_commands`): the engine expands it (arguments,
+    /// `@file`) and runs the result as a turn, or answers `Event::CommandRefused`.
+    Command { name: String, args: String },
     /// Ask for the acceptance figures (`/stats`), narrowed by the words as typed — a span or
     /// date (`7d`, `2026-12-01`), an intent (`fix`, `free-text`), a language (`rust`) — or of
     /// all history; answered by `Event::Stats` (or a notice).
@@ -415,6 +420,14 @@ pub enum Event {
     TemplateInvalid {
         name: String,
         errors: Vec<FieldError>,
+    },
+    /// The custom slash commands, sent at start for completion and `/help`.
+    CustomCommands(Vec<CustomCommandInfo>),
+    /// A custom command did not run (unknown, held back, bad arguments, a refused `@file`);
+    /// no turn started.
+    CommandRefused {
+        name: String,
+        reason: String,
     },
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).
     Stopped,

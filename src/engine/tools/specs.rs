@@ -22,7 +22,7 @@ use crate::engine::llm::types::ToolSpec;
 use crate::engine::sandbox::{Language, MAX_WALL_SECS};
 
 /// Every tool name, in the order of [`tool_specs`].
-pub const TOOL_NAMES: [&str; 9] = [
+pub const TOOL_NAMES: [&str; 10] = [
     "read_file",
     "list_dir",
     "grep",
@@ -32,6 +32,7 @@ pub const TOOL_NAMES: [&str; 9] = [
     "commit",
     "create_branch",
     "ask_user",
+    "skill",
 ];
 
 /// A tool call's arguments, parsed and checked.
@@ -55,6 +56,11 @@ pub enum ToolInput {
     },
     AskUser {
         question: String,
+    },
+    /// Load a skill's instructions, or one of its files (read-only; `engine::skills`).
+    Skill {
+        name: String,
+        file: Option<String>,
     },
 }
 
@@ -101,6 +107,7 @@ impl ToolInput {
             ToolInput::Commit { .. } => "commit",
             ToolInput::Branch { .. } => "create_branch",
             ToolInput::AskUser { .. } => "ask_user",
+            ToolInput::Skill { .. } => "skill",
         }
     }
 }
@@ -219,6 +226,16 @@ pub fn tool_specs() -> Vec<ToolSpec> {
                 "question": {"type": "string", "description": "The question, self-contained."}
             }, "required": ["question"], "additionalProperties": false}),
         ),
+        spec(
+            "skill",
+            "Load a skill listed under \"Skills\" in the instructions: returns its instructions and \
+             the names of its files; call again with `file` to read one of them. Load a skill \
+             before doing a task it applies to.",
+            json!({"type": "object", "properties": {
+                "name": {"type": "string", "description": "The skill's name, as listed."},
+                "file": {"type": "string", "description": "A file of the skill, relative to its folder, e.g. \"reference.md\"."}
+            }, "required": ["name"], "additionalProperties": false}),
+        ),
     ]
 }
 
@@ -296,6 +313,10 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
         "run" => {
             a.only(&[("command", false), ("language", false), ("code", false), ("timeout_secs", false)])?;
             ToolInput::Run(run_args(&a)?)
+        }
+        "skill" => {
+            a.only(&[("name", true), ("file", false)])?;
+            ToolInput::Skill { name: a.text("name", true)?.unwrap_or_default(), file: a.text("file", true)? }
         }
         _ => {
             a.only(&[("question", true)])?;

@@ -19,6 +19,7 @@ use super::git_view;
 use super::graph_panel;
 use super::keymap::{KeyAction, KeyContext};
 use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
+use super::scroll::{Scroll, scroll, scroll_pane};
 use super::state::{AppState, Focus, Pane};
 
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
@@ -379,45 +380,6 @@ fn take_suggestion(state: &mut AppState, index: usize, ops: &UnboundedSender<Op>
             state.suggestions.clear();
             let _ = ops.send(Op::RunCode { language, code });
         }
-    }
-}
-
-enum Scroll {
-    Lines(isize),
-    Pages(isize),
-    Top,
-    Bottom,
-}
-
-fn scroll(state: &mut AppState, how: Scroll) {
-    let pane = match state.focus {
-        Focus::Pane(p) => p,
-        Focus::Composer => Pane::Chat,
-    };
-    scroll_pane(state, pane, how);
-}
-
-fn scroll_pane(state: &mut AppState, pane: Pane, how: Scroll) {
-    let page = state
-        .hit
-        .panes
-        .iter()
-        .find(|(p, _)| *p == pane)
-        .map_or(10, |(_, r)| r.height.saturating_sub(3).max(1) as isize);
-    let delta = match how {
-        Scroll::Lines(n) => n,
-        Scroll::Pages(n) => n * page,
-        Scroll::Top => isize::MIN / 2,
-        Scroll::Bottom => isize::MAX / 2,
-    };
-    // Chat and Output count from the bottom (0 = follow the tail); Code and Diff from the top.
-    let from_bottom = |v: &mut usize| *v = v.saturating_add_signed(-delta);
-    let from_top = |v: &mut usize| *v = v.saturating_add_signed(delta);
-    match pane {
-        Pane::Chat => from_bottom(&mut state.chat.scroll_from_bottom),
-        Pane::Output => from_bottom(&mut state.output.scroll_from_bottom),
-        Pane::Code => from_top(&mut state.code.scroll_y),
-        Pane::Diff => from_top(&mut state.diff.scroll_y),
     }
 }
 

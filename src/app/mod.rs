@@ -19,6 +19,7 @@ pub mod learn;
 pub mod modals;
 pub mod output;
 pub mod problems;
+mod scroll;
 pub mod slash;
 pub mod state;
 pub mod template_form;

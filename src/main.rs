@@ -94,7 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Mcp(args)) => runtime.block_on(cli::mcp::run(args, setup)),
         Some(Command::Sessions(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
-            cli::sessions::run(&args, &store)?;
+            cli::sessions::run(&args, &store, &kv1nt::engine::pricing::Prices::of(&setup.config))?;
             Ok(0)
         }
         Some(Command::Audit(args)) => {
@@ -113,7 +113,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Stats(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
-            cli::stats::run(&args, cli.model.model.as_deref(), &setup.config.learning, &store)?;
+            cli::stats::run(
+                &args,
+                cli.model.model.as_deref(),
+                &kv1nt::engine::pricing::Prices::of(&setup.config),
+                &store,
+            )?;
             Ok(0)
         }
         Some(

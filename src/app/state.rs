@@ -72,6 +72,10 @@ pub struct StatusState {
     pub total: Usage,
     /// The running turn's usage (added to `total` when the turn ends).
     pub turn: Usage,
+    /// What the session's finished turns cost in USD; `None` once a model had no price.
+    pub total_cost: Option<f64>,
+    /// What the running turn cost so far (added to `total_cost` when it ends).
+    pub turn_cost: Option<f64>,
     pub context_used: usize,
     pub context_window: usize,
     pub busy_since: Option<Instant>,
@@ -146,6 +150,8 @@ impl AppState {
                 model,
                 session_id: None,
                 total: Usage::default(),
+                total_cost: Some(0.0),
+                turn_cost: Some(0.0),
                 turn: Usage::default(),
                 context_used: 0,
                 context_window: 0,

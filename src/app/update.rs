@@ -144,7 +144,10 @@ pub fn apply(state: &mut AppState, event: Event) {
                 state.push_log(level, format!("■ tests ({}): {}", tests.runner, tests.summary_line()));
             }
         }
-        Event::Usage(usage) => state.status.turn = usage,
+        Event::Usage { turn, cost_usd } => {
+            state.status.turn = turn;
+            state.status.turn_cost = cost_usd;
+        }
         Event::GitStatus(snapshot) => git_view::on_status(state, snapshot),
         Event::GitFileDiff(answer) => git_view::on_file_diff(state, answer),
         Event::GraphResults { seq, hits, lexical_only } => {
@@ -250,8 +253,9 @@ fn close_streaming_entry(state: &mut AppState) {
 fn end_turn(state: &mut AppState, outcome: TurnOutcome) {
     let elapsed = state.status.busy_since.take().map(|t| Instant::now().duration_since(t));
     let turn = std::mem::take(&mut state.status.turn);
-    state.status.total.input_tokens += turn.input_tokens;
-    state.status.total.output_tokens += turn.output_tokens;
+    state.status.total.add(turn);
+    let turn_cost = state.status.turn_cost.replace(0.0);
+    state.status.total_cost = state.status.total_cost.zip(turn_cost).map(|(total, turn)| total + turn);
     let streaming = state.chat.entries.iter().rposition(|e| e.status == EntryStatus::Streaming);
     let status = match &outcome {
         TurnOutcome::Complete { .. } => EntryStatus::Complete,

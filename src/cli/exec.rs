@@ -104,7 +104,7 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
         match event {
             Event::TurnStarted { provider, model } => out.json(json!({"type": "start", "provider": provider, "model": model})),
             Event::TextDelta(text) => out.text(&text),
-            Event::Usage(u) => out.usage = Some(u),
+            Event::Usage { turn, cost_usd } => out.usage = Some((turn, cost_usd)),
             Event::Retrying { provider, attempt, max_retries, delay, reason } => out.note(
                 json!({"type": "retry", "provider": provider, "attempt": attempt, "max_retries": max_retries, "delay_ms": delay.as_millis() as u64, "reason": reason}),
                 &format!("{provider}: retry {attempt}/{max_retries} in {:.1} s — {reason}", delay.as_secs_f64()),
@@ -266,7 +266,7 @@ fn level_name(level: LogLevel) -> &'static str {
 struct Printer {
     json: bool,
     stdout: std::io::Stdout,
-    usage: Option<crate::engine::llm::Usage>,
+    usage: Option<(crate::engine::llm::Usage, Option<f64>)>,
 }
 
 impl Printer {
@@ -302,10 +302,15 @@ impl Printer {
         error: Option<&str>,
         interrupted: bool,
     ) -> Result<i32> {
-        if let Some(u) = self.usage {
-            self.json(
-                json!({"type": "usage", "input_tokens": u.input_tokens, "output_tokens": u.output_tokens}),
-            );
+        if let Some((u, cost_usd)) = self.usage {
+            self.json(json!({
+                "type": "usage",
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "cache_write_tokens": u.cache_write_tokens,
+                "cache_read_tokens": u.cache_read_tokens,
+                "cost_usd": cost_usd,
+            }));
         }
         let (status, reason) = match outcome {
             Some(TurnOutcome::Complete { stop_reason }) => {

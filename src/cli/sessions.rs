@@ -1,8 +1,11 @@
-//! `kv1nt sessions`: the saved sessions, newest first, as a table or JSON lines.
+//! `kv1nt sessions`: the saved sessions, newest first, as a table or JSON lines, with the tokens
+//! each spent and what they cost (`engine::pricing`; `?` when a model of it has no price).
 
 use anyhow::Result;
 use clap::Args;
 
+use crate::engine::pricing::Prices;
+use crate::engine::protocol::{Usage, format_usd};
 use crate::engine::store::Store;
 
 #[derive(Debug, Args)]
@@ -15,13 +18,26 @@ pub struct SessionsArgs {
     pub limit: usize,
 }
 
-pub fn run(args: &SessionsArgs, store: &Store) -> Result<()> {
+/// A session's tokens over all its models, and their cost when every model has a price.
+fn spent(store: &Store, prices: &Prices, session_id: &str) -> Result<(Usage, Option<f64>)> {
+    let mut total = Usage::default();
+    let mut cost = Some(0.0);
+    for (provider, model, usage) in store.session_usage(session_id)? {
+        total.add(usage);
+        cost = cost.zip(prices.cost(&provider, &model, &usage)).map(|(sum, c)| sum + c);
+    }
+    Ok((total, cost))
+}
+
+pub fn run(args: &SessionsArgs, store: &Store, prices: &Prices) -> Result<()> {
     let sessions = store.list_sessions(args.limit)?;
     if args.json {
         for s in &sessions {
+            let (usage, cost) = spent(store, prices, &s.id)?;
             let line = serde_json::json!({
                 "id": s.id, "created_at": s.created_at, "updated_at": s.updated_at, "cwd": s.cwd,
                 "provider": s.provider, "model": s.model, "title": s.title, "messages": s.message_count,
+                "usage": usage, "cost_usd": cost,
             });
             println!("{line}");
         }
@@ -31,11 +47,20 @@ pub fn run(args: &SessionsArgs, store: &Store) -> Result<()> {
         println!("No sessions yet. Start one with `kv1nt`.");
         return Ok(());
     }
-    println!("{:<8}  {:<19}  {:>4}  {:<28}  TITLE", "ID", "UPDATED (UTC)", "MSGS", "MODEL");
+    println!("{:<8}  {:<19}  {:>4}  {:<28}  {:>9}  TITLE", "ID", "UPDATED (UTC)", "MSGS", "MODEL", "COST");
     for s in sessions {
         let updated: String = s.updated_at.replace('T', " ").chars().take(19).collect();
         let model: String = format!("{}/{}", s.provider, s.model).chars().take(28).collect();
-        println!("{:<8}  {:<19}  {:>4}  {:<28}  {}", s.id, updated, s.message_count, model, s.title);
+        let (usage, cost) = spent(store, prices, &s.id)?;
+        let cost = match cost {
+            _ if usage.is_empty() => "—".to_string(),
+            Some(cost) => format_usd(cost),
+            None => "?".to_string(),
+        };
+        println!(
+            "{:<8}  {:<19}  {:>4}  {:<28}  {:>9}  {}",
+            s.id, updated, s.message_count, model, cost, s.title
+        );
     }
     Ok(())
 }

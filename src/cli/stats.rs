@@ -8,7 +8,8 @@ use anyhow::{Result, anyhow};
 use clap::Args;
 use time::OffsetDateTime;
 
-use crate::engine::learning::{self, LearningSettings};
+use crate::engine::learning;
+use crate::engine::pricing::Prices;
 use crate::engine::protocol::stats::{
     Figures, StatsFilter, StatsReport, StatsRow, TARGET_ACCEPTANCE, TARGET_CHECKS_FIRST_PASS,
     TARGET_SYNTAX_FIRST_PASS,
@@ -32,7 +33,7 @@ pub struct StatsArgs {
 }
 
 /// `model`: the global `--model` flag, here "only this model" (its name, or provider/name).
-pub fn run(args: &StatsArgs, model: Option<&str>, settings: &LearningSettings, store: &Store) -> Result<()> {
+pub fn run(args: &StatsArgs, model: Option<&str>, prices: &Prices, store: &Store) -> Result<()> {
     let since = args
         .since
         .as_deref()
@@ -45,7 +46,7 @@ pub fn run(args: &StatsArgs, model: Option<&str>, settings: &LearningSettings, s
         intent: args.intent.clone(),
         language: args.language.as_deref().map(str::to_lowercase),
     };
-    let report = learning::report(store, &filter, settings)?;
+    let report = learning::report(store, &filter, prices)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -1,4 +1,5 @@
-//! The status bar: provider and model, session, tokens, context use, the last project checks
+//! The status bar: provider and model, session, tokens (prompt-cache reads apart), the session's
+//! cost (when its models have a price: `engine::pricing`), context use, the last project checks
 //! (`✗ 2 errors · 1 warning`, `checks ✓`), MCP servers up of all (`MCP 2/3`), and a spinner with the elapsed time while a reply
 //! streams.
 
@@ -35,9 +36,20 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
     spans.push(Span::styled(format!(" {} · {} ", status.provider, status.model), theme.status_bar));
     let session = status.session_id.as_deref().unwrap_or("new");
     spans.push(Span::styled(format!("│ session {session} "), theme.status_bar));
-    let input = status.total.input_tokens + status.turn.input_tokens;
+    let input = status.total.prompt_tokens() + status.turn.prompt_tokens();
     let output = status.total.output_tokens + status.turn.output_tokens;
     spans.push(Span::styled(format!("│ tokens {input}↑ {output}↓ "), theme.status_bar));
+    let cached = status.total.cache_read_tokens + status.turn.cache_read_tokens;
+    if cached > 0 {
+        spans.push(Span::styled(format!("({cached} cached) "), theme.status_bar));
+    }
+    let cost = status.total_cost.zip(status.turn_cost).map(|(total, turn)| total + turn);
+    if let Some(cost) = cost.filter(|_| input + output > 0) {
+        spans.push(Span::styled(
+            format!("│ {} ", crate::engine::protocol::format_usd(cost)),
+            theme.status_bar,
+        ));
+    }
     if status.context_window > 0 {
         let pct = percent(status.context_used, status.context_window);
         let style = if pct >= 90 { theme.warning } else { theme.status_bar };
@@ -106,5 +118,24 @@ mod tests {
         assert!(line(&state).contains("│ MCP 2/3 "), "{}", line(&state));
         state.status.mcp = Some((0, 0));
         assert!(!line(&state).contains("MCP"), "no servers started: nothing shown");
+    }
+
+    #[test]
+    fn the_session_s_cost_adds_the_running_turn_and_an_unpriced_model_shows_none() {
+        use crate::app::update::apply;
+        use crate::engine::protocol::{Event, TurnOutcome, Usage};
+        let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+        let mut state =
+            AppState::new(keymap, Theme::builtin("dark").unwrap(), ProviderKind::Anthropic, "m".into());
+        assert!(!line(&state).contains('$'), "no tokens yet: no cost");
+        let turn =
+            Usage { input_tokens: 100, output_tokens: 10, cache_write_tokens: 0, cache_read_tokens: 400 };
+        apply(&mut state, Event::Usage { turn, cost_usd: Some(0.25) });
+        assert!(line(&state).contains("tokens 500↑ 10↓ (400 cached) │ $0.25 "), "{}", line(&state));
+        apply(&mut state, Event::TurnEnded(TurnOutcome::Complete { stop_reason: None }));
+        apply(&mut state, Event::Usage { turn, cost_usd: Some(0.5) });
+        assert!(line(&state).contains("│ $0.75 "), "the session's, not the turn's: {}", line(&state));
+        apply(&mut state, Event::Usage { turn, cost_usd: None });
+        assert!(!line(&state).contains('$'), "a model without a price: no figure rather than a wrong one");
     }
 }

@@ -104,12 +104,14 @@ async fn a_turn_streams_and_is_saved_as_a_session() {
     assert!(matches!(outcome(&events), TurnOutcome::Complete { .. }), "{events:?}");
     assert_eq!(text_of(&events), "Here:\n```rust\nfn a() {}\n```\n");
     assert!(
-        events.iter().any(|e| matches!(e, Event::Usage(u) if u.input_tokens == 20 && u.output_tokens == 9))
+        events.iter().any(
+            |e| matches!(e, Event::Usage { turn: u, .. } if u.input_tokens == 20 && u.output_tokens == 9)
+        )
     );
     assert!(events.iter().any(|e| matches!(e, Event::Context { window: 200_000, .. })));
     let body = &server.chat_requests()[0].body;
     assert!(
-        body["system"].as_str().unwrap().contains("Always answer in haiku."),
+        body["system"][0]["text"].as_str().unwrap().contains("Always answer in haiku."),
         "AGENTS.md joins the system prompt"
     );
 
@@ -319,5 +321,7 @@ async fn history_is_trimmed_oldest_first_to_fit_the_window() {
     assert!(trimmed > 0, "the oldest messages must be left out");
     let last = server.chat_requests().last().unwrap().body["messages"].clone();
     assert_eq!(last[0]["role"], "user");
-    assert!(last.as_array().unwrap().last().unwrap()["content"].as_str().unwrap().starts_with("question 3"));
+    let newest = &last.as_array().unwrap().last().unwrap()["content"];
+    // A text block: the newest message carries the prompt-cache breakpoint.
+    assert!(newest[0]["text"].as_str().unwrap().starts_with("question 3"), "{newest}");
 }

@@ -79,7 +79,7 @@ fn migrates_v1_database_keeping_sessions() {
     let store = Store::open(dir.path()).unwrap();
     let v: i64 = count(dir.path(), "PRAGMA user_version");
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(SCHEMA_VERSION, 8);
     let msgs = store.load_messages(&id).unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].message.text, "hello");

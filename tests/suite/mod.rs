@@ -6,6 +6,7 @@ mod approval;
 mod architecture;
 mod checks;
 mod cli;
+mod cost;
 mod custom_commands;
 mod engine;
 mod few_shot;

@@ -83,7 +83,7 @@ async fn text_streams_with_usage_and_a_normal_end() {
         let (_s, result) = run_one(wire, Turn::text(&["Hel", "lo ", "world"]).usage(12, 3)).await;
         let got = result.unwrap_or_else(|e| panic!("{wire:?}: {e}"));
         assert_eq!(got.text, "Hello world", "{wire:?}");
-        assert_eq!(got.usage, Usage { input_tokens: 12, output_tokens: 3 }, "{wire:?}");
+        assert_eq!(got.usage, Usage { input_tokens: 12, output_tokens: 3, ..Usage::default() }, "{wire:?}");
         assert!(got.done.is_some() && got.error.is_none(), "{wire:?}: {got:?}");
     }
 }
@@ -103,6 +103,18 @@ async fn tool_calls_arrive_typed_with_parsed_arguments() {
 }
 
 #[tokio::test]
+async fn prompt_cache_tokens_are_counted_apart_from_fresh_input() {
+    // Anthropic reports writes and reads beside `input_tokens`; OpenAI counts its cached
+    // tokens inside `prompt_tokens`, and they are moved out so neither is counted twice.
+    let (_s, got) = run_one(Wire::Anthropic, Turn::text(&["ok"]).usage(12, 3).cache(100, 900)).await;
+    let want = Usage { input_tokens: 12, output_tokens: 3, cache_write_tokens: 100, cache_read_tokens: 900 };
+    assert_eq!(got.unwrap().usage, want);
+    let (_s, got) = run_one(Wire::OpenAi, Turn::text(&["ok"]).usage(12, 3).cache(0, 900)).await;
+    let want = Usage { input_tokens: 12, output_tokens: 3, cache_write_tokens: 0, cache_read_tokens: 900 };
+    assert_eq!(got.unwrap().usage, want);
+}
+
+#[tokio::test]
 async fn requests_carry_the_documented_headers_and_body() {
     let (s, _) = run_one(Wire::Anthropic, Turn::text(&["ok"])).await;
     let req = &s.chat_requests()[0];
@@ -111,9 +123,15 @@ async fn requests_carry_the_documented_headers_and_body() {
     assert_eq!(req.header("x-api-key"), Some("sk-test"));
     assert_eq!(req.body["model"], "claude-test");
     assert_eq!(req.body["stream"], true);
-    assert_eq!(req.body["system"], "be brief");
-    assert_eq!(req.body["messages"][0], json!({"role": "user", "content": "hi"}));
+    // Prompt caching: breakpoints on the system prompt, the last tool and the last message.
+    let cached = json!({"type": "ephemeral"});
+    assert_eq!(req.body["system"], json!([{"type": "text", "text": "be brief", "cache_control": cached}]));
+    assert_eq!(
+        req.body["messages"][0],
+        json!({"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": cached}]})
+    );
     assert_eq!(req.body["tools"][0]["input_schema"]["required"], json!(["path"]));
+    assert_eq!(req.body["tools"][0]["cache_control"], cached);
 
     let (s, _) = run_one(Wire::OpenAi, Turn::text(&["ok"])).await;
     let req = &s.chat_requests()[0];

@@ -90,6 +90,8 @@ pub struct Turn {
     pub(super) chunks: Vec<Chunk>,
     pub(super) tools: Vec<ToolCall>,
     pub(super) usage: Option<(u64, u64)>,
+    /// Prompt-cache (writes, reads) reported with the usage.
+    pub(super) cache: (u64, u64),
     pub(super) delay: Duration,
     pub(super) fault: Option<Fault>,
     pub(super) split: bool,
@@ -103,6 +105,7 @@ impl Turn {
             chunks: Vec::new(),
             tools: Vec::new(),
             usage: None,
+            cache: (0, 0),
             delay: Duration::ZERO,
             fault: None,
             split: false,
@@ -126,6 +129,14 @@ impl Turn {
     /// Token usage reported (default: 10 input, one output per chunk).
     pub fn usage(mut self, input_tokens: u64, output_tokens: u64) -> Turn {
         self.usage = Some((input_tokens, output_tokens));
+        self
+    }
+
+    /// Prompt-cache tokens reported: Anthropic's `cache_creation_input_tokens` and
+    /// `cache_read_input_tokens`; OpenAI's `prompt_tokens_details.cached_tokens` (reads, counted
+    /// inside `prompt_tokens` as that API does).
+    pub fn cache(mut self, write: u64, read: u64) -> Turn {
+        self.cache = (write, read);
         self
     }
 

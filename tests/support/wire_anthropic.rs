@@ -81,7 +81,12 @@ pub(super) fn stream(turn: &Turn, req: &Value, seq: u64) -> Stream {
                 "model": model_of(req),
                 "stop_reason": null,
                 "stop_sequence": null,
-                "usage": {"input_tokens": turn.input_tokens(), "output_tokens": 1}
+                "usage": {
+                    "input_tokens": turn.input_tokens(),
+                    "output_tokens": 1,
+                    "cache_creation_input_tokens": turn.cache.0,
+                    "cache_read_input_tokens": turn.cache.1
+                }
             }
         }),
         &[],

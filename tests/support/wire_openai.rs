@@ -69,8 +69,13 @@ fn finish_reason(turn: &Turn) -> &'static str {
 }
 
 fn usage(turn: &Turn) -> Value {
-    let (input, output) = (turn.input_tokens(), turn.output_tokens());
-    json!({"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output})
+    let (input, output) = (turn.input_tokens() + turn.cache.1, turn.output_tokens());
+    json!({
+        "prompt_tokens": input,
+        "completion_tokens": output,
+        "total_tokens": input + output,
+        "prompt_tokens_details": {"cached_tokens": turn.cache.1}
+    })
 }
 
 /// The streamed response for one turn.

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use super::runtime::{Engine, LoopControl};
-use crate::engine::llm::{EventStream, LlmError, Message, StreamEvent, Usage};
+use crate::engine::llm::{EventStream, LlmError, Message, ProviderKind, StreamEvent, Usage};
 use crate::engine::protocol::{Event, LogLevel, Op, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
@@ -25,6 +25,7 @@ impl Engine {
     pub(super) async fn stream_reply(
         &mut self,
         mut stream: EventStream,
+        kind: ProviderKind,
     ) -> (Message, TurnOutcome, LoopControl) {
         let mut reply = Message::assistant("");
         let mut row: Option<i64> = None;
@@ -51,7 +52,7 @@ impl Engine {
                     }
                     Some(Ok(StreamEvent::Usage(u))) => {
                         usage.merge(u);
-                        self.emit(Event::Usage(usage));
+                        self.emit(self.usage_event(kind, usage));
                     }
                     Some(Ok(StreamEvent::Done { stop_reason })) => break (TurnOutcome::Complete { stop_reason }, LoopControl::Continue),
                     Some(Err(error)) => break (self.interrupted_by(error), LoopControl::Continue),

@@ -355,7 +355,7 @@ impl Engine {
             Ok(filter) => filter,
             Err(e) => return self.emit(Event::Notice { level: LogLevel::Warn, text: e }),
         };
-        match learning::report(store, &filter, &self.config.learning) {
+        match learning::report(store, &filter, &crate::engine::pricing::Prices::of(&self.config)) {
             Ok(report) => self.emit(Event::Stats(Box::new(report))),
             Err(e) => self.emit(Event::Notice { level: LogLevel::Warn, text: format!("No statistics: {e}") }),
         }

@@ -42,6 +42,11 @@ pub(super) struct TurnState {
     pub checks_before: Option<crate::engine::protocol::CheckReport>,
     /// The tokens of the last reply (its provider's cumulative count).
     pub last_usage: Usage,
+    /// The tokens of the turn's finished replies, summed (`record_usage`).
+    pub usage: Usage,
+    /// Their cost in USD (`engine::pricing`); `unpriced` once a reply's model had no price.
+    pub cost: f64,
+    pub unpriced: bool,
     /// How often the syntax gate sent a change of each path back to the model in this turn
     /// (`syntax_gate`; a path's count restarts once a proposal of it reached the gate).
     pub syntax_retries: HashMap<String, u32>,
@@ -151,7 +156,7 @@ impl Engine {
                 let _ = store.set_session_model(&session.id, kind.as_str(), &model);
             }
             self.emit(Event::TurnStarted { provider: kind, model });
-            let (reply, outcome, flow) = self.stream_reply(stream).await;
+            let (reply, outcome, flow) = self.stream_reply(stream, kind).await;
             self.record_usage(kind);
             if flow == LoopControl::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {
                 return (outcome, flow);
@@ -202,16 +207,34 @@ impl Engine {
         hash[..8].to_string()
     }
 
-    /// The last reply's tokens, added to its turn's row (`store::usage`).
+    /// The turn's usage so far with `reply`'s (the one streaming, on `kind`) added, and its cost.
+    pub(super) fn usage_event(&self, kind: ProviderKind, reply: Usage) -> Event {
+        let mut turn = self.turn.usage;
+        turn.add(reply);
+        let prices = crate::engine::pricing::Prices::of(&self.config);
+        let cost = prices.cost(kind.as_str(), self.config.model_of(kind), &reply);
+        let cost_usd = cost.filter(|_| !self.turn.unpriced).map(|c| c + self.turn.cost);
+        Event::Usage { turn, cost_usd }
+    }
+
+    /// The last reply's tokens, added to the turn's sum and cost and to its row
+    /// (`store::usage`).
     fn record_usage(&mut self, kind: ProviderKind) {
         let usage = std::mem::take(&mut self.turn.last_usage);
-        if (usage.input_tokens == 0 && usage.output_tokens == 0) || !self.config.learning.enabled {
+        if usage.is_empty() {
+            return;
+        }
+        let model = self.config.model_of(kind);
+        self.turn.usage.add(usage);
+        match crate::engine::pricing::Prices::of(&self.config).cost(kind.as_str(), model, &usage) {
+            Some(cost) => self.turn.cost += cost,
+            None => self.turn.unpriced = true,
+        }
+        if !self.config.learning.enabled {
             return;
         }
         let (Some(store), Some(session)) = (&self.store, &self.session) else { return };
-        let model = self.config.model_of(kind);
-        let tokens = (usage.input_tokens, usage.output_tokens);
-        if let Err(e) = store.add_turn_usage(&session.id, self.turn.number, kind.as_str(), model, tokens) {
+        if let Err(e) = store.add_turn_usage(&session.id, self.turn.number, kind.as_str(), model, &usage) {
             self.log(LogLevel::Warn, format!("could not record the turn's token usage: {e}"));
         }
     }

@@ -151,6 +151,9 @@ pub struct AnthropicConfig {
     pub model: String,
     pub max_tokens: u32,
     pub context_window: usize,
+    /// Mark the system prompt, tools and history for prompt caching (`cache_control`): later
+    /// requests of a session read that prefix at a tenth of the input price.
+    pub prompt_cache: bool,
 }
 
 impl Default for AnthropicConfig {
@@ -160,6 +163,7 @@ impl Default for AnthropicConfig {
             model: "claude-opus-4-5".into(),
             max_tokens: 8_192,
             context_window: 200_000,
+            prompt_cache: true,
         }
     }
 }

@@ -6,11 +6,12 @@
 //! examples = 3           # few-shot examples from your accepted edits per request; 0: none
 //! example_tokens = 1500  # their budget in the prompt
 //!
-//! [learning.prices]      # USD per million tokens, for "cost per accepted change"
+//! [learning.prices]      # USD per million tokens, over the built-in assets/pricing.toml
 //! "claude-sonnet-4-5" = { input = 3.0, output = 15.0 }   # a model's name or provider/name
 //! ```
 //!
-//! Ollama's models run locally and cost nothing; other models without a price have no cost.
+//! The prices are looked up by `engine::pricing` (local models cost nothing; a model no table
+//! names has no cost).
 //!
 //! Invariant: `enabled = false` only records less, so an untrusted repository's file may set it
 //! (`config::trust`); `true` there is held back like any other key not listed. The example
@@ -20,13 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// What a model's tokens cost, in USD per million.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelPrice {
-    pub input: f64,
-    pub output: f64,
-}
+pub use crate::engine::pricing::ModelPrice;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -39,19 +34,9 @@ pub struct LearningSettings {
     pub examples: usize,
     /// The examples' budget in the system prompt, in tokens.
     pub example_tokens: usize,
-    /// Prices by model name (or `provider/name`), for the cost figures.
+    /// Prices by model name (or `provider/name`), over the built-in table
+    /// (`engine::pricing`), for the cost figures.
     pub prices: BTreeMap<String, ModelPrice>,
-}
-
-impl LearningSettings {
-    /// The price of `provider`'s `model`: the user's, or nothing for a local Ollama model.
-    pub fn price(&self, provider: &str, model: &str) -> Option<ModelPrice> {
-        self.prices
-            .get(&format!("{provider}/{model}"))
-            .or_else(|| self.prices.get(model))
-            .copied()
-            .or_else(|| (provider == "ollama").then_some(ModelPrice { input: 0.0, output: 0.0 }))
-    }
 }
 
 impl Default for LearningSettings {

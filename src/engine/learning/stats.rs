@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::LearningSettings;
+use crate::engine::pricing::Prices;
 use crate::engine::protocol::stats::{DayAcceptance, Figures, StatsFilter, StatsReport, StatsRow};
 use crate::engine::store::{ProposalRecord, Store, StoreError, TurnUsage};
 
@@ -22,15 +22,11 @@ const ACCEPTED: &[&str] =
 const DENIED: &[&str] = &["denied", "denied-with-message"];
 
 /// The report from the store of the proposals `filter` lets through.
-pub fn report(
-    store: &Store,
-    filter: &StatsFilter,
-    settings: &LearningSettings,
-) -> Result<StatsReport, StoreError> {
+pub fn report(store: &Store, filter: &StatsFilter, prices: &Prices) -> Result<StatsReport, StoreError> {
     let since = filter.since.as_deref();
     let proposals = store.proposals_since(None, since)?;
     let usage = store.turn_usage(since)?;
-    Ok(compute(&proposals, &usage, filter, settings))
+    Ok(compute(&proposals, &usage, filter, prices))
 }
 
 /// The figures of the `proposals` that `filter` lets through (its `since` is only reported:
@@ -39,7 +35,7 @@ pub fn compute(
     proposals: &[ProposalRecord],
     usage: &[TurnUsage],
     filter: &StatsFilter,
-    settings: &LearningSettings,
+    prices: &Prices,
 ) -> StatsReport {
     let matches = |p: &ProposalRecord| {
         filter.model.as_deref().is_none_or(|m| p.model == m || model_key(p) == m)
@@ -47,7 +43,7 @@ pub fn compute(
             && filter.language.as_deref().is_none_or(|l| p.language.as_deref() == Some(l))
     };
     let chosen: Vec<&ProposalRecord> = proposals.iter().filter(|p| matches(p)).collect();
-    let shares = token_shares(&chosen, usage, settings);
+    let shares = token_shares(&chosen, usage, prices);
     let figures = |group: &[&ProposalRecord]| figures(group, &shares);
     let grouped = |key: &dyn Fn(&ProposalRecord) -> Option<String>| {
         let mut groups: BTreeMap<String, Vec<&ProposalRecord>> = BTreeMap::new();
@@ -93,15 +89,14 @@ fn ratio(part: u32, whole: u32) -> Option<f64> {
 fn token_shares(
     proposals: &[&ProposalRecord],
     usage: &[TurnUsage],
-    settings: &LearningSettings,
+    prices: &Prices,
 ) -> HashMap<i64, (f64, Option<f64>)> {
     let mut turn_tokens: HashMap<(&str, u64), (u64, Option<f64>)> = HashMap::new();
     for u in usage {
         let entry = turn_tokens.entry((u.session_id.as_str(), u.turn)).or_insert((0, Some(0.0)));
-        entry.0 += u.input_tokens + u.output_tokens;
-        let cost = settings
-            .price(&u.provider, &u.model)
-            .map(|price| (u.input_tokens as f64 * price.input + u.output_tokens as f64 * price.output) / 1e6);
+        let tokens = u.usage();
+        entry.0 += tokens.prompt_tokens() + tokens.output_tokens;
+        let cost = prices.cost(&u.provider, &u.model, &tokens);
         entry.1 = entry.1.zip(cost).map(|(sum, cost)| sum + cost);
     }
     let mut accepted_in_turn: HashMap<(&str, u64), u32> = HashMap::new();

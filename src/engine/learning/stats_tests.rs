@@ -1,6 +1,13 @@
 use time::macros::datetime;
 
 use super::*;
+use crate::engine::pricing::ModelPrice;
+
+/// Only the built-in table: `m1` of provider `openai` has no price.
+fn no_prices() -> Prices<'static> {
+    static NONE: std::collections::BTreeMap<String, ModelPrice> = std::collections::BTreeMap::new();
+    Prices::new(&NONE, false)
+}
 
 fn proposal(id: i64, turn: u64, decision: &str) -> ProposalRecord {
     ProposalRecord {
@@ -47,6 +54,8 @@ fn usage(turn: u64, tokens: u64) -> TurnUsage {
         model: "m1".into(),
         input_tokens: tokens,
         output_tokens: 0,
+        cache_write_tokens: 0,
+        cache_read_tokens: 0,
         time: "2026-12-01T10:00:00.000000Z".into(),
     }
 }
@@ -73,7 +82,7 @@ fn rates_divide_by_what_they_are_about() {
     ps[1].checks_passed = Some(true);
     ps[4].check_rounds = Some(0);
     ps[4].checks_passed = Some(true);
-    let r = compute(&ps, &[usage(1, 1000), usage(3, 300)], &all(), &LearningSettings::default());
+    let r = compute(&ps, &[usage(1, 1000), usage(3, 300)], &all(), &no_prices());
     let t = &r.total;
     assert_eq!((t.proposals, t.accepted, t.modified, t.denied, t.undone), (5, 3, 1, 1, 1));
     assert_eq!(t.acceptance, Some(0.75), "policy denials are not the user's");
@@ -89,11 +98,11 @@ fn rates_divide_by_what_they_are_about() {
 
 #[test]
 fn nothing_recorded_is_none_not_zero() {
-    let r = compute(&[proposal(1, 1, "policy-denied")], &[], &all(), &LearningSettings::default());
+    let r = compute(&[proposal(1, 1, "policy-denied")], &[], &all(), &no_prices());
     assert_eq!(r.total.acceptance, None);
     assert_eq!(r.total.syntax_first_pass, None);
     assert_eq!(r.total.tokens_per_accepted, None);
-    let empty = compute(&[], &[], &all(), &LearningSettings::default());
+    let empty = compute(&[], &[], &all(), &no_prices());
     assert!(empty.by_model.is_empty() && empty.daily.is_empty());
 }
 
@@ -102,9 +111,9 @@ fn model_filter_matches_name_or_provider_slash_name() {
     let mut other = proposal(2, 1, "denied");
     other.model = "m2".into();
     let ps = [proposal(1, 1, "approved-once"), other];
-    assert_eq!(compute(&ps, &[], &model("m1"), &LearningSettings::default()).total.proposals, 1);
-    assert_eq!(compute(&ps, &[], &model("openai/m2"), &LearningSettings::default()).total.denied, 1);
-    assert_eq!(compute(&ps, &[], &all(), &LearningSettings::default()).by_model.len(), 2);
+    assert_eq!(compute(&ps, &[], &model("m1"), &no_prices()).total.proposals, 1);
+    assert_eq!(compute(&ps, &[], &model("openai/m2"), &no_prices()).total.denied, 1);
+    assert_eq!(compute(&ps, &[], &all(), &no_prices()).by_model.len(), 2);
 }
 
 #[test]
@@ -136,13 +145,13 @@ fn rust_fixes_per_model_is_one_filter_away() {
         proposal(5, 5, "denied"),
     ];
     let filter = StatsFilter { intent: Some("fix".into()), language: Some("rust".into()), ..all() };
-    let r = compute(&ps, &[], &filter, &LearningSettings::default());
+    let r = compute(&ps, &[], &filter, &no_prices());
     assert_eq!(r.total.proposals, 3);
     let by_model: Vec<(&str, Option<f64>)> =
         r.by_model.iter().map(|row| (row.key.as_str(), row.figures.acceptance)).collect();
     assert_eq!(by_model, [("openai/m1", Some(0.5)), ("openai/m2", Some(1.0))]);
     let free = StatsFilter { intent: Some("free text".into()), ..all() };
-    assert_eq!(compute(&ps, &[], &free, &LearningSettings::default()).total.proposals, 1);
+    assert_eq!(compute(&ps, &[], &free, &no_prices()).total.proposals, 1);
 }
 
 #[test]
@@ -158,7 +167,7 @@ fn acceptance_is_compared_between_prompt_variants_per_model() {
         variant(3, Some("bbbb1111"), "approved-once"),
         variant(4, None, "approved-once"),
     ];
-    let rows: Vec<(String, Option<f64>)> = compute(&ps, &[], &all(), &LearningSettings::default())
+    let rows: Vec<(String, Option<f64>)> = compute(&ps, &[], &all(), &no_prices())
         .by_prompt
         .into_iter()
         .map(|r| (r.key, r.figures.acceptance))
@@ -178,16 +187,14 @@ fn cost_counts_priced_turns_only_and_ollama_is_free() {
     let mut unpriced = usage(3, 7000);
     unpriced.model = "m9".into();
     let turns = [usage(1, 2_000_000), local, unpriced];
-    let unpriced_only = compute(&ps[..2], &turns, &all(), &LearningSettings::default()).total;
+    let unpriced_only = compute(&ps[..2], &turns, &all(), &no_prices()).total;
     assert_eq!(unpriced_only.cost_per_accepted, None, "no price for m1");
-    let with_local = compute(&ps, &turns, &all(), &LearningSettings::default()).total;
+    let with_local = compute(&ps, &turns, &all(), &no_prices()).total;
     assert_eq!(with_local.cost_per_accepted, Some(0.0), "the local turn is free");
 
-    let mut settings = LearningSettings::default();
-    settings.prices.insert(
-        "openai/m1".into(),
-        crate::engine::learning::settings::ModelPrice { input: 3.0, output: 15.0 },
-    );
+    let mut user = std::collections::BTreeMap::new();
+    user.insert("openai/m1".into(), ModelPrice::new(3.0, 15.0));
+    let settings = Prices::new(&user, false);
     let t = compute(&ps, &turns, &all(), &settings).total;
     // Turn 1: 2 M input tokens at $3/M = $6, shared by two; turn 2 is local (free) and
     // its m1 proposal costs nothing more; turn 3's m9 has no price and is left out.

@@ -2,8 +2,9 @@
 //!
 //! Every documented stream event is handled: `message_start`, `content_block_start`,
 //! `content_block_delta` (`text_delta`, `input_json_delta`; others such as `thinking_delta` are
-//! ignored), `content_block_stop`, `message_delta` (stop reason, usage), `message_stop`, `ping`,
-//! `error`. Unknown event types are ignored, as the API's versioning policy asks.
+//! ignored), `content_block_stop`, `message_delta` (stop reason, usage with prompt-cache writes
+//! and reads), `message_stop`, `ping`, `error`. Unknown event types are ignored, as the API's
+//! versioning policy asks. Requests mark their stable prefix for prompt caching.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub struct AnthropicProvider {
     api_key: Option<String>,
     model: String,
     idle_timeout: Duration,
+    /// Mark the stable prefix for prompt caching (`[anthropic] prompt_cache`).
+    prompt_cache: bool,
 }
 
 impl AnthropicProvider {
@@ -43,7 +46,14 @@ impl AnthropicProvider {
             api_key: api_key.filter(|k| !k.trim().is_empty()),
             model: model.to_string(),
             idle_timeout,
+            prompt_cache: true,
         }
+    }
+
+    /// Whether requests carry prompt-caching breakpoints (on by default).
+    pub fn with_prompt_cache(mut self, on: bool) -> Self {
+        self.prompt_cache = on;
+        self
     }
 
     fn configured(&self) -> Result<(), LlmError> {
@@ -80,7 +90,7 @@ impl Provider for AnthropicProvider {
         Box::pin(async move {
             self.configured()?;
             let url = format!("{}/v1/messages", self.base_url);
-            let body = request_body(&req);
+            let body = request_body(&req, self.prompt_cache);
             let rb = self.request(reqwest::Method::POST, &url).json(&body);
             let response = http::send(KIND, rb, &url, &req.model).await?;
             Ok(http::pump(KIND, response, self.idle_timeout, AnthropicDecoder::default()))
@@ -97,8 +107,9 @@ impl Provider for AnthropicProvider {
     }
 }
 
-/// The JSON body of a streaming Messages request.
-pub fn request_body(req: &ChatRequest) -> Value {
+/// The JSON body of a streaming Messages request. With `cache`, prompt-caching breakpoints
+/// mark the stable prefix — see [`add_cache_breakpoints`].
+pub fn request_body(req: &ChatRequest, cache: bool) -> Value {
     let mut body = json!({
         "model": req.model,
         "max_tokens": req.max_tokens,
@@ -121,7 +132,34 @@ pub fn request_body(req: &ChatRequest) -> Value {
             body["tool_choice"] = json!({"type": "any"});
         }
     }
+    if cache {
+        add_cache_breakpoints(&mut body);
+    }
     body
+}
+
+/// Prompt caching: `cache_control` breakpoints (three of the API's four) on the last tool, the
+/// system prompt and the last message, so the next request — the same tools, system prompt and
+/// history plus new messages — reads that whole prefix from the cache at a tenth of the input
+/// price. Requests below the model's minimum cacheable length are served uncached by the API.
+fn add_cache_breakpoints(body: &mut Value) {
+    let mark = json!({"type": "ephemeral"});
+    if let Some(last_tool) = body["tools"].as_array_mut().and_then(|tools| tools.last_mut()) {
+        last_tool["cache_control"] = mark.clone();
+    }
+    if let Some(system) = body["system"].as_str().map(str::to_string) {
+        body["system"] = json!([{"type": "text", "text": system, "cache_control": mark}]);
+    }
+    let Some(last) = body["messages"].as_array_mut().and_then(|messages| messages.last_mut()) else { return };
+    if let Some(text) = last["content"].as_str().map(str::to_string) {
+        if text.is_empty() {
+            return; // an empty text block is refused by the API
+        }
+        last["content"] = json!([{"type": "text", "text": text}]);
+    }
+    if let Some(block) = last["content"].as_array_mut().and_then(|blocks| blocks.last_mut()) {
+        block["cache_control"] = mark;
+    }
 }
 
 fn wire_message(msg: &Message) -> Value {
@@ -252,9 +290,12 @@ fn finish_tool(tool: PendingTool) -> Result<ToolCall, LlmError> {
 }
 
 fn usage_of(json: &Value) -> Usage {
+    let count = |key: &str| json[key].as_u64().unwrap_or_default();
     Usage {
-        input_tokens: json["input_tokens"].as_u64().unwrap_or_default(),
-        output_tokens: json["output_tokens"].as_u64().unwrap_or_default(),
+        input_tokens: count("input_tokens"),
+        output_tokens: count("output_tokens"),
+        cache_write_tokens: count("cache_creation_input_tokens"),
+        cache_read_tokens: count("cache_read_input_tokens"),
     }
 }
 

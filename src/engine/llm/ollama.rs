@@ -188,6 +188,7 @@ impl OllamaDecoder {
             out.push(StreamEvent::Usage(Usage {
                 input_tokens: json["prompt_eval_count"].as_u64().unwrap_or_default(),
                 output_tokens: json["eval_count"].as_u64().unwrap_or_default(),
+                ..Usage::default()
             }));
             let stop_reason = json["done_reason"].as_str().map(String::from);
             self.done = true;

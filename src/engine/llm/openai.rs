@@ -217,9 +217,15 @@ impl OpenAiDecoder {
             }
         }
         if let Some(usage) = json.get("usage").filter(|u| u.is_object()) {
+            // `cached_tokens` are part of `prompt_tokens`; they are counted (and priced) apart.
+            let prompt = usage["prompt_tokens"].as_u64().unwrap_or_default();
+            let cached =
+                usage["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap_or_default().min(prompt);
             out.push(StreamEvent::Usage(Usage {
-                input_tokens: usage["prompt_tokens"].as_u64().unwrap_or_default(),
+                input_tokens: prompt - cached,
                 output_tokens: usage["completion_tokens"].as_u64().unwrap_or_default(),
+                cache_write_tokens: 0,
+                cache_read_tokens: cached,
             }));
         }
         Ok(out)

@@ -21,13 +21,16 @@ pub fn build(
     let idle = Duration::from_secs(config.llm.idle_timeout_secs.max(1));
     let model = config.model_of(kind);
     match kind {
-        ProviderKind::Anthropic => Arc::new(AnthropicProvider::new(
-            client.clone(),
-            &config.anthropic.base_url,
-            secrets.anthropic_api_key.clone(),
-            model,
-            idle,
-        )),
+        ProviderKind::Anthropic => Arc::new(
+            AnthropicProvider::new(
+                client.clone(),
+                &config.anthropic.base_url,
+                secrets.anthropic_api_key.clone(),
+                model,
+                idle,
+            )
+            .with_prompt_cache(config.anthropic.prompt_cache),
+        ),
         ProviderKind::Ollama => Arc::new(OllamaProvider::new(
             client.clone(),
             &config.ollama.host,

@@ -67,11 +67,19 @@ impl Message {
     }
 }
 
-/// Tokens counted by the provider for one request.
+/// Tokens counted by the provider for one request (or summed over several).
+///
+/// `input_tokens` are the prompt tokens read fresh; prompt-cache writes and reads are counted
+/// apart, as Anthropic reports them (an OpenAI-compatible `cached_tokens` is moved out of the
+/// input into `cache_read_tokens`), so the prompt's size is [`Usage::prompt_tokens`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    #[serde(default)]
+    pub cache_read_tokens: u64,
 }
 
 impl Usage {
@@ -79,6 +87,36 @@ impl Usage {
     pub fn merge(&mut self, other: Usage) {
         self.input_tokens = self.input_tokens.max(other.input_tokens);
         self.output_tokens = self.output_tokens.max(other.output_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.max(other.cache_write_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.max(other.cache_read_tokens);
+    }
+
+    /// Field-wise sum: the usage of several requests (a turn's replies, a session's turns).
+    pub fn add(&mut self, other: Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+    }
+
+    /// Every prompt token: read fresh, written to the cache or read from it.
+    pub fn prompt_tokens(&self) -> u64 {
+        self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Usage::default()
+    }
+}
+
+/// A cost for people: `$0.00` when free, four decimals below a cent, two above.
+pub fn format_usd(cost: f64) -> String {
+    if cost == 0.0 {
+        "$0.00".to_string()
+    } else if cost < 0.01 {
+        format!("${cost:.4}")
+    } else {
+        format!("${cost:.2}")
     }
 }
 

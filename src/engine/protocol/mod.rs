@@ -25,7 +25,7 @@ pub mod syntax;
 pub mod templates;
 pub mod test_report;
 
-pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage};
+pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage, format_usd};
 pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
 pub use custom_commands::{CustomCommandInfo, ExtensionSource};
 pub use fences::{CodeBlock, extract_code_blocks};
@@ -280,8 +280,12 @@ pub enum Event {
     },
     TextDelta(String),
     ToolCall(ToolCall),
-    /// Token usage reported by the provider for the current turn (cumulative within the turn).
-    Usage(Usage),
+    /// Token usage reported by the providers for the current turn, summed over its replies so
+    /// far, and what it cost in USD (`None` when a model of the turn has no price).
+    Usage {
+        turn: Usage,
+        cost_usd: Option<f64>,
+    },
     TurnEnded(TurnOutcome),
     /// Estimated prompt size; `trimmed` oldest messages were left out to fit.
     Context {

@@ -128,6 +128,10 @@ pub const MIGRATIONS: &[&str] = &[
     // v7: which prompt a proposal answered (a hash of the system prompt and intent template,
     // `AGENTS.md`/`KV1NT.md` included), so acceptance can be compared between prompt variants.
     "ALTER TABLE proposals ADD COLUMN prompt_variant TEXT;",
+    // v8: prompt-cache tokens per turn (Anthropic's cache writes and reads, OpenAI's cached
+    // input), priced apart by `engine::pricing`.
+    "ALTER TABLE turn_usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE turn_usage ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes and understands.

@@ -227,7 +227,8 @@ async fn anthropic_stream_matches_the_docs() {
         json!({"type": "message_start", "message": {"id": id, "type": "message",
             "role": "assistant", "content": [], "model": "claude-test",
             "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": 42, "output_tokens": 1}}}),
+            "usage": {"input_tokens": 42, "output_tokens": 1,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
         json!({"type": "ping"}),
         json!({"type": "content_block_start", "index": 0,
                "content_block": {"type": "text", "text": ""}}),
@@ -261,7 +262,8 @@ async fn openai_stream_matches_the_docs() {
     assert_eq!(got, want);
     // With include_usage, every other chunk carries `"usage": null`.
     assert!(choices.iter().all(|v| v.get("usage") == Some(&Value::Null)));
-    let want = json!({"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49});
+    let want = json!({"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49,
+                      "prompt_tokens_details": {"cached_tokens": 0}});
     assert_eq!(usage[0]["choices"], json!([]));
     assert_eq!(usage[0]["usage"], want);
 }

@@ -17,6 +17,11 @@ pub enum EntryKind {
     Tool {
         call_id: String,
     },
+    /// The model's reasoning before a reply: shown dimmed while it streams, collapsed to one
+    /// line once the answer starts (`toggle_thinking` opens it again).
+    Thinking {
+        collapsed: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +61,58 @@ impl ChatState {
     pub fn streaming_entry(&mut self) -> Option<&mut ChatEntry> {
         self.entries.last_mut().filter(|e| e.status == EntryStatus::Streaming)
     }
+
+    /// Adds reasoning to the streaming reply's Thinking entry, made just above the reply's own
+    /// entry on the first piece.
+    pub fn thinking_delta(&mut self, text: &str) {
+        let reply = self
+            .entries
+            .iter()
+            .rposition(|e| e.kind == EntryKind::Assistant && e.status == EntryStatus::Streaming)
+            .unwrap_or(self.entries.len());
+        let open = reply
+            .checked_sub(1)
+            .filter(|&i| matches!(self.entries[i].kind, EntryKind::Thinking { .. }))
+            .filter(|&i| self.entries[i].status == EntryStatus::Streaming);
+        match open {
+            Some(i) => self.entries[i].text.push_str(text),
+            None => self.entries.insert(
+                reply,
+                ChatEntry::new(
+                    EntryKind::Thinking { collapsed: false },
+                    text.to_string(),
+                    EntryStatus::Streaming,
+                ),
+            ),
+        }
+    }
+
+    /// The reasoning is over (the answer started, a tool ran, the turn ended): collapse it.
+    pub fn close_thinking(&mut self) {
+        for entry in &mut self.entries {
+            if matches!(entry.kind, EntryKind::Thinking { .. }) && entry.status == EntryStatus::Streaming {
+                entry.kind = EntryKind::Thinking { collapsed: true };
+                entry.status = EntryStatus::Complete;
+                entry.cache = RenderCache::default();
+            }
+        }
+    }
+
+    /// Opens every Thinking block when the newest is collapsed, else collapses them all.
+    pub fn toggle_thinking(&mut self) -> bool {
+        let newest = self.entries.iter().rev().find_map(|e| match e.kind {
+            EntryKind::Thinking { collapsed } => Some(collapsed),
+            _ => None,
+        });
+        let Some(collapsed) = newest else { return false };
+        for entry in &mut self.entries {
+            if let EntryKind::Thinking { .. } = entry.kind {
+                entry.kind = EntryKind::Thinking { collapsed: !collapsed };
+                entry.cache = RenderCache::default();
+            }
+        }
+        true
+    }
 }
 
 /// Wrapped lines of one entry, valid for one width and theme.
@@ -86,5 +143,28 @@ impl RenderCache {
             i -= lines.len();
         }
         self.footer.get(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinking_streams_above_the_reply_then_collapses_and_toggles() {
+        let mut chat = ChatState::default();
+        chat.entries.push(ChatEntry::new(EntryKind::Assistant, String::new(), EntryStatus::Streaming));
+        chat.thinking_delta("Weigh ");
+        chat.thinking_delta("the options.");
+        assert_eq!(chat.entries[0].kind, EntryKind::Thinking { collapsed: false });
+        assert_eq!(chat.entries[0].text, "Weigh the options.");
+        assert_eq!(chat.entries[1].kind, EntryKind::Assistant, "the reply stays last, streaming");
+        chat.close_thinking();
+        assert_eq!(chat.entries[0].kind, EntryKind::Thinking { collapsed: true });
+        assert_eq!(chat.entries[0].status, EntryStatus::Complete);
+        assert!(chat.toggle_thinking());
+        assert_eq!(chat.entries[0].kind, EntryKind::Thinking { collapsed: false });
+        assert!(chat.toggle_thinking());
+        assert_eq!(chat.entries[0].kind, EntryKind::Thinking { collapsed: true });
     }
 }

@@ -242,6 +242,12 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
         KeyAction::Help => state.modals.push(Modal::Help { scroll: 0 }),
         KeyAction::GitToggle => git_view::toggle(state),
         KeyAction::GraphToggle => graph_panel::toggle(state),
+        KeyAction::ToggleThinking => {
+            if !state.chat.toggle_thinking() {
+                state.status.flash =
+                    Some(("no Thinking blocks yet (/think low|high turns it on)".into(), LogLevel::Info));
+            }
+        }
         KeyAction::FocusNext | KeyAction::FocusPrev => {
             state.focus = state.focus.cycle(action == KeyAction::FocusNext);
             if let Focus::Pane(pane) = state.focus {

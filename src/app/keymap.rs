@@ -107,6 +107,7 @@ actions! {
     Suggestion4 => "suggestion_4", "take follow-up suggestion 4";
     GitToggle => "git_toggle", "open or close the Git view";
     GraphToggle => "graph_toggle", "open or close the Graph panel (search the code index)";
+    ToggleThinking => "toggle_thinking", "show or collapse the model's Thinking blocks in Chat";
     GitStage => "git_stage", "stage the file (Code) or the hunk under the cursor (Diff)";
     GitUnstage => "git_unstage", "unstage the file (Code) or the hunk under the cursor (Diff)";
     GitStageLine => "git_stage_line", "stage the line under the cursor";

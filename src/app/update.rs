@@ -21,6 +21,16 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::SessionReady { session_id, resumed, history } => {
             state.status.session_id = session_id.clone();
             for entry in history {
+                if entry.message.role == Role::Assistant {
+                    for thinking in entry.message.thinking.iter().filter(|t| !t.text.trim().is_empty()) {
+                        let kind = EntryKind::Thinking { collapsed: true };
+                        state.chat.entries.push(ChatEntry::new(
+                            kind,
+                            thinking.text.clone(),
+                            EntryStatus::Complete,
+                        ));
+                    }
+                }
                 let kind = match entry.message.role {
                     Role::User if entry.message.tool_results.is_empty() => EntryKind::User,
                     Role::Assistant if !entry.message.text.trim().is_empty() => EntryKind::Assistant,
@@ -63,7 +73,11 @@ pub fn apply(state: &mut AppState, event: Event) {
                 EntryStatus::Streaming,
             ));
         }
+        Event::ThinkingDelta(text) => state.chat.thinking_delta(&text),
         Event::TextDelta(text) => {
+            if !text.is_empty() {
+                state.chat.close_thinking();
+            }
             if let Some(entry) = state.chat.streaming_entry() {
                 entry.text.push_str(&text);
                 state.blocks_stale = true;
@@ -239,6 +253,7 @@ pub fn apply(state: &mut AppState, event: Event) {
 
 /// A reply that was streaming is done (another step or a tool call follows).
 fn close_streaming_entry(state: &mut AppState) {
+    state.chat.close_thinking();
     if let Some(index) = state.chat.entries.iter().rposition(|e| e.status == EntryStatus::Streaming) {
         if state.chat.entries[index].text.trim().is_empty() {
             state.chat.entries.remove(index);
@@ -256,6 +271,7 @@ fn end_turn(state: &mut AppState, outcome: TurnOutcome) {
     state.status.total.add(turn);
     let turn_cost = state.status.turn_cost.replace(0.0);
     state.status.total_cost = state.status.total_cost.zip(turn_cost).map(|(total, turn)| total + turn);
+    state.chat.close_thinking();
     let streaming = state.chat.entries.iter().rposition(|e| e.status == EntryStatus::Streaming);
     let status = match &outcome {
         TurnOutcome::Complete { .. } => EntryStatus::Complete,

@@ -113,6 +113,18 @@ fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize {
             cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, theme.base))];
             cache.text_len = entry.text.len();
         }
+        EntryKind::Thinking { collapsed: true } if stale => {
+            let lines = entry.text.lines().count();
+            let words = entry.text.split_whitespace().count();
+            let line = format!("▸ {words} words over {lines} lines — Ctrl+T shows them");
+            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&line, width, theme.dim))];
+            cache.text_len = entry.text.len();
+        }
+        EntryKind::Thinking { collapsed: false } if stale => {
+            let style = theme.dim.add_modifier(Modifier::ITALIC);
+            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, style))];
+            cache.text_len = entry.text.len();
+        }
         EntryKind::Notice(_) | EntryKind::Tool { .. } if stale => {
             let style = match &entry.kind {
                 EntryKind::Notice(LogLevel::Warn) => theme.warning,
@@ -145,6 +157,7 @@ fn header(entry: &ChatEntry, theme: &Theme) -> Line<'static> {
         EntryKind::Notice(LogLevel::Warn) => ("Warning", theme.warning.add_modifier(Modifier::BOLD)),
         EntryKind::Notice(LogLevel::Info) => ("Note", theme.dim.add_modifier(Modifier::BOLD)),
         EntryKind::Tool { .. } => ("Tool", theme.accent),
+        EntryKind::Thinking { .. } => ("Thinking", theme.dim),
     };
     Line::from(vec![Span::styled("▌", style), Span::styled(label, style.add_modifier(Modifier::BOLD))])
 }

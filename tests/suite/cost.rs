@@ -164,3 +164,50 @@ async fn exec_reports_the_turn_s_cost_and_sessions_lists_what_each_session_cost(
     let table = String::from_utf8_lossy(&table.stdout).to_string();
     assert!(table.contains("COST") && table.contains("$0.0042"), "{table}");
 }
+
+#[tokio::test]
+async fn thinking_is_requested_shown_and_sent_back_unchanged_with_the_tool_result() {
+    let server = ScriptedServer::start(
+        Wire::Anthropic,
+        vec![
+            Turn::text(&["Listing."])
+                .thinking(&["The user wants ", "the files; list the root."], "EqQBCgIYAhIM1gbcDa9GJwZA2b3h")
+                .tool_call("c1", "list_dir", json!({"path": "."})),
+            Turn::text(&["notes.txt"]),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine(dir.path(), &server.base_url(), "claude-sonnet-4-5");
+    engine.ops.send(Op::SetThinking(kv1nt::engine::protocol::ThinkingLevel::Low)).unwrap();
+    engine.ops.send(Op::Submit { text: "what is here?".into(), intent: None }).unwrap();
+    let events = turn_events(&mut engine).await;
+    let shown: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ThinkingDelta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown, "The user wants the files; list the root.");
+
+    let requests = server.chat_requests();
+    let (first, second) = (&requests[0], &requests[1]);
+    assert_eq!(first.body["thinking"], json!({"type": "enabled", "budget_tokens": 4096}));
+    assert!(first.body.get("temperature").is_none(), "thinking refuses a temperature");
+    assert_eq!(first.header("anthropic-beta"), Some("interleaved-thinking-2025-05-14"));
+    // The assistant turn goes back with its thinking block first, byte for byte.
+    let assistant =
+        second.body["messages"].as_array().unwrap().iter().rev().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(
+        assistant["content"][0],
+        json!({"type": "thinking", "thinking": "The user wants the files; list the root.",
+               "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"})
+    );
+    assert_eq!(assistant["content"][2]["type"], "tool_use");
+    // And it is kept in the session: a resumed session sends it back too.
+    let store = Store::open(&dir.path().join("home")).unwrap();
+    let session = store.list_sessions(1).unwrap().remove(0);
+    let kept = store.load_messages(&session.id).unwrap();
+    assert!(kept.iter().any(|m| m.message.thinking.iter().any(|t| t.signature.is_some())), "{kept:?}");
+}

@@ -40,6 +40,7 @@ fn request(model: &str) -> ChatRequest {
         max_tokens: 100,
         temperature: None,
         tool_choice: ToolChoice::Auto,
+        thinking: ThinkingLevel::Off,
     }
 }
 
@@ -49,6 +50,7 @@ struct Collected {
     text: String,
     calls: Vec<ToolCall>,
     usage: Usage,
+    thinking: Vec<Thinking>,
     done: Option<Option<String>>,
     error: Option<LlmError>,
 }
@@ -60,6 +62,8 @@ async fn collect(mut stream: EventStream) -> Collected {
             Ok(StreamEvent::TextDelta(t)) => out.text.push_str(&t),
             Ok(StreamEvent::ToolCall(c)) => out.calls.push(c),
             Ok(StreamEvent::Usage(u)) => out.usage.merge(u),
+            Ok(StreamEvent::ThinkingDelta(_)) => {}
+            Ok(StreamEvent::Thinking(t)) => out.thinking.push(t),
             Ok(StreamEvent::Done { stop_reason }) => out.done = Some(stop_reason),
             Err(e) => out.error = Some(e),
         }

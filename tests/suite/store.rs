@@ -11,6 +11,11 @@ use serde_json::json;
 fn assistant_with_tool() -> Message {
     Message {
         role: Role::Assistant,
+        thinking: vec![Thinking {
+            text: "The entry point first.".into(),
+            signature: Some("sig==".into()),
+            redacted: None,
+        }],
         text: "Let me look.".into(),
         tool_calls: vec![ToolCall {
             id: "call_1".into(),
@@ -24,6 +29,7 @@ fn assistant_with_tool() -> Message {
 fn tool_reply() -> Message {
     Message {
         role: Role::Tool,
+        thinking: vec![],
         text: String::new(),
         tool_calls: vec![],
         tool_results: vec![ToolResult {

@@ -92,6 +92,8 @@ pub struct Turn {
     pub(super) usage: Option<(u64, u64)>,
     /// Prompt-cache (writes, reads) reported with the usage.
     pub(super) cache: (u64, u64),
+    /// An extended-thinking block before the text (Anthropic wire): its pieces and signature.
+    pub(super) thinking: Option<(Vec<String>, String)>,
     pub(super) delay: Duration,
     pub(super) fault: Option<Fault>,
     pub(super) split: bool,
@@ -106,6 +108,7 @@ impl Turn {
             tools: Vec::new(),
             usage: None,
             cache: (0, 0),
+            thinking: None,
             delay: Duration::ZERO,
             fault: None,
             split: false,
@@ -137,6 +140,12 @@ impl Turn {
     /// inside `prompt_tokens` as that API does).
     pub fn cache(mut self, write: u64, read: u64) -> Turn {
         self.cache = (write, read);
+        self
+    }
+
+    /// A thinking block streamed before the text (Anthropic wire only).
+    pub fn thinking(mut self, pieces: &[&str], signature: &str) -> Turn {
+        self.thinking = Some((pieces.iter().map(|p| p.to_string()).collect(), signature.to_string()));
         self
     }
 

@@ -94,6 +94,32 @@ pub(super) fn stream(turn: &Turn, req: &Value, seq: u64) -> Stream {
     events.push(sse("ping", &json!({"type": "ping"}), &[]));
     let mut fault_at = events.len();
     let mut index = 0u64;
+    if let Some((pieces, signature)) = &turn.thinking {
+        // As the API streams extended thinking: the block starts empty, thinking_delta pieces,
+        // then the signature in one signature_delta just before content_block_stop.
+        events.push(sse(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": index,
+                    "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+            &[],
+        ));
+        for piece in pieces {
+            events.push(sse(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "thinking_delta", "thinking": piece}}),
+                &[],
+            ));
+        }
+        events.push(sse(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": index,
+                    "delta": {"type": "signature_delta", "signature": signature}}),
+            &[],
+        ));
+        events.push(sse("content_block_stop", &json!({"type": "content_block_stop", "index": index}), &[]));
+        index += 1;
+    }
     if !turn.chunks.is_empty() {
         events.push(sse(
             "content_block_start",

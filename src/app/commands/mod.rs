@@ -100,6 +100,12 @@ pub const COMMANDS: &[SlashCommand] = &[
         template::template,
     ),
     row("test", "TEXT", "write tests", session::test),
+    row(
+        "think",
+        "off|low|high",
+        "extended thinking for the next requests (Ctrl+T shows or hides it)",
+        session::think,
+    ),
     row("uncommit", "", "undo kv1nt's last commit (changes stay staged)", git::uncommit),
     row("undo", "", "restore the files of the last change", session::undo),
 ];

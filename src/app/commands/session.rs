@@ -81,6 +81,12 @@ pub(super) fn learn(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>)
     Ok(())
 }
 
+pub(super) fn think(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    let level = crate::engine::protocol::ThinkingLevel::parse(args.one()?).ok_or_else(|| args.usage())?;
+    let _ = ops.send(Op::SetThinking(level));
+    Ok(())
+}
+
 pub(super) fn context(
     _: &mut AppState,
     args: Args<'_>,

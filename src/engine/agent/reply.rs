@@ -46,6 +46,8 @@ impl Engine {
                             last_checkpoint = Instant::now();
                         }
                     }
+                    Some(Ok(StreamEvent::ThinkingDelta(text))) => self.emit(Event::ThinkingDelta(text)),
+                    Some(Ok(StreamEvent::Thinking(block))) => reply.thinking.push(block),
                     Some(Ok(StreamEvent::ToolCall(call))) => {
                         reply.tool_calls.push(call.clone());
                         self.emit(Event::ToolCall(call));

@@ -90,6 +90,8 @@ pub(super) struct Engine {
     pub(super) trusted_hooks: TrustedHooks,
     /// Tool calls go through the text protocol (configured, or the server refused native ones).
     pub(super) text_tools: bool,
+    /// Extended thinking for the session's requests (`llm.thinking`, `/think`).
+    pub(super) thinking: crate::engine::protocol::ThinkingLevel,
     pub(super) turn: super::turn::TurnState,
     /// The repository's knowledge graph (its own thread); None when it cannot be opened.
     pub(super) graph: Option<crate::engine::graph::GraphWorker>,
@@ -140,6 +142,7 @@ impl Engine {
             grants: Grants::default(),
             trusted_hooks,
             text_tools,
+            thinking: setup.config.llm.thinking,
             turn: Default::default(),
             next_request: 1,
             config: setup.config,
@@ -257,6 +260,18 @@ impl Engine {
             Op::Template(op) => return self.template_op(op).await,
             Op::Stats { query } => self.stats(&query),
             Op::Context => self.context_report(),
+            Op::SetThinking(level) => {
+                self.thinking = level;
+                let text = match level.budget_tokens() {
+                    None => "Thinking off.".to_string(),
+                    Some(budget) => format!(
+                        "Thinking {}: Anthropic gets a {budget}-token budget, Ollama `think`; \
+                         OpenAI-compatible servers' reasoning is shown whatever this says.",
+                        level.as_str()
+                    ),
+                };
+                self.emit(Event::Notice { level: LogLevel::Info, text });
+            }
             Op::Command { name, args } => return self.command_op(name, args).await,
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),

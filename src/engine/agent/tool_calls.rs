@@ -88,7 +88,7 @@ impl Engine {
                 .join("\n");
             return Ok(Message::user(text));
         }
-        Ok(Message { role: Role::Tool, text: String::new(), tool_calls: Vec::new(), tool_results: results })
+        Ok(Message { tool_results: results, ..Message::text(Role::Tool, "") })
     }
 
     async fn run_one(&mut self, call: &ToolCall, after_denial: bool) -> Result<Outcome, Interrupt> {

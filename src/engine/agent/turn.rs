@@ -405,6 +405,7 @@ impl Engine {
             max_tokens,
             temperature: self.config.llm.temperature,
             tool_choice: if forced && !self.text_tools { ToolChoice::Required } else { ToolChoice::Auto },
+            thinking: self.thinking,
         }
     }
 }

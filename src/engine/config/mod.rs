@@ -126,6 +126,9 @@ pub struct LlmConfig {
     pub idle_timeout_secs: u64,
     pub connect_timeout_secs: u64,
     pub temperature: Option<f32>,
+    /// Extended thinking: `off`, `low` (Anthropic budget 4,096 tokens) or `high` (16,384);
+    /// Ollama's `think` for either. `/think` changes it for the session.
+    pub thinking: crate::engine::protocol::ThinkingLevel,
 }
 
 impl Default for LlmConfig {
@@ -140,6 +143,7 @@ impl Default for LlmConfig {
             idle_timeout_secs: 60,
             connect_timeout_secs: 10,
             temperature: None,
+            thinking: crate::engine::protocol::ThinkingLevel::Off,
         }
     }
 }

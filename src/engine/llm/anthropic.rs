@@ -1,10 +1,12 @@
 //! Anthropic Messages API: `POST {base}/v1/messages` with `stream: true`, decoded from SSE.
 //!
 //! Every documented stream event is handled: `message_start`, `content_block_start`,
-//! `content_block_delta` (`text_delta`, `input_json_delta`; others such as `thinking_delta` are
-//! ignored), `content_block_stop`, `message_delta` (stop reason, usage with prompt-cache writes
+//! `content_block_delta` (`text_delta`, `input_json_delta`, `thinking_delta`, `signature_delta`),
+//! `content_block_stop`, `message_delta` (stop reason, usage with prompt-cache writes
 //! and reads), `message_stop`, `ping`, `error`. Unknown event types are ignored, as the API's
-//! versioning policy asks. Requests mark their stable prefix for prompt caching.
+//! versioning policy asks. Requests mark their stable prefix for prompt caching. With
+//! `thinking` on, requests carry the budget (and the interleaved-thinking beta), and the
+//! `thinking`/`redacted_thinking` blocks of earlier replies go back unchanged.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,10 +18,12 @@ use super::Provider;
 use super::error::{LlmError, ProviderKind};
 use super::framing::SseDecoder;
 use super::http::{self, Decoded, EventStream, StreamDecoder};
-use super::types::{ChatRequest, Message, Role, StreamEvent, ToolCall, ToolChoice, Usage};
+use super::types::{ChatRequest, Message, Role, StreamEvent, Thinking, ToolCall, ToolChoice, Usage};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 pub const API_VERSION: &str = "2023-06-01";
+/// Thinking between tool calls (Claude 4 models); ignored by models without it.
+pub const INTERLEAVED_THINKING_BETA: &str = "interleaved-thinking-2025-05-14";
 const KIND: ProviderKind = ProviderKind::Anthropic;
 
 pub struct AnthropicProvider {
@@ -91,7 +95,10 @@ impl Provider for AnthropicProvider {
             self.configured()?;
             let url = format!("{}/v1/messages", self.base_url);
             let body = request_body(&req, self.prompt_cache);
-            let rb = self.request(reqwest::Method::POST, &url).json(&body);
+            let mut rb = self.request(reqwest::Method::POST, &url).json(&body);
+            if req.thinking.budget_tokens().is_some() {
+                rb = rb.header("anthropic-beta", INTERLEAVED_THINKING_BETA);
+            }
             let response = http::send(KIND, rb, &url, &req.model).await?;
             Ok(http::pump(KIND, response, self.idle_timeout, AnthropicDecoder::default()))
         })
@@ -119,7 +126,11 @@ pub fn request_body(req: &ChatRequest, cache: bool) -> Value {
     if !req.system.is_empty() {
         body["system"] = json!(req.system);
     }
-    if let Some(t) = req.temperature {
+    if let Some(budget) = req.thinking.budget_tokens() {
+        // The budget is part of max_tokens, and a temperature other than 1 is refused.
+        body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+        body["max_tokens"] = json!(req.max_tokens + budget);
+    } else if let Some(t) = req.temperature {
         body["temperature"] = json!(t);
     }
     if !req.tools.is_empty() {
@@ -176,9 +187,12 @@ fn wire_message(msg: &Message) -> Value {
             }
             json!({"role": "user", "content": content})
         }
-        Role::Assistant if msg.tool_calls.is_empty() => json!({"role": "assistant", "content": msg.text}),
+        Role::Assistant if msg.tool_calls.is_empty() && !msg.thinking.iter().any(returnable) => {
+            json!({"role": "assistant", "content": msg.text})
+        }
         Role::Assistant => {
-            let mut content = Vec::new();
+            // Thinking blocks go back first and unchanged, as the API requires with tool use.
+            let mut content: Vec<Value> = msg.thinking.iter().filter_map(thinking_block).collect();
             if !msg.text.is_empty() {
                 content.push(json!({"type": "text", "text": msg.text}));
             }
@@ -192,6 +206,20 @@ fn wire_message(msg: &Message) -> Value {
     }
 }
 
+/// Whether a thinking block can be sent back: Anthropic checks the signature (or the redacted
+/// data), so another provider's reasoning, which has neither, stays out.
+fn returnable(thinking: &Thinking) -> bool {
+    thinking.signature.is_some() || thinking.redacted.is_some()
+}
+
+fn thinking_block(thinking: &Thinking) -> Option<Value> {
+    if let Some(data) = &thinking.redacted {
+        return Some(json!({"type": "redacted_thinking", "data": data}));
+    }
+    let signature = thinking.signature.as_ref()?;
+    Some(json!({"type": "thinking", "thinking": thinking.text, "signature": signature}))
+}
+
 /// A tool-use block whose JSON input is still arriving.
 struct PendingTool {
     id: String,
@@ -203,6 +231,8 @@ struct PendingTool {
 pub struct AnthropicDecoder {
     sse: SseDecoder,
     tools: HashMap<u64, PendingTool>,
+    /// Thinking blocks still arriving, by content index.
+    thinking: HashMap<u64, Thinking>,
     usage: Usage,
     stop_reason: Option<String>,
 }
@@ -229,6 +259,19 @@ impl AnthropicDecoder {
                             out.push(StreamEvent::TextDelta(text.to_string()));
                         }
                     }
+                    Some("thinking") => {
+                        let text = block["thinking"].as_str().unwrap_or_default().to_string();
+                        if !text.is_empty() {
+                            out.push(StreamEvent::ThinkingDelta(text.clone()));
+                        }
+                        let signature =
+                            block["signature"].as_str().filter(|s| !s.is_empty()).map(str::to_string);
+                        self.thinking.insert(index, Thinking { text, signature, redacted: None });
+                    }
+                    Some("redacted_thinking") => {
+                        let data = block["data"].as_str().unwrap_or_default().to_string();
+                        self.thinking.insert(index, Thinking { redacted: Some(data), ..Thinking::default() });
+                    }
                     Some("tool_use") => {
                         let tool = PendingTool {
                             id: block["id"].as_str().unwrap_or_default().to_string(),
@@ -247,6 +290,23 @@ impl AnthropicDecoder {
                         let text = delta["text"].as_str().unwrap_or_default();
                         out.push(StreamEvent::TextDelta(text.to_string()));
                     }
+                    Some("thinking_delta") => {
+                        let text = delta["thinking"].as_str().unwrap_or_default();
+                        if let Some(block) =
+                            self.thinking.get_mut(&json["index"].as_u64().unwrap_or_default())
+                        {
+                            block.text.push_str(text);
+                        }
+                        out.push(StreamEvent::ThinkingDelta(text.to_string()));
+                    }
+                    Some("signature_delta") => {
+                        let signature = delta["signature"].as_str().unwrap_or_default();
+                        if let Some(block) =
+                            self.thinking.get_mut(&json["index"].as_u64().unwrap_or_default())
+                        {
+                            block.signature.get_or_insert_with(String::new).push_str(signature);
+                        }
+                    }
                     Some("input_json_delta") => {
                         let index = json["index"].as_u64().unwrap_or_default();
                         if let Some(tool) = self.tools.get_mut(&index) {
@@ -260,6 +320,9 @@ impl AnthropicDecoder {
                 let index = json["index"].as_u64().unwrap_or_default();
                 if let Some(tool) = self.tools.remove(&index) {
                     out.push(StreamEvent::ToolCall(finish_tool(tool)?));
+                }
+                if let Some(thinking) = self.thinking.remove(&index) {
+                    out.push(StreamEvent::Thinking(thinking));
                 }
             }
             "message_delta" => {

@@ -51,7 +51,12 @@ pub fn estimate_message(msg: &Message) -> usize {
         .sum();
     let results: usize =
         msg.tool_results.iter().map(|r| estimate_tokens(&r.content) + MESSAGE_OVERHEAD).sum();
-    MESSAGE_OVERHEAD + estimate_tokens(&msg.text) + calls + results
+    let thinking: usize = msg
+        .thinking
+        .iter()
+        .map(|t| estimate_tokens(&t.text) + t.redacted.as_deref().map_or(0, estimate_tokens))
+        .sum();
+    MESSAGE_OVERHEAD + estimate_tokens(&msg.text) + calls + results + thinking
 }
 
 /// Cut `text` to about `budget` tokens on a character boundary, saying so at the end.

@@ -147,6 +147,9 @@ pub fn request_body(req: &ChatRequest, num_ctx: u64) -> Value {
     let request = ChatMessageRequest::new(req.model.clone(), messages).options(options).tools(tools);
     let mut body = serde_json::to_value(request).unwrap_or_default();
     body["stream"] = Value::Bool(true); // the field is crate-private in ollama-rs
+    if req.thinking != super::ThinkingLevel::Off {
+        body["think"] = Value::Bool(true); // reasoning arrives in `message.thinking`
+    }
     body
 }
 
@@ -155,6 +158,8 @@ pub struct OllamaDecoder {
     lines: LineBuffer,
     calls: usize,
     done: bool,
+    /// `message.thinking` so far, kept as the reply's thinking block at the end.
+    thinking: String,
 }
 
 impl OllamaDecoder {
@@ -173,6 +178,10 @@ impl OllamaDecoder {
         }
         let response: ChatMessageResponse = serde_json::from_value(json.clone()).map_err(malformed)?;
         let mut out = Vec::new();
+        if let Some(thinking) = response.message.thinking.filter(|t| !t.is_empty()) {
+            self.thinking.push_str(&thinking);
+            out.push(StreamEvent::ThinkingDelta(thinking));
+        }
         if !response.message.content.is_empty() {
             out.push(StreamEvent::TextDelta(response.message.content));
         }
@@ -191,6 +200,10 @@ impl OllamaDecoder {
                 ..Usage::default()
             }));
             let stop_reason = json["done_reason"].as_str().map(String::from);
+            if !self.thinking.is_empty() {
+                let text = std::mem::take(&mut self.thinking);
+                out.push(StreamEvent::Thinking(super::Thinking { text, ..Default::default() }));
+            }
             self.done = true;
             out.push(StreamEvent::Done { stop_reason });
         }

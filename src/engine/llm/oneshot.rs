@@ -168,6 +168,7 @@ impl OneShot {
             max_tokens: max_tokens.clamp(1, candidate.max_tokens.max(1)),
             temperature: self.temperature,
             tool_choice: ToolChoice::Auto,
+            thinking: super::ThinkingLevel::Off,
         };
         let policy = RetryPolicy { max_retries: self.retry.max_retries.min(MAX_RETRIES), ..self.retry };
         let mut stream = start_with_retries(provider, &request, &policy, |_| {}).await?;
@@ -176,7 +177,10 @@ impl OneShot {
             match item? {
                 StreamEvent::TextDelta(delta) => text.push_str(&delta),
                 StreamEvent::Done { .. } => break,
-                StreamEvent::ToolCall(_) | StreamEvent::Usage(_) => {}
+                StreamEvent::ToolCall(_)
+                | StreamEvent::Usage(_)
+                | StreamEvent::ThinkingDelta(_)
+                | StreamEvent::Thinking(_) => {}
             }
         }
         Ok(text)

@@ -171,6 +171,8 @@ pub struct OpenAiDecoder {
     tools: BTreeMap<u64, PendingTool>,
     finish_reason: Option<String>,
     done: bool,
+    /// `reasoning_content` so far (llama.cpp, vLLM, DeepSeek), kept as a thinking block.
+    reasoning: String,
 }
 
 impl OpenAiDecoder {
@@ -178,6 +180,10 @@ impl OpenAiDecoder {
         let mut out = Vec::new();
         if data.trim() == "[DONE]" {
             out.extend(self.flush_tools());
+            if !self.reasoning.is_empty() {
+                let text = std::mem::take(&mut self.reasoning);
+                out.push(StreamEvent::Thinking(super::Thinking { text, ..Default::default() }));
+            }
             self.done = true;
             out.push(StreamEvent::Done { stop_reason: self.finish_reason.clone() });
             return Ok(out);
@@ -195,6 +201,10 @@ impl OpenAiDecoder {
         }
         if let Some(choice) = json["choices"].get(0) {
             let delta = &choice["delta"];
+            if let Some(text) = delta["reasoning_content"].as_str().filter(|t| !t.is_empty()) {
+                self.reasoning.push_str(text);
+                out.push(StreamEvent::ThinkingDelta(text.to_string()));
+            }
             if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
                 out.push(StreamEvent::TextDelta(text.to_string()));
             }

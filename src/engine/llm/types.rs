@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The conversation crosses to the UI, so its types are defined in the protocol.
-pub use crate::engine::protocol::chat::{Message, Role, ToolCall, ToolResult, Usage};
+pub use crate::engine::protocol::chat::{
+    Message, Role, Thinking, ThinkingLevel, ToolCall, ToolResult, Usage,
+};
 
 /// A tool the model may call, described by a JSON schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +29,9 @@ pub struct ChatRequest {
     pub temperature: Option<f32>,
     /// Whether the model must call a tool (ignored without tools, and by Ollama).
     pub tool_choice: ToolChoice,
+    /// Extended thinking: Anthropic's `thinking` budget, Ollama's `think`; OpenAI-compatible
+    /// servers decide themselves (their `reasoning_content` is shown either way).
+    pub thinking: ThinkingLevel,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,6 +46,10 @@ pub enum ToolChoice {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     TextDelta(String),
+    /// A piece of the model's reasoning, for display.
+    ThinkingDelta(String),
+    /// A finished reasoning block, kept in the history (signature and all).
+    Thinking(Thinking),
     /// A complete tool call (arguments fully received and parsed).
     ToolCall(ToolCall),
     Usage(Usage),

@@ -41,10 +41,65 @@ pub struct ToolResult {
     pub is_error: bool,
 }
 
+/// A reasoning block the model wrote before its answer: Anthropic's `thinking` (with the
+/// `signature` the API needs to get it back unchanged) or `redacted_thinking` (only its
+/// encrypted `data`), Ollama's `message.thinking`, an OpenAI-compatible `reasoning_content`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thinking {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// A `redacted_thinking` block's encrypted content (its `text` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<String>,
+}
+
+/// How much the model may think before answering (`llm.thinking`, `/think`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThinkingLevel {
+    #[default]
+    Off,
+    Low,
+    High,
+}
+
+impl ThinkingLevel {
+    pub fn parse(word: &str) -> Option<Self> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "off" | "none" | "0" => Some(Self::Off),
+            "low" | "on" => Some(Self::Low),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Low => "low",
+            Self::High => "high",
+        }
+    }
+
+    /// Anthropic's `budget_tokens` (at least 1,024 by the API's rule).
+    pub fn budget_tokens(self) -> Option<u32> {
+        match self {
+            Self::Off => None,
+            Self::Low => Some(4_096),
+            Self::High => Some(16_384),
+        }
+    }
+}
+
 /// One message of a conversation. Text, tool calls and tool results cover every provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub role: Role,
+    /// The model's reasoning before `text` (assistant messages; sent back to Anthropic as is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thinking: Vec<Thinking>,
     #[serde(default)]
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -63,7 +118,13 @@ impl Message {
     }
 
     pub fn text(role: Role, text: impl Into<String>) -> Self {
-        Self { role, text: text.into(), tool_calls: Vec::new(), tool_results: Vec::new() }
+        Self {
+            role,
+            thinking: Vec::new(),
+            text: text.into(),
+            tool_calls: Vec::new(),
+            tool_results: Vec::new(),
+        }
     }
 }
 

@@ -25,7 +25,10 @@ pub mod syntax;
 pub mod templates;
 pub mod test_report;
 
-pub use chat::{Message, MessageStatus, ProviderKind, Role, ToolCall, ToolResult, Usage, format_usd};
+pub use chat::{
+    Message, MessageStatus, ProviderKind, Role, Thinking, ThinkingLevel, ToolCall, ToolResult, Usage,
+    format_usd,
+};
 pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
 pub use custom_commands::{CustomCommandInfo, ExtensionSource};
 pub use fences::{CodeBlock, extract_code_blocks};
@@ -208,6 +211,9 @@ pub enum Op {
     Stats { query: Vec<String> },
     /// List the parts of the next request with their tokens (`/context`); answered by a notice.
     Context,
+    /// How much the model thinks from the next request on (`/think off|low|high`); answered by
+    /// a notice.
+    SetThinking(ThinkingLevel),
     /// Ask how the MCP servers are doing (`Event::McpStatus`).
     McpStatus,
     /// Mine the repository's conventions and the user's corrections (`/learn`); answered by
@@ -279,6 +285,8 @@ pub enum Event {
         model: String,
     },
     TextDelta(String),
+    /// A piece of the model's reasoning, streamed before its answer (shown dimmed, collapsible).
+    ThinkingDelta(String),
     ToolCall(ToolCall),
     /// Token usage reported by the providers for the current turn, summed over its replies so
     /// far, and what it cost in USD (`None` when a model of the turn has no price).

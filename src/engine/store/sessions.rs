@@ -24,7 +24,7 @@ use time::macros::format_description;
 use super::db::{self, corrupt_or};
 use super::migrations::migrate;
 use super::{Result, StoreError};
-use crate::engine::llm::{Message, Role, ToolCall, ToolResult};
+use crate::engine::llm::{Message, Role, Thinking, ToolCall, ToolResult};
 
 pub use crate::engine::protocol::chat::MessageStatus;
 
@@ -60,6 +60,8 @@ pub struct StoredMessage {
 /// The persisted part of a message besides its role.
 #[derive(Serialize)]
 struct BodyRef<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    thinking: &'a [Thinking],
     text: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tool_calls: &'a [ToolCall],
@@ -70,6 +72,8 @@ struct BodyRef<'a> {
 #[derive(Deserialize)]
 struct Body {
     #[serde(default)]
+    thinking: Vec<Thinking>,
+    #[serde(default)]
     text: String,
     #[serde(default)]
     tool_calls: Vec<ToolCall>,
@@ -79,6 +83,7 @@ struct Body {
 
 fn body_json(msg: &Message) -> Result<String> {
     Ok(serde_json::to_string(&BodyRef {
+        thinking: &msg.thinking,
         text: &msg.text,
         tool_calls: &msg.tool_calls,
         tool_results: &msg.tool_results,
@@ -304,8 +309,13 @@ fn stored_from_row(row: &Row<'_>) -> Result<StoredMessage> {
         status = MessageStatus::Incomplete;
         note = Some(INTERRUPTED_NOTE.to_owned());
     }
-    let message =
-        Message { role, text: body.text, tool_calls: body.tool_calls, tool_results: body.tool_results };
+    let message = Message {
+        role,
+        thinking: body.thinking,
+        text: body.text,
+        tool_calls: body.tool_calls,
+        tool_results: body.tool_results,
+    };
     Ok(StoredMessage { row_id, message, status, note })
 }
 

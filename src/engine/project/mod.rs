@@ -13,6 +13,7 @@ pub mod deps;
 pub mod env_files;
 pub mod env_reads;
 pub mod known;
+pub mod render;
 pub mod schema;
 pub mod walk;
 pub mod yaml;

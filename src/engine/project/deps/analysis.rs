@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::usage::LocalNames;
 use super::versions::compatible;
 use super::{Declarations, Declared, Ecosystem, Manifest, Usage, go, python};
 use crate::engine::project::known::known;
@@ -91,12 +92,17 @@ fn provides(eco: Ecosystem, d: &Declared, import: &str) -> bool {
     }
 }
 
-fn is_local(eco: Ecosystem, import: &str, own: &BTreeSet<&str>, local: &BTreeSet<String>) -> bool {
+fn is_local(eco: Ecosystem, import: &str, own: &BTreeSet<&str>, local: &LocalNames) -> bool {
     match eco {
         Ecosystem::Go => own.iter().any(|m| go::in_module(import, m)),
-        Ecosystem::Rust => own.contains(import),
-        Ecosystem::Python => local.contains(import) || own.contains(import),
-        Ecosystem::Js => (!import.starts_with('@') && local.contains(import)) || own.contains(import),
+        // A crate's name is lowercase; `use Ordering::*` names an enum in scope.
+        Ecosystem::Rust => {
+            own.contains(import)
+                || local.rust.contains(import)
+                || !import.starts_with(|c: char| c.is_ascii_lowercase())
+        }
+        Ecosystem::Python => local.python.contains(import) || own.contains(import),
+        Ecosystem::Js => (!import.starts_with('@') && local.root.contains(import)) || own.contains(import),
     }
 }
 
@@ -120,7 +126,7 @@ fn suggestion(eco: Ecosystem, import: &str) -> String {
 }
 
 /// The analysis; `local` are the repository's own module names ([`super::usage::local_names`]).
-pub fn analyse(decl: &Declarations, usage: &Usage, local: &BTreeSet<String>) -> DepsReport {
+pub fn analyse(decl: &Declarations, usage: &Usage, local: &LocalNames) -> DepsReport {
     let own: BTreeMap<Ecosystem, BTreeSet<&str>> = Ecosystem::ALL
         .iter()
         .map(|e| {
@@ -144,9 +150,6 @@ pub fn analyse(decl: &Declarations, usage: &Usage, local: &BTreeSet<String>) -> 
         }
     }
     for imp in &usage.imports {
-        if is_local(imp.ecosystem, &imp.name, &own[&imp.ecosystem], local) {
-            continue;
-        }
         let units = decl.nearest(imp.ecosystem, &imp.file);
         if units.is_empty() {
             continue;
@@ -160,7 +163,9 @@ pub fn analyse(decl: &Declarations, usage: &Usage, local: &BTreeSet<String>) -> 
                 }
             }
         }
-        if !declared && imp.certain {
+        // A declared package wins over a local module of the same name (`mod http;` beside
+        // the `http` crate): the use counts for it; an undeclared local name is no package.
+        if !declared && imp.certain && !is_local(imp.ecosystem, &imp.name, &own[&imp.ecosystem], local) {
             let target = preferred(&units);
             let key = (imp.ecosystem, target.path.clone(), suggestion(imp.ecosystem, &imp.name));
             missing
@@ -202,7 +207,11 @@ pub fn analyse(decl: &Declarations, usage: &Usage, local: &BTreeSet<String>) -> 
                     ecosystem: l.ecosystem,
                     package: package.clone(),
                     lockfile: l.path.clone(),
-                    versions: versions.iter().cloned().collect(),
+                    versions: {
+                        let mut v: Vec<String> = versions.iter().cloned().collect();
+                        v.sort_by_key(|v| super::versions::sort_key(v));
+                        v
+                    },
                 });
             }
         }

@@ -147,34 +147,92 @@ impl Usage {
         Some(Usage { source: "graph", imports: imports.into_iter().collect(), files })
     }
 
-    /// From the index at `db_path` when it exists and holds files, else by parsing.
+    /// From the index at `db_path` when it exists and holds files, else by parsing; with the
+    /// Rust files' qualified paths ([`rust_paths`]).
     pub fn gather(db_path: Option<&Path>, files: &[RepoFile]) -> Usage {
-        db_path
+        let mut usage = db_path
             .filter(|p| p.exists())
             .and_then(|p| GraphDb::open(p).ok())
             .and_then(|db| Usage::from_graph(&db))
-            .unwrap_or_else(|| Usage::from_parse(files))
+            .unwrap_or_else(|| Usage::from_parse(files));
+        usage.add_rust_paths(files);
+        usage
+    }
+
+    /// Adds the crates Rust files name in qualified paths (uncertain uses).
+    pub fn add_rust_paths(&mut self, files: &[RepoFile]) {
+        let more: Vec<Import> = files
+            .par_iter()
+            .filter(|f| code_file(&f.rel) == Some(Language::Rust))
+            .flat_map_iter(|f| {
+                let text = walk::read(&f.abs).unwrap_or_default();
+                rust_paths(&text)
+                    .into_iter()
+                    .filter_map(|name| rust::crate_of(&name).map(str::to_string))
+                    .map(|name| Import {
+                        ecosystem: Ecosystem::Rust,
+                        name,
+                        file: f.rel.clone(),
+                        certain: false,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        self.imports.extend(more);
+        self.imports.sort();
+        self.imports.dedup();
     }
 }
 
+/// The first segments of the qualified paths in Rust source (`tracing::info!`,
+/// `#[derive(thiserror::Error)]`, `tree_sitter_rust::LANGUAGE`): crates are used without a
+/// `use`, in attributes and macro arguments the syntax tree keeps as unparsed tokens. They
+/// only prove a declared crate used (never make one missing), so a word in a comment costs
+/// at most an unreported unused dependency.
+pub fn rust_paths(src: &str) -> BTreeSet<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(?:^|[^A-Za-z0-9_:])([a-z_][a-z0-9_]*)\s*::").expect("valid regex")
+    });
+    re.captures_iter(src).filter_map(|c| c.get(1)).map(|m| m.as_str().to_string()).collect()
+}
+
 /// Names that are the repository's own modules, not packages: Python's top-level modules (a
-/// file's module path's first segment) and the entries at the root (what a relative JS import
-/// resolves to).
-pub fn local_names(root: &Path, files: &[RepoFile]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// file's module path's first segment), Rust's module names (any segment of a file's module
+/// path: `use store::x` inside `src/` names the child module `store`), and the entries at the
+/// root (what a relative JS import resolves to).
+#[derive(Clone, Debug, Default)]
+pub struct LocalNames {
+    pub python: BTreeSet<String>,
+    pub rust: BTreeSet<String>,
+    pub root: BTreeSet<String>,
+}
+
+pub fn local_names(root: &Path, files: &[RepoFile]) -> LocalNames {
+    let mut out = LocalNames::default();
     for f in files {
-        if Language::from_path(&f.rel) == Some(Language::Python) {
-            let module = parse::module_path(Language::Python, &f.rel);
-            if let Some(first) = module.split('.').next() {
-                out.insert(first.to_string());
+        match Language::from_path(&f.rel) {
+            Some(Language::Python) => {
+                let module = parse::module_path(Language::Python, &f.rel);
+                if let Some(first) = module.split('.').next() {
+                    out.python.insert(first.to_string());
+                }
             }
+            Some(Language::Rust) => {
+                let module = parse::module_path(Language::Rust, &f.rel);
+                out.rust.extend(module.split("::").skip(1).map(str::to_string));
+                if let Some(stem) = walk::file_name(&f.rel).strip_suffix(".rs") {
+                    out.rust.insert(stem.to_string());
+                }
+            }
+            _ => {}
         }
     }
     for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
         if let Some(name) = entry.file_name().to_str() {
             let stem = name.split('.').next().unwrap_or(name);
             if !stem.is_empty() && name != "node_modules" {
-                out.insert(stem.to_string());
+                out.root.insert(stem.to_string());
             }
         }
     }
@@ -214,5 +272,12 @@ mod tests {
             Some(("golang.org/x/text".into(), true))
         );
         assert_eq!(i(Language::Go, RefKind::Imports, "http", &["net"]), None);
+        let paths = rust_paths(
+            "#[derive(thiserror::Error)]\nfn f() { tracing::info!(\"x\"); let l = tree_sitter_rust::LANGUAGE; std::mem::drop(Foo::new()); a::b::c(); }",
+        );
+        assert_eq!(
+            paths.into_iter().collect::<Vec<_>>(),
+            ["a", "std", "thiserror", "tracing", "tree_sitter_rust"]
+        );
     }
 }

@@ -57,6 +57,11 @@ fn version(text: &str) -> Option<(Version, usize)> {
     (given > 0).then_some(((parts[0], parts[1], parts[2]), given))
 }
 
+/// A key that sorts version strings as versions (`0.8.8` before `0.10.4`).
+pub fn sort_key(text: &str) -> (Version, String) {
+    (version(text).map_or((0, 0, 0), |(v, _)| v), text.to_string())
+}
+
 /// The first version a caret excludes: the next at the left-most non-zero part given.
 fn caret_end((ma, mi, pa): Version, given: usize) -> Version {
     if ma > 0 || given == 1 {

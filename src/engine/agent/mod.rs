@@ -29,6 +29,7 @@ pub mod intents;
 mod learn;
 mod mcp_tools;
 mod one_shot;
+mod project;
 pub mod prompt;
 mod pull_request;
 mod reply;

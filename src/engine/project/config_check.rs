@@ -59,7 +59,10 @@ impl ConfigReport {
 /// The check over `files` (the repository walk).
 pub fn check(root: &Path, files: &[RepoFile], settings: &ProjectConfigSettings) -> ConfigReport {
     let reads = env_reads::reads(files);
-    let defs = env_files::definitions(files);
+    let mut env_sources = files.to_vec();
+    env_sources.extend(env_files::ignored_dotenv(root, files));
+    env_sources.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let defs = env_files::definitions(&env_sources);
     let (schemas, schema_problems) = schema::validate(root, files, settings);
     let mut report = analyse(&reads, &defs);
     report.schemas = schemas;

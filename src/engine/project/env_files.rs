@@ -129,6 +129,29 @@ pub fn yaml_names(doc: &Value, out: &mut BTreeSet<String>, depth: usize) {
     }
 }
 
+/// The `.env`-style files at the root and beside each example file that the walk left out
+/// (they are git-ignored, as they should be, but they are what the code runs with).
+pub fn ignored_dotenv(root: &std::path::Path, files: &[RepoFile]) -> Vec<RepoFile> {
+    let known: BTreeSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+    let mut dirs: BTreeSet<&str> =
+        files.iter().filter(|f| is_example(walk::file_name(&f.rel))).map(|f| walk::dir_of(&f.rel)).collect();
+    dirs.insert("");
+    let mut out = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+            let rel = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+            if is_dotenv(&name)
+                && !known.contains(rel.as_str())
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                out.push(RepoFile { rel, abs: entry.path() });
+            }
+        }
+    }
+    out
+}
+
 /// Reads every definition among `files`.
 pub fn definitions(files: &[RepoFile]) -> Definitions {
     let mut d = Definitions::default();

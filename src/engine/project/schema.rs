@@ -166,9 +166,13 @@ fn normalise(rel: &str) -> String {
 }
 
 fn load_schema(root: &Path, rel: &str) -> Result<jsonschema::Validator, String> {
+    let outside = || format!("schema {rel} is outside the repository; not read");
+    if rel.starts_with("..") || Path::new(rel).is_absolute() {
+        return Err(outside());
+    }
     let path = std::fs::canonicalize(root.join(rel)).map_err(|_| format!("schema {rel} does not exist"))?;
-    if !path.starts_with(root) || rel.starts_with("..") {
-        return Err(format!("schema {rel} is outside the repository; not read"));
+    if !path.starts_with(root) {
+        return Err(outside());
     }
     let text =
         walk::read(&path).ok_or_else(|| format!("schema {rel} is unreadable, too large or not UTF-8"))?;

@@ -155,7 +155,18 @@ fn pyproject_insert(text: &str, package: &str, req: &str) -> Result<String, Stri
             .get_mut("dependencies")
             .and_then(|d| d.as_array_mut())
             .ok_or("[project] dependencies is not an array")?;
-        deps.push(format!("{package}{req}"));
+        // A one-per-line array stays one per line: the new item takes the last one's indent.
+        let prefix =
+            deps.iter().last().and_then(|v| v.decor().prefix()).and_then(|p| p.as_str()).map(str::to_string);
+        let entry = format!("{package}{req}");
+        match prefix.filter(|p| p.contains('\n')) {
+            Some(p) => {
+                let mut item = toml_edit::Value::from(entry);
+                item.decor_mut().set_prefix(p);
+                deps.push_formatted(item);
+            }
+            None => deps.push(entry),
+        }
         return Ok(doc.to_string());
     }
     if doc.get("tool").and_then(|t| t.get("poetry")).is_some() {
@@ -275,5 +286,7 @@ mod tests {
         let py = pyproject_insert("[project]\nname = \"x\"\ndependencies = [\"flask\"]\n", "PyYAML", ">=6.0")
             .unwrap();
         assert_eq!(py, "[project]\nname = \"x\"\ndependencies = [\"flask\", \"PyYAML>=6.0\"]\n");
+        let lines = pyproject_insert("[project]\ndependencies = [\n    \"flask\",\n]\n", "rich", "").unwrap();
+        assert_eq!(lines, "[project]\ndependencies = [\n    \"flask\",\n    \"rich\",\n]\n");
     }
 }

@@ -10,6 +10,7 @@ mod config_check;
 mod custom_commands;
 mod deps;
 mod engine;
+mod explain;
 mod few_shot;
 mod fix_loop;
 mod fix_review;

@@ -19,6 +19,7 @@ mod checks;
 mod commit_hooks;
 mod custom_commands;
 mod examples;
+mod explain;
 mod fix_loop;
 mod gate;
 mod git;

@@ -12,6 +12,7 @@ pub mod config_check;
 pub mod deps;
 pub mod env_files;
 pub mod env_reads;
+pub mod explain;
 pub mod known;
 pub mod render;
 pub mod schema;

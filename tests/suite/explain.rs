@@ -107,3 +107,30 @@ async fn explain_grounds_the_prompt_in_callers_callees_and_tests() {
     );
     assert_eq!(server.chat_requests().len(), 2, "no turn for a bad --detail");
 }
+
+/// `kv1nt graph stats` counts the public items with and without docs (here: the FastAPI
+/// fixture, where private `_key` and `__init__` do not count).
+#[test]
+fn graph_stats_reports_public_items_without_docs() {
+    let fx = super::undo_cli::Fx::new();
+    super::deps::copy_tree(&super::deps::fixture_path("graph/python"), fx.repo.path());
+    assert!(fx.run(&["index"]).status.success());
+    let out = fx.run(&["graph", "stats", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["docs"]["public_items"], 16);
+    assert_eq!(stats["docs"]["documented"], 7);
+    let undocumented = stats["docs"]["undocumented"].as_array().unwrap();
+    assert_eq!(undocumented.len(), 9);
+    assert_eq!(undocumented[0], "function app.api.get_user — app/api.py:19");
+    assert!(
+        !undocumented.iter().any(|u| u.as_str().unwrap().contains("_key")),
+        "private items are not counted"
+    );
+    let text = String::from_utf8_lossy(&fx.run(&["graph", "stats"]).stdout).to_string();
+    assert!(text.contains("docs        7 of 16 public items documented (44 %)"), "{text}");
+    assert!(
+        text.contains("  no doc    method app.repository.UserRepository.add — app/repository.py:21"),
+        "{text}"
+    );
+}

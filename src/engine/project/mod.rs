@@ -10,6 +10,7 @@
 
 pub mod config_check;
 pub mod deps;
+pub mod doc_coverage;
 pub mod env_files;
 pub mod env_reads;
 pub mod explain;

@@ -83,7 +83,12 @@ pub const COMMANDS: &[SlashCommand] = &[
         "propose .env.example with the variables the code reads (asks first)",
         project::env_example,
     ),
-    row("explain", "TEXT", "explain code (no changes)", session::explain),
+    row(
+        "explain",
+        "SYMBOL|TEXT [--detail brief|normal|deep]",
+        "explain code from the index's facts: callers, callees, tests (no changes)",
+        session::explain,
+    ),
     row("fix", "[ERROR TEXT]", "fix the last failed run, or the pasted error", session::fix),
     row("generate", "TEXT", "generate new code", session::generate),
     row("git", "", "open or close the Git view (Ctrl+G)", ui::git),

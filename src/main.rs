@@ -106,6 +106,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::forget::run(&args, &setup.paths.workspace, &store)
         }
+        Some(Command::Deps(args)) => cli::deps::run(&args, &setup.paths),
+        Some(Command::ConfigCheck(args)) => cli::config_check::run(&args, &setup.paths, &setup.config),
         Some(Command::Learn(args)) => {
             let store = cli::open_store(&setup.paths.data_dir).map_err(anyhow::Error::msg)?;
             cli::learn::run(&args, &setup.paths, &store)?;

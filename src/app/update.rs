@@ -228,6 +228,10 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
         Event::Conventions(rules) => super::learn::open(state, rules),
+        Event::Project(reply) => {
+            let level = if reply.ok { LogLevel::Info } else { LogLevel::Warn };
+            notice(state, level, reply.text);
+        }
         Event::McpStatus(servers) if servers.is_empty() => notice(
             state,
             LogLevel::Info,

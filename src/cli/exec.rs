@@ -6,7 +6,9 @@
 //! does not count here: scripts run in checkouts nobody looked at); otherwise its held-back keys
 //! are ignored and one `kv1nt: ignored …` line on stderr says which.
 //! A prompt that is `/template NAME key=value …` fills a code template (`exec_template`); one
-//! that is `/name args` for a name no built-in takes runs a custom slash command.
+//! that is `/name args` for a name no built-in takes runs a custom slash command; `/deps [add
+//! NAME]`, `/config-check` and `/env-example` run without a model (a proposal still needs the
+//! gate's verdict: `--approval auto` applies it, `ask` without a terminal denies it).
 //! Exit status: 0 when the reply completed, 1 otherwise (with one line on stderr), 2 when a
 //! template's parameters or a custom command were refused (no turn), 130 when interrupted.
 
@@ -56,6 +58,9 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
     }
     let first = match super::exec_template::op(&prompt) {
         Some(op) => op.map_err(anyhow::Error::msg)?,
+        None if let Some(op) = crate::engine::protocol::ProjectOp::parse(&prompt) => {
+            Op::Project(op.map_err(anyhow::Error::msg)?)
+        }
         None => match super::mcp::prompt_op(&prompt, &setup.config.mcp).or_else(|| custom_command(&prompt)) {
             Some(op) => op,
             None => {
@@ -177,6 +182,15 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 out.json(json!({"type": "command_refused", "name": name, "reason": reason}));
                 eprintln!("kv1nt: /{name} not run: {reason}");
                 early = Some(super::exec_template::INVALID);
+                break None;
+            }
+            Event::Project(reply) => {
+                if args.json {
+                    out.json(json!({"type": "project", "ok": reply.ok, "text": reply.text}));
+                } else {
+                    out.text(&format!("{}\n", reply.text.trim_end()));
+                }
+                early = Some(if reply.ok { 0 } else { 1 });
                 break None;
             }
             Event::TemplateInvalid { name, errors } => {

@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod commit;
+pub mod config_check;
+pub mod deps;
 pub mod exec;
 pub mod exec_template;
 pub mod forget;
@@ -87,6 +89,12 @@ pub enum Command {
     /// The conventions kv1nt noticed — naming, tests, errors, imports, tooling, commit style and
     /// your recurring corrections — each with its evidence (add one to KV1NT.md with /learn).
     Learn(learn::LearnArgs),
+    /// The dependencies the code imports against those its manifests declare (Cargo, Python,
+    /// npm, Go): missing, unused, duplicated in a lockfile, conflicting between manifests.
+    Deps(deps::DepsArgs),
+    /// The environment variables the code reads against .env.example (missing, unused), and the
+    /// config files that declare a JSON Schema validated against it.
+    ConfigCheck(config_check::ConfigCheckArgs),
     /// Propose a commit of what is staged (message, files, diffstat, risk) and commit it after
     /// approval on the terminal.
     Commit(commit::CommitArgs),

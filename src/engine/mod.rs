@@ -21,6 +21,7 @@ pub mod learning;
 pub mod llm;
 pub mod mcp;
 pub mod pricing;
+pub mod project;
 pub mod protocol;
 pub mod sandbox;
 pub mod skills;

@@ -13,6 +13,7 @@
 
 pub mod custom;
 mod git;
+mod project;
 mod session;
 mod template;
 mod ui;
@@ -57,14 +58,37 @@ pub const COMMANDS: &[SlashCommand] = &[
     ),
     row("commit", "", "propose a commit of what is staged (asks first)", git::commit),
     row(
+        "config-check",
+        "",
+        "env variables the code reads vs .env.example; config files against their JSON Schema",
+        project::config_check,
+    ),
+    row(
         "context",
         "",
         "what the next request carries: prompt, graph, examples, history (tokens)",
         session::context,
     ),
+    row(
+        "deps",
+        "[add NAME]",
+        "dependencies missing, unused, duplicated or conflicting; add NAME proposes the manifest edit",
+        project::deps,
+    ),
     row("diff", "", "show the whole change (staged and unstaged) in Diff", ui::diff),
     row("docs", "TEXT", "write documentation for code", session::docs),
-    row("explain", "TEXT", "explain code (no changes)", session::explain),
+    row(
+        "env-example",
+        "",
+        "propose .env.example with the variables the code reads (asks first)",
+        project::env_example,
+    ),
+    row(
+        "explain",
+        "SYMBOL|TEXT [--detail brief|normal|deep]",
+        "explain code from the index's facts: callers, callees, tests (no changes)",
+        session::explain,
+    ),
     row("fix", "[ERROR TEXT]", "fix the last failed run, or the pasted error", session::fix),
     row("generate", "TEXT", "generate new code", session::generate),
     row("git", "", "open or close the Git view (Ctrl+G)", ui::git),

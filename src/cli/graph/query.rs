@@ -192,6 +192,7 @@ fn related(db: &GraphDb, args: &NameArgs) -> Result<i32> {
 
 fn stats(db: &GraphDb, as_json: bool) -> Result<i32> {
     let s = db.stats()?;
+    let docs = crate::engine::project::doc_coverage::coverage(db)?;
     let model = db.vector_model().ok().flatten();
     if as_json {
         let by_kind: serde_json::Map<String, Value> =
@@ -210,6 +211,7 @@ fn stats(db: &GraphDb, as_json: bool) -> Result<i32> {
             "parse_error_files": s.parse_error_files,
             "by_type": by_kind,
             "by_relation": by_relation,
+            "docs": docs,
         }))?;
         return Ok(0);
     }
@@ -231,6 +233,23 @@ fn stats(db: &GraphDb, as_json: bool) -> Result<i32> {
         }
         None => writeln!(out, "embeddings  none (lexical search only; `kv1nt index --embed` adds them)"),
     };
+    let _ = writeln!(
+        out,
+        "docs        {} of {} public items documented ({:.0} %)",
+        docs.documented,
+        docs.public_items,
+        docs.percent()
+    );
+    for item in &docs.undocumented {
+        let _ = writeln!(out, "  no doc    {}", crate::engine::project::render::printable(item));
+    }
+    if docs.public_items - docs.documented > docs.undocumented.len() {
+        let _ = writeln!(
+            out,
+            "  …         {} more",
+            docs.public_items - docs.documented - docs.undocumented.len()
+        );
+    }
     if let Some(p) = db.path() {
         let _ = writeln!(out, "database    {}", p.display());
     }

@@ -9,6 +9,8 @@
 //!   `severity path:line — …` with a suggested change the user can then have applied through
 //!   the gate ("Apply the suggested changes").
 //!
+//! - `/explain SYMBOL [--detail …]`: the code index's facts about the symbol (`explain.rs`).
+//!
 //! Invariant: with nothing to fix or review, no turn starts — the user is told why.
 
 use super::git::with_repo;
@@ -29,6 +31,7 @@ impl Engine {
         match intent {
             Some(Intent::Fix) => self.fix_prompt(text),
             Some(Intent::Review) => self.review_prompt(text).await,
+            Some(Intent::Explain) => self.explain_prompt(text).await,
             _ => Ok(text),
         }
     }

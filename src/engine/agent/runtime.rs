@@ -275,6 +275,7 @@ impl Engine {
             Op::Command { name, args } => return self.command_op(name, args).await,
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),
+            Op::Project(op) => return self.project_op(op).await,
             Op::AcceptRule(rule) => return self.accept_rule(rule).await,
             Op::McpPrompt { server, prompt, args } => return self.mcp_prompt(server, prompt, args).await,
             Op::SetPolicy(policy) => self.set_policy(policy),

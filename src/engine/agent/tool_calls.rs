@@ -126,6 +126,13 @@ impl Engine {
         match input {
             ToolInput::AskUser { question } => self.ask_user(question).await,
             ToolInput::Skill { name, file } => Ok(self.skill_tool(&name, file.as_deref())),
+            ToolInput::Dependencies => {
+                let (content, is_error) = self.dependencies_tool().await?;
+                if is_error {
+                    return Ok(Outcome::error(content));
+                }
+                Ok(self.screen_for_injection("the dependency report", content))
+            }
             ToolInput::Graph(query) => {
                 let source = call_summary(call);
                 let (content, is_error) = self.graph_tool(query).await?;

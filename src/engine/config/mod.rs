@@ -54,6 +54,8 @@ pub struct Config {
     /// Hooks (Claude Code's protocol) from the user's config: `[[hooks.PreToolUse]]` …. A
     /// repository's `[hooks]` never lands here: see [`Config::repo_hooks`].
     pub hooks: HookSettings,
+    /// `[project_config]`: JSON Schemas for the repository's config files (`kv1nt config-check`).
+    pub project_config: crate::engine::project::schema::ProjectConfigSettings,
     /// Key overrides: action name → one key ("ctrl+q") or several. Checked by the app's keymap.
     pub keymap: BTreeMap<String, KeyList>,
     /// The repository's `.kv1nt/config.toml` is trusted (recorded by `kv1nt trust` or the

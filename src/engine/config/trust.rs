@@ -48,6 +48,7 @@ pub const HARMLESS: &[(&str, Option<&str>)] = &[
     ("checks.when", None), ("checks.max_syntax_retries", None), ("checks.max_fix_rounds", None),
     ("checks.clippy", None), ("checks.auto_detect", Some("false")),
     ("learning.enabled", Some("false")), ("learning.examples", None), ("learning.example_tokens", None),
+    ("project_config.schemas.", None),
 ];
 
 /// Whether `key = value` from an untrusted repository file may apply.

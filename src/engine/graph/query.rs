@@ -69,6 +69,14 @@ pub struct GraphStats {
     pub by_relation: Vec<(RelationKind, usize)>,
 }
 
+/// The entity columns [`entity_from_row`] reads, for queries outside the graph module.
+pub const ENTITY_COLUMNS: &str = ENTITY_COLS;
+
+/// An entity from a row selected with [`ENTITY_COLUMNS`].
+pub fn entity_from_row(r: &rusqlite::Row) -> rusqlite::Result<Entity> {
+    entity_row(r)
+}
+
 pub(super) const ENTITY_COLS: &str = "e.id, e.name, e.qualified_name, e.kind, e.file, e.start_line, e.end_line, e.signature, e.doc, e.complexity";
 
 pub(super) fn entity_row(r: &rusqlite::Row) -> rusqlite::Result<Entity> {

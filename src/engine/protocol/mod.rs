@@ -20,6 +20,7 @@ pub mod graph;
 pub mod hooks;
 pub mod learn;
 pub mod mcp;
+pub mod project;
 pub mod stats;
 pub mod syntax;
 pub mod templates;
@@ -40,6 +41,7 @@ pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use hooks::{HookOutcome, HookReport, HookSource};
 pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
+pub use project::{ProjectOp, ProjectReply};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
@@ -222,6 +224,9 @@ pub enum Op {
     /// Propose adding this rule (one of `Event::Conventions`) to `KV1NT.md`: an edit through
     /// the gate like any other (`agent::learn`).
     AcceptRule(learn::Rule),
+    /// Project knowledge: the dependency or configuration report, or a proposal through the
+    /// gate (a manifest edit, `.env.example`); answered by `Event::Project`.
+    Project(ProjectOp),
     /// `/SERVER:PROMPT key=value …`: the MCP prompt's messages become a turn's prompt (`args`
     /// as typed; a malformed or undeclared argument ends the turn with the reason).
     McpPrompt { server: String, prompt: String, args: String },
@@ -339,6 +344,8 @@ pub enum Event {
     Stats(Box<stats::StatsReport>),
     /// The candidate conventions `Op::Learn` asked for, strongest evidence first.
     Conventions(Vec<learn::Rule>),
+    /// The answer to `Op::Project`: a report, or what became of a proposal.
+    Project(ProjectReply),
     /// The MCP servers: state, tools, recent errors (answer to `Op::McpStatus`).
     McpStatus(Vec<McpServerReport>),
     /// An MCP server started, failed or restarted, or one of its tools or prompts was used.

@@ -22,7 +22,7 @@ use crate::engine::llm::types::ToolSpec;
 use crate::engine::sandbox::{Language, MAX_WALL_SECS};
 
 /// Every tool name, in the order of [`tool_specs`].
-pub const TOOL_NAMES: [&str; 10] = [
+pub const TOOL_NAMES: [&str; 11] = [
     "read_file",
     "list_dir",
     "grep",
@@ -33,6 +33,7 @@ pub const TOOL_NAMES: [&str; 10] = [
     "create_branch",
     "ask_user",
     "skill",
+    "dependencies",
 ];
 
 /// A tool call's arguments, parsed and checked.
@@ -62,6 +63,9 @@ pub enum ToolInput {
         name: String,
         file: Option<String>,
     },
+    /// The dependency report: missing, unused, duplicated, conflicting (read-only;
+    /// `engine::project::deps`).
+    Dependencies,
 }
 
 /// `run`: a shell command in the project directory, or a snippet in a fresh scratch directory.
@@ -108,6 +112,7 @@ impl ToolInput {
             ToolInput::Branch { .. } => "create_branch",
             ToolInput::AskUser { .. } => "ask_user",
             ToolInput::Skill { .. } => "skill",
+            ToolInput::Dependencies => "dependencies",
         }
     }
 }
@@ -236,6 +241,15 @@ pub fn tool_specs() -> Vec<ToolSpec> {
                 "file": {"type": "string", "description": "A file of the skill, relative to its folder, e.g. \"reference.md\"."}
             }, "required": ["name"], "additionalProperties": false}),
         ),
+        spec(
+            "dependencies",
+            "What the project depends on against what its manifests declare (Cargo.toml, \
+             pyproject.toml, requirements*.txt, package.json, go.mod and their lockfiles), from the \
+             code's imports: missing (imported, not declared — with the files), unused (declared, never \
+             imported), duplicated versions in a lockfile, and conflicting requirements between \
+             manifests. Read-only.",
+            json!({"type": "object", "properties": {}, "additionalProperties": false}),
+        ),
     ]
 }
 
@@ -313,6 +327,10 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
         "run" => {
             a.only(&[("command", false), ("language", false), ("code", false), ("timeout_secs", false)])?;
             ToolInput::Run(run_args(&a)?)
+        }
+        "dependencies" => {
+            a.only(&[])?;
+            ToolInput::Dependencies
         }
         "skill" => {
             a.only(&[("name", true), ("file", false)])?;

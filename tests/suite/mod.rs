@@ -53,6 +53,7 @@ mod store;
 mod syntax_gate;
 mod templates;
 mod test_results;
+mod text_tool_calls;
 mod tools;
 mod trust;
 mod ui;

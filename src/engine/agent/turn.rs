@@ -3,7 +3,7 @@
 //! tool calls it made through the approval gate; the loop ends when the model stops calling
 //! tools, at the step limit, or when the user cancels.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::reply::Interrupt;
@@ -58,6 +58,8 @@ pub(super) struct TurnState {
     pub prompt_variant: String,
     /// Few-shot examples from the user's accepted edits (`examples.rs`), in every request.
     pub examples: Vec<crate::engine::learning::examples::Example>,
+    /// The tools whose malformed arguments the model was already asked to repair (`repair.rs`).
+    pub repaired: HashSet<String>,
 }
 
 /// Why a reply could not start.
@@ -156,8 +158,9 @@ impl Engine {
             if flow == LoopControl::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {
                 return (outcome, flow);
             }
+            // A native reply's calls written as text were made its calls by `recognise_text_calls`.
             let calls = if self.text_tools {
-                text_protocol::parse_calls(&reply.text)
+                text_protocol::parse_calls(&reply.text, &self.offered_tools())
             } else {
                 reply.tool_calls.clone()
             };
@@ -319,7 +322,7 @@ impl Engine {
     /// `read-only` (they would only be refused, and a small model does better with fewer tools);
     /// so are MCP tools not declared read-only. MCP tools come last, as `SERVER__TOOL`. `skill`
     /// is offered only when there are skills; a custom command's `allowed-tools` narrows the rest.
-    fn offered_tools(&self) -> Vec<ToolSpec> {
+    pub(super) fn offered_tools(&self) -> Vec<ToolSpec> {
         let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
         crate::engine::tools::tool_specs()
             .into_iter()

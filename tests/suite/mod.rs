@@ -32,6 +32,7 @@ mod mcp_cli;
 mod mcp_http;
 mod mcp_project;
 mod mcp_prompts;
+mod model_profile;
 mod proposals;
 mod providers;
 mod pty_e2e;

@@ -11,7 +11,7 @@
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
-//! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`).
+//! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`), the small-model profile (`profile`).
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -30,6 +30,7 @@ pub mod intents;
 mod learn;
 mod mcp_tools;
 mod one_shot;
+pub mod profile;
 pub mod prompt;
 mod pull_request;
 mod repair;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
-use super::{intents, text_protocol};
+use super::{intents, profile, prompt, text_protocol};
 use crate::engine::approval::Policy;
 use crate::engine::config::{ToolChoiceConfig, ToolMode};
 use crate::engine::llm::context::fit_history;
@@ -349,15 +349,26 @@ impl Engine {
     }
 
     /// The request for `kind`, with the history trimmed to its context window.
+    /// With the small-model profile (`profile.rs`): the short system prompt, the core tools, and
+    /// no graph sections or few-shot examples.
     fn request_for(&self, kind: ProviderKind, model: &str) -> ChatRequest {
-        let tools = self.offered_tools();
-        let mut system = self.system_prompt.clone();
+        let small = self.config.small_profile(kind);
+        let mut tools = self.offered_tools();
+        let mut system = if small {
+            let request = self.history.get((self.turn.number as usize).saturating_sub(1));
+            tools = profile::small_tools(tools, request.map_or("", |m| m.text.as_str()));
+            prompt::small_system_prompt(&self.workspace, &self.config.context)
+        } else {
+            self.system_prompt.clone()
+        };
         if let Some(intent) = self.turn.intent {
             system.push_str("\n\n# This request\n\n");
             system.push_str(intents::template(intent));
         }
-        system.push_str(&self.turn.graph_context);
-        system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
+        if !small {
+            system.push_str(&self.turn.graph_context);
+            system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
+        }
         if self.text_tools {
             system.push_str(&text_protocol::instructions(&tools));
         }

@@ -126,6 +126,8 @@ pub struct LlmConfig {
     pub idle_timeout_secs: u64,
     pub connect_timeout_secs: u64,
     pub temperature: Option<f32>,
+    /// Which prompt and tool set the model gets (`agent/profile.rs`).
+    pub profile: Profile,
 }
 
 impl Default for LlmConfig {
@@ -140,6 +142,7 @@ impl Default for LlmConfig {
             idle_timeout_secs: 60,
             connect_timeout_secs: 10,
             temperature: None,
+            profile: Profile::Auto,
         }
     }
 }
@@ -260,6 +263,21 @@ impl Default for AgentConfig {
     }
 }
 
+/// `llm.profile`: `small` gives a model a short system prompt and only the core tools, so a
+/// small context window is not spent on instructions and schemas; `auto` picks it for a context
+/// window of at most [`SMALL_CONTEXT_WINDOW`] tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Auto,
+    Small,
+    Full,
+}
+
+/// The largest context window `llm.profile = "auto"` treats as a small model's.
+pub const SMALL_CONTEXT_WINDOW: usize = 8_192;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ToolMode {
@@ -335,6 +353,15 @@ impl Config {
             ProviderKind::Anthropic => self.anthropic.context_window,
             ProviderKind::Ollama => self.ollama.num_ctx as usize,
             ProviderKind::OpenAi => self.openai.context_window,
+        }
+    }
+
+    /// Whether `kind`'s model gets the small-model profile (`llm.profile`, or its context window).
+    pub fn small_profile(&self, kind: ProviderKind) -> bool {
+        match self.llm.profile {
+            Profile::Small => true,
+            Profile::Full => false,
+            Profile::Auto => self.context_window(kind) <= SMALL_CONTEXT_WINDOW,
         }
     }
 

@@ -33,6 +33,7 @@ mod mcp_http;
 mod mcp_project;
 mod mcp_prompts;
 mod model_profile;
+mod ollama_probe;
 mod proposals;
 mod providers;
 mod pty_e2e;

@@ -13,11 +13,11 @@ use crate::engine::approval::Policy;
 use crate::engine::config::{ToolChoiceConfig, ToolMode};
 use crate::engine::llm::context::fit_history;
 use crate::engine::llm::oneshot::{FALLBACK_TITLE, fallback_body};
-use crate::engine::llm::providers;
 use crate::engine::llm::router::start_with_retries;
 use crate::engine::llm::{
     ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec, Usage,
 };
+use crate::engine::llm::{ollama, providers};
 use crate::engine::protocol::{Event, Intent, LogLevel, McpHint, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
@@ -225,6 +225,13 @@ impl Engine {
         let mut failures: Vec<LlmError> = Vec::new();
         loop {
             let provider = providers::build(kind, &self.config, &self.secrets, &self.client);
+            if kind == ProviderKind::Ollama {
+                // Its context window (and so the profile and trimming) comes from the model.
+                let (client, host, model) =
+                    (self.client.clone(), self.config.ollama.host.clone(), provider.model().to_string());
+                let probe = async move { ollama::probe(&client, &host, &model).await };
+                self.unless_interrupted(probe).await.map_err(StartError::Interrupted)?;
+            }
             let request = self.request_for(kind, provider.model());
             let policy = providers::retry_policy(&self.config);
             let events = self.events.clone();

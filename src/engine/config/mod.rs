@@ -173,8 +173,14 @@ pub struct OllamaConfig {
     pub host: String,
     pub model: String,
     /// Sent as `options.num_ctx` on every request: Ollama's own default (2048–4096) silently
-    /// truncates long prompts. Also the context window used for trimming.
+    /// truncates long prompts. Also the context window used for trimming. 0 (the default): the
+    /// model's own context length from `/api/show`, at most `max_ctx`.
     pub num_ctx: u64,
+    /// The largest `num_ctx` taken from a model's context length (memory grows with it).
+    pub max_ctx: u64,
+    /// How long Ollama keeps the model loaded after a request (`"5m"`, `"1h"`, `"-1"` for
+    /// always, `"0"` to unload at once); Ollama's default when unset.
+    pub keep_alive: Option<String>,
     pub max_tokens: u32,
 }
 
@@ -183,7 +189,9 @@ impl Default for OllamaConfig {
         Self {
             host: super::llm::ollama::DEFAULT_HOST.into(),
             model: "qwen2.5-coder:7b".into(),
-            num_ctx: 32_768,
+            num_ctx: 0,
+            max_ctx: 32_768,
+            keep_alive: None,
             max_tokens: 4_096,
         }
     }
@@ -351,9 +359,20 @@ impl Config {
     pub fn context_window(&self, kind: ProviderKind) -> usize {
         match kind {
             ProviderKind::Anthropic => self.anthropic.context_window,
-            ProviderKind::Ollama => self.ollama.num_ctx as usize,
+            ProviderKind::Ollama => self.ollama_num_ctx() as usize,
             ProviderKind::OpenAi => self.openai.context_window,
         }
+    }
+
+    /// The `num_ctx` Ollama gets: `ollama.num_ctx` when set, else the model's context length
+    /// once probed (`llm::ollama::probed`), at most `ollama.max_ctx`.
+    pub fn ollama_num_ctx(&self) -> u64 {
+        if self.ollama.num_ctx > 0 {
+            return self.ollama.num_ctx;
+        }
+        let probed = super::llm::ollama::probed(&self.ollama.host, &self.ollama.model);
+        let max = self.ollama.max_ctx.max(1);
+        probed.and_then(|info| info.context_length).map_or(max, |n| n.clamp(1, max))
     }
 
     /// Whether `kind`'s model gets the small-model profile (`llm.profile`, or its context window).

@@ -33,7 +33,7 @@ pub const HARMLESS: &[(&str, Option<&str>)] = &[
     ("llm.fallback", Some("none")), ("llm.profile", None), ("llm.fallback_confirm", Some("true")),
     ("anthropic.model", None), ("anthropic.max_tokens", None), ("anthropic.context_window", None),
     ("openai.model", None), ("openai.max_tokens", None), ("openai.context_window", None),
-    ("ollama.model", None), ("ollama.num_ctx", None), ("ollama.max_tokens", None),
+    ("ollama.model", None), ("ollama.num_ctx", None), ("ollama.max_ctx", None), ("ollama.keep_alive", None), ("ollama.max_tokens", None),
     ("context.", None),
     ("ui.theme", None), ("ui.mouse", None),
     ("session.checkpoint_ms", None),

@@ -1,7 +1,7 @@
-//! The real local model server (`../shared/local-model/serve.py`: llama.cpp via
+//! The real local model server (`scripts/local-model/serve.py`: llama.cpp via
 //! xllamacpp serving Gemma 3 270M or a MiniLM embedding model) for end-to-end tests.
 //!
-//! `scripts/test` runs `setup.sh` and exports `KV1NT_MODEL_PYTHON`, `KV1NT_CHAT_MODEL`
+//! `scripts/test` runs `scripts/local-model/setup.sh` and exports `KV1NT_MODEL_PYTHON`, `KV1NT_CHAT_MODEL`
 //! (and `KV1NT_EMBED_MODEL` when embeddings were set up). [`LocalModelServer::start`]
 //! serves one model on a free loopback port and waits until `GET /v1/models` answers
 //! 200. With `KV1NT_SKIP_REAL_MODEL=1` it returns `Ok(None)` and tests skip; without
@@ -56,7 +56,7 @@ fn env_var(name: &str) -> Result<String, String> {
         Ok(v) if !v.is_empty() => Ok(v),
         _ => Err(format!(
             "{name} is not set. The real-model tests need the local model server: run the \
-             tests with `scripts/test` (it installs the model via ../shared/local-model/setup.sh \
+             tests with `scripts/test` (it installs the model with scripts/local-model/setup.sh \
              and exports KV1NT_MODEL_PYTHON/KV1NT_CHAT_MODEL), or set KV1NT_SKIP_REAL_MODEL=1 \
              to skip them."
         )),
@@ -83,14 +83,7 @@ impl LocalModelServer {
             LocalModel::Chat => env_var("KV1NT_CHAT_MODEL")?,
             LocalModel::Embed => env_var("KV1NT_EMBED_MODEL")?,
         };
-        let serve = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/local-model/serve.py");
-        if !serve.is_file() {
-            return Err(format!(
-                "{} is missing: the repository must be cloned with `shared/` beside it \
-                 (or set KV1NT_SKIP_REAL_MODEL=1)",
-                serve.display()
-            ));
-        }
+        let serve = serve_script();
         if !Path::new(&model_file).is_file() {
             return Err(format!("model file {model_file} is missing: run scripts/test again"));
         }
@@ -203,6 +196,11 @@ impl Drop for LocalModelServer {
         }
         let _ = self.child.wait();
     }
+}
+
+/// The in-repository `scripts/local-model/serve.py`.
+pub fn serve_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/local-model/serve.py")
 }
 
 /// A port that was free a moment ago on 127.0.0.1.

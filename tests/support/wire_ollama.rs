@@ -3,6 +3,10 @@
 //! `GET /api/tags`, `POST /api/embed` (plus the legacy `/api/embeddings`),
 //! `POST /api/show`, `GET /api/version` and `GET /`.
 //!
+//! `/api/show` follows the model's name, so a test picks what it answers: `…ctxN…` gives a
+//! context length of N tokens (else 32768), `…notools…` leaves `tools` out of `capabilities`,
+//! and a name starting `missing` is not found (404 `model '…' not found`, like Ollama).
+//!
 //! Each stream line is one JSON object plus `\n`. Tool calls arrive in a
 //! message's `tool_calls` with `arguments` as a JSON object (not a string);
 //! the final line has `done: true`, `done_reason` and timing/token counts.
@@ -177,6 +181,18 @@ pub(super) fn route(method: &str, path: &str, body: &Value, models: &[String]) -
                 .or_else(|| body.get("name"))
                 .and_then(Value::as_str)
                 .unwrap_or("scripted:latest");
+            if name.starts_with("missing") {
+                return Some(Reply::json(404, &error_body(&format!("model '{name}' not found"))));
+            }
+            let context_length = name
+                .split_once("ctx")
+                .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect::<String>())
+                .and_then(|digits| digits.parse::<u64>().ok())
+                .unwrap_or(32768);
+            let capabilities: Vec<&str> = ["completion", "tools", "vision"]
+                .into_iter()
+                .filter(|c| *c != "tools" || !name.contains("notools"))
+                .collect();
             Reply::json(
                 200,
                 &json!({
@@ -184,9 +200,9 @@ pub(super) fn route(method: &str, path: &str, body: &Value, models: &[String]) -
                     "template": "{{ .Prompt }}", "details": tag(name)["details"],
                     "model_info": {"general.architecture": "scripted",
                                    "general.parameter_count": 1_000_000_000u64,
-                                   "scripted.context_length": 32768,
+                                   "scripted.context_length": context_length,
                                    "scripted.embedding_length": 8},
-                    "capabilities": ["completion", "tools"],
+                    "capabilities": capabilities,
                     "modified_at": "2026-01-01T00:00:00Z"
                 }),
             )

@@ -10,7 +10,8 @@
 //! the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
-//! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol.
+//! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
+//! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`), the small-model profile (`profile`).
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -31,8 +32,10 @@ mod learn;
 mod mcp_tools;
 mod one_shot;
 mod project;
+pub mod profile;
 pub mod prompt;
 mod pull_request;
+mod repair;
 mod reply;
 mod run_changes;
 mod runs;

@@ -68,6 +68,9 @@ impl Engine {
             }
         };
         drop(stream); // closes the connection now, before the database write
+        if matches!(outcome, TurnOutcome::Complete { .. }) {
+            self.recognise_text_calls(&mut reply);
+        }
         self.turn.last_usage = usage;
         self.finish_reply(&reply, row, &outcome);
         (reply, outcome, flow)

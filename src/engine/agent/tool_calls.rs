@@ -108,6 +108,9 @@ impl Engine {
                 call.name
             )));
         }
+        if let Some(refused) = self.malformed_arguments(call) {
+            return Ok(refused);
+        }
         if let Some(tool) = self.mcp.tool(&call.name) {
             return self.mcp_tool(call, tool, after_denial).await;
         }

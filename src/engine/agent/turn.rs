@@ -3,21 +3,21 @@
 //! tool calls it made through the approval gate; the loop ends when the model stops calling
 //! tools, at the step limit, or when the user cancels.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
-use super::{intents, text_protocol};
+use super::{intents, profile, prompt, text_protocol};
 use crate::engine::approval::Policy;
 use crate::engine::config::{ToolChoiceConfig, ToolMode};
 use crate::engine::llm::context::fit_history;
 use crate::engine::llm::oneshot::{FALLBACK_TITLE, fallback_body};
-use crate::engine::llm::providers;
 use crate::engine::llm::router::start_with_retries;
 use crate::engine::llm::{
     ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec, Usage,
 };
+use crate::engine::llm::{ollama, providers};
 use crate::engine::protocol::{Event, Intent, LogLevel, McpHint, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
@@ -63,6 +63,8 @@ pub(super) struct TurnState {
     pub prompt_variant: String,
     /// Few-shot examples from the user's accepted edits (`examples.rs`), in every request.
     pub examples: Vec<crate::engine::learning::examples::Example>,
+    /// The tools whose malformed arguments the model was already asked to repair (`repair.rs`).
+    pub repaired: HashSet<String>,
 }
 
 /// Why a reply could not start.
@@ -161,8 +163,9 @@ impl Engine {
             if flow == LoopControl::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {
                 return (outcome, flow);
             }
+            // A native reply's calls written as text were made its calls by `recognise_text_calls`.
             let calls = if self.text_tools {
-                text_protocol::parse_calls(&reply.text)
+                text_protocol::parse_calls(&reply.text, &self.offered_tools())
             } else {
                 reply.tool_calls.clone()
             };
@@ -245,6 +248,13 @@ impl Engine {
         let mut failures: Vec<LlmError> = Vec::new();
         loop {
             let provider = providers::build(kind, &self.config, &self.secrets, &self.client);
+            if kind == ProviderKind::Ollama {
+                // Its context window (and so the profile and trimming) comes from the model.
+                let (client, host, model) =
+                    (self.client.clone(), self.config.ollama.host.clone(), provider.model().to_string());
+                let probe = async move { ollama::probe(&client, &host, &model).await };
+                self.unless_interrupted(probe).await.map_err(StartError::Interrupted)?;
+            }
             let request = self.request_for(kind, provider.model());
             let policy = providers::retry_policy(&self.config);
             let events = self.events.clone();
@@ -342,7 +352,7 @@ impl Engine {
     /// `read-only` (they would only be refused, and a small model does better with fewer tools);
     /// so are MCP tools not declared read-only. MCP tools come last, as `SERVER__TOOL`. `skill`
     /// is offered only when there are skills; a custom command's `allowed-tools` narrows the rest.
-    fn offered_tools(&self) -> Vec<ToolSpec> {
+    pub(super) fn offered_tools(&self) -> Vec<ToolSpec> {
         let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
         crate::engine::tools::tool_specs()
             .into_iter()
@@ -369,15 +379,26 @@ impl Engine {
     }
 
     /// The request for `kind`, with the history trimmed to its context window.
+    /// With the small-model profile (`profile.rs`): the short system prompt, the core tools, and
+    /// no graph sections or few-shot examples.
     fn request_for(&self, kind: ProviderKind, model: &str) -> ChatRequest {
-        let tools = self.offered_tools();
-        let mut system = self.system_prompt.clone();
+        let small = self.config.small_profile(kind);
+        let mut tools = self.offered_tools();
+        let mut system = if small {
+            let request = self.history.get((self.turn.number as usize).saturating_sub(1));
+            tools = profile::small_tools(tools, request.map_or("", |m| m.text.as_str()));
+            prompt::small_system_prompt(&self.workspace, &self.config.context)
+        } else {
+            self.system_prompt.clone()
+        };
         if let Some(intent) = self.turn.intent {
             system.push_str("\n\n# This request\n\n");
             system.push_str(intents::template(intent));
         }
-        system.push_str(&self.turn.graph_context);
-        system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
+        if !small {
+            system.push_str(&self.turn.graph_context);
+            system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
+        }
         if self.text_tools {
             system.push_str(&text_protocol::instructions(&tools));
         }

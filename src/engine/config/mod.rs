@@ -131,6 +131,8 @@ pub struct LlmConfig {
     /// Extended thinking: `off`, `low` (Anthropic budget 4,096 tokens) or `high` (16,384);
     /// Ollama's `think` for either. `/think` changes it for the session.
     pub thinking: crate::engine::protocol::ThinkingLevel,
+    /// Which prompt and tool set the model gets (`agent/profile.rs`).
+    pub profile: Profile,
 }
 
 impl Default for LlmConfig {
@@ -146,6 +148,7 @@ impl Default for LlmConfig {
             connect_timeout_secs: 10,
             temperature: None,
             thinking: crate::engine::protocol::ThinkingLevel::Off,
+            profile: Profile::Auto,
         }
     }
 }
@@ -180,8 +183,14 @@ pub struct OllamaConfig {
     pub host: String,
     pub model: String,
     /// Sent as `options.num_ctx` on every request: Ollama's own default (2048–4096) silently
-    /// truncates long prompts. Also the context window used for trimming.
+    /// truncates long prompts. Also the context window used for trimming. 0 (the default): the
+    /// model's own context length from `/api/show`, at most `max_ctx`.
     pub num_ctx: u64,
+    /// The largest `num_ctx` taken from a model's context length (memory grows with it).
+    pub max_ctx: u64,
+    /// How long Ollama keeps the model loaded after a request (`"5m"`, `"1h"`, `"-1"` for
+    /// always, `"0"` to unload at once); Ollama's default when unset.
+    pub keep_alive: Option<String>,
     pub max_tokens: u32,
 }
 
@@ -190,7 +199,9 @@ impl Default for OllamaConfig {
         Self {
             host: super::llm::ollama::DEFAULT_HOST.into(),
             model: "qwen2.5-coder:7b".into(),
-            num_ctx: 32_768,
+            num_ctx: 0,
+            max_ctx: 32_768,
+            keep_alive: None,
             max_tokens: 4_096,
         }
     }
@@ -270,6 +281,21 @@ impl Default for AgentConfig {
     }
 }
 
+/// `llm.profile`: `small` gives a model a short system prompt and only the core tools, so a
+/// small context window is not spent on instructions and schemas; `auto` picks it for a context
+/// window of at most [`SMALL_CONTEXT_WINDOW`] tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Auto,
+    Small,
+    Full,
+}
+
+/// The largest context window `llm.profile = "auto"` treats as a small model's.
+pub const SMALL_CONTEXT_WINDOW: usize = 8_192;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ToolMode {
@@ -343,8 +369,28 @@ impl Config {
     pub fn context_window(&self, kind: ProviderKind) -> usize {
         match kind {
             ProviderKind::Anthropic => self.anthropic.context_window,
-            ProviderKind::Ollama => self.ollama.num_ctx as usize,
+            ProviderKind::Ollama => self.ollama_num_ctx() as usize,
             ProviderKind::OpenAi => self.openai.context_window,
+        }
+    }
+
+    /// The `num_ctx` Ollama gets: `ollama.num_ctx` when set, else the model's context length
+    /// once probed (`llm::ollama::probed`), at most `ollama.max_ctx`.
+    pub fn ollama_num_ctx(&self) -> u64 {
+        if self.ollama.num_ctx > 0 {
+            return self.ollama.num_ctx;
+        }
+        let probed = super::llm::ollama::probed(&self.ollama.host, &self.ollama.model);
+        let max = self.ollama.max_ctx.max(1);
+        probed.and_then(|info| info.context_length).map_or(max, |n| n.clamp(1, max))
+    }
+
+    /// Whether `kind`'s model gets the small-model profile (`llm.profile`, or its context window).
+    pub fn small_profile(&self, kind: ProviderKind) -> bool {
+        match self.llm.profile {
+            Profile::Small => true,
+            Profile::Full => false,
+            Profile::Auto => self.context_window(kind) <= SMALL_CONTEXT_WINDOW,
         }
     }
 

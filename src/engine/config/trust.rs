@@ -30,10 +30,10 @@ pub const TRUST_FILE: &str = "trusted.toml";
 pub const HARMLESS: &[(&str, Option<&str>)] = &[
     ("llm.temperature", None), ("llm.max_retries", None), ("llm.retry_base_ms", None),
     ("llm.retry_max_ms", None), ("llm.idle_timeout_secs", None), ("llm.connect_timeout_secs", None),
-    ("llm.fallback", Some("none")), ("llm.fallback_confirm", Some("true")),
+    ("llm.fallback", Some("none")), ("llm.profile", None), ("llm.fallback_confirm", Some("true")),
     ("anthropic.model", None), ("anthropic.max_tokens", None), ("anthropic.context_window", None),
     ("openai.model", None), ("openai.max_tokens", None), ("openai.context_window", None),
-    ("ollama.model", None), ("ollama.num_ctx", None), ("ollama.max_tokens", None),
+    ("ollama.model", None), ("ollama.num_ctx", None), ("ollama.max_ctx", None), ("ollama.keep_alive", None), ("ollama.max_tokens", None),
     ("context.", None),
     ("ui.theme", None), ("ui.mouse", None),
     ("session.checkpoint_ms", None),

@@ -1,6 +1,14 @@
 //! Ollama's native API: streaming `POST /api/chat` (NDJSON) with tools and an explicit `num_ctx`,
 //! models from `GET /api/tags`.
 //!
+//! Each model is probed once per process with `POST /api/show` ([`probed`] keeps the answer):
+//! its context length (`model_info["<arch>.context_length"]`) becomes `num_ctx` unless the user
+//! set one, at most `ollama.max_ctx`, so Ollama's small default never silently cuts the system
+//! prompt and tools; its `capabilities` (tools, vision, thinking) say whether tools may be sent —
+//! a model without `tools` is refused before the request with the "does not support tools"
+//! error that moves the agent to the text tool protocol. `keep_alive` is passed through. A
+//! missing model (404) names the `ollama pull` that fixes it.
+//!
 //! Request and response bodies are ollama-rs types (`ChatMessageRequest`, `ChatMessageResponse`,
 //! `ModelOptions`), and `/api/tags` goes through `Ollama::list_local_models`. The chat stream
 //! itself is read by our own NDJSON framing: ollama-rs 0.3.6's stream drops any network chunk that
@@ -8,6 +16,8 @@
 //! would scribble over the TUI), and folds HTTP statuses into a string, so 404 "model not found"
 //! could not be told from a 500.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -34,8 +44,73 @@ pub struct OllamaProvider {
     client: reqwest::Client,
     host: String,
     model: String,
+    /// 0: the model's context length, at most `max_ctx`.
     num_ctx: u64,
+    max_ctx: u64,
+    keep_alive: Option<String>,
     idle_timeout: Duration,
+}
+
+/// What `/api/show` says about a model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelInfo {
+    /// `model_info["<arch>.context_length"]`: the context the model was trained for.
+    pub context_length: Option<u64>,
+    /// `capabilities`: `completion`, `tools`, `vision`, `thinking`, `embedding`, …
+    pub capabilities: Vec<String>,
+}
+
+impl ModelInfo {
+    /// Whether the model takes tools; an older Ollama that lists no capabilities is trusted.
+    pub fn supports_tools(&self) -> bool {
+        self.capabilities.is_empty() || self.capabilities.iter().any(|c| c == "tools")
+    }
+
+    /// Parse an `/api/show` answer.
+    pub fn from_show(show: &Value) -> ModelInfo {
+        let info = &show["model_info"];
+        let context_length = info["general.architecture"]
+            .as_str()
+            .and_then(|arch| info[format!("{arch}.context_length")].as_u64())
+            .filter(|n| *n > 0);
+        let capabilities = show["capabilities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect();
+        ModelInfo { context_length, capabilities }
+    }
+}
+
+/// Models already probed, by (normalised host, model).
+static PROBED: LazyLock<Mutex<HashMap<(String, String), ModelInfo>>> = LazyLock::new(Default::default);
+
+/// `model`'s `/api/show` answer, asked once per process (the agent asks before building a
+/// request, so its context window is known); `None` when it cannot be had (an old or
+/// unreachable server, a missing model: the chat request then says why).
+pub async fn probe(client: &reqwest::Client, host: &str, model: &str) -> Option<ModelInfo> {
+    if let Some(info) = probed(host, model) {
+        return Some(info);
+    }
+    let host = normalize_host(host);
+    let url = format!("{host}/api/show");
+    let request = client.post(&url).json(&serde_json::json!({"model": model}));
+    let response = request.timeout(Duration::from_secs(10)).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let info = ModelInfo::from_show(&response.json::<Value>().await.ok()?);
+    let mut cache = PROBED.lock().unwrap_or_else(|e| e.into_inner());
+    cache.insert((host, model.to_string()), info.clone());
+    Some(info)
+}
+
+/// What `/api/show` said about `model` on `host`, if it was probed in this process.
+pub fn probed(host: &str, model: &str) -> Option<ModelInfo> {
+    let cache = PROBED.lock().unwrap_or_else(|e| e.into_inner());
+    cache.get(&(normalize_host(host), model.to_string())).cloned()
 }
 
 /// `OLLAMA_HOST` as Ollama's own CLI reads it: scheme defaults to http, port to 11434.
@@ -61,7 +136,31 @@ impl OllamaProvider {
         num_ctx: u64,
         idle_timeout: Duration,
     ) -> Self {
-        Self { client, host: normalize_host(host), model: model.to_string(), num_ctx, idle_timeout }
+        Self {
+            client,
+            host: normalize_host(host),
+            model: model.to_string(),
+            num_ctx,
+            max_ctx: 32_768,
+            keep_alive: None,
+            idle_timeout,
+        }
+    }
+
+    /// The bound on a `num_ctx` taken from the model (`ollama.max_ctx`).
+    pub fn with_max_ctx(mut self, max_ctx: u64) -> Self {
+        self.max_ctx = max_ctx.max(1);
+        self
+    }
+
+    /// `ollama.keep_alive`, sent with every request when set.
+    pub fn with_keep_alive(mut self, keep_alive: Option<String>) -> Self {
+        self.keep_alive = keep_alive.filter(|k| !k.trim().is_empty());
+        self
+    }
+
+    async fn model_info(&self) -> Option<ModelInfo> {
+        probe(&self.client, &self.host, &self.model).await
     }
 
     fn ollama(&self) -> Result<Ollama, LlmError> {
@@ -85,9 +184,38 @@ impl Provider for OllamaProvider {
     fn start(&self, req: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
         Box::pin(async move {
             self.ollama()?; // validates the host before any request
+            let info = self.model_info().await;
+            if let Some(info) = &info
+                && !req.tools.is_empty()
+                && !info.supports_tools()
+            {
+                return Err(LlmError::Http {
+                    provider: KIND,
+                    status: 400,
+                    message: format!(
+                        "{} does not support tools (its capabilities: {})",
+                        req.model,
+                        info.capabilities.join(", ")
+                    ),
+                });
+            }
+            let num_ctx = match (self.num_ctx, info.and_then(|i| i.context_length)) {
+                (0, Some(length)) => length.min(self.max_ctx),
+                (0, None) => self.max_ctx,
+                (set, _) => set,
+            };
             let url = format!("{}/api/chat", self.host);
-            let body = request_body(&req, self.num_ctx);
-            let response = http::send(KIND, self.client.post(&url).json(&body), &url, &req.model).await?;
+            let mut body = request_body(&req, num_ctx);
+            if let Some(keep_alive) = &self.keep_alive {
+                // A number of seconds goes as a number, a duration ("5m") as a string.
+                body["keep_alive"] = keep_alive
+                    .trim()
+                    .parse::<i64>()
+                    .map_or_else(|_| Value::from(keep_alive.trim()), Value::from);
+            }
+            let response = http::send(KIND, self.client.post(&url).json(&body), &url, &req.model)
+                .await
+                .map_err(pull_hint)?;
             Ok(http::pump(KIND, response, self.idle_timeout, OllamaDecoder::default()))
         })
     }
@@ -101,6 +229,18 @@ impl Provider for OllamaProvider {
             })?;
             Ok(models.into_iter().map(|m| m.name).collect())
         })
+    }
+}
+
+/// A missing model's error names the command that fetches it.
+fn pull_hint(error: LlmError) -> LlmError {
+    match error {
+        LlmError::UnknownModel { provider, model, message } => {
+            let message =
+                format!("{message}. Download it with `ollama pull {model}`, or pick another with /models");
+            LlmError::UnknownModel { provider, model, message }
+        }
+        other => other,
     }
 }
 

@@ -31,13 +31,11 @@ pub fn build(
             )
             .with_prompt_cache(config.anthropic.prompt_cache),
         ),
-        ProviderKind::Ollama => Arc::new(OllamaProvider::new(
-            client.clone(),
-            &config.ollama.host,
-            model,
-            config.ollama.num_ctx,
-            idle,
-        )),
+        ProviderKind::Ollama => Arc::new(
+            OllamaProvider::new(client.clone(), &config.ollama.host, model, config.ollama.num_ctx, idle)
+                .with_max_ctx(config.ollama.max_ctx)
+                .with_keep_alive(config.ollama.keep_alive.clone()),
+        ),
         ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(
             client.clone(),
             &config.openai.base_url,

@@ -246,7 +246,8 @@ fn a_real_write_passes_the_syntax_gate_with_the_verdict_of_a_full_parse() {
     // which exec, having no terminal, answers by denying.
     // The full profile: this test was tuned on its prompt and tool list (the small profile,
     // `auto` for this 8k model, made the 270M model recite the prompt instead).
-    let config = "[llm]\ntemperature = 0.0\nprofile = \"full\"\n[agent]\ntool_choice = \"required\"\nmax_steps = 2\n";
+    let config =
+        "[llm]\ntemperature = 0.0\nprofile = \"full\"\n[agent]\ntool_choice = \"required\"\nmax_steps = 2\n";
     std::fs::write(repo.path().join(".kv1nt/config.toml"), config).unwrap();
     let out = run_exec_with(
         &server,

@@ -58,6 +58,8 @@ pub(super) struct TurnState {
     pub prompt_variant: String,
     /// Few-shot examples from the user's accepted edits (`examples.rs`), in every request.
     pub examples: Vec<crate::engine::learning::examples::Example>,
+    /// The current step's reply speaks the text tool protocol ([`Engine::text_tools_for`]).
+    pub text_tools: bool,
 }
 
 /// Why a reply could not start.
@@ -156,7 +158,8 @@ impl Engine {
             if flow == LoopControl::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {
                 return (outcome, flow);
             }
-            let calls = if self.text_tools {
+            self.turn.text_tools = self.text_tools_for(kind);
+            let calls = if self.turn.text_tools {
                 text_protocol::parse_calls(&reply.text)
             } else {
                 reply.tool_calls.clone()
@@ -282,6 +285,12 @@ impl Engine {
         }
     }
 
+    /// Whether `kind`'s replies carry tool calls in the text protocol: the session switched to
+    /// it, or the provider has no native tool calling (the built-in model).
+    fn text_tools_for(&self, kind: ProviderKind) -> bool {
+        self.text_tools || !kind.native_tools()
+    }
+
     /// A server that answers "this model does not support tools" gets the text protocol instead
     /// (only in `tool_mode = "auto"`, and only once per session).
     fn should_switch_to_text_tools(&self, error: &LlmError) -> bool {
@@ -355,7 +364,8 @@ impl Engine {
         }
         system.push_str(&self.turn.graph_context);
         system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
-        if self.text_tools {
+        let text_tools = self.text_tools_for(kind);
+        if text_tools {
             system.push_str(&text_protocol::instructions(&tools));
         }
         let window = self.config.context_window(kind);
@@ -374,14 +384,17 @@ impl Engine {
             .filter(|m| !m.text.is_empty() || !m.tool_calls.is_empty() || !m.tool_results.is_empty())
             .collect();
         let forced = self.config.agent.tool_choice == ToolChoiceConfig::Required && self.turn.step == 0;
+        // A server that refused native tools gets none; a provider without native tool calling
+        // (the built-in model) still gets the list, to constrain a forced call with a grammar.
+        let send_tools = !text_tools || !kind.native_tools();
         ChatRequest {
             model: model.to_string(),
             system,
             messages,
-            tools: if self.text_tools { Vec::new() } else { tools },
+            tools: if send_tools { tools } else { Vec::new() },
             max_tokens,
             temperature: self.config.llm.temperature,
-            tool_choice: if forced && !self.text_tools { ToolChoice::Required } else { ToolChoice::Auto },
+            tool_choice: if forced && send_tools { ToolChoice::Required } else { ToolChoice::Auto },
         }
     }
 }

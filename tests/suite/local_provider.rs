@@ -34,8 +34,9 @@ fn gguf(var: &str) -> Option<PathBuf> {
     require_found(found, "run the tests with scripts/test, which installs the test models and exports it")
 }
 
-/// The chat tests share the process's one inference thread: one at a time, so a timing is not
-/// another test's request queued on it.
+/// One test at a time: the chat tests share the process's one inference thread (a timing must not
+/// include another test's request queued on it), and llama.cpp's OpenMP threads slow down badly
+/// when several models compete for the two cores of the CI machine.
 static CHAT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn config(model: &Path) -> LocalConfig {
@@ -131,6 +132,7 @@ async fn dropping_the_stream_stops_generation_within_200_ms() {
 #[test]
 fn a_tool_round_trip_runs_through_the_engine() {
     let Some(model) = gguf("KV1NT_CHAT_MODEL") else { return };
+    let _one = CHAT.blocking_lock();
     let repo = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let config_home = tempfile::tempdir().unwrap();
@@ -177,6 +179,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_embeddings_have_384_dims_and_put_similar_texts_closer() {
     let Some(model) = gguf("KV1NT_EMBED_MODEL") else { return };
+    let _one = CHAT.lock().await;
     let embedder = LocalEmbedder::detect(&model, 2).await.unwrap();
     assert_eq!(embedder.dim(), 384);
     let texts = [
@@ -197,6 +200,7 @@ async fn offline_embeddings_have_384_dims_and_put_similar_texts_closer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_graph_falls_back_to_the_built_in_embedder_when_no_server_answers() {
     let Some(model) = gguf("KV1NT_EMBED_MODEL") else { return };
+    let _one = CHAT.lock().await;
     let at = EmbedEndpoints {
         ollama_host: "http://127.0.0.1:9".into(),
         openai_base_url: kv1nt::engine::llm::openai::DEFAULT_BASE_URL.into(),

@@ -74,6 +74,7 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
         setup.config.anthropic.max_tokens = max;
         setup.config.ollama.max_tokens = max;
         setup.config.openai.max_tokens = max;
+        setup.config.local.max_tokens = max;
     }
     // One prompt does not pay for embedding the repository (nor probe embedding servers, which
     // may be the very server answering the prompt): the graph tools search lexically, and the

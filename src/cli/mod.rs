@@ -129,7 +129,7 @@ pub enum Command {
 
 fn parse_provider(name: &str) -> Result<ProviderKind, String> {
     ProviderKind::parse(name)
-        .ok_or_else(|| format!("`{name}` is not a provider; use anthropic, ollama or openai"))
+        .ok_or_else(|| format!("`{name}` is not a provider; use anthropic, ollama, openai or local"))
 }
 
 fn parse_policy(name: &str) -> Result<Policy, String> {
@@ -139,7 +139,7 @@ fn parse_policy(name: &str) -> Result<Policy, String> {
 
 fn parse_fallback(name: &str) -> Result<config::Fallback, String> {
     config::parse_fallback(name)
-        .ok_or_else(|| format!("`{name}` is not a fallback; use none, anthropic, ollama or openai"))
+        .ok_or_else(|| format!("`{name}` is not a fallback; use none, anthropic, ollama, openai or local"))
 }
 
 /// Configuration, secrets and paths for this run.

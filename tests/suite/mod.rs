@@ -30,6 +30,8 @@ mod hooks;
 mod learn;
 mod ledger;
 mod ledger_fail_closed;
+#[cfg(feature = "local-model")]
+mod local_provider;
 mod log_file;
 mod mcp;
 mod mcp_cli;

@@ -101,7 +101,7 @@ pub const COMMANDS: &[SlashCommand] = &[
     row("models", "", "list the current provider's models (in Output)", session::models),
     row("modify", "TEXT", "change existing code", session::modify),
     row("pr", "", "open a pull request for this branch (GitHub)", git::pull_request),
-    row("provider", "anthropic|ollama|openai [MODEL]", "switch provider", session::provider),
+    row("provider", "anthropic|ollama|openai|local [MODEL]", "switch provider", session::provider),
     SlashCommand { aliases: &["exit", "q"], ..row("quit", "", "quit kv1nt", ui::quit) },
     row(
         "review",
@@ -154,7 +154,7 @@ pub enum CommandError {
     Usage { name: &'static str, synopsis: String, description: &'static str },
     #[error("`{0}` is not a policy: use read-only, ask, auto-edit or auto")]
     NotAPolicy(String),
-    #[error("`{0}` is not a provider: use anthropic, ollama or openai")]
+    #[error("`{0}` is not a provider: use anthropic, ollama, openai or local")]
     NotAProvider(String),
 }
 

@@ -21,7 +21,7 @@ impl Engine {
     /// A reply with no native tool calls on a native-tools provider: the calls its text holds
     /// become its calls.
     pub(super) fn recognise_text_calls(&self, reply: &mut Message) {
-        if self.text_tools || !reply.tool_calls.is_empty() || reply.text.is_empty() {
+        if self.turn.text_tools || !reply.tool_calls.is_empty() || reply.text.is_empty() {
             return;
         }
         let calls = text_protocol::parse_calls(&reply.text, &self.offered_tools());
@@ -52,7 +52,7 @@ impl Engine {
                 LogLevel::Info,
                 format!("asking the model to repair its call of {}: {problem}", call.name),
             );
-            let form = if self.text_tools {
+            let form = if self.turn.text_tools {
                 format!("<tool_call>{{\"name\": \"{}\", \"arguments\": {{…}}}}</tool_call>", call.name)
             } else {
                 "a tool call whose arguments are one JSON object".to_string()

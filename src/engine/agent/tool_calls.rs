@@ -79,7 +79,7 @@ impl Engine {
                 is_error: outcome.is_error,
             });
         }
-        if self.text_tools {
+        if self.turn.text_tools {
             let names = calls.iter().map(|c| c.name.as_str());
             let text = names
                 .zip(&results)

@@ -65,6 +65,8 @@ pub(super) struct TurnState {
     pub examples: Vec<crate::engine::learning::examples::Example>,
     /// The tools whose malformed arguments the model was already asked to repair (`repair.rs`).
     pub repaired: HashSet<String>,
+    /// The current step's reply speaks the text tool protocol ([`Engine::text_tools_for`]).
+    pub text_tools: bool,
 }
 
 /// Why a reply could not start.
@@ -153,6 +155,7 @@ impl Engine {
                     return (TurnOutcome::Failed { reason }, LoopControl::Continue);
                 }
             };
+            self.turn.text_tools = self.text_tools_for(kind);
             let model = self.config.model_of(kind).to_string();
             if let (Some(store), Some(session)) = (&self.store, &self.session) {
                 let _ = store.set_session_model(&session.id, kind.as_str(), &model);
@@ -164,7 +167,7 @@ impl Engine {
                 return (outcome, flow);
             }
             // A native reply's calls written as text were made its calls by `recognise_text_calls`.
-            let calls = if self.text_tools {
+            let calls = if self.turn.text_tools {
                 text_protocol::parse_calls(&reply.text, &self.offered_tools())
             } else {
                 reply.tool_calls.clone()
@@ -315,6 +318,12 @@ impl Engine {
         }
     }
 
+    /// Whether `kind`'s replies carry tool calls in the text protocol: the session switched to
+    /// it, or the provider has no native tool calling (the built-in model).
+    fn text_tools_for(&self, kind: ProviderKind) -> bool {
+        self.text_tools || !kind.native_tools()
+    }
+
     /// A server that answers "this model does not support tools" gets the text protocol instead
     /// (only in `tool_mode = "auto"`, and only once per session).
     fn should_switch_to_text_tools(&self, error: &LlmError) -> bool {
@@ -399,7 +408,8 @@ impl Engine {
             system.push_str(&self.turn.graph_context);
             system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
         }
-        if self.text_tools {
+        let text_tools = self.text_tools_for(kind);
+        if text_tools {
             system.push_str(&text_protocol::instructions(&tools));
         }
         let window = self.config.context_window(kind);
@@ -418,14 +428,17 @@ impl Engine {
             .filter(|m| !m.text.is_empty() || !m.tool_calls.is_empty() || !m.tool_results.is_empty())
             .collect();
         let forced = self.config.agent.tool_choice == ToolChoiceConfig::Required && self.turn.step == 0;
+        // A server that refused native tools gets none; a provider without native tool calling
+        // (the built-in model) still gets the list, to constrain a forced call with a grammar.
+        let send_tools = !text_tools || !kind.native_tools();
         ChatRequest {
             model: model.to_string(),
             system,
             messages,
-            tools: if self.text_tools { Vec::new() } else { tools },
+            tools: if send_tools { tools } else { Vec::new() },
             max_tokens,
             temperature: self.config.llm.temperature,
-            tool_choice: if forced && !self.text_tools { ToolChoice::Required } else { ToolChoice::Auto },
+            tool_choice: if forced && send_tools { ToolChoice::Required } else { ToolChoice::Auto },
             thinking: self.thinking,
         }
     }

@@ -361,19 +361,19 @@ fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Resul
     if let Some(name) = set("KV1NT_PROVIDER") {
         config.llm.primary = ProviderKind::parse(&name).ok_or_else(|| ConfigError::Invalid {
             path: "environment".into(),
-            message: format!("KV1NT_PROVIDER=`{name}` is not one of anthropic, ollama, openai"),
+            message: format!("KV1NT_PROVIDER=`{name}` is not one of anthropic, ollama, openai, local"),
         })?;
     }
     if let Some(name) = set("KV1NT_FALLBACK") {
         config.llm.fallback = parse_fallback(&name).ok_or_else(|| ConfigError::Invalid {
             path: "environment".into(),
-            message: format!("KV1NT_FALLBACK=`{name}` is not one of none, anthropic, ollama, openai"),
+            message: format!("KV1NT_FALLBACK=`{name}` is not one of none, anthropic, ollama, openai, local"),
         })?;
     }
     if let Some(name) = set("KV1NT_GRAPH_EMBED") {
         config.graph.embed = EmbedProvider::parse(&name).ok_or_else(|| ConfigError::Invalid {
             path: "environment".into(),
-            message: format!("KV1NT_GRAPH_EMBED=`{name}` is not one of auto, ollama, openai, none"),
+            message: format!("KV1NT_GRAPH_EMBED=`{name}` is not one of auto, ollama, openai, local, none"),
         })?;
     }
     Ok(())
@@ -386,6 +386,7 @@ pub fn parse_fallback(name: &str) -> Option<Fallback> {
             ProviderKind::Anthropic => Fallback::Anthropic,
             ProviderKind::Ollama => Fallback::Ollama,
             ProviderKind::OpenAi => Fallback::OpenAi,
+            ProviderKind::Local => Fallback::Local,
         }),
     }
 }

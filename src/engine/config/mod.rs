@@ -29,6 +29,7 @@ use super::graph::settings::{EmbedProvider, GraphSettings};
 use super::hooks::HookSettings;
 use super::llm::ProviderKind;
 use super::llm::context::Budgets;
+use super::llm::local::settings::LocalConfig;
 use super::mcp::McpSettings;
 use super::sandbox::SandboxSettings;
 
@@ -39,6 +40,8 @@ pub struct Config {
     pub anthropic: AnthropicConfig,
     pub ollama: OllamaConfig,
     pub openai: OpenAiConfig,
+    /// The built-in provider and offline embedder (`[local]`); never from an untrusted repository.
+    pub local: LocalConfig,
     pub context: Budgets,
     pub ui: UiConfig,
     pub session: SessionConfig,
@@ -101,6 +104,7 @@ pub enum Fallback {
     Ollama,
     #[serde(rename = "openai")]
     OpenAi,
+    Local,
 }
 
 impl Fallback {
@@ -110,6 +114,7 @@ impl Fallback {
             Fallback::Anthropic => Some(ProviderKind::Anthropic),
             Fallback::Ollama => Some(ProviderKind::Ollama),
             Fallback::OpenAi => Some(ProviderKind::OpenAi),
+            Fallback::Local => Some(ProviderKind::Local),
         }
     }
 }
@@ -346,6 +351,8 @@ impl Config {
             ollama_host: self.ollama.host.clone(),
             openai_base_url: self.openai.base_url.clone(),
             openai_api_key: secrets.openai_api_key.clone(),
+            local_embed_model: self.local.embed_model_path(),
+            local_threads: self.local.thread_count(),
         }
     }
 
@@ -354,6 +361,7 @@ impl Config {
             ProviderKind::Anthropic => &self.anthropic.model,
             ProviderKind::Ollama => &self.ollama.model,
             ProviderKind::OpenAi => &self.openai.model,
+            ProviderKind::Local => &self.local.model,
         }
     }
 
@@ -362,6 +370,7 @@ impl Config {
             ProviderKind::Anthropic => self.anthropic.model = model,
             ProviderKind::Ollama => self.ollama.model = model,
             ProviderKind::OpenAi => self.openai.model = model,
+            ProviderKind::Local => self.local.model = model,
         }
     }
 
@@ -371,6 +380,7 @@ impl Config {
             ProviderKind::Anthropic => self.anthropic.context_window,
             ProviderKind::Ollama => self.ollama_num_ctx() as usize,
             ProviderKind::OpenAi => self.openai.context_window,
+            ProviderKind::Local => self.local.context_window(),
         }
     }
 
@@ -400,6 +410,7 @@ impl Config {
             ProviderKind::Anthropic => self.anthropic.max_tokens,
             ProviderKind::Ollama => self.ollama.max_tokens,
             ProviderKind::OpenAi => self.openai.max_tokens,
+            ProviderKind::Local => self.local.max_tokens,
         };
         configured.min(self.context.generation as u32).max(1)
     }

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [graph]
-//! embed = "auto"                  # auto | ollama | openai | none
+//! embed = "auto"                  # auto | ollama | openai | local | none
 //! embed_model = "nomic-embed-text"
 //! max_file_kb = 1024
 //! watch = true
@@ -13,17 +13,20 @@
 //! (768 dims) by default; with `embed = "openai"` set it to what that server serves
 //! (`text-embedding-3-small` on OpenAI, `all-minilm` on a local llama.cpp with MiniLM).
 //! The Ollama host and the OpenAI-compatible base URL (and `OPENAI_API_KEY`) are the ones the
-//! chat providers use (`[ollama] host`, `[openai] base_url`).
+//! chat providers use (`[ollama] host`, `[openai] base_url`). `embed = "local"` (and `auto` when
+//! no server answers) runs `[local] embed_model`, a GGUF such as all-MiniLM-L6-v2, in-process.
 //!
 //! Invariants:
 //! - [`embedder_for`] never waits longer than [`PROBE_TIMEOUT`] per provider it tries.
-//! - `embed = "none"` never touches the network.
+//! - `embed = "none"` never touches the network; `embed = "local"` never does either.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::embed::{Embedder, OllamaEmbedder, OpenAiEmbedder};
+#[cfg(feature = "local-model")]
+use crate::engine::llm::local::embed::LocalEmbedder;
 
 /// How long one provider may take to answer the dimension probe (a cold Ollama loads the model).
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -32,12 +35,15 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EmbedProvider {
-    /// The configured Ollama host, else the OpenAI-compatible base URL, else lexical only.
+    /// The configured Ollama host, else the OpenAI-compatible base URL, else the built-in
+    /// embedder (`[local] embed_model`), else lexical only.
     #[default]
     Auto,
     Ollama,
     #[serde(rename = "openai")]
     OpenAi,
+    /// `[local] embed_model` run in-process: no server at all.
+    Local,
     /// No embeddings: lexical search only.
     None,
 }
@@ -48,6 +54,7 @@ impl EmbedProvider {
             "auto" => Some(EmbedProvider::Auto),
             "ollama" => Some(EmbedProvider::Ollama),
             "openai" => Some(EmbedProvider::OpenAi),
+            "local" => Some(EmbedProvider::Local),
             "none" => Some(EmbedProvider::None),
             _ => None,
         }
@@ -58,7 +65,7 @@ impl EmbedProvider {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GraphSettings {
-    /// auto | ollama | openai | none.
+    /// auto | ollama | openai | local | none.
     pub embed: EmbedProvider,
     /// The embedding model, for whichever provider is used (see the module docs).
     pub embed_model: String,
@@ -90,16 +97,26 @@ impl GraphSettings {
 
 /// One of the embedders ([`Embedder`] is not object-safe, so this enum stands in for `dyn`).
 pub enum AnyEmbedder {
-    Ollama { embedder: OllamaEmbedder, host: String },
-    OpenAi { embedder: OpenAiEmbedder, base_url: String },
+    Ollama {
+        embedder: OllamaEmbedder,
+        host: String,
+    },
+    OpenAi {
+        embedder: OpenAiEmbedder,
+        base_url: String,
+    },
+    #[cfg(feature = "local-model")]
+    Local(LocalEmbedder),
 }
 
 impl AnyEmbedder {
     /// "ollama nomic-embed-text at http://127.0.0.1:11434 (768 dims)".
     pub fn describe(&self) -> String {
         let (provider, at) = match self {
-            AnyEmbedder::Ollama { host, .. } => ("ollama", host),
-            AnyEmbedder::OpenAi { base_url, .. } => ("openai-compatible", base_url),
+            AnyEmbedder::Ollama { host, .. } => ("ollama", host.clone()),
+            AnyEmbedder::OpenAi { base_url, .. } => ("openai-compatible", base_url.clone()),
+            #[cfg(feature = "local-model")]
+            AnyEmbedder::Local(e) => ("built-in", e.path().display().to_string()),
         };
         format!("{provider} {} at {at} ({} dims)", self.model(), self.dim())
     }
@@ -110,6 +127,8 @@ impl Embedder for AnyEmbedder {
         match self {
             AnyEmbedder::Ollama { embedder, .. } => embedder.model(),
             AnyEmbedder::OpenAi { embedder, .. } => embedder.model(),
+            #[cfg(feature = "local-model")]
+            AnyEmbedder::Local(embedder) => embedder.model(),
         }
     }
 
@@ -117,6 +136,8 @@ impl Embedder for AnyEmbedder {
         match self {
             AnyEmbedder::Ollama { embedder, .. } => embedder.dim(),
             AnyEmbedder::OpenAi { embedder, .. } => embedder.dim(),
+            #[cfg(feature = "local-model")]
+            AnyEmbedder::Local(embedder) => embedder.dim(),
         }
     }
 
@@ -124,6 +145,8 @@ impl Embedder for AnyEmbedder {
         match self {
             AnyEmbedder::Ollama { embedder, .. } => embedder.embed(texts).await,
             AnyEmbedder::OpenAi { embedder, .. } => embedder.embed(texts).await,
+            #[cfg(feature = "local-model")]
+            AnyEmbedder::Local(embedder) => embedder.embed(texts).await,
         }
     }
 }
@@ -144,6 +167,9 @@ pub struct EmbedEndpoints {
     pub ollama_host: String,
     pub openai_base_url: String,
     pub openai_api_key: Option<String>,
+    /// `[local] embed_model` (`~` expanded), for the built-in embedder.
+    pub local_embed_model: Option<std::path::PathBuf>,
+    pub local_threads: usize,
 }
 
 async fn try_ollama(settings: &GraphSettings, at: &EmbedEndpoints) -> Result<AnyEmbedder, String> {
@@ -162,6 +188,21 @@ async fn try_openai(settings: &GraphSettings, at: &EmbedEndpoints) -> Result<Any
     Ok(AnyEmbedder::OpenAi { embedder, base_url })
 }
 
+#[cfg(feature = "local-model")]
+async fn try_local(at: &EmbedEndpoints) -> Result<AnyEmbedder, String> {
+    let Some(path) = at.local_embed_model.clone() else {
+        return Err("built-in: [local] embed_model is not set".into());
+    };
+    let what = format!("built-in {}", path.display());
+    let embedder = probe(&what, LocalEmbedder::detect(&path, at.local_threads.max(1))).await?;
+    Ok(AnyEmbedder::Local(embedder))
+}
+
+#[cfg(not(feature = "local-model"))]
+async fn try_local(_: &EmbedEndpoints) -> Result<AnyEmbedder, String> {
+    Err("built-in: kv1nt was built without the local-model feature".into())
+}
+
 /// The embedder `[graph] embed` asks for, probed once for its dimension: `Ok(None)` when
 /// embeddings are off, `Err` with every provider tried and why it did not answer.
 pub async fn embedder_for(
@@ -172,6 +213,7 @@ pub async fn embedder_for(
         EmbedProvider::None => Ok(None),
         EmbedProvider::Ollama => try_ollama(settings, at).await.map(Some),
         EmbedProvider::OpenAi => try_openai(settings, at).await.map(Some),
+        EmbedProvider::Local => try_local(at).await.map(Some),
         EmbedProvider::Auto => {
             let ollama = match try_ollama(settings, at).await {
                 Ok(e) => return Ok(Some(e)),
@@ -187,7 +229,14 @@ pub async fn embedder_for(
                     Err(why) => why,
                 }
             };
-            Err(format!("{ollama}; {openai}"))
+            // No server answered: the built-in embedder, when a model is configured.
+            if at.local_embed_model.is_none() {
+                return Err(format!("{ollama}; {openai}"));
+            }
+            match try_local(at).await {
+                Ok(e) => Ok(Some(e)),
+                Err(local) => Err(format!("{ollama}; {openai}; {local}")),
+            }
         }
     }
 }

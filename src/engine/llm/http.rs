@@ -48,6 +48,12 @@ impl EventStream {
         self.rx.recv().await
     }
 
+    /// A stream fed by a producer outside the runtime (the built-in model's inference thread):
+    /// dropping it closes `rx`, which the producer checks before every token.
+    pub fn from_receiver(rx: mpsc::Receiver<Result<StreamEvent, LlmError>>) -> Self {
+        Self { rx, task: None }
+    }
+
     /// A stream that replays fixed items (tests, and replies produced without a network).
     pub fn from_items(items: Vec<Result<StreamEvent, LlmError>>) -> Self {
         let (tx, rx) = mpsc::channel(items.len().max(1));

@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 pub mod framing;
 pub mod http;
+pub mod local;
 pub mod ollama;
 pub mod oneshot;
 pub mod openai;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::engine::config::{Config, Secrets};
 use crate::engine::llm::anthropic::AnthropicProvider;
+use crate::engine::llm::local::LocalProvider;
 use crate::engine::llm::ollama::OllamaProvider;
 use crate::engine::llm::oneshot::{Candidate, FallbackConsent, OneShot};
 use crate::engine::llm::openai::OpenAiProvider;
@@ -43,6 +44,7 @@ pub fn build(
             model,
             idle,
         )),
+        ProviderKind::Local => Arc::new(LocalProvider::new(&config.local)),
     }
 }
 
@@ -96,7 +98,9 @@ pub fn setup_help(errors: &[LlmError]) -> String {
          - Claude: set ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for a proxy or compatible server)\n\
          - Ollama: run `ollama serve` and pull a model, or set OLLAMA_HOST to where it runs\n\
          - OpenAI-compatible (llama.cpp, vLLM, LM Studio): set OPENAI_BASE_URL (and OPENAI_API_KEY if needed), \
-         then choose it with `--provider openai` or `/provider openai`",
+         then choose it with `--provider openai` or `/provider openai`\n\
+         - Built-in (offline): set `model` under [local] in config.toml to a GGUF file, then choose it with \
+         `--provider local` or `/provider local`",
     );
     text
 }

@@ -30,7 +30,8 @@ pub struct ChatRequest {
     /// Whether the model must call a tool (ignored without tools, and by Ollama).
     pub tool_choice: ToolChoice,
     /// Extended thinking: Anthropic's `thinking` budget, Ollama's `think`; OpenAI-compatible
-    /// servers decide themselves (their `reasoning_content` is shown either way).
+    /// servers decide themselves (their `reasoning_content` is shown either way); the built-in
+    /// `local` provider ignores it.
     pub thinking: ThinkingLevel,
 }
 

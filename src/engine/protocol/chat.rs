@@ -189,17 +189,27 @@ pub enum ProviderKind {
     Ollama,
     #[serde(rename = "openai")]
     OpenAi,
+    /// The built-in provider: a GGUF model run in-process (`llm/local`).
+    Local,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 3] = [ProviderKind::Anthropic, ProviderKind::Ollama, ProviderKind::OpenAi];
+    pub const ALL: [ProviderKind; 4] =
+        [ProviderKind::Anthropic, ProviderKind::Ollama, ProviderKind::OpenAi, ProviderKind::Local];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Ollama => "ollama",
             ProviderKind::OpenAi => "openai",
+            ProviderKind::Local => "local",
         }
+    }
+
+    /// Whether the provider's wire carries tool calls natively. The built-in model has none: its
+    /// turns use the text protocol (`agent/text_protocol.rs`).
+    pub fn native_tools(self) -> bool {
+        self != ProviderKind::Local
     }
 
     pub fn parse(name: &str) -> Option<ProviderKind> {
@@ -216,6 +226,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => {
                 "set OPENAI_BASE_URL to an OpenAI-compatible server (e.g. llama.cpp at http://127.0.0.1:8080/v1) and OPENAI_API_KEY if it needs one"
             }
+            ProviderKind::Local => "set `model` under [local] in the user's config.toml to a GGUF file",
         }
     }
 }

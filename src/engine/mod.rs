@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod learning;
 pub mod llm;
 pub mod mcp;
+pub mod models;
 pub mod protocol;
 pub mod sandbox;
 pub mod skills;

@@ -20,6 +20,7 @@ pub mod graph;
 pub mod hooks;
 pub mod learn;
 pub mod mcp;
+pub mod models;
 pub mod stats;
 pub mod syntax;
 pub mod templates;
@@ -37,6 +38,7 @@ pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use hooks::{HookOutcome, HookReport, HookSource};
 pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
+pub use models::{DownloadOffer, FirstRunOffer, LocalModel, ModelOrigin, PullProgress};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,

@@ -32,6 +32,7 @@ mod mcp_cli;
 mod mcp_http;
 mod mcp_project;
 mod mcp_prompts;
+mod models;
 mod proposals;
 mod providers;
 mod pty_e2e;

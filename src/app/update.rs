@@ -211,6 +211,15 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
         Event::Conventions(rules) => super::learn::open(state, rules),
+        Event::FirstRun(offer) => super::first_run::open(state, *offer),
+        Event::LocalModels(models) => super::first_run::on_local_models(state, models),
+        Event::LocalModelChosen { name, path, saved_to } => {
+            super::first_run::on_chosen(state, name, path, saved_to)
+        }
+        Event::PullProgress { reference, progress } => {
+            super::first_run::on_progress(state, &reference, progress)
+        }
+        Event::ModelPulled { reference, result } => super::first_run::on_pulled(state, reference, result),
         Event::McpStatus(servers) if servers.is_empty() => notice(
             state,
             LogLevel::Info,

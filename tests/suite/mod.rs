@@ -9,6 +9,7 @@ mod cli;
 mod custom_commands;
 mod engine;
 mod few_shot;
+mod first_run;
 mod fix_loop;
 mod fix_review;
 mod fix_tests;

@@ -251,7 +251,12 @@ impl Engine {
         match op {
             Op::Submit { text, intent } => return self.run_turn(text, intent).await,
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
-            Op::ListModels => self.spawn_list_models(),
+            Op::ListModels => {
+                self.spawn_list_models();
+                self.spawn_list_local_models();
+            }
+            Op::UseLocalModel { model, save } => self.use_local_model(&model, save),
+            Op::PullModel { reference } => self.spawn_pull(reference),
             Op::Check => return self.check_now().await,
             Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Template(op) => return self.template_op(op).await,
@@ -372,7 +377,8 @@ impl Engine {
     }
 
     /// Without touching the network for a configured primary: if the primary lacks what it
-    /// needs, probe the fallback; if that cannot answer either, tell the user what to set.
+    /// needs, probe the fallback; if that cannot answer either, offer what would work
+    /// (`Event::FirstRun`: local models, the default download, what to set).
     fn spawn_preflight(&self) {
         let primary = providers::build(self.config.llm.primary, &self.config, &self.secrets, &self.client);
         let fallback = self
@@ -407,8 +413,12 @@ impl Engine {
                     Err(e) => errors.push(e),
                 }
             }
-            let _ =
-                events.send(Event::Notice { level: LogLevel::Error, text: providers::setup_help(&errors) });
+            // The first-run modal: GGUFs on disk, the default download, the other providers.
+            let offer =
+                tokio::task::spawn_blocking(move || super::local_models::first_run_offer(&errors)).await;
+            if let Ok(offer) = offer {
+                let _ = events.send(Event::FirstRun(Box::new(offer)));
+            }
         });
     }
 }

@@ -1,0 +1,117 @@
+//! The engine's side of local models (`engine::models`): the first-run offer when no provider
+//! answers, the local models beside a provider's in `/models`, choosing one (`Op::UseLocalModel`,
+//! saved to the user's config when asked) and downloading one (`Op::PullModel`) off the task.
+//!
+//! Invariants: listing and downloading never block the op loop (files are read on a blocking
+//! thread, downloads run on their own task and report `Event::PullProgress`); the config file is
+//! edited only through `models::config_edit` (comments kept, atomic).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::runtime::Engine;
+use crate::engine::config::Paths;
+use crate::engine::llm::{LlmError, providers};
+use crate::engine::models::pull::{self, PullOptions};
+use crate::engine::models::{ModelStore, catalog, config_edit};
+use crate::engine::protocol::{Event, FirstRunOffer, LogLevel, PullProgress};
+
+/// Progress events are sent at most this often (the final byte count always goes out).
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// What the first-run modal offers when the providers failed with `errors`.
+pub(super) fn first_run_offer(errors: &[LlmError]) -> FirstRunOffer {
+    let local = ModelStore::from_env().list().unwrap_or_else(|e| {
+        tracing::warn!("cannot list local models: {e:#}");
+        ModelStore::from_env().ollama_models()
+    });
+    FirstRunOffer {
+        errors: errors.iter().map(|e| e.to_string()).collect(),
+        local,
+        download: catalog::default_offer(),
+        help: providers::provider_env_help().to_string(),
+    }
+}
+
+/// The user's config file (`$XDG_CONFIG_HOME/kv1nt/config.toml`), resolved as at start.
+fn user_config_file(workspace: &std::path::Path) -> Option<PathBuf> {
+    Paths::from_env(workspace, &|name: &str| std::env::var(name).ok()).user_config
+}
+
+impl Engine {
+    /// `Op::ListModels`' local half: `Event::LocalModels`.
+    pub(super) fn spawn_list_local_models(&self) {
+        let events = self.events.clone();
+        tokio::task::spawn_blocking(move || match ModelStore::from_env().list() {
+            Ok(models) => {
+                let _ = events.send(Event::LocalModels(models));
+            }
+            Err(e) => {
+                let text = format!("cannot list local models: {e:#}");
+                let _ = events.send(Event::Notice { level: LogLevel::Warn, text });
+            }
+        });
+    }
+
+    /// `Op::UseLocalModel`: resolve the name or path, save it when asked, report it.
+    pub(super) fn use_local_model(&mut self, model: &str, save: bool) {
+        let store = ModelStore::from_env();
+        let path = match store.resolve(model) {
+            Ok(path) => path,
+            Err(e) => return self.notice(LogLevel::Error, format!("{e:#}")),
+        };
+        // A path the store knows gets its name; any other GGUF is named by its file.
+        let listed = store.list().unwrap_or_default().into_iter().find(|m| m.path == path);
+        let file_stem = || {
+            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| model.to_string())
+        };
+        let name = listed.map(|m| m.name).unwrap_or_else(file_stem);
+        let mut saved_to = None;
+        if save {
+            let Some(file) = user_config_file(&self.workspace) else {
+                return self
+                    .notice(LogLevel::Error, "cannot save the model: there is no user config directory");
+            };
+            if let Err(e) = config_edit::save_local_model(&file, &path) {
+                return self
+                    .notice(LogLevel::Error, format!("cannot save the model in {}: {e:#}", file.display()));
+            }
+            saved_to = Some(file);
+        }
+        self.log(LogLevel::Info, format!("local model {name}: {}", path.display()));
+        self.emit(Event::LocalModelChosen { name, path, saved_to });
+    }
+
+    /// `Op::PullModel`: download on its own task, progress as events.
+    pub(super) fn spawn_pull(&self, reference: String) {
+        let events = self.events.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let store = ModelStore::from_env();
+            let mut options = PullOptions::from_env();
+            if let Some(pinned) =
+                catalog::default_model().filter(|m| m.reference == reference && !m.sha256.is_empty())
+            {
+                options.sha256 = Some(pinned.sha256);
+            }
+            let mut last = Instant::now() - PROGRESS_EVERY;
+            let progress_events = events.clone();
+            let shown = reference.clone();
+            let mut on_progress = |progress: PullProgress| {
+                let due = match &progress {
+                    PullProgress::Bytes { done, total } => {
+                        last.elapsed() >= PROGRESS_EVERY || Some(*done) == *total
+                    }
+                    _ => true,
+                };
+                if due {
+                    last = Instant::now();
+                    let _ = progress_events.send(Event::PullProgress { reference: shown.clone(), progress });
+                }
+            };
+            let result = pull::pull(&store, &client, &reference, &options, &mut on_progress).await;
+            let result = result.map_err(|e| format!("{e:#}"));
+            let _ = events.send(Event::ModelPulled { reference, result });
+        });
+    }
+}

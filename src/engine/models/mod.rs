@@ -3,7 +3,7 @@
 //! Two sources are listed together: kv1nt's registry (`<data dir>/models/registry.toml`, see
 //! [`registry`]) of files the user added or kv1nt downloaded into `<data dir>/models/`, and
 //! Ollama's store ([`ollama`]), used in place without copying. [`pull`] downloads new ones,
-//! [`gguf`] reads a file's header, [`catalog`] is the default model offered to new users and
+//! [`transfer`] moves its bytes, [`gguf`] reads a file's header, [`catalog`] is the default model offered to new users and
 //! [`config_edit`] saves the chosen model in the user's config file.
 //!
 //! Invariants: `rm` deletes a file only when kv1nt downloaded it into its own models directory —
@@ -16,6 +16,7 @@ pub mod gguf;
 pub mod ollama;
 pub mod pull;
 pub mod registry;
+pub mod transfer;
 
 use std::path::{Path, PathBuf};
 

@@ -12,17 +12,15 @@
 //! reqwest client; only the size/ETag probe uses a client that does not follow redirects
 //! (Hugging Face sends the checksum on the redirect, not on the CDN's answer).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use futures_util::StreamExt;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, RANGE};
+use reqwest::header::{CONTENT_LENGTH, ETAG};
 use sha2::{Digest, Sha256};
 
-use super::{Entry, ModelStore, gguf, human_size, ollama, registry};
+use super::{Entry, ModelStore, gguf, ollama, registry, transfer};
 use crate::engine::protocol::{LocalModel, ModelOrigin, PullProgress};
 
 const MAX_MANIFEST: usize = 1024 * 1024;
@@ -181,7 +179,8 @@ pub async fn pull(
         );
     }
     std::fs::create_dir_all(&store.dir).with_context(|| format!("cannot create {}", store.dir.display()))?;
-    download(client, &plan, &part, reference, options, progress).await?;
+    let target = transfer::Target { url: &plan.url, total: plan.total, part: &part, reference };
+    transfer::download(client, &target, options, progress).await?;
     progress(PullProgress::Verifying);
     let got = hash_file(&part).await?;
     match &plan.sha256 {
@@ -279,167 +278,6 @@ async fn probe(url: &str) -> Result<(Option<u64>, Option<String>)> {
     Ok((size, etag))
 }
 
-/// How one request ended.
-enum Step {
-    Done,
-    Retry(String),
-}
-
-async fn download(
-    client: &reqwest::Client,
-    plan: &Plan,
-    part: &Path,
-    reference: &str,
-    options: &PullOptions,
-    progress: &mut (dyn FnMut(PullProgress) + Send),
-) -> Result<()> {
-    let mut total = plan.total;
-    let mut announced = false;
-    for attempt in 1..=options.attempts.max(1) {
-        let step = fetch_once(client, plan, part, &mut total, &mut announced, options.idle, progress).await?;
-        let reason = match step {
-            Step::Done => return Ok(()),
-            Step::Retry(reason) => reason,
-        };
-        let done = part_len(part);
-        if attempt == options.attempts.max(1) {
-            bail!(
-                "the download stopped ({reason}) after {attempt} tries; {done} bytes are kept in {} and \
-                 `kv1nt model pull {reference}` resumes from there",
-                part.display()
-            );
-        }
-        progress(PullProgress::Retrying { attempt, done, reason });
-        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
-    }
-    unreachable!("the loop returns on its last attempt")
-}
-
-fn part_len(part: &Path) -> u64 {
-    std::fs::metadata(part).map(|m| m.len()).unwrap_or(0)
-}
-
-async fn fetch_once(
-    client: &reqwest::Client,
-    plan: &Plan,
-    part: &Path,
-    total: &mut Option<u64>,
-    announced: &mut bool,
-    idle: Duration,
-    progress: &mut (dyn FnMut(PullProgress) + Send),
-) -> Result<Step> {
-    let mut have = part_len(part);
-    if total.is_some_and(|t| have > t) {
-        truncate(part)?;
-        have = 0;
-    }
-    if total.is_some_and(|t| have == t) && have > 0 {
-        return Ok(Step::Done);
-    }
-    let mut request = client.get(&plan.url);
-    if have > 0 {
-        request = request.header(RANGE, format!("bytes={have}-"));
-    }
-    let response = match request.send().await {
-        Ok(r) => r,
-        Err(e) => return Ok(Step::Retry(crate::engine::llm::http::error_chain(&e))),
-    };
-    let status = response.status();
-    let header =
-        |name| response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok());
-    match status {
-        StatusCode::PARTIAL_CONTENT => {
-            let range = header(CONTENT_RANGE).and_then(parse_content_range);
-            match range {
-                Some((start, whole)) if start == have => *total = total.or(whole),
-                _ => {
-                    truncate(part)?;
-                    return Ok(Step::Retry("the server resumed at another offset; starting over".into()));
-                }
-            }
-        }
-        StatusCode::OK => {
-            if have > 0 {
-                truncate(part)?;
-                have = 0;
-            }
-            *total = total.or_else(|| header(CONTENT_LENGTH).and_then(|v| v.parse().ok()));
-        }
-        StatusCode::RANGE_NOT_SATISFIABLE => {
-            truncate(part)?;
-            return Ok(Step::Retry("the server refused the resume range; starting over".into()));
-        }
-        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
-            return Ok(Step::Retry(format!("{s} from the server")));
-        }
-        s => bail!("{} answered {s}", plan.url),
-    }
-    if !*announced {
-        *announced = true;
-        progress(PullProgress::Started { total: *total, resumed_from: have });
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(part)
-        .with_context(|| format!("cannot write {}", part.display()))?;
-    let mut done = have;
-    let mut body = response.bytes_stream();
-    loop {
-        let chunk = match tokio::time::timeout(idle, body.next()).await {
-            Err(_) => return Ok(Step::Retry(format!("no data for {} s", idle.as_secs()))),
-            Ok(None) => break,
-            Ok(Some(Err(e))) => return Ok(Step::Retry(crate::engine::llm::http::error_chain(&e))),
-            Ok(Some(Ok(chunk))) => chunk,
-        };
-        file.write_all(&chunk).map_err(|e| write_error(e, part, done, *total))?;
-        done += chunk.len() as u64;
-        progress(PullProgress::Bytes { done, total: *total });
-    }
-    file.sync_all().map_err(|e| write_error(e, part, done, *total))?;
-    match *total {
-        Some(t) if done < t => Ok(Step::Retry(format!("the connection closed at {done} of {t} bytes"))),
-        Some(t) if done > t => {
-            truncate(part)?;
-            bail!("the server sent {done} bytes for a file of {t}; the download was deleted")
-        }
-        _ => Ok(Step::Done),
-    }
-}
-
-/// `bytes START-END/TOTAL` → (START, TOTAL when not `*`).
-fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
-    let rest = value.trim().strip_prefix("bytes ")?;
-    let (range, whole) = rest.split_once('/')?;
-    let start = range.split_once('-')?.0.trim().parse().ok()?;
-    Some((start, whole.trim().parse().ok()))
-}
-
-fn truncate(part: &Path) -> Result<()> {
-    match std::fs::OpenOptions::new().write(true).truncate(true).open(part) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(anyhow!("cannot reset {}: {e}", part.display())),
-    }
-}
-
-fn write_error(e: std::io::Error, part: &Path, done: u64, total: Option<u64>) -> anyhow::Error {
-    if e.raw_os_error() != Some(libc::ENOSPC) {
-        return anyhow!("cannot write {}: {e}", part.display());
-    }
-    let dir = part.parent().map(PathBuf::from).unwrap_or_default();
-    let needed = match total {
-        Some(t) => format!("{} more bytes ({})", t.saturating_sub(done), human_size(t.saturating_sub(done))),
-        None => "more room (the size is unknown)".to_string(),
-    };
-    anyhow!(
-        "the disk is full: {} needs {needed} for this model. The {done} bytes downloaded so far are kept in {}; \
-         free some space and run the same pull again to resume",
-        dir.display(),
-        part.display()
-    )
-}
-
 async fn hash_file(path: &Path) -> Result<String> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || -> Result<String> {
@@ -480,8 +318,6 @@ mod tests {
         {
             assert!(Source::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, Some(200))));
-        assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         let hex = "A".repeat(64);
         assert_eq!(sha256_hex(&format!("W/\"{hex}\"")), Some("a".repeat(64)));
         assert_eq!(sha256_hex("\"abc\""), None);

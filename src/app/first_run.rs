@@ -163,7 +163,13 @@ pub fn on_progress(state: &mut AppState, reference: &str, progress: PullProgress
                 size_label(done)
             ),
         ),
-        PullProgress::Verifying => state.status.flash = Some(("checking the sha256".into(), LogLevel::Info)),
+        PullProgress::Verifying { known: true } => {
+            state.status.flash = Some(("checking the sha256".into(), LogLevel::Info))
+        }
+        PullProgress::Verifying { known: false } => state.push_log(
+            LogLevel::Warn,
+            format!("{reference}: no sha256 was published; the download is not verified"),
+        ),
     }
 }
 

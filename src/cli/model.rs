@@ -179,7 +179,8 @@ async fn pull(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let shown = reference.clone();
-    let mut on_progress = |p: PullProgress| match p {
+    let mut on_progress = |p: PullProgress| {
+        match p {
         PullProgress::Started { total, resumed_from } => {
             let size = total
                 .map(|t| format!("{} ({t} bytes)", human_size(t)))
@@ -199,7 +200,11 @@ async fn pull(
         PullProgress::Retrying { attempt, done, reason } => bar.suspend(|| {
             eprintln!("connection lost ({reason}); resuming at {} (retry {attempt})", human_size(done))
         }),
-        PullProgress::Verifying => bar.suspend(|| eprintln!("checking the sha256…")),
+        PullProgress::Verifying { known: true } => bar.suspend(|| eprintln!("checking the sha256…")),
+        PullProgress::Verifying { known: false } => bar.suspend(|| {
+            eprintln!("no sha256 was published for this file: it is recorded, not verified (pass --sha256 to check one)")
+        }),
+    }
     };
     let result = pull::pull(store, &client, &reference, &options, &mut on_progress).await;
     bar.finish_and_clear();

@@ -69,7 +69,7 @@ async fn a_pull_shows_the_size_first_checks_the_sha256_and_registers_the_file() 
         progress.first(),
         Some(&PullProgress::Started { total: Some(body.len() as u64), resumed_from: 0 })
     );
-    assert!(progress.contains(&PullProgress::Verifying));
+    assert!(progress.contains(&PullProgress::Verifying { known: true }));
     assert_eq!((model.name.as_str(), model.origin), ("tiny-q4", ModelOrigin::Downloaded));
     assert_eq!(std::fs::read(&model.path).unwrap(), body);
     assert!(!home.path().join("models/tiny-q4.gguf.part").exists());
@@ -129,6 +129,73 @@ async fn an_interrupted_pull_keeps_its_part_and_the_next_pull_resumes_it() {
     );
     let last = server.requests().into_iter().rfind(|r| r.method == "GET").unwrap();
     assert_eq!(last.range.as_deref(), Some(format!("bytes={cut}-").as_str()));
+}
+
+/// Hugging Face's way: the file's URL redirects to a CDN, and only the redirect carries the
+/// sha256 (`X-Linked-Etag`) and size; the CDN's answer has an ETag of its own.
+#[tokio::test]
+async fn the_checksum_comes_from_the_redirect_and_resumes_follow_it() {
+    let home = tempfile::tempdir().unwrap();
+    let body = tiny_gguf("qwen2", 90_000);
+    let redirect = Served {
+        path: HF_PATH.into(),
+        redirect_to: Some("/cdn/blob".into()),
+        headers: vec![
+            ("X-Linked-Etag".into(), format!("\"{}\"", sha256(&body))),
+            ("X-Linked-Size".into(), body.len().to_string()),
+        ],
+        ..Served::default()
+    };
+    let cdn = Served {
+        path: "/cdn/blob".into(),
+        body: body.clone(),
+        etag: Some("not-a-sha256".into()),
+        drop_first_after: Some(30_000),
+        ..Served::default()
+    };
+    let server = FileServer::start(vec![redirect, cdn]).await;
+    let (result, progress) = pull_with(&store(home.path()), HF_REF, &options(&server, 3)).await;
+    assert_eq!(std::fs::read(result.unwrap().path).unwrap(), body);
+    assert!(progress.contains(&PullProgress::Verifying { known: true }), "{progress:?}");
+    let cdn_ranges: Vec<Option<String>> =
+        server.requests().into_iter().filter(|r| r.path == "/cdn/blob").map(|r| r.range).collect();
+    assert_eq!(cdn_ranges, [None, Some("bytes=30000-".to_string())]);
+    // A wrong X-Linked-Etag is refused like any other mismatch.
+    let home = tempfile::tempdir().unwrap();
+    let wrong = Served {
+        path: HF_PATH.into(),
+        redirect_to: Some("/cdn/other".into()),
+        headers: vec![("X-Linked-Etag".into(), sha256(b"x"))],
+        ..Served::default()
+    };
+    let cdn = Served { path: "/cdn/other".into(), body: body.clone(), ..Served::default() };
+    let server = FileServer::start(vec![wrong, cdn]).await;
+    let err = pull_with(&store(home.path()), HF_REF, &options(&server, 3)).await.0.unwrap_err();
+    assert!(err.to_string().contains("checksum mismatch"), "{err}");
+}
+
+#[tokio::test]
+async fn without_a_published_checksum_the_download_is_kept_and_said_to_be_unverified() {
+    let home = tempfile::tempdir().unwrap();
+    let body = tiny_gguf("llama", 5_000);
+    let server = FileServer::start(vec![served(&body, Some("abc".into()))]).await;
+    let models = store(home.path());
+    let (result, progress) = pull_with(&models, HF_REF, &options(&server, 3)).await;
+    assert_eq!(std::fs::read(result.unwrap().path).unwrap(), body);
+    assert!(progress.contains(&PullProgress::Verifying { known: false }), "{progress:?}");
+    let entry = &models.registry().unwrap().models["tiny-q4"];
+    assert_eq!(entry.sha256.as_deref(), Some(sha256(&body).as_str()), "the hash is recorded");
+    // What arrives must still be a GGUF: an error page is refused and deleted.
+    let home = tempfile::tempdir().unwrap();
+    let server = FileServer::start(vec![served(b"<html>rate limited</html>", None)]).await;
+    let err = pull_with(&store(home.path()), HF_REF, &options(&server, 3)).await.0.unwrap_err();
+    assert!(format!("{err:#}").contains("not a usable GGUF model"), "{err:#}");
+    assert!(
+        std::fs::read_dir(home.path().join("models"))
+            .unwrap()
+            .all(|e| e.unwrap().file_name() != "tiny-q4.gguf")
+    );
+    assert!(!home.path().join("models/tiny-q4.gguf.part").exists());
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! A static file server for download tests, speaking real HTTP/1.1 over a tokio `TcpListener`:
 //! `GET` and `HEAD`, `Range: bytes=N-` answered `206` with `Content-Range`, `Content-Length` on
 //! every answer, `ETag` and extra headers per file, and a fault: the first full `GET` of a file
-//! can close the connection after some bytes of its body. Every request is recorded.
+//! can close the connection after some bytes of its body; a path can redirect elsewhere with
+//! headers of its own (Hugging Face's `X-Linked-Etag` on the way to its CDN). Every request is
+//! recorded.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +19,9 @@ pub struct Served {
     pub headers: Vec<(String, String)>,
     /// Close the first `GET` without a `Range` after this many body bytes.
     pub drop_first_after: Option<usize>,
+    /// Answer `302 Found` to this path instead (with `headers`), as Hugging Face sends a file to
+    /// its CDN; `body` is then unused.
+    pub redirect_to: Option<String>,
 }
 
 /// What a request asked for.
@@ -102,6 +107,15 @@ async fn serve(
         stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await?;
         return Ok(());
     };
+    if let Some(to) = &file.redirect_to {
+        let mut head =
+            format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n");
+        for (k, v) in &file.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        return stream.write_all(head.as_bytes()).await;
+    }
     let len = file.body.len();
     let start = range
         .as_deref()

@@ -181,7 +181,7 @@ pub async fn pull(
     std::fs::create_dir_all(&store.dir).with_context(|| format!("cannot create {}", store.dir.display()))?;
     let target = transfer::Target { url: &plan.url, total: plan.total, part: &part, reference };
     transfer::download(client, &target, options, progress).await?;
-    progress(PullProgress::Verifying);
+    progress(PullProgress::Verifying { known: plan.sha256.is_some() });
     let got = hash_file(&part).await?;
     match &plan.sha256 {
         Some(expected) if *expected != got => {

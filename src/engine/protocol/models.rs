@@ -78,6 +78,9 @@ pub enum PullProgress {
         done: u64,
         reason: String,
     },
-    /// Downloaded; checking the sha256.
-    Verifying,
+    /// Downloaded; hashing it. `known`: against a published sha256 (else it is only recorded:
+    /// the server sent none and none was given).
+    Verifying {
+        known: bool,
+    },
 }

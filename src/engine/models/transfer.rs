@@ -43,6 +43,13 @@ pub async fn download(
 ) -> Result<()> {
     let (part, reference) = (target.part, target.reference);
     let mut total = target.total;
+    // Known too small before a byte moves: say so now rather than after filling the disk.
+    if let (Some(t), Some(free)) = (total, part.parent().and_then(free_bytes)) {
+        let have = part_len(part);
+        if free < t.saturating_sub(have) {
+            return Err(disk_full(part, have, total));
+        }
+    }
     let mut announced = false;
     for attempt in 1..=options.attempts.max(1) {
         let step =
@@ -177,6 +184,18 @@ fn write_error(e: std::io::Error, part: &Path, done: u64, total: Option<u64>) ->
     if e.raw_os_error() != Some(libc::ENOSPC) {
         return anyhow!("cannot write {}: {e}", part.display());
     }
+    disk_full(part, done, total)
+}
+
+/// The bytes an unprivileged user may still write in `dir`, when the filesystem says.
+// The field types differ by platform (u64 on Linux, u32 elsewhere).
+#[allow(clippy::useless_conversion)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let stat = nix::sys::statvfs::statvfs(dir).ok()?;
+    Some(u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size())))
+}
+
+fn disk_full(part: &Path, done: u64, total: Option<u64>) -> anyhow::Error {
     let dir = part.parent().map(PathBuf::from).unwrap_or_default();
     let needed = match total {
         Some(t) => format!("{} more bytes ({})", t.saturating_sub(done), human_size(t.saturating_sub(done))),
@@ -197,5 +216,14 @@ mod tests {
         assert_eq!(super::parse_content_range("bytes 100-199/200"), Some((100, Some(200))));
         assert_eq!(super::parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(super::parse_content_range("items 1-2/3"), None);
+    }
+
+    #[test]
+    fn a_full_disk_says_where_and_how_much() {
+        let text = super::disk_full(std::path::Path::new("/data/models/m.gguf.part"), 100, Some(2_000_100))
+            .to_string();
+        assert!(text.contains("/data/models needs 2000000 more bytes (2 MB)"), "{text}");
+        assert!(text.contains("kept in /data/models/m.gguf.part"), "{text}");
+        assert!(super::free_bytes(std::path::Path::new("/")).is_some());
     }
 }

@@ -197,3 +197,90 @@ pub fn size_label(bytes: u64) -> String {
         n => format!("{n} B"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use tokio::sync::mpsc::unbounded_channel;
+
+    use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::engine::protocol::{ModelOrigin, ProviderKind};
+    use crate::text::theme::Theme;
+
+    fn state() -> AppState {
+        let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+        AppState::new(keymap, Theme::builtin("dark").unwrap(), ProviderKind::Ollama, "m".into())
+    }
+
+    fn model(name: &str) -> LocalModel {
+        LocalModel {
+            name: name.into(),
+            path: format!("/m/{name}.gguf").into(),
+            size: 2_000_000,
+            origin: ModelOrigin::Added,
+        }
+    }
+
+    fn offer() -> FirstRunOffer {
+        FirstRunOffer {
+            errors: vec!["Ollama is not running".into()],
+            local: vec![model("a"), model("b")],
+            download: Some(DownloadOffer {
+                title: "Default".into(),
+                reference: "hf:o/r/d.gguf".into(),
+                size: 9,
+            }),
+            help: "- Claude: set ANTHROPIC_API_KEY".into(),
+        }
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn enter_on_a_local_model_saves_it_and_closes() {
+        let mut state = state();
+        let (tx, mut rx) = unbounded_channel();
+        open(&mut state, offer());
+        on_key(&mut state, key(KeyCode::Down), &tx);
+        on_key(&mut state, key(KeyCode::Enter), &tx);
+        assert_eq!(rx.try_recv().unwrap(), Op::UseLocalModel { model: "/m/b.gguf".into(), save: true });
+        assert!(state.modals.is_empty());
+    }
+
+    #[test]
+    fn a_download_is_used_when_it_arrives_and_only_then() {
+        let mut state = state();
+        let (tx, mut rx) = unbounded_channel();
+        open(&mut state, offer());
+        on_key(&mut state, key(KeyCode::End), &tx);
+        on_key(&mut state, key(KeyCode::Up), &tx);
+        on_key(&mut state, key(KeyCode::Enter), &tx);
+        assert_eq!(rx.try_recv().unwrap(), Op::PullModel { reference: "hf:o/r/d.gguf".into() });
+        on_pulled(&mut state, "hf:o/r/other.gguf".into(), Ok(model("other")));
+        assert!(state.outbox.is_empty(), "another download is not used");
+        on_pulled(&mut state, "hf:o/r/d.gguf".into(), Ok(model("d")));
+        assert_eq!(state.outbox, [Op::UseLocalModel { model: "/m/d.gguf".into(), save: true }]);
+        on_pulled(&mut state, "hf:o/r/d.gguf".into(), Ok(model("d")));
+        assert_eq!(state.outbox.len(), 1, "used once");
+    }
+
+    #[test]
+    fn leaving_shows_the_help_and_sends_nothing() {
+        let mut state = state();
+        let (tx, mut rx) = unbounded_channel();
+        open(&mut state, offer());
+        on_key(&mut state, key(KeyCode::End), &tx);
+        on_key(&mut state, key(KeyCode::Enter), &tx);
+        assert!(rx.try_recv().is_err() && state.modals.is_empty());
+        let text = &state.chat.entries.last().unwrap().text;
+        assert!(text.contains("Ollama is not running") && text.contains("ANTHROPIC_API_KEY"), "{text}");
+        on_local_models(&mut state, vec![model("a")]);
+        let text = &state.chat.entries.last().unwrap().text;
+        assert!(text.contains("local:a (2 MB)") && text.contains("/model local:NAME"), "{text}");
+    }
+}

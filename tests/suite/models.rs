@@ -4,7 +4,8 @@
 //! refuses a checksum mismatch and deletes the download, says which directory needs how many
 //! bytes when the disk is full (the `.part` is a symlink to /dev/full) and keeps the `.part`;
 //! and through the `kv1nt model` CLI: a non-GGUF refused, Ollama's store found in place, `rm`
-//! deleting only what kv1nt downloaded.
+//! deleting only what kv1nt downloaded; and the engine listing and resolving the models of its
+//! session's data directory.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -416,4 +417,53 @@ async fn the_cli_pulls_with_the_size_shown_and_rm_deletes_the_download() {
     assert_eq!(std::fs::read(&file).unwrap(), body);
     assert!(cli.ok(&["rm", "tiny-q4"]).contains("deleted"));
     assert!(!file.exists());
+}
+
+/// The engine's side through `Op`/`Event`: `/models` lists the models of the session's data
+/// directory, `/model local:NAME` resolves one, an unknown name is a notice naming the known.
+#[tokio::test]
+async fn the_engine_lists_and_resolves_local_models_of_its_data_directory() {
+    use kv1nt::engine::agent::runtime::{EngineSetup, spawn};
+    use kv1nt::engine::config::{Config, Secrets};
+    use kv1nt::engine::protocol::{Event, Op};
+    let dir = tempfile::tempdir().unwrap();
+    let (data, workspace) = (dir.path().join("home"), dir.path().join("repo"));
+    std::fs::create_dir_all(&workspace).unwrap();
+    let gguf = dir.path().join("mine.gguf");
+    std::fs::write(&gguf, tiny_gguf("llama", 10)).unwrap();
+    store(&data).add(&gguf, Some("mine")).unwrap();
+    let mut config = Config::default();
+    config.ollama.host = crate::support::closed_port_url();
+    let mut engine = spawn(EngineSetup {
+        config,
+        secrets: Secrets::default(),
+        workspace,
+        store: Some(kv1nt::engine::store::Store::open(&data).unwrap()),
+        resume: None,
+        preflight: false,
+        trust: None,
+    });
+    let mut next = async |want: fn(&Event) -> bool| loop {
+        let event =
+            tokio::time::timeout(Duration::from_secs(10), engine.events.recv()).await.unwrap().unwrap();
+        if want(&event) {
+            return event;
+        }
+    };
+    engine.ops.send(Op::ListModels).unwrap();
+    let Event::LocalModels(models) = next(|e| matches!(e, Event::LocalModels(_))).await else {
+        unreachable!()
+    };
+    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    assert!(names.contains(&"mine"), "{names:?}");
+    engine.ops.send(Op::UseLocalModel { model: "mine".into(), save: false }).unwrap();
+    let chosen = next(|e| matches!(e, Event::LocalModelChosen { .. })).await;
+    let canonical = std::fs::canonicalize(&gguf).unwrap();
+    assert_eq!(chosen, Event::LocalModelChosen { name: "mine".into(), path: canonical, saved_to: None });
+    engine.ops.send(Op::UseLocalModel { model: "nope".into(), save: false }).unwrap();
+    let Event::Notice { text, .. } = next(|e| matches!(e, Event::Notice { .. })).await else {
+        unreachable!()
+    };
+    assert!(text.contains("no local model `nope`") && text.contains("mine"), "{text}");
+    engine.ops.send(Op::Shutdown).unwrap();
 }

@@ -20,10 +20,10 @@ use crate::engine::protocol::{Event, FirstRunOffer, LogLevel, PullProgress};
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// What the first-run modal offers when the providers failed with `errors`.
-pub(super) fn first_run_offer(errors: &[LlmError]) -> FirstRunOffer {
-    let local = ModelStore::from_env().list().unwrap_or_else(|e| {
+pub(super) fn first_run_offer(store: &ModelStore, errors: &[LlmError]) -> FirstRunOffer {
+    let local = store.list().unwrap_or_else(|e| {
         tracing::warn!("cannot list local models: {e:#}");
-        ModelStore::from_env().ollama_models()
+        store.ollama_models()
     });
     FirstRunOffer {
         errors: errors.iter().map(|e| e.to_string()).collect(),
@@ -39,10 +39,23 @@ fn user_config_file(workspace: &std::path::Path) -> Option<PathBuf> {
 }
 
 impl Engine {
+    /// The model store of this engine's data directory (the session database's, else the
+    /// environment's), with Ollama's store from the environment.
+    pub(super) fn model_store(&self) -> ModelStore {
+        let env = |name: &str| std::env::var(name).ok();
+        let data = self
+            .store
+            .as_ref()
+            .and_then(|s| s.data_dir())
+            .unwrap_or_else(|| crate::engine::config::data_dir(&env));
+        ModelStore::new(&data, &env)
+    }
+
     /// `Op::ListModels`' local half: `Event::LocalModels`.
     pub(super) fn spawn_list_local_models(&self) {
         let events = self.events.clone();
-        tokio::task::spawn_blocking(move || match ModelStore::from_env().list() {
+        let store = self.model_store();
+        tokio::task::spawn_blocking(move || match store.list() {
             Ok(models) => {
                 let _ = events.send(Event::LocalModels(models));
             }
@@ -55,7 +68,7 @@ impl Engine {
 
     /// `Op::UseLocalModel`: resolve the name or path, save it when asked, report it.
     pub(super) fn use_local_model(&mut self, model: &str, save: bool) {
-        let store = ModelStore::from_env();
+        let store = self.model_store();
         let path = match store.resolve(model) {
             Ok(path) => path,
             Err(e) => return self.notice(LogLevel::Error, format!("{e:#}")),
@@ -86,8 +99,8 @@ impl Engine {
     pub(super) fn spawn_pull(&self, reference: String) {
         let events = self.events.clone();
         let client = self.client.clone();
+        let store = self.model_store();
         tokio::spawn(async move {
-            let store = ModelStore::from_env();
             let mut options = PullOptions::from_env();
             if let Some(pinned) =
                 catalog::default_model().filter(|m| m.reference == reference && !m.sha256.is_empty())

@@ -389,6 +389,7 @@ impl Engine {
             .filter(|k| *k != self.config.llm.primary)
             .map(|k| providers::build(k, &self.config, &self.secrets, &self.client));
         let events = self.events.clone();
+        let models = self.model_store();
         tokio::spawn(async move {
             let primary_error = match primary.kind() {
                 ProviderKind::Ollama => primary.list_models().await.err(),
@@ -415,7 +416,8 @@ impl Engine {
             }
             // The first-run modal: GGUFs on disk, the default download, the other providers.
             let offer =
-                tokio::task::spawn_blocking(move || super::local_models::first_run_offer(&errors)).await;
+                tokio::task::spawn_blocking(move || super::local_models::first_run_offer(&models, &errors))
+                    .await;
             if let Ok(offer) = offer {
                 let _ = events.send(Event::FirstRun(Box::new(offer)));
             }

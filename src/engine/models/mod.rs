@@ -123,7 +123,10 @@ impl ModelStore {
             }
             bail!("no model `{name}` is registered (see `kv1nt model list`)");
         };
-        let ours = entry.downloaded && entry.path.parent() == Some(self.dir.as_path());
+        // A hand-edited registry cannot point `rm` at anything but a model file of kv1nt's own.
+        let ours = entry.downloaded
+            && entry.path.parent() == Some(self.dir.as_path())
+            && entry.path.extension().is_some_and(|e| e == "gguf");
         registry.save(&self.registry_path())?;
         if !ours {
             return Ok(format!(

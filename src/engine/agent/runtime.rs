@@ -414,13 +414,16 @@ impl Engine {
                     Err(e) => errors.push(e),
                 }
             }
-            // The first-run modal: GGUFs on disk, the default download, the other providers.
+            // The first-run modal: GGUFs on disk, the default download, the other providers
+            // (the plain setup help if listing the disk failed outright).
+            let help = providers::setup_help(&errors);
             let offer =
                 tokio::task::spawn_blocking(move || super::local_models::first_run_offer(&models, &errors))
                     .await;
-            if let Ok(offer) = offer {
-                let _ = events.send(Event::FirstRun(Box::new(offer)));
-            }
+            let _ = match offer {
+                Ok(offer) => events.send(Event::FirstRun(Box::new(offer))),
+                Err(_) => events.send(Event::Notice { level: LogLevel::Error, text: help }),
+            };
         });
     }
 }

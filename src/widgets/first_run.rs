@@ -3,8 +3,8 @@
 //! the other providers, whose settings are shown under it when it is selected. The state is
 //! `app::first_run`.
 //!
-//! Invariant: the selected choice stays in view; long lines are cut at the modal's width, never
-//! wrapped into the next choice.
+//! Invariant: the selected choice stays in view; the providers' errors are wrapped (they say
+//! why), a choice's long line is cut at the modal's width, never wrapped into the next choice.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -17,7 +17,9 @@ use crate::engine::protocol::ModelOrigin;
 use crate::text::theme::Theme;
 
 pub fn render_first_run(area: Rect, buf: &mut Buffer, view: &FirstRunView, theme: &Theme) {
-    let rect = centered(area, 96, 24);
+    let width = 96.min(area.width);
+    let (lines, selected_row) = lines(view, theme, width.saturating_sub(2) as usize);
+    let rect = centered(area, width, (lines.len() as u16).saturating_add(2).clamp(8, 30));
     if rect.width < 24 || rect.height < 6 {
         return;
     }
@@ -33,12 +35,17 @@ pub fn render_first_run(area: Rect, buf: &mut Buffer, view: &FirstRunView, theme
         .style(theme.base);
     let inner = block.inner(rect);
     block.render(rect, buf);
-    let (lines, selected_row) = lines(view, theme);
     let height = inner.height as usize;
     let top = (selected_row + 2).saturating_sub(height);
     for (row, line) in lines.into_iter().skip(top).take(height).enumerate() {
         buf.set_line(inner.x, inner.y + row as u16, &line, inner.width);
     }
+}
+
+/// `text` in pieces of at most `width` characters.
+fn pieces(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(width.max(1)).map(|c| c.iter().collect()).collect()
 }
 
 fn origin(origin: ModelOrigin) -> &'static str {
@@ -50,10 +57,12 @@ fn origin(origin: ModelOrigin) -> &'static str {
 }
 
 /// The modal's lines and the row of the selected choice.
-fn lines<'a>(view: &'a FirstRunView, theme: &Theme) -> (Vec<Line<'a>>, usize) {
+fn lines<'a>(view: &'a FirstRunView, theme: &Theme, width: usize) -> (Vec<Line<'a>>, usize) {
     let mut out = Vec::new();
     for error in &view.offer.errors {
-        out.push(Line::styled(format!("  {error}"), theme.dim));
+        for piece in pieces(error, width.saturating_sub(2)) {
+            out.push(Line::styled(format!("  {piece}"), theme.dim));
+        }
     }
     out.push(Line::raw(""));
     let choices = view.choices();
@@ -91,7 +100,9 @@ fn lines<'a>(view: &'a FirstRunView, theme: &Theme) -> (Vec<Line<'a>>, usize) {
         }
         if let (Choice::Elsewhere, true) = (choice, selected) {
             for help in view.offer.help.lines() {
-                out.push(Line::styled(format!("    {help}"), theme.dim));
+                for piece in pieces(help, width.saturating_sub(4)) {
+                    out.push(Line::styled(format!("    {piece}"), theme.dim));
+                }
             }
         }
     }

@@ -460,6 +460,12 @@ async fn the_engine_lists_and_resolves_local_models_of_its_data_directory() {
     let chosen = next(|e| matches!(e, Event::LocalModelChosen { .. })).await;
     let canonical = std::fs::canonicalize(&gguf).unwrap();
     assert_eq!(chosen, Event::LocalModelChosen { name: "mine".into(), path: canonical, saved_to: None });
+    // A path is used as given (absolute, symlinks kept): Ollama's blobs may be links.
+    let link = dir.path().join("link.gguf");
+    std::os::unix::fs::symlink(&gguf, &link).unwrap();
+    engine.ops.send(Op::UseLocalModel { model: link.to_str().unwrap().into(), save: false }).unwrap();
+    let chosen = next(|e| matches!(e, Event::LocalModelChosen { .. })).await;
+    assert_eq!(chosen, Event::LocalModelChosen { name: "link".into(), path: link, saved_to: None });
     engine.ops.send(Op::UseLocalModel { model: "nope".into(), save: false }).unwrap();
     let Event::Notice { text, .. } = next(|e| matches!(e, Event::Notice { .. })).await else {
         unreachable!()

@@ -186,7 +186,9 @@ impl ModelStore {
                     return Err(not_found);
                 }
                 gguf::read(path)?;
-                std::fs::canonicalize(path).with_context(|| format!("cannot open {}", path.display()))
+                // Absolute but not canonical: a path into Ollama's store (a symlink, perhaps) stays
+                // the path the user and the listing know.
+                std::path::absolute(path).with_context(|| format!("cannot open {}", path.display()))
             }
         }
     }

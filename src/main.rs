@@ -53,6 +53,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         return runtime.block_on(cli::run::run(args, &setup.config.sandbox));
     }
+    // Models need only the data directory: a config file kv1nt cannot read never blocks them.
+    if let Some(Command::Model(args)) = cli.command {
+        return cli::model::run(args);
+    }
     if let Some(Command::Trust(args)) = &cli.command {
         return cli::trust::run(args, &cli::paths_at(args.path.as_deref())?);
     }
@@ -127,6 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Completions { .. }
             | Command::Run(_)
             | Command::Trust(_)
+            | Command::Model(_)
             | Command::Undo(_)
             | Command::Rewind(_)
             | Command::SandboxExec(_),

@@ -140,6 +140,9 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
     if matches!(state.modals.last(), Some(Modal::Learn(_))) {
         return super::learn::on_key(state, key, ops);
     }
+    if matches!(state.modals.last(), Some(Modal::FirstRun(_))) {
+        return super::first_run::on_key(state, key, ops);
+    }
     let action = state.keymap.lookup(&[KeyContext::Modal], &key);
     match state.modals.last_mut() {
         Some(Modal::Confirm(dialog)) => match action {
@@ -190,7 +193,7 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
             }
             _ => {}
         },
-        Some(Modal::Approval(_) | Modal::TemplateForm(_) | Modal::Learn(_)) | None => {}
+        Some(Modal::Approval(_) | Modal::TemplateForm(_) | Modal::Learn(_) | Modal::FirstRun(_)) | None => {}
     }
 }
 

@@ -11,6 +11,7 @@ pub mod code;
 pub mod commands;
 pub mod composer;
 pub mod diff;
+pub mod first_run;
 pub mod git_view;
 pub mod graph_panel;
 pub mod input;

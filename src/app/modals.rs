@@ -68,4 +68,6 @@ pub enum Modal {
     Stats(Box<StatsReport>),
     /// `/learn`: the candidate conventions, one selected (`app::learn`).
     Learn(Box<super::learn::LearnView>),
+    /// No provider answered at start: what would work (`app::first_run`).
+    FirstRun(Box<super::first_run::FirstRunView>),
 }

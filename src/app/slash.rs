@@ -168,8 +168,13 @@ mod tests {
         assert!(ops.is_empty());
         assert_eq!(
             last_notice(&state),
-            Some("usage: /model NAME (use another model of the current provider)")
+            Some(
+                "usage: /model NAME|local:NAME (use another model of the current provider, or a local GGUF)"
+            )
         );
+        let (ops, _) = run("/model local:tiny:1b");
+        assert_eq!(ops, [Op::UseLocalModel { model: "tiny:1b".into(), save: false }]);
+        assert!(run("/model local:").0.is_empty());
     }
 
     #[test]

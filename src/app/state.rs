@@ -117,6 +117,8 @@ pub struct AppState {
     pub hit: HitAreas,
     pub git: super::git_view::GitView,
     pub graph: super::graph_panel::GraphPanel,
+    /// A download to use when it finishes (`app::first_run`).
+    pub local_models: super::first_run::LocalModelsState,
     /// Requests for the engine queued by code without the channel (view answers, panels);
     /// the event loop sends them after each input or batch of events.
     pub outbox: Vec<crate::engine::protocol::Op>,
@@ -178,6 +180,7 @@ impl AppState {
             hit: HitAreas::default(),
             git: Default::default(),
             graph: Default::default(),
+            local_models: Default::default(),
             outbox: Vec::new(),
             should_quit: false,
             dirty: true,

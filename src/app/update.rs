@@ -232,6 +232,15 @@ pub fn apply(state: &mut AppState, event: Event) {
             let level = if reply.ok { LogLevel::Info } else { LogLevel::Warn };
             notice(state, level, reply.text);
         }
+        Event::FirstRun(offer) => super::first_run::open(state, *offer),
+        Event::LocalModels(models) => super::first_run::on_local_models(state, models),
+        Event::LocalModelChosen { name, path, saved_to } => {
+            super::first_run::on_chosen(state, name, path, saved_to)
+        }
+        Event::PullProgress { reference, progress } => {
+            super::first_run::on_progress(state, &reference, progress)
+        }
+        Event::ModelPulled { reference, result } => super::first_run::on_pulled(state, reference, result),
         Event::McpStatus(servers) if servers.is_empty() => notice(
             state,
             LogLevel::Info,

@@ -14,6 +14,7 @@ pub mod learn;
 pub mod logging;
 pub mod mcp;
 pub mod mcp_edit;
+pub mod model;
 pub mod run;
 pub mod sessions;
 pub mod stats;
@@ -111,6 +112,8 @@ pub enum Command {
     Rewind(undo::RewindArgs),
     /// The MCP servers: `list` what is configured, `test NAME` starts one and lists its tools.
     Mcp(mcp::McpArgs),
+    /// Local GGUF models: `list`, `pull hf:…|ollama:…|default`, `add PATH`, `rm NAME`, `info NAME`.
+    Model(model::ModelArgs),
     /// Build or update the repository's knowledge graph (code entities and their relations).
     Index(graph::IndexArgs),
     /// Search the knowledge graph: hybrid (BM25 + vectors) with embeddings, else lexical.

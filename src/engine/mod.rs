@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod learning;
 pub mod llm;
 pub mod mcp;
+pub mod models;
 pub mod pricing;
 pub mod project;
 pub mod protocol;

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod chat;
 pub mod code;
 pub mod diff;
+pub mod first_run;
 mod frame;
 pub mod git_view;
 pub mod graph_panel;

@@ -193,15 +193,18 @@ async fn no_key_and_no_server_tells_exactly_what_to_set() {
         preflight: true,
         trust: None,
     });
-    let notice = loop {
-        if let Event::Notice { text, .. } =
+    // The start-up check offers what would work (the first-run modal), naming every setting.
+    let offer = loop {
+        if let Event::FirstRun(offer) =
             tokio::time::timeout(Duration::from_secs(10), engine.events.recv()).await.unwrap().unwrap()
         {
-            break text;
+            break offer;
         }
     };
+    assert_eq!(offer.errors.len(), 2, "the primary's and the fallback's failure: {:?}", offer.errors);
+    assert!(offer.download.as_ref().is_some_and(|d| d.reference.starts_with("hf:")), "{offer:?}");
     for needed in ["ANTHROPIC_API_KEY", "OLLAMA_HOST", "OPENAI_BASE_URL"] {
-        assert!(notice.contains(needed), "start-up notice must name {needed}: {notice}");
+        assert!(offer.help.contains(needed), "the first-run offer must name {needed}: {}", offer.help);
     }
     engine.ops.send(Op::Submit { text: "hello?".into(), intent: None }).unwrap();
     let events = turn_events(&mut engine).await;

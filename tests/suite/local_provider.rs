@@ -226,3 +226,60 @@ async fn the_graph_falls_back_to_the_built_in_embedder_when_no_server_answers() 
     let why = embedder_for(&settings, &missing).await.err().expect("a clear error");
     assert!(why.contains("/nonexistent.gguf"), "{why}");
 }
+
+/// Issue 17's promise end to end, in a real terminal: no provider answers, the first-run modal
+/// offers the GGUF registered with `kv1nt model add`, Enter makes it the built-in provider's
+/// model, and a prompt typed next is answered by it with a tool call that runs (the first step
+/// forced to call one, as in the test above) — nothing else installed, no server.
+#[test]
+fn first_run_choice_then_a_chat_with_a_tool_call_on_the_built_in_model() {
+    use crate::support::closed_port_url;
+    use crate::support::pty::{Key, PtySession};
+    let Some(model) = gguf("KV1NT_CHAT_MODEL") else { return };
+    let _one = CHAT.blocking_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, home, config) = (dir.path().join("repo"), dir.path().join("home"), dir.path().join("config"));
+    let no_ollama = dir.path().join("no-ollama");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::write(repo.join("notes.txt"), "The answer is 42.\n").unwrap();
+    std::fs::create_dir_all(config.join("kv1nt")).unwrap();
+    let settings = format!(
+        "[llm]\nprimary = \"ollama\"\nfallback = \"none\"\ntemperature = 0.0\n[ollama]\nhost = \"{}\"\n\
+         [graph]\nembed = \"none\"\n[agent]\ntool_choice = \"required\"\napproval = \"read-only\"\n\
+         max_steps = 2\n[local]\nmax_tokens = 200\nthreads = 2\n",
+        closed_port_url()
+    );
+    std::fs::write(config.join("kv1nt/config.toml"), settings).unwrap();
+    let env = [
+        ("KV1NT_HOME", home.to_str().unwrap()),
+        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+        ("OLLAMA_MODELS", no_ollama.to_str().unwrap()),
+    ];
+    let added = Command::new(env!("CARGO_BIN_EXE_kv1nt"))
+        .args(["model", "add", "--name", "gemma"])
+        .arg(&model)
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let wait = Duration::from_secs(180);
+    let mut tui = PtySession::spawn(env!("CARGO_BIN_EXE_kv1nt"), &[], &env, &repo, 160, 50);
+    let screen = tui.wait_for("No model provider answered", wait).expect("the first-run modal");
+    assert!(screen.contains("› gemma"), "{screen}");
+    tui.send_key(Key::Enter);
+    tui.wait_for("local · gemma │", wait).expect("chosen");
+    tui.send("Call read_file with path notes.txt and tell me the answer.");
+    tui.send_key(Key::Enter);
+    let screen = tui.wait_for("⚙", wait).expect("the forced tool call runs and shows in the chat");
+    assert!(!screen.contains("Error"), "{screen}");
+    // The result went back, the model replied again and the turn ended: its usage is shown.
+    let ended = |screen: &vt100::Screen| {
+        let text = crate::support::pty::screen_text(screen);
+        text.contains("tokens ") && !text.contains("Prompt — streaming")
+    };
+    tui.wait_for_fn("the turn's end", wait, ended).expect("the turn ends with its token count");
+    let screen = tui.screen_text();
+    assert!(screen.contains(" local · gemma │"), "the status bar names the built-in provider: {screen}");
+    tui.send_key(Key::Ctrl('q'));
+    assert_eq!(tui.wait_exit(Duration::from_secs(30)), Some(0));
+}

@@ -18,6 +18,8 @@
 //! This is the harness's root: tests/all.rs loads it as `support` (`#[path]`), and
 //! `mod.rs` beside it is only what benches/stream_cost.rs includes.
 
+pub mod file_server;
+pub mod gguf;
 pub mod git;
 pub mod http;
 pub mod local_model;

@@ -1,5 +1,5 @@
 //! Handlers of the commands that become one `Op` for the engine's session: model and provider
-//! switches, the approval policy, undo/rewind, `/mcp`, and the intents (`/generate` … `/docs`), which
+//! switches (`/models` lists the local GGUF models too; `/model local:NAME` uses one), the approval policy, undo/rewind, `/mcp`, and the intents (`/generate` … `/docs`), which
 //! start a turn like a typed prompt.
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -27,15 +27,25 @@ pub(super) fn mcp(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -
     Ok(())
 }
 
+/// `/model NAME` switches the current provider's model; `/model local:NAME` (a name `/models`
+/// lists, or a GGUF path) uses a local model for this session.
 pub(super) fn model(
     state: &mut AppState,
     args: Args<'_>,
     ops: &UnboundedSender<Op>,
 ) -> Result<(), CommandError> {
     let model = args.one()?.to_string();
-    let _ = ops.send(Op::SwitchModel { provider: state.status.provider, model: Some(model) });
+    let op = match model.strip_prefix(LOCAL_PREFIX) {
+        Some(local) if !local.is_empty() => Op::UseLocalModel { model: local.to_string(), save: false },
+        Some(_) => return Err(args.usage()),
+        None => Op::SwitchModel { provider: state.status.provider, model: Some(model) },
+    };
+    let _ = ops.send(op);
     Ok(())
 }
+
+/// How `/models` marks a local model, and how `/model` is told to use one.
+const LOCAL_PREFIX: &str = "local:";
 
 /// `/provider KIND [MODEL]`.
 pub(super) fn provider(

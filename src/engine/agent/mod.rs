@@ -29,6 +29,7 @@ mod graph_tools;
 mod intent_context;
 pub mod intents;
 mod learn;
+mod local_models;
 mod mcp_tools;
 mod one_shot;
 pub mod profile;

@@ -253,8 +253,17 @@ impl Engine {
     async fn handle(&mut self, op: Op) -> LoopControl {
         match op {
             Op::Submit { text, intent } => return self.run_turn(text, intent).await,
+            // The built-in provider's models are files: a name goes through the model store.
+            Op::SwitchModel { provider: ProviderKind::Local, model: Some(model) } => {
+                self.use_local_model(&model, false)
+            }
             Op::SwitchModel { provider, model } => self.switch_model(provider, model),
-            Op::ListModels => self.spawn_list_models(),
+            Op::ListModels => {
+                self.spawn_list_models();
+                self.spawn_list_local_models();
+            }
+            Op::UseLocalModel { model, save } => self.use_local_model(&model, save),
+            Op::PullModel { reference } => self.spawn_pull(reference),
             Op::Check => return self.check_now().await,
             Op::OpenFile { path, line } => self.open_location(&path, line),
             Op::Template(op) => return self.template_op(op).await,
@@ -341,7 +350,7 @@ impl Engine {
 
     pub(super) fn announce_model(&self) {
         let provider = self.config.llm.primary;
-        let model = self.config.model_of(provider).to_string();
+        let model = self.model_label(provider);
         let context_window = self.config.context_window(provider);
         self.log(
             LogLevel::Info,
@@ -350,7 +359,7 @@ impl Engine {
         self.emit(Event::ModelChanged { provider, model, context_window });
     }
 
-    fn switch_model(&mut self, provider: ProviderKind, model: Option<String>) {
+    pub(super) fn switch_model(&mut self, provider: ProviderKind, model: Option<String>) {
         self.config.llm.primary = provider;
         if let Some(model) = model {
             self.config.set_model(provider, model);
@@ -388,7 +397,8 @@ impl Engine {
     }
 
     /// Without touching the network for a configured primary: if the primary lacks what it
-    /// needs, probe the fallback; if that cannot answer either, tell the user what to set.
+    /// needs, probe the fallback; if that cannot answer either, offer what would work
+    /// (`Event::FirstRun`: local models, the default download, what to set).
     fn spawn_preflight(&self) {
         let primary = providers::build(self.config.llm.primary, &self.config, &self.secrets, &self.client);
         let fallback = self
@@ -399,6 +409,7 @@ impl Engine {
             .filter(|k| *k != self.config.llm.primary)
             .map(|k| providers::build(k, &self.config, &self.secrets, &self.client));
         let events = self.events.clone();
+        let models = self.model_store();
         tokio::spawn(async move {
             let primary_error = match primary.kind() {
                 ProviderKind::Ollama => primary.list_models().await.err(),
@@ -423,8 +434,16 @@ impl Engine {
                     Err(e) => errors.push(e),
                 }
             }
-            let _ =
-                events.send(Event::Notice { level: LogLevel::Error, text: providers::setup_help(&errors) });
+            // The first-run modal: GGUFs on disk, the default download, the other providers
+            // (the plain setup help if listing the disk failed outright).
+            let help = providers::setup_help(&errors);
+            let offer =
+                tokio::task::spawn_blocking(move || super::local_models::first_run_offer(&models, &errors))
+                    .await;
+            let _ = match offer {
+                Ok(offer) => events.send(Event::FirstRun(Box::new(offer))),
+                Err(_) => events.send(Event::Notice { level: LogLevel::Error, text: help }),
+            };
         });
     }
 }

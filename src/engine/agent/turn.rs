@@ -160,7 +160,7 @@ impl Engine {
             if let (Some(store), Some(session)) = (&self.store, &self.session) {
                 let _ = store.set_session_model(&session.id, kind.as_str(), &model);
             }
-            self.emit(Event::TurnStarted { provider: kind, model });
+            self.emit(Event::TurnStarted { provider: kind, model: self.model_label(kind) });
             let (reply, outcome, flow) = self.stream_reply(stream, kind).await;
             self.record_usage(kind);
             if flow == LoopControl::Shutdown || !matches!(outcome, TurnOutcome::Complete { .. }) {

@@ -93,14 +93,19 @@ pub fn setup_help(errors: &[LlmError]) -> String {
     for error in errors {
         text.push_str(&format!("- {error}\n"));
     }
+    text.push_str("To fix it, do one of:\n");
+    text.push_str(provider_env_help());
     text.push_str(
-        "To fix it, do one of:\n\
-         - Claude: set ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for a proxy or compatible server)\n\
-         - Ollama: run `ollama serve` and pull a model, or set OLLAMA_HOST to where it runs\n\
-         - OpenAI-compatible (llama.cpp, vLLM, LM Studio): set OPENAI_BASE_URL (and OPENAI_API_KEY if needed), \
-         then choose it with `--provider openai` or `/provider openai`\n\
-         - Built-in (offline): set `model` under [local] in config.toml to a GGUF file, then choose it with \
-         `--provider local` or `/provider local`",
+        "\n- Built-in (offline): `kv1nt model pull default` (or set `model` under [local] in config.toml to a \
+         GGUF file), then choose it with `--provider local` or `/provider local`",
     );
     text
+}
+
+/// What to set for each provider that runs elsewhere (the first-run modal shows it too).
+pub fn provider_env_help() -> &'static str {
+    "- Claude: set ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for a proxy or compatible server)\n\
+     - Ollama: run `ollama serve` and pull a model, or set OLLAMA_HOST to where it runs\n\
+     - OpenAI-compatible (llama.cpp, vLLM, LM Studio): set OPENAI_BASE_URL (and OPENAI_API_KEY if needed), \
+     then choose it with `--provider openai` or `/provider openai`"
 }

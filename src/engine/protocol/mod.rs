@@ -20,6 +20,7 @@ pub mod graph;
 pub mod hooks;
 pub mod learn;
 pub mod mcp;
+pub mod models;
 pub mod project;
 pub mod stats;
 pub mod syntax;
@@ -41,6 +42,7 @@ pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use hooks::{HookOutcome, HookReport, HookSource};
 pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
+pub use models::{DownloadOffer, FirstRunOffer, LocalModel, ModelOrigin, PullProgress};
 pub use project::{ProjectOp, ProjectReply};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
@@ -195,8 +197,16 @@ pub enum Op {
     Answer { id: u64, approved: bool },
     /// Use another provider and/or model for the next turns.
     SwitchModel { provider: ProviderKind, model: Option<String> },
-    /// Ask for the models the current provider offers (`Event::Models`).
+    /// Ask for the models the current provider offers (`Event::Models`), and the local GGUF
+    /// models (`Event::LocalModels`).
     ListModels,
+    /// Use a local GGUF model — a name from `Event::LocalModels` or a path — for this session
+    /// (`/model local:NAME`, the first-run modal); `save` also writes it to the user's config
+    /// file. Answered by `Event::LocalModelChosen` or a notice.
+    UseLocalModel { model: String, save: bool },
+    /// Download a model (`hf:…`, `ollama:…`) into kv1nt's store, reporting
+    /// `Event::PullProgress`, then `Event::ModelPulled`.
+    PullModel { reference: String },
     /// Run the project's checks now (`/check`); answered by `Event::Checks`.
     Check,
     /// Show a workspace file in Code at `line` (a problem's location); answered by
@@ -447,6 +457,27 @@ pub enum Event {
     CommandRefused {
         name: String,
         reason: String,
+    },
+    /// No provider could answer at start: what would work instead (the first-run modal).
+    FirstRun(Box<models::FirstRunOffer>),
+    /// The local GGUF models (`Op::ListModels`): kv1nt's registry, then Ollama's store.
+    LocalModels(Vec<models::LocalModel>),
+    /// A local model was chosen (`Op::UseLocalModel`): its file, and the config file it was
+    /// saved to when asked.
+    LocalModelChosen {
+        name: String,
+        path: std::path::PathBuf,
+        saved_to: Option<std::path::PathBuf>,
+    },
+    /// How far `Op::PullModel` is.
+    PullProgress {
+        reference: String,
+        progress: models::PullProgress,
+    },
+    /// `Op::PullModel` finished: the model registered, or why not.
+    ModelPulled {
+        reference: String,
+        result: Result<models::LocalModel, String>,
     },
     /// The engine stopped (after `Op::Shutdown` or when the UI went away).
     Stopped,

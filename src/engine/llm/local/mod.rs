@@ -86,13 +86,28 @@ impl Provider for LocalProvider {
     }
 }
 
+/// The grammar of a forced call: each tool's arguments held to its schema when llama.cpp can
+/// convert the schemas, else any JSON object as arguments (the call is then checked and, if
+/// malformed, repaired by the turn like any other).
+#[cfg(feature = "local-model")]
+fn forced_call_grammar(tools: &[crate::engine::llm::types::ToolSpec]) -> Option<String> {
+    let schema = prompt::forced_call_schema(tools)?;
+    match llama_cpp_2::json_schema_to_grammar(&schema) {
+        Ok(rules) => Some(prompt::wrap_call_grammar(&rules)),
+        Err(e) => {
+            tracing::warn!("tool schemas not usable as a grammar ({e}); any JSON arguments allowed");
+            prompt::tool_call_grammar(tools.iter().map(|t| t.name.as_str()))
+        }
+    }
+}
+
 #[cfg(feature = "local-model")]
 async fn start(settings: &LocalConfig, request: ChatRequest) -> Result<EventStream, LlmError> {
     let path = settings
         .model_path()
         .ok_or_else(|| LlmError::NotConfigured { provider: KIND, hint: KIND.setup_hint().into() })?;
     let grammar = match request.tool_choice {
-        ToolChoice::Required => prompt::tool_call_grammar(request.tools.iter().map(|t| t.name.as_str())),
+        ToolChoice::Required => forced_call_grammar(&request.tools),
         ToolChoice::Auto => None,
     };
     let (events, rx) = tokio::sync::mpsc::channel(256);

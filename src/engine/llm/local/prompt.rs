@@ -6,7 +6,7 @@
 //! system prompt (`agent/text_protocol.rs`), and any structured tool call or result still in the
 //! history is rendered in that same text form here, so nothing the model did is lost.
 
-use crate::engine::llm::types::{ChatRequest, Message, Role};
+use crate::engine::llm::types::{ChatRequest, Message, Role, ToolSpec};
 
 /// Generation stops once the reply contains one of these: a complete text-protocol call (the
 /// model must wait for its result), or the model starting to invent a result itself.
@@ -106,8 +106,8 @@ pub fn pending_prefix(text: &str) -> usize {
 pub fn tool_call_grammar<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<String> {
     // Tool names are identifiers (MCP tools are `SERVER__TOOL`); anything else is left out
     // rather than escaped into the grammar.
-    let safe = |n: &&str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    let names: Vec<String> = names.into_iter().filter(safe).map(|n| format!("\"\\\"{n}\\\"\"")).collect();
+    let names: Vec<String> =
+        names.into_iter().filter(|n| safe_name(n)).map(|n| format!("\"\\\"{n}\\\"\"")).collect();
     if names.is_empty() {
         return None;
     }
@@ -123,6 +123,50 @@ ws ::= ( " " | "\n" [ \t]{{0,20}} )?
 "#,
         names = names.join(" | ")
     ))
+}
+
+/// The JSON Schema of one forced call: an object whose `name` is one of `tools` and whose
+/// `arguments` match that tool's input schema, with no properties the schema does not declare.
+/// llama.cpp turns it into a grammar (`json_schema_to_grammar`), so a small model cannot misspell
+/// an argument or invent one; `None` when no tool has a safe name.
+pub fn forced_call_schema(tools: &[ToolSpec]) -> Option<String> {
+    let variants: Vec<String> = tools
+        .iter()
+        .filter(|t| safe_name(&t.name))
+        .map(|t| {
+            let mut arguments = t.input_schema.clone();
+            if let Some(object) = arguments.as_object_mut() {
+                object.entry("additionalProperties").or_insert(serde_json::Value::Bool(false));
+            }
+            // Written by hand so `name` comes before `arguments`: the model picks the tool first.
+            format!(
+                r#"{{"type":"object","properties":{{"name":{{"const":{}}},"arguments":{}}},"required":["name","arguments"],"additionalProperties":false}}"#,
+                serde_json::Value::String(t.name.clone()),
+                arguments
+            )
+        })
+        .collect();
+    (!variants.is_empty()).then(|| format!(r#"{{"oneOf":[{}]}}"#, variants.join(",")))
+}
+
+/// `rules`, a grammar whose `root` is the call's JSON, wrapped in the text protocol's tags.
+pub fn wrap_call_grammar(rules: &str) -> String {
+    let renamed = rules
+        .lines()
+        .map(|l| {
+            if let Some(rest) = l.strip_prefix("root ::=") {
+                format!("tool-call-json ::={rest}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!("root ::= \"<tool_call>\\n\" tool-call-json \"\\n</tool_call>\"\n{renamed}\n")
+}
+
+fn safe_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {
@@ -184,6 +228,50 @@ mod tests {
         assert_eq!(pending_prefix("hello <tool_res"), "<tool_res".len());
         assert_eq!(pending_prefix("hello"), 0);
         assert_eq!(pending_prefix("é<"), 1);
+    }
+
+    #[test]
+    fn the_forced_call_schema_holds_each_tool_to_its_own_arguments() {
+        let tool = |name: &str, schema: serde_json::Value| ToolSpec {
+            name: name.into(),
+            description: String::new(),
+            input_schema: schema,
+        };
+        let path = serde_json::json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]});
+        let open = serde_json::json!({"type": "object", "additionalProperties": true});
+        let schema = forced_call_schema(&[
+            tool("read_file", path),
+            tool("srv__t", open),
+            tool("bad name", serde_json::json!({})),
+        ])
+        .unwrap();
+        let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+        let variants = schema["oneOf"].as_array().unwrap();
+        assert_eq!(variants.len(), 2, "the unsafe name is left out: {schema}");
+        assert_eq!(variants[0]["properties"]["name"]["const"], "read_file");
+        assert_eq!(
+            variants[0]["properties"]["arguments"]["additionalProperties"], false,
+            "no invented arguments"
+        );
+        assert_eq!(variants[0]["properties"]["arguments"]["required"][0], "path");
+        assert_eq!(
+            variants[1]["properties"]["arguments"]["additionalProperties"], true,
+            "a declared choice is kept"
+        );
+        let text = forced_call_schema(&[tool("read_file", serde_json::json!({"type": "object"}))]).unwrap();
+        assert!(
+            text.find("\"name\"").unwrap() < text.find("\"arguments\"").unwrap(),
+            "the tool is chosen first"
+        );
+        assert_eq!(forced_call_schema(&[tool("x y", serde_json::json!({}))]), None);
+    }
+
+    #[test]
+    fn a_call_grammar_wraps_the_json_rules_in_the_protocols_tags() {
+        let g = wrap_call_grammar("root ::= object\nobject ::= \"{\" \"}\"");
+        assert!(g.starts_with("root ::= \"<tool_call>\\n\" tool-call-json \"\\n</tool_call>\"\n"), "{g}");
+        assert!(g.contains("\ntool-call-json ::= object\n") && g.contains("object ::= "), "{g}");
+        assert_eq!(g.matches("root ::=").count(), 1, "{g}");
     }
 
     #[test]

@@ -35,6 +35,11 @@ fn shared_server() -> Option<Arc<LocalModelServer>> {
     Some(server)
 }
 
+/// One request on the server at a time: llama.cpp batches concurrent requests, and a batched
+/// greedy decode differs from a lone one, so a test tuned on a lone reply's words (the syntax-gate
+/// test's `write_file` call) failed under the full suite's load and passed alone.
+static ONE: Mutex<()> = Mutex::new(());
+
 struct Output {
     code: Option<i32>,
     stdout: String,
@@ -68,6 +73,7 @@ fn run_exec_with(
     prompt: &str,
     max_tokens: u32,
 ) -> Output {
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     let home = cwd;
     let config = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kv1nt"));
@@ -321,6 +327,7 @@ fn local_server_streams_anthropic_messages() {
         "messages": [{"role": "user", "content": "Say hi."}]
     })
     .to_string();
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     let (status, sse) = server.request("POST", "/v1/messages", Some(&body)).unwrap();
     assert_eq!(status, 200, "{sse}");
     for event in ["message_start", "content_block_delta", "message_stop"] {

@@ -2,14 +2,20 @@
 //! the tensor descriptions, from which the architecture, context length, parameter count and
 //! quantisation are taken. The weights are never read.
 //!
+//! kv1nt's one GGUF reader: `kv1nt model`, the store and downloads call [`read`]; the built-in
+//! provider asks [`info`] (cached) for the context window and before llama.cpp sees a file.
+//!
 //! Invariants: the file is untrusted. Every length and count is checked against what is left
 //! of the file before it is used, only a handful of short values are kept (arrays and long
 //! strings are skipped by seeking), and every problem is an [`GgufError`] naming what was
 //! wrong — never a panic and never an allocation sized by the file.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 /// `GGUF` as a little-endian u32.
 const MAGIC: &[u8; 4] = b"GGUF";
@@ -38,6 +44,8 @@ pub struct GgufInfo {
     /// `general.file_type` as llama.cpp names it (`Q4_K_M`, `F16` …).
     pub file_type: Option<String>,
     pub tensors: u64,
+    /// `tokenizer.chat_template` is present and not empty (the prompt format is the model's own).
+    pub has_chat_template: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +58,26 @@ pub enum GgufError {
     Version { path: String, version: u32 },
     #[error("{path} is not a valid GGUF file: {what}")]
     Corrupt { path: String, what: String },
+}
+
+/// [`read`], cached per path, size and modification time, so the context budget can ask every
+/// step without reading the file again.
+pub fn info(path: &Path) -> Result<GgufInfo, GgufError> {
+    type Cache = HashMap<PathBuf, (u64, Option<SystemTime>, GgufInfo)>;
+    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+    let meta = std::fs::metadata(path)
+        .map_err(|source| GgufError::Io { path: path.display().to_string(), source })?;
+    let key = (meta.len(), meta.modified().ok());
+    if let Some((len, mtime, info)) =
+        CACHE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_default().get(path)
+        && (*len, *mtime) == key
+    {
+        return Ok(info.clone());
+    }
+    let info = read(path)?;
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.get_or_insert_default().insert(path.to_path_buf(), (key.0, key.1, info.clone()));
+    Ok(info)
 }
 
 /// Reads the header of the GGUF file at `path`.
@@ -167,6 +195,12 @@ impl Reader {
         for _ in 0..kv_count {
             let key = self.string(MAX_KEY)?.ok_or_else(|| corrupt("a metadata key is too long"))?;
             let kind = self.u32()?;
+            if kind == 8 && key == "tokenizer.chat_template" {
+                // Templates run to several KiB: only whether there is one is kept (`string(0)`
+                // skips, giving `None`, any string longer than 0 bytes).
+                info.has_chat_template = self.string(0)?.is_none();
+                continue;
+            }
             let value = self.value(kind, 0)?;
             match (key.as_str(), value) {
                 ("general.architecture", Kept::Text(v)) => info.architecture = Some(v),

@@ -70,6 +70,7 @@ fn reads_architecture_context_parameters_and_quantisation() {
     assert_eq!(info.context_length, Some(32768));
     assert_eq!(info.parameters, 42);
     assert_eq!(info.file_type.as_deref(), Some("Q4_K_M"));
+    assert!(!info.has_chat_template);
     assert_eq!(parameters_label(1_543_714_304), "1.5B");
     assert_eq!(parameters_label(268_098_176), "268M");
 }
@@ -119,4 +120,40 @@ fn hostile_headers_are_clear_errors() {
     let mut value = 9u32.to_le_bytes().to_vec();
     value.extend(nested);
     assert!(read_bytes(&header(&[("x", value)], &[])).is_err());
+}
+
+#[test]
+fn a_long_chat_template_is_noticed_and_an_empty_one_is_not() {
+    let template = "{% for m in messages %}".repeat(1000);
+    let long = header(
+        &[("general.architecture", text("gemma3")), ("tokenizer.chat_template", text(&template))],
+        &[],
+    );
+    assert!(
+        read_bytes(&long).unwrap().has_chat_template,
+        "a 23 KB template is skipped, not kept, and noticed"
+    );
+    let empty = header(&[("tokenizer.chat_template", text(""))], &[]);
+    assert!(!read_bytes(&empty).unwrap().has_chat_template);
+}
+
+#[test]
+fn info_is_read_again_when_the_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.gguf");
+    std::fs::write(
+        &path,
+        header(&[("general.architecture", text("a")), ("a.context_length", u32v(4096))], &[]),
+    )
+    .unwrap();
+    assert_eq!(info(&path).unwrap().context_length, Some(4096));
+    assert_eq!(info(&path).unwrap().context_length, Some(4096), "cached");
+    std::fs::write(
+        &path,
+        header(&[("general.architecture", text("a")), ("a.context_length", u32v(131072))], &[]),
+    )
+    .unwrap();
+    assert_eq!(info(&path).unwrap().context_length, Some(131072), "a different size is a different file");
+    std::fs::remove_file(&path).unwrap();
+    assert!(info(&path).is_err());
 }

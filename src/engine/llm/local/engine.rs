@@ -67,7 +67,7 @@ pub fn load_model(path: &std::path::Path, gpu_layers: u32) -> Result<LlamaModel,
         return Err(format!("{} does not exist (set [local] model to a GGUF file)", path.display()));
     }
     // Parsed in Rust first: a file that is not GGUF never reaches the C++ loader.
-    super::gguf::info(path)?;
+    crate::engine::models::gguf::info(path).map_err(|e| e.to_string())?;
     let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
     LlamaModel::load_from_file(backend()?, path, &params)
         .map_err(|e| format!("llama.cpp could not load {}: {e}", path.display()))

@@ -16,7 +16,6 @@
 pub mod embed;
 #[cfg(feature = "local-model")]
 mod engine;
-pub mod gguf;
 pub mod prompt;
 pub mod settings;
 

@@ -72,7 +72,7 @@ impl LocalConfig {
     /// `max_ctx`; `max_ctx` when the file cannot be read (the provider reports why at start).
     pub fn context_window(&self) -> usize {
         let cap = self.max_ctx.max(256);
-        match self.model_path().and_then(|p| super::gguf::train_context(&p).ok()) {
+        match self.model_path().and_then(|p| crate::engine::models::gguf::info(&p).ok()?.context_length) {
             Some(train) if train > 0 => (train as usize).min(cap),
             _ => cap,
         }

@@ -2,10 +2,9 @@
 //! apart, priced from the built-in table (`assets/pricing.toml`), recorded per turn, shown by
 //! exec; and the Anthropic requests that make the cache work.
 
-use std::time::Duration;
-
 use serde_json::json;
 
+use super::engine::turn_events;
 use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::config::{Config, Fallback, Secrets};
@@ -35,21 +34,6 @@ fn engine(dir: &std::path::Path, base: &str, model: &str) -> EngineHandle {
         preflight: false,
         trust: None,
     })
-}
-
-async fn turn_events(engine: &mut EngineHandle) -> Vec<Event> {
-    let mut events = Vec::new();
-    loop {
-        let event =
-            tokio::time::timeout(Duration::from_secs(20), engine.events.recv()).await.expect("engine hung");
-        let Some(event) = event else { break };
-        let end = matches!(event, Event::TurnEnded(_) | Event::Stopped);
-        events.push(event);
-        if end {
-            break;
-        }
-    }
-    events
 }
 
 /// A turn of two replies on a priced model: the first writes the cache, the second reads it.

@@ -61,8 +61,8 @@ fn config(primary: ProviderKind, anthropic: &str, ollama: &str) -> Config {
     c
 }
 
-/// Events until the turn ends (or the engine stops).
-async fn turn_events(engine: &mut EngineHandle) -> Vec<Event> {
+/// Events until the turn ends (or the engine stops); shared with `cost.rs`.
+pub(super) async fn turn_events(engine: &mut EngineHandle) -> Vec<Event> {
     let mut events = Vec::new();
     loop {
         let event =

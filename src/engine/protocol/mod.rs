@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+pub mod approval;
 pub mod chat;
 pub mod checks;
 pub mod custom_commands;
@@ -18,6 +19,7 @@ pub mod gate;
 pub mod git;
 pub mod graph;
 pub mod hooks;
+pub mod intent;
 pub mod learn;
 pub mod mcp;
 pub mod models;
@@ -27,6 +29,7 @@ pub mod syntax;
 pub mod templates;
 pub mod test_report;
 
+pub use approval::{ApprovalDecision, ApprovalRequest};
 pub use chat::{
     Message, MessageStatus, ProviderKind, Role, Thinking, ThinkingLevel, ToolCall, ToolResult, Usage,
     format_usd,
@@ -40,6 +43,7 @@ pub use git::{
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use hooks::{HookOutcome, HookReport, HookSource};
+pub use intent::{FollowUp, Intent};
 pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
 pub use models::{DownloadOffer, FirstRunOffer, LocalModel, ModelOrigin, PullProgress};
@@ -49,109 +53,6 @@ pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
 };
 pub use test_report::{TestFailure, TestReport, TestRunner};
-
-/// A playground intent (seed §5.1): picks the prompt template and the tools offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Intent {
-    Generate,
-    Modify,
-    Explain,
-    Test,
-    Docs,
-    /// Fix the last failed run, or pasted error text: the cause first, then the change.
-    Fix,
-    /// Review the staged diff or the branch: findings only (read-only tools).
-    Review,
-}
-
-impl Intent {
-    pub const ALL: [Intent; 7] = [
-        Intent::Generate,
-        Intent::Modify,
-        Intent::Explain,
-        Intent::Test,
-        Intent::Docs,
-        Intent::Fix,
-        Intent::Review,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Intent::Generate => "generate",
-            Intent::Modify => "modify",
-            Intent::Explain => "explain",
-            Intent::Test => "test",
-            Intent::Docs => "docs",
-            Intent::Fix => "fix",
-            Intent::Review => "review",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Intent> {
-        Self::ALL.into_iter().find(|i| i.name() == name)
-    }
-}
-
-/// A follow-up offered under an answer (Alt+1..4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FollowUp {
-    /// Sent as the next prompt, with the intent it keeps (`/test`'s follow-ups stay tests).
-    /// A text ending in "…" is put in the composer to be completed instead.
-    Prompt { text: String, intent: Option<Intent> },
-    /// "Run it": the answer's last runnable code block, run as `/run` runs it.
-    Run { language: Option<String>, code: String },
-}
-
-impl FollowUp {
-    pub fn prompt(text: &str, intent: Option<Intent>) -> FollowUp {
-        FollowUp::Prompt { text: text.to_string(), intent }
-    }
-
-    /// What the offer says.
-    pub fn label(&self) -> &str {
-        match self {
-            FollowUp::Prompt { text, .. } => text,
-            FollowUp::Run { .. } => "Run it",
-        }
-    }
-}
-
-/// The user's answer to an approval request.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApprovalDecision {
-    /// `y`: this one action.
-    Once,
-    /// `a`: this action and every later one inside the offered scope, for this session.
-    ForSession,
-    /// `n`
-    Deny,
-    /// `m`: deny and tell the model why.
-    DenyWithMessage(String),
-    /// `e`: approve with the user's edited version of the new content (single-file edits).
-    ApproveEdited(String),
-    /// One of the request's extra `picks` (e.g. `o` keeps our side of a merge conflict).
-    Pick(char),
-}
-
-/// A mutation waiting for the user.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApprovalRequest {
-    pub id: u64,
-    pub action: GateAction,
-    pub risk: Risk,
-    pub reasons: Vec<String>,
-    /// One line: "edit src/a.rs: 2 blocks, +3 −1 lines".
-    pub summary: String,
-    /// What `a` would approve, written out ("edits under src/engine/ for this session").
-    pub session_scope: Option<String>,
-    /// Whether `e` can edit the proposed content (one file with new content, a commit message).
-    pub editable: bool,
-    /// Extra choices besides approve/deny: (key, what it does), answered with `Pick(key)`.
-    pub picks: Vec<(char, String)>,
-    /// The syntax gate's verdict on each changed file (empty when nothing was parsed: commands,
-    /// commits, restores).
-    pub syntax: Vec<FileSyntax>,
-}
 
 /// Which stream of a running program some output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

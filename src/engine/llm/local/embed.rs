@@ -15,7 +15,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use tokio::sync::oneshot;
 
-use super::engine::{backend, load_model};
+use super::engine::{backend, load_model, send_to_worker};
 use crate::engine::graph::embed::Embedder;
 use crate::engine::graph::{GraphError, Result};
 
@@ -75,23 +75,8 @@ impl Embedder for LocalEmbedder {
 
 fn submit(job: Job) {
     static SENDER: Mutex<Option<std_mpsc::Sender<Job>>> = Mutex::new(None);
-    let mut slot = SENDER.lock().unwrap_or_else(|e| e.into_inner());
-    let job = match slot.as_ref() {
-        Some(tx) => match tx.send(job) {
-            Ok(()) => return,
-            Err(std_mpsc::SendError(job)) => job, // the thread died: start another
-        },
-        None => job,
-    };
-    let (tx, rx) = std_mpsc::channel::<Job>();
-    match std::thread::Builder::new().name("kv1nt-local-embed".into()).spawn(move || worker(rx)) {
-        Ok(_) => {
-            let _ = tx.send(job);
-            *slot = Some(tx);
-        }
-        Err(e) => {
-            let _ = job.reply.send(Err(format!("cannot start the embedding thread: {e}")));
-        }
+    if let Err((job, e)) = send_to_worker(&SENDER, "kv1nt-local-embed", worker, job) {
+        let _ = job.reply.send(Err(format!("cannot start the embedding thread: {e}")));
     }
 }
 

@@ -76,24 +76,36 @@ pub fn load_model(path: &std::path::Path, gpu_layers: u32) -> Result<LlamaModel,
 /// Hand `job` to the inference thread, starting it (again) when needed.
 pub fn submit(job: Job) {
     static SENDER: Mutex<Option<std_mpsc::Sender<Job>>> = Mutex::new(None);
-    let mut slot = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err((job, e)) = send_to_worker(&SENDER, "kv1nt-local-model", worker, job) {
+        let _ = job.started.send(Err(not_ready(format!("cannot start the inference thread: {e}"))));
+    }
+}
+
+/// Sends `job` to the worker thread whose sender `slot` holds, starting the thread as `name`
+/// first when there is none or it died (a dead thread's channel gives the job back). The job
+/// comes back with the reason when no thread can be started. Shared with the embedder's thread.
+pub fn send_to_worker<J: Send + 'static>(
+    slot: &Mutex<Option<std_mpsc::Sender<J>>>,
+    name: &str,
+    worker: fn(std_mpsc::Receiver<J>),
+    job: J,
+) -> Result<(), (J, std::io::Error)> {
+    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
     let job = match slot.as_ref() {
         Some(tx) => match tx.send(job) {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             Err(std_mpsc::SendError(job)) => job, // the thread died: start another
         },
         None => job,
     };
-    let (tx, rx) = std_mpsc::channel::<Job>();
-    let spawned = std::thread::Builder::new().name("kv1nt-local-model".into()).spawn(move || worker(rx));
-    match spawned {
+    let (tx, rx) = std_mpsc::channel::<J>();
+    match std::thread::Builder::new().name(name.into()).spawn(move || worker(rx)) {
         Ok(_) => {
             let _ = tx.send(job);
             *slot = Some(tx);
+            Ok(())
         }
-        Err(e) => {
-            let _ = job.started.send(Err(not_ready(format!("cannot start the inference thread: {e}"))));
-        }
+        Err(e) => Err((job, e)),
     }
 }
 

@@ -244,7 +244,7 @@ fn a_tool_round_trip_completes_with_the_openai_provider() {
 #[test]
 fn a_real_write_passes_the_syntax_gate_with_the_verdict_of_a_full_parse() {
     let Some(server) = shared_server() else { return };
-    let repo = tempfile::tempdir().unwrap();
+    let repo = FixedRepo::take("kv1nt-real-model-write");
     let data = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(repo.path().join(".git")).unwrap();
     std::fs::create_dir_all(repo.path().join(".kv1nt")).unwrap();
@@ -315,6 +315,38 @@ fn a_real_write_passes_the_syntax_gate_with_the_verdict_of_a_full_parse() {
         }
     }
     assert!(gated > 0, "a write_file proposal reached the syntax gate\n{}", context());
+}
+
+/// A repository at a fixed path, the same on every machine and run: the system prompt names the
+/// workspace, and with a random temporary directory's name in it the 270M model's greedy reply
+/// changed from run to run (it called `write_file` in some, recited its prompt in others).
+/// Held under an exclusive lock on a file beside it, so two test runs on one machine take turns;
+/// emptied when taken and removed when dropped.
+struct FixedRepo {
+    path: std::path::PathBuf,
+    _lock: std::fs::File,
+}
+
+impl FixedRepo {
+    fn take(name: &str) -> FixedRepo {
+        let base = std::path::Path::new("/tmp");
+        let lock = std::fs::File::create(base.join(format!("{name}.lock"))).expect("create the lock file");
+        lock.lock().expect("lock the fixed repository");
+        let path = base.join(name);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create the fixed repository");
+        FixedRepo { path, _lock: lock }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for FixedRepo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// The harness itself: the server answers the Anthropic Messages API with an SSE

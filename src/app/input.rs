@@ -38,7 +38,9 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
             state.focus = Focus::Composer;
             state.composer.paste(&text);
         }
-        TermEvent::Paste(text) => approvals::on_paste(state, &text),
+        TermEvent::Paste(text) if !super::compaction::on_paste(state, &text) => {
+            approvals::on_paste(state, &text)
+        }
         _ => {}
     }
 }
@@ -143,6 +145,9 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
     if matches!(state.modals.last(), Some(Modal::FirstRun(_))) {
         return super::first_run::on_key(state, key, ops);
     }
+    if matches!(state.modals.last(), Some(Modal::Compaction(_))) {
+        return super::compaction::on_key(state, key);
+    }
     let action = state.keymap.lookup(&[KeyContext::Modal], &key);
     match state.modals.last_mut() {
         Some(Modal::Confirm(dialog)) => match action {
@@ -193,7 +198,14 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
             }
             _ => {}
         },
-        Some(Modal::Approval(_) | Modal::TemplateForm(_) | Modal::Learn(_) | Modal::FirstRun(_)) | None => {}
+        Some(
+            Modal::Approval(_)
+            | Modal::TemplateForm(_)
+            | Modal::Learn(_)
+            | Modal::FirstRun(_)
+            | Modal::Compaction(_),
+        )
+        | None => {}
     }
 }
 

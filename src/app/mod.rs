@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod chat;
 pub mod code;
 pub mod commands;
+pub mod compaction;
 pub mod composer;
 pub mod diff;
 pub mod first_run;
@@ -92,9 +93,14 @@ pub async fn run(
     let mut shutdown_sent_at: Option<Instant> = None;
     let mut input_since_draw = false;
     let mut last_batch = Instant::now();
+    let mut compaction_wake: Option<Instant> = None;
     loop {
         let interval = frame_interval(&state, input_since_draw);
         let deadline = next_deadline(&state, last_draw + interval, last_blocks, highlight_ready);
+        let deadline = match (deadline, compaction_wake) {
+            (Some(d), Some(c)) => Some(d.min(c)),
+            (d, c) => d.or(c),
+        };
         // While a reply streams, engine events are taken in one batch per streaming frame
         // rather than one wake-up per token; input is always handled at once.
         let engine_gate = if state.busy() { last_batch + STREAM_FRAME } else { last_batch };
@@ -137,6 +143,10 @@ pub async fn run(
         }
         if state.busy() {
             state.dirty = true; // spinner and elapsed time
+        }
+        compaction_wake = compaction::tick(&mut state, Instant::now());
+        for op in state.outbox.drain(..) {
+            let _ = engine.ops.send(op);
         }
         if state.blocks_stale && last_blocks.elapsed() >= BLOCK_REFRESH {
             let from = state.chat.entries.len().saturating_sub(1);

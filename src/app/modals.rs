@@ -70,4 +70,6 @@ pub enum Modal {
     Learn(Box<super::learn::LearnView>),
     /// No provider answered at start: what would work (`app::first_run`).
     FirstRun(Box<super::first_run::FirstRunView>),
+    /// A summary proposed in place of the oldest messages (`app::compaction`).
+    Compaction(Box<super::compaction::CompactionView>),
 }

@@ -188,6 +188,18 @@ impl AppState {
         }
     }
 
+    /// A state with the default keymap and the dark theme, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Self {
+        let keymap = Keymap::load(&std::collections::BTreeMap::new()).expect("the default keymap loads");
+        Self::new(
+            keymap,
+            Theme::builtin("dark").expect("the dark theme"),
+            ProviderKind::Anthropic,
+            "m".into(),
+        )
+    }
+
     pub fn busy(&self) -> bool {
         self.status.busy_since.is_some() || self.status.run.is_some()
     }

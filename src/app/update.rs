@@ -227,6 +227,8 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateForm(info) => super::template_form::open(state, info),
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
+        Event::CompactionProposed(proposal) => super::compaction::open(state, proposal),
+        Event::Compacted(compacted) => super::compaction::compacted(state, compacted),
         Event::Conventions(rules) => super::learn::open(state, rules),
         Event::Project(reply) => {
             let level = if reply.ok { LogLevel::Info } else { LogLevel::Warn };

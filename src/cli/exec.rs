@@ -19,8 +19,8 @@ use clap::Args;
 use serde_json::json;
 
 use crate::engine::protocol::{
-    ApprovalDecision, ApprovalRequest, Event, LogLevel, Op, OutputStream, TestReport, TurnOutcome,
-    syntax_lines,
+    ApprovalDecision, ApprovalRequest, CompactionDecision, Event, LogLevel, Op, OutputStream, TestReport,
+    TurnOutcome, syntax_lines,
 };
 
 use super::Setup;
@@ -133,6 +133,14 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
             Event::ToolFinished { name, ok, summary, flags, .. } => out.note(
                 json!({"type": "tool_result", "name": name, "ok": ok, "summary": summary, "flags": flags}),
                 &format!("  {} {summary}", if ok { "ok" } else { "error:" }),
+            ),
+            // No one to review it: the summary is accepted as written, and printed.
+            Event::CompactionProposed(p) => {
+                let _ = engine.ops.send(Op::Compaction { id: p.id, decision: CompactionDecision::Accept(p.summary) });
+            }
+            Event::Compacted(c) => out.note(
+                json!({"type": "compaction", "through": c.through, "tokens_before": c.tokens_before, "tokens_after": c.tokens_after, "summary": c.summary}),
+                &format!("compacted the first {} messages ({} → {} tokens)", c.through, c.tokens_before, c.tokens_after),
             ),
             Event::ConfirmRequest { id, title, .. } => {
                 out.note(json!({"type": "notice", "level": "warn", "text": format!("{title} — declined: exec cannot ask")}), &format!("{title} — declined: exec cannot ask"));

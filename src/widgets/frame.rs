@@ -81,6 +81,9 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
         Some(Modal::Stats(report)) => super::stats::render_stats(area, buf, report, &state.theme),
         Some(Modal::Learn(view)) => super::learn::render_learn(area, buf, view, &state.theme),
         Some(Modal::FirstRun(view)) => super::first_run::render_first_run(area, buf, view, &state.theme),
+        Some(Modal::Compaction(view)) => {
+            super::compaction::render_compaction(area, buf, view, &state.theme, now)
+        }
         None => {}
     }
     state.hit = hit;

@@ -5,6 +5,7 @@
 pub mod approvals;
 pub mod chat;
 pub mod code;
+pub mod compaction;
 pub mod diff;
 pub mod first_run;
 mod frame;

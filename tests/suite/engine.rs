@@ -301,18 +301,20 @@ async fn a_resumed_session_continues_with_its_history() {
 
 #[tokio::test]
 async fn history_is_trimmed_oldest_first_to_fit_the_window() {
-    let turns = (0..4).map(|i| Turn::text(&[&format!("answer {i} {}", "z".repeat(1600))])).collect();
+    let turns = (0..4).map(|i| Turn::text(&[&format!("answer {i} {}", "z".repeat(3200))])).collect();
     let server = ScriptedServer::start(Wire::Anthropic, turns).await;
     let fx = Fixture::new();
     let mut c = config(ProviderKind::Anthropic, &server.base_url(), "x");
-    c.anthropic.context_window = 1_200;
+    // A window the system prompt and tools leave room in for about two of these turns.
+    c.anthropic.context_window = 4_000;
     c.anthropic.max_tokens = 100;
+    c.context.compact_at = 0; // trimming, not compaction (tests/suite/compaction.rs)
     let mut engine = fx.engine(c, None);
     let mut trimmed = 0;
     for i in 0..4 {
         engine
             .ops
-            .send(Op::Submit { text: format!("question {i} {}", "q".repeat(1600)), intent: None })
+            .send(Op::Submit { text: format!("question {i} {}", "q".repeat(3200)), intent: None })
             .unwrap();
         for e in turn_events(&mut engine).await {
             if let Event::Context { trimmed: t, used_tokens, window } = e {

@@ -70,7 +70,9 @@ fn migrates_v1_database_keeping_sessions() {
         let conn = open_connection(&dir.path().join("kv1nt.db")).unwrap();
         conn.execute_batch(
             "DROP TABLE vcs_commits; DROP TABLE change_files; DROP TABLE changes; DROP TABLE blobs;
-             DROP TABLE audit; DROP TABLE proposals; DROP TABLE turn_usage;
+             DROP TABLE audit; DROP TABLE proposals; DROP TABLE turn_usage; DROP TABLE compactions; DROP TABLE pins;
+             DROP TRIGGER message_search_insert; DROP TRIGGER message_search_update;
+             DROP TRIGGER message_search_delete; DROP TABLE message_search;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -79,7 +81,7 @@ fn migrates_v1_database_keeping_sessions() {
     let store = Store::open(dir.path()).unwrap();
     let v: i64 = count(dir.path(), "PRAGMA user_version");
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(SCHEMA_VERSION, 10);
     let msgs = store.load_messages(&id).unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].message.text, "hello");

@@ -58,6 +58,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     ),
     row("commit", "", "propose a commit of what is staged (asks first)", git::commit),
     row(
+        "compact",
+        "[FOCUS]",
+        "summarise the conversation so far into a summary you review (FOCUS: what it must keep)",
+        session::compact,
+    ),
+    row(
         "config-check",
         "",
         "env variables the code reads vs .env.example; config files against their JSON Schema",
@@ -105,6 +111,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     ),
     row("models", "", "list the current provider's models and the local GGUF models", session::models),
     row("modify", "TEXT", "change existing code", session::modify),
+    row(
+        "pin",
+        "[WORDS]",
+        "keep the latest prompt (or the latest message with WORDS) word for word: never summarised",
+        session::pin,
+    ),
     row("pr", "", "open a pull request for this branch (GitHub)", git::pull_request),
     row("provider", "anthropic|ollama|openai|local [MODEL]", "switch provider", session::provider),
     SlashCommand { aliases: &["exit", "q"], ..row("quit", "", "quit kv1nt", ui::quit) },
@@ -137,6 +149,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     ),
     row("uncommit", "", "undo kv1nt's last commit (changes stay staged)", git::uncommit),
     row("undo", "", "restore the files of the last change", session::undo),
+    row(
+        "unpin",
+        "[WORDS]",
+        "unpin the latest pinned prompt, or the pinned message with WORDS",
+        session::unpin,
+    ),
 ];
 
 const fn row(

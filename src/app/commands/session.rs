@@ -107,6 +107,31 @@ pub(super) fn context(
     Ok(())
 }
 
+/// `/compact [FOCUS]`: the engine proposes a summary of the conversation (the compaction dialog).
+pub(super) fn compact(
+    _: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    let focus = Some(args.raw.trim().to_string()).filter(|f| !f.is_empty());
+    let _ = ops.send(Op::Compact { focus });
+    Ok(())
+}
+
+/// `/pin [WORDS]`: the engine pins the message and says which.
+pub(super) fn pin(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    let words = Some(args.raw.trim().to_string()).filter(|w| !w.is_empty());
+    let _ = ops.send(Op::Pin { words, pinned: true });
+    Ok(())
+}
+
+/// `/unpin [WORDS]`.
+pub(super) fn unpin(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    let words = Some(args.raw.trim().to_string()).filter(|w| !w.is_empty());
+    let _ = ops.send(Op::Pin { words, pinned: false });
+    Ok(())
+}
+
 pub(super) fn undo(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
     args.none()?;
     let _ = ops.send(Op::Undo);

@@ -11,7 +11,7 @@
 
 use super::runtime::Engine;
 use crate::engine::learning::examples::{self, Example};
-use crate::engine::llm::context::{estimate_message, estimate_tokens};
+use crate::engine::llm::context::estimate_tokens;
 use crate::engine::protocol::LogLevel;
 
 /// Accepted edits read as candidates per turn (newest first).
@@ -51,7 +51,6 @@ impl Engine {
     pub(super) fn context_report(&self) {
         let kind = self.config.llm.primary;
         let window = self.config.context_window(kind);
-        let history: usize = self.history.iter().map(estimate_message).sum();
         let examples = &self.turn.examples;
         let mut lines = vec![
             format!("Context of the next request ({kind}, window {window} tokens):"),
@@ -63,8 +62,8 @@ impl Engine {
                 "- code graph sections (last turn): {} tokens",
                 estimate_tokens(&self.turn.graph_context)
             ),
-            format!("- conversation: {} messages, {history} tokens", self.history.len()),
         ];
+        lines.extend(self.history_report());
         if examples.is_empty() {
             let why = if !self.config.learning.enabled || self.config.learning.examples == 0 {
                 "off ([learning])"

@@ -7,7 +7,8 @@
 //! (`git`, `pull_request`), the repository commit hooks a commit may run (`commit_hooks`), one-shot requests
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
-//! the start-up question about an untrusted repository config (`trust`), code templates
+//! what a step sends (`request`), compaction of long histories into a summary the user reviews
+//! (`compaction`), the `recall` tool and `/pin` (`memory`), the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
@@ -18,6 +19,7 @@
 
 mod checks;
 mod commit_hooks;
+mod compaction;
 mod custom_commands;
 mod examples;
 mod explain;
@@ -31,6 +33,7 @@ pub mod intents;
 mod learn;
 mod local_models;
 mod mcp_tools;
+mod memory;
 mod one_shot;
 pub mod profile;
 mod project;
@@ -38,6 +41,7 @@ pub mod prompt;
 mod pull_request;
 mod repair;
 mod reply;
+mod request;
 mod run_changes;
 mod runs;
 pub mod runtime;

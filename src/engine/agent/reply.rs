@@ -170,13 +170,14 @@ impl Engine {
             Op::ListModels => self.spawn_list_models(),
             Op::Stats { query } => self.stats(&query),
             Op::Context => self.context_report(),
+            Op::Pin { words, pinned } => self.pin(words, pinned),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),
             Op::SetPolicy(policy) => self.set_policy(policy),
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),
             Op::OpenFile { path, line } => self.open_location(&path, line),
-            Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // for a question no longer asked
+            Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } | Op::Compaction { .. } => {} // for a question no longer asked
             other => self.queued.push_back(other),
         }
     }

@@ -72,6 +72,13 @@ pub(super) struct Engine {
     pub(super) store: Option<Store>,
     pub(super) session: Option<SessionInfo>,
     pub(super) history: Vec<Message>,
+    /// The summary in force: it stands for the first messages of `history` in requests
+    /// (`compaction.rs`).
+    pub(super) summary: Option<crate::engine::llm::compact::Summary>,
+    /// The indexes in `history` of the messages the user pinned (`memory.rs`).
+    pub(super) pins: std::collections::BTreeSet<usize>,
+    /// The history's length when the user last declined a summary.
+    pub(super) compaction_declined: Option<usize>,
     pub(super) ops: mpsc::UnboundedReceiver<Op>,
     pub(super) events: mpsc::UnboundedSender<Event>,
     /// Prompts (and model switches) that arrived while a turn was running.
@@ -152,6 +159,9 @@ impl Engine {
             store: setup.store,
             session: setup.resume,
             history: Vec::new(),
+            summary: None,
+            pins: Default::default(),
+            compaction_declined: None,
             ops,
             events,
             queued: VecDeque::new(),
@@ -295,8 +305,18 @@ impl Engine {
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),
             Op::Git(op) => return self.git_flow(op).await,
+            Op::Pin { words, pinned } => self.pin(words, pinned),
+            Op::Compact { focus } => {
+                if let Err(super::reply::Interrupt::Shutdown) = self.compact_now(focus).await {
+                    return LoopControl::Shutdown;
+                }
+            }
             Op::Shutdown => return LoopControl::Shutdown,
-            Op::Cancel | Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } => {} // nothing waits
+            Op::Cancel
+            | Op::Answer { .. }
+            | Op::Approve { .. }
+            | Op::Reply { .. }
+            | Op::Compaction { .. } => {} // nothing waits
         }
         LoopControl::Continue
     }
@@ -328,6 +348,8 @@ impl Engine {
             resumed,
             history,
         });
+        self.resume_summary();
+        self.resume_pins();
         self.announce_model();
         self.emit(Event::PolicyChanged(self.policy));
         self.log(LogLevel::Info, format!("workspace {}", self.workspace.display()));

@@ -136,6 +136,13 @@ impl Engine {
                 }
                 Ok(self.screen_for_injection("the dependency report", content))
             }
+            ToolInput::Recall { query, all_sessions, limit } => {
+                let (content, is_error) = self.recall_tool(&query, all_sessions, limit);
+                if is_error {
+                    return Ok(Outcome::error(content));
+                }
+                Ok(self.screen_for_injection("recalled messages", content))
+            }
             ToolInput::Graph(query) => {
                 let source = call_summary(call);
                 let (content, is_error) = self.graph_tool(query).await?;

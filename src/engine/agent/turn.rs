@@ -8,17 +8,13 @@ use std::time::Duration;
 
 use super::reply::Interrupt;
 use super::runtime::{Engine, LoopControl};
-use super::{intents, profile, prompt, text_protocol};
-use crate::engine::approval::Policy;
-use crate::engine::config::{ToolChoiceConfig, ToolMode};
-use crate::engine::llm::context::fit_history;
+use super::{intents, text_protocol};
+use crate::engine::config::ToolMode;
 use crate::engine::llm::oneshot::{FALLBACK_TITLE, fallback_body};
 use crate::engine::llm::router::start_with_retries;
-use crate::engine::llm::{
-    ChatRequest, EventStream, LlmError, Message, ProviderKind, ToolChoice, ToolSpec, Usage,
-};
+use crate::engine::llm::{EventStream, LlmError, Message, ProviderKind, Usage};
 use crate::engine::llm::{ollama, providers};
-use crate::engine::protocol::{Event, Intent, LogLevel, McpHint, TurnOutcome};
+use crate::engine::protocol::{Event, Intent, LogLevel, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
 /// What the engine tracks across the steps of one turn.
@@ -67,6 +63,8 @@ pub(super) struct TurnState {
     pub repaired: HashSet<String>,
     /// The current step's reply speaks the text tool protocol ([`Engine::text_tools_for`]).
     pub text_tools: bool,
+    /// A full window already asked for a compaction in this turn (`compaction.rs`).
+    pub compaction_tried: bool,
 }
 
 /// Why a reply could not start.
@@ -132,6 +130,14 @@ impl Engine {
                     return (TurnOutcome::Cancelled, LoopControl::Continue);
                 }
             };
+            match self.compact_if_full().await {
+                Ok(()) => {}
+                Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),
+                Err(Interrupt::Cancel) => {
+                    self.log(LogLevel::Info, "turn cancelled during compaction");
+                    return (TurnOutcome::Cancelled, LoopControl::Continue);
+                }
+            }
             if self.turn.step == 0 && self.mcp.starting() {
                 // The first turn may come while MCP servers still start: wait a little so
                 // their tools are offered, never long (a slow server's tools come next step).
@@ -320,7 +326,7 @@ impl Engine {
 
     /// Whether `kind`'s replies carry tool calls in the text protocol: the session switched to
     /// it, or the provider has no native tool calling (the built-in model).
-    fn text_tools_for(&self, kind: ProviderKind) -> bool {
+    pub(super) fn text_tools_for(&self, kind: ProviderKind) -> bool {
         self.text_tools || !kind.native_tools()
     }
 
@@ -354,92 +360,5 @@ impl Engine {
         }
         self.emit(Event::Notice { level: LogLevel::Error, text });
         failures.last().map(|e| e.to_string()).unwrap_or_default()
-    }
-
-    /// The tools offered this step.
-    /// Mutating tools are left out when the intent is read-only (`/explain`) or the policy is
-    /// `read-only` (they would only be refused, and a small model does better with fewer tools);
-    /// so are MCP tools not declared read-only. MCP tools come last, as `SERVER__TOOL`. `skill`
-    /// is offered only when there are skills; a custom command's `allowed-tools` narrows the rest.
-    pub(super) fn offered_tools(&self) -> Vec<ToolSpec> {
-        let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
-        crate::engine::tools::tool_specs()
-            .into_iter()
-            .chain(match &self.graph {
-                Some(graph) if graph.has_entities() => crate::engine::tools::graph_specs(),
-                _ => Vec::new(),
-            })
-            .filter(|t| {
-                edits
-                    || !matches!(
-                        t.name.as_str(),
-                        "edit_file" | "write_file" | "run" | "commit" | "create_branch"
-                    )
-            })
-            .chain(
-                self.mcp
-                    .tool_specs()
-                    .into_iter()
-                    .filter(|(_, hint)| edits || *hint == McpHint::ReadOnly)
-                    .map(|(spec, _)| spec),
-            )
-            .filter(|t| (t.name != "skill" || !self.skills.skills.is_empty()) && self.command_allows(&t.name))
-            .collect()
-    }
-
-    /// The request for `kind`, with the history trimmed to its context window.
-    /// With the small-model profile (`profile.rs`): the short system prompt, the core tools, and
-    /// no graph sections or few-shot examples.
-    fn request_for(&self, kind: ProviderKind, model: &str) -> ChatRequest {
-        let small = self.config.small_profile(kind);
-        let mut tools = self.offered_tools();
-        let mut system = if small {
-            let request = self.history.get((self.turn.number as usize).saturating_sub(1));
-            tools = profile::small_tools(tools, request.map_or("", |m| m.text.as_str()));
-            prompt::small_system_prompt(&self.workspace, &self.config.context)
-        } else {
-            self.system_prompt.clone()
-        };
-        if let Some(intent) = self.turn.intent {
-            system.push_str("\n\n# This request\n\n");
-            system.push_str(intents::template(intent));
-        }
-        if !small {
-            system.push_str(&self.turn.graph_context);
-            system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));
-        }
-        let text_tools = self.text_tools_for(kind);
-        if text_tools {
-            system.push_str(&text_protocol::instructions(&tools));
-        }
-        let window = self.config.context_window(kind);
-        let max_tokens = self.config.max_tokens(kind);
-        let fitted = fit_history(&system, &self.history, window, max_tokens as usize);
-        if fitted.trimmed > 0 {
-            self.log(
-                LogLevel::Info,
-                format!("{} oldest messages left out to fit the context window", fitted.trimmed),
-            );
-        }
-        self.emit(Event::Context { used_tokens: fitted.used_tokens, window, trimmed: fitted.trimmed });
-        let messages = fitted
-            .messages
-            .into_iter()
-            .filter(|m| !m.text.is_empty() || !m.tool_calls.is_empty() || !m.tool_results.is_empty())
-            .collect();
-        let forced = self.config.agent.tool_choice == ToolChoiceConfig::Required && self.turn.step == 0;
-        // A server that refused native tools gets none; a provider without native tool calling
-        // (the built-in model) still gets the list, to constrain a forced call with a grammar.
-        let send_tools = !text_tools || !kind.native_tools();
-        ChatRequest {
-            model: model.to_string(),
-            system,
-            messages,
-            tools: if send_tools { tools } else { Vec::new() },
-            max_tokens,
-            temperature: self.config.llm.temperature,
-            tool_choice: if forced && send_tools { ToolChoice::Required } else { ToolChoice::Auto },
-            thinking: self.thinking,
-        }
     }
 }

@@ -404,6 +404,13 @@ impl Config {
         }
     }
 
+    /// The tokens kept free for the reply when the history is fitted to `kind`'s window: its
+    /// `max_tokens`, but at most a quarter of the window (a 4k Ollama model asked for 4,096
+    /// tokens would otherwise leave no room for any input).
+    pub fn reply_reserve(&self, kind: ProviderKind) -> usize {
+        (self.max_tokens(kind) as usize).min(self.context_window(kind) / 4)
+    }
+
     /// Output tokens requested: the provider's max, within the generation budget.
     pub fn max_tokens(&self, kind: ProviderKind) -> u32 {
         let configured = match kind {

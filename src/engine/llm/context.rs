@@ -21,6 +21,12 @@ pub struct Budgets {
     pub semantic_summary: usize,
     pub user_intent: usize,
     pub generation: usize,
+    /// Compact the history once the next request would fill this percentage of the model's
+    /// input space (the window minus the reply's tokens); 0 turns automatic compaction off.
+    pub compact_at: u8,
+    /// A proposed summary is accepted as written after this many seconds without an answer
+    /// (never under the `read-only` policy); 0: always wait for the user.
+    pub compact_accept_secs: u64,
 }
 
 impl Default for Budgets {
@@ -33,6 +39,8 @@ impl Default for Budgets {
             semantic_summary: 50_000,
             user_intent: 1_000,
             generation: 20_000,
+            compact_at: 80,
+            compact_accept_secs: 60,
         }
     }
 }

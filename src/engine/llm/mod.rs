@@ -7,6 +7,7 @@
 //! be retried or sent to the fallback; failures after that arrive as stream items.
 
 pub mod anthropic;
+pub mod compact;
 pub mod context;
 pub mod error;
 pub mod framing;

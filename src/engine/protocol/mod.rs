@@ -13,6 +13,7 @@ use std::time::Duration;
 pub mod approval;
 pub mod chat;
 pub mod checks;
+pub mod compaction;
 pub mod custom_commands;
 pub mod fences;
 pub mod gate;
@@ -35,6 +36,7 @@ pub use chat::{
     format_usd,
 };
 pub use checks::{CheckDelta, CheckOutcome, CheckReport, Diagnostic, Severity};
+pub use compaction::{Compacted, CompactionDecision, CompactionProposal};
 pub use custom_commands::{CustomCommandInfo, ExtensionSource};
 pub use fences::{CodeBlock, extract_code_blocks};
 pub use gate::{FileChange, GateAction, GitAction, McpHint, Policy, Risk};
@@ -96,6 +98,13 @@ pub enum Op {
     Cancel,
     /// The answer to a `ConfirmRequest`.
     Answer { id: u64, approved: bool },
+    /// The answer to `Event::CompactionProposed`.
+    Compaction { id: u64, decision: CompactionDecision },
+    /// Summarise the conversation so far now (`/compact [FOCUS]`), whatever the window's fill.
+    Compact { focus: Option<String> },
+    /// Pin (`pinned`) or unpin the latest prompt or reply containing `words` (any case), or the
+    /// latest prompt: a pinned message is never summarised (`/pin`, `/unpin`); answered by a notice.
+    Pin { words: Option<String>, pinned: bool },
     /// Use another provider and/or model for the next turns.
     SwitchModel { provider: ProviderKind, model: Option<String> },
     /// Ask for the models the current provider offers (`Event::Models`), and the local GGUF
@@ -229,6 +238,11 @@ pub enum Event {
         to: ProviderKind,
         reason: String,
     },
+    /// A summary to replace the oldest messages, for the user to accept, edit or decline
+    /// (answer with `Op::Compaction`).
+    CompactionProposed(CompactionProposal),
+    /// A summary is now sent in place of the oldest messages.
+    Compacted(Compacted),
     /// A yes/no question for the user (answer with `Op::Answer`).
     ConfirmRequest {
         id: u64,

@@ -132,6 +132,54 @@ pub const MIGRATIONS: &[&str] = &[
     // input), priced apart by `engine::pricing`.
     "ALTER TABLE turn_usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE turn_usage ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;",
+    // v9: compaction summaries, each standing for a session's first `through` messages in the
+    // requests after it (the messages stay); the messages the user pinned (never summarised).
+    "CREATE TABLE compactions (
+        id            INTEGER PRIMARY KEY,
+        session_id    TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        through       INTEGER NOT NULL,
+        summary       TEXT NOT NULL,
+        tokens_before INTEGER NOT NULL,
+        tokens_after  INTEGER NOT NULL,
+        edited        INTEGER NOT NULL DEFAULT 0,
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX compactions_session ON compactions(session_id, id);
+    CREATE TABLE pins (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq        INTEGER NOT NULL,   -- the pinned message's position in its session
+        PRIMARY KEY (session_id, seq)
+    );",
+    // v10: full-text search over every message's text, tool calls and tool results (the
+    // `recall` tool), kept in step with `messages` by triggers; rowid = messages.id.
+    "CREATE VIRTUAL TABLE message_search USING fts5(content, tokenize = 'unicode61');
+    INSERT INTO message_search(rowid, content)
+        SELECT m.id, coalesce(json_extract(m.body, '$.text'), '') || ' ' ||
+                coalesce((SELECT group_concat(json_extract(c.value, '$.name') || ' ' ||
+                                              json_extract(c.value, '$.arguments'), ' ')
+                          FROM json_each(m.body, '$.tool_calls') AS c), '') || ' ' ||
+                coalesce((SELECT group_concat(json_extract(r.value, '$.content'), ' ')
+                          FROM json_each(m.body, '$.tool_results') AS r), '') FROM messages AS m;
+    CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO message_search(rowid, content) VALUES (NEW.id, coalesce(json_extract(NEW.body, '$.text'), '') || ' ' ||
+                coalesce((SELECT group_concat(json_extract(c.value, '$.name') || ' ' ||
+                                              json_extract(c.value, '$.arguments'), ' ')
+                          FROM json_each(NEW.body, '$.tool_calls') AS c), '') || ' ' ||
+                coalesce((SELECT group_concat(json_extract(r.value, '$.content'), ' ')
+                          FROM json_each(NEW.body, '$.tool_results') AS r), ''));
+    END;
+    CREATE TRIGGER message_search_update AFTER UPDATE OF body ON messages BEGIN
+        DELETE FROM message_search WHERE rowid = OLD.id;
+        INSERT INTO message_search(rowid, content) VALUES (NEW.id, coalesce(json_extract(NEW.body, '$.text'), '') || ' ' ||
+                coalesce((SELECT group_concat(json_extract(c.value, '$.name') || ' ' ||
+                                              json_extract(c.value, '$.arguments'), ' ')
+                          FROM json_each(NEW.body, '$.tool_calls') AS c), '') || ' ' ||
+                coalesce((SELECT group_concat(json_extract(r.value, '$.content'), ' ')
+                          FROM json_each(NEW.body, '$.tool_results') AS r), ''));
+    END;
+    CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM message_search WHERE rowid = OLD.id;
+    END;",
 ];
 
 /// The schema version this build writes and understands.

@@ -6,6 +6,8 @@
 //! - [`migrations`] brings the schema up to date, tracked by `PRAGMA user_version`; a database
 //!   from a newer kv1nt is refused with [`StoreError::TooNew`].
 //! - [`sessions`] is the typed API ([`Store`]) the engine uses.
+//! - [`recall`] searches every message's text, calls and results (FTS5, kept by triggers).
+//! - [`compactions`] holds the summaries that stand for a session's oldest messages.
 //! - [`audit`] is the approval audit log; [`changes`] (the change ledger) holds content-addressed pre/post-images
 //!   for undo and `/rewind`.
 //!
@@ -19,11 +21,13 @@
 pub mod audit;
 pub mod changes;
 pub mod commits;
+pub mod compactions;
 pub mod db;
 pub mod examples;
 pub mod forget;
 pub mod migrations;
 pub mod proposals;
+pub mod recall;
 pub mod sessions;
 pub mod usage;
 
@@ -31,11 +35,13 @@ use std::path::PathBuf;
 
 pub use audit::{AUDIT_ACTIONS, AUDIT_DECISIONS, AuditEntry, MAX_FIELD_CHARS, NewAudit};
 pub use changes::{ByteChange, ChangeFile, ChangeRecord, RestoreStep, restore_plan, rewind_plan, sha256_hex};
+pub use compactions::StoredCompaction;
 pub use db::{open_connection, open_in_memory};
 pub use examples::AcceptedEdit;
 pub use forget::LearningRecords;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
 pub use proposals::{NewProposal, ProposalRecord};
+pub use recall::{RecallHit, RecallScope};
 pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage, now_rfc3339};
 pub use usage::TurnUsage;
 

@@ -296,7 +296,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionInfo> {
     })
 }
 
-fn stored_from_row(row: &Row<'_>) -> Result<StoredMessage> {
+pub(super) fn stored_from_row(row: &Row<'_>) -> Result<StoredMessage> {
     let row_id: i64 = row.get(0)?;
     let role: String = row.get(1)?;
     let body: String = row.get(2)?;

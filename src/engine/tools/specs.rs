@@ -22,7 +22,7 @@ use crate::engine::llm::types::ToolSpec;
 use crate::engine::sandbox::{Language, MAX_WALL_SECS};
 
 /// Every tool name, in the order of [`tool_specs`].
-pub const TOOL_NAMES: [&str; 11] = [
+pub const TOOL_NAMES: [&str; 12] = [
     "read_file",
     "list_dir",
     "grep",
@@ -34,7 +34,11 @@ pub const TOOL_NAMES: [&str; 11] = [
     "ask_user",
     "skill",
     "dependencies",
+    "recall",
 ];
+
+/// Most messages one `recall` call returns.
+pub const MAX_RECALL: usize = 10;
 
 /// A tool call's arguments, parsed and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +70,13 @@ pub enum ToolInput {
     /// The dependency report: missing, unused, duplicated, conflicting (read-only;
     /// `engine::project::deps`).
     Dependencies,
+    /// Earlier messages of this session (or of every session in this workspace) matching the
+    /// words of `query`, exactly as stored (read-only; `store::recall`).
+    Recall {
+        query: String,
+        all_sessions: bool,
+        limit: Option<usize>,
+    },
 }
 
 /// `run`: a shell command in the project directory, or a snippet in a fresh scratch directory.
@@ -113,6 +124,7 @@ impl ToolInput {
             ToolInput::AskUser { .. } => "ask_user",
             ToolInput::Skill { .. } => "skill",
             ToolInput::Dependencies => "dependencies",
+            ToolInput::Recall { .. } => "recall",
         }
     }
 }
@@ -250,6 +262,18 @@ pub fn tool_specs() -> Vec<ToolSpec> {
              manifests. Read-only.",
             json!({"type": "object", "properties": {}, "additionalProperties": false}),
         ),
+        spec(
+            "recall",
+            "Fetch earlier messages of this conversation exactly as they were (the user's words, your \
+             replies, tool calls and results) by words they contain, best match first. The start of \
+             the conversation is only a summary in your context; use this when you need what it left \
+             out: an exact error, a path, a value, what the user said. Read-only.",
+            json!({"type": "object", "properties": {
+                "query": {"type": "string", "description": "Words the message contains, e.g. \"E0308 parser.rs\"."},
+                "all_sessions": {"type": "boolean", "description": "Also search the user's earlier sessions in this repository. Default false."},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_RECALL, "description": "Most messages. Default 3."}
+            }, "required": ["query"], "additionalProperties": false}),
+        ),
     ]
 }
 
@@ -331,6 +355,14 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
         "dependencies" => {
             a.only(&[])?;
             ToolInput::Dependencies
+        }
+        "recall" => {
+            a.only(&[("query", true), ("all_sessions", false), ("limit", false)])?;
+            ToolInput::Recall {
+                query: a.text("query", true)?.unwrap_or_default(),
+                all_sessions: a.boolean("all_sessions")?.unwrap_or(false),
+                limit: a.uint("limit", 1, MAX_RECALL)?,
+            }
         }
         "skill" => {
             a.only(&[("name", true), ("file", false)])?;

@@ -57,6 +57,7 @@ pub fn select(state: &mut AppState, index: usize) {
     let unchanged =
         state.code.doc.is_some() && same_block && state.code.doc_source_len == block.block.code.len();
     if !unchanged {
+        state.code.file = None;
         state.code.doc = Some(CodeDoc::new(block.block.lang.as_deref(), title, &block.block.code));
         state.code.doc_source_len = block.block.code.len();
         if !same_block {

@@ -71,6 +71,11 @@ pub struct CodeState {
     /// Show each new block as it arrives (off once the user steps back through blocks).
     pub follow_latest: bool,
     pub doc: Option<CodeDoc>,
+    /// The workspace file `doc` shows (opened from Problems or the Graph panel), `None` for a
+    /// code block of the conversation: sent with each prompt (`Op::InView`).
+    pub file: Option<String>,
+    /// What the engine was last told Code shows (`Op::InView` is sent only when it changes).
+    pub announced: Option<(String, usize)>,
     /// Byte length of the block `doc` was made from (a streaming block grows).
     pub doc_source_len: usize,
     pub scroll_y: usize,

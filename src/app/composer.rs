@@ -1,5 +1,9 @@
 //! The composer: a multi-line ratatui-textarea with prompt history and completion of slash
-//! commands (built-in, then the custom ones the engine announced) and, after `/template `, of template names (as the engine last listed them).
+//! commands (built-in, then the custom ones the engine announced), after `/template ` of
+//! template names (as the engine last listed them), and of `@path` mentions: the repository's
+//! files (`Event::WorkspaceFiles`) matched fuzzily (nucleo), the word under the cursor replaced.
+//!
+//! Invariant: the fuzzy match runs once per typed word (cached), never once per frame.
 
 use ratatui_textarea::{CursorMove, TextArea};
 
@@ -19,7 +23,14 @@ pub struct ComposerState {
     pub template_names: Vec<(String, String)>,
     /// The custom slash commands the engine announced (`Event::CustomCommands`).
     pub custom_commands: Vec<crate::engine::protocol::CustomCommandInfo>,
+    /// The repository's files, for `@` completion (`Event::WorkspaceFiles`).
+    pub workspace_files: Vec<String>,
+    /// The last `@` query and its matches.
+    mention_cache: std::cell::RefCell<Option<(String, Vec<Completion>)>>,
 }
+
+/// Most `@path` candidates the popup lists.
+const MAX_MENTIONS: usize = 8;
 
 /// One line of the completion popup: what accepting it puts in the composer, and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +38,9 @@ pub struct Completion {
     pub text: String,
     pub label: String,
     pub description: String,
+    /// `Some(n)`: `text` replaces the `n` characters before the cursor (an `@path` word);
+    /// `None`: it replaces the whole composer (a slash command).
+    pub replaces: Option<usize>,
 }
 
 impl Default for ComposerState {
@@ -49,6 +63,8 @@ impl ComposerState {
             completion_selected: 0,
             template_names: Vec::new(),
             custom_commands: Vec::new(),
+            workspace_files: Vec::new(),
+            mention_cache: Default::default(),
         }
     }
 
@@ -135,8 +151,8 @@ impl ComposerState {
     /// names while the word after `/template ` is.
     pub fn completions(&self) -> Vec<Completion> {
         let lines = self.textarea.lines();
-        if lines.len() != 1 || !lines[0].starts_with('/') {
-            return Vec::new();
+        if lines.len() != 1 || !lines[0].starts_with('/') || lines[0].contains(" @") {
+            return self.mention_completions();
         }
         let line = &lines[0];
         if let Some(typed) = line.strip_prefix("/template ") {
@@ -151,6 +167,7 @@ impl ComposerState {
                     text: format!("/template {name} "),
                     label: name.clone(),
                     description: description.clone(),
+                    replaces: None,
                 })
                 .collect();
         }
@@ -163,6 +180,7 @@ impl ComposerState {
                 text: format!("/{} ", c.name),
                 label: commands::custom::synopsis(c),
                 description: commands::custom::description(c),
+                replaces: None,
             });
         commands::matching(&line[1..])
             .into_iter()
@@ -170,6 +188,7 @@ impl ComposerState {
                 text: format!("/{} ", c.name),
                 label: format!("/{}", c.name),
                 description: c.description.to_string(),
+                replaces: None,
             })
             .chain(custom)
             .collect()
@@ -194,7 +213,100 @@ impl ComposerState {
             return false;
         };
         let text = chosen.text.clone();
-        self.set_text(&text);
+        match chosen.replaces {
+            Some(n) => {
+                for _ in 0..n {
+                    self.textarea.delete_char();
+                }
+                self.textarea.insert_str(text);
+            }
+            None => self.set_text(&text),
+        }
         true
+    }
+
+    /// `Event::WorkspaceFiles`: the files `@` completes (sorted).
+    pub fn set_workspace_files(&mut self, mut files: Vec<String>) {
+        files.sort();
+        self.workspace_files = files;
+        *self.mention_cache.borrow_mut() = None;
+    }
+
+    /// The `@word` the cursor ends (without the `@`), if any.
+    fn mention_at_cursor(&self) -> Option<String> {
+        let ratatui_textarea::DataCursor(row, col) = self.textarea.cursor();
+        let line = self.textarea.lines().get(row)?;
+        let before: String = line.chars().take(col).collect();
+        let start = before.rfind(|c: char| c.is_whitespace()).map_or(0, |i| i + 1);
+        let word = before[start..].strip_prefix('@')?;
+        (!word.contains('@')).then(|| word.to_string())
+    }
+
+    /// The repository's files matching the `@word` under the cursor, best first.
+    fn mention_completions(&self) -> Vec<Completion> {
+        let Some(typed) = self.mention_at_cursor() else { return Vec::new() };
+        if self.workspace_files.is_empty() || self.workspace_files.binary_search(&typed).is_ok() {
+            return Vec::new(); // nothing to offer, or the word already names a file
+        }
+        if let Some((query, hits)) = self.mention_cache.borrow().as_ref()
+            && *query == typed
+        {
+            return hits.clone();
+        }
+        use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+        let mut matcher = nucleo_matcher::Matcher::new(nucleo_matcher::Config::DEFAULT.match_paths());
+        let hits: Vec<Completion> = if typed.is_empty() {
+            self.workspace_files.iter().take(MAX_MENTIONS).map(|p| mention(p, 0)).collect()
+        } else {
+            let mut found = Pattern::parse(&typed, CaseMatching::Smart, Normalization::Smart)
+                .match_list(self.workspace_files.iter(), &mut matcher);
+            // Best score first; shorter paths first among equals.
+            found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.len().cmp(&b.0.len())));
+            found.into_iter().take(MAX_MENTIONS).map(|(p, _)| mention(p, typed.chars().count())).collect()
+        };
+        *self.mention_cache.borrow_mut() = Some((typed, hits.clone()));
+        hits
+    }
+}
+
+/// The completion of an `@word` of `typed` characters by `path`.
+fn mention(path: &str, typed: usize) -> Completion {
+    Completion {
+        text: format!("{path} "),
+        label: format!("@{path}"),
+        description: String::new(),
+        replaces: Some(typed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(text: &str) -> ComposerState {
+        let mut c = ComposerState::new();
+        c.set_workspace_files(vec!["src/app/composer.rs".into(), "src/lib.rs".into(), "README.md".into()]);
+        c.textarea.insert_str(text);
+        c
+    }
+
+    #[test]
+    fn at_completes_repository_files_fuzzily_and_replaces_only_the_word() {
+        let mut c = typed("explain @cmpsr");
+        let offered = c.completions();
+        assert_eq!(offered.first().map(|o| o.label.as_str()), Some("@src/app/composer.rs"));
+        assert!(c.accept_completion());
+        assert_eq!(c.text(), "explain @src/app/composer.rs ");
+        assert!(c.completions().is_empty(), "the word is complete");
+    }
+
+    #[test]
+    fn no_popup_for_a_whole_path_an_email_or_without_files() {
+        assert!(typed("see @src/lib.rs").completions().is_empty());
+        assert!(typed("mail a@b").completions().is_empty());
+        let mut bare = ComposerState::new();
+        bare.textarea.insert_str("@src");
+        assert!(bare.completions().is_empty());
+        assert!(!typed("/review @li").completions().is_empty(), "inside a command's arguments too");
     }
 }

@@ -117,6 +117,7 @@ pub fn open_file(state: &mut AppState, path: &str, line: usize, text: &str) {
     let lang = crate::text::highlight::lang_from_path(path);
     let title = format!("{path}:{line}");
     state.code.doc = Some(CodeDoc::new(lang.as_deref(), title, text));
+    state.code.file = Some(path.to_string());
     state.code.doc_source_len = text.len();
     state.code.selected = None;
     state.code.follow_latest = false;

@@ -381,6 +381,11 @@ pub(super) fn send_prompt(
     state.status.busy_since = Some(Instant::now());
     state.status.flash = None;
     state.suggestions.clear();
+    let file = state.code.file.clone().map(|path| (path, state.code.scroll_y + 1));
+    if file != state.code.announced {
+        state.code.announced = file.clone();
+        let _ = ops.send(Op::InView { file });
+    }
     let _ = ops.send(Op::Submit { text, intent });
 }
 

@@ -215,6 +215,7 @@ pub fn invalidate_rendering(state: &mut AppState) {
     }
     if let Some(selected) = state.code.selected {
         state.code.doc = None;
+        state.code.file = None;
         blocks::select(state, selected);
     }
     state.dirty = true;

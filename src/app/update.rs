@@ -228,6 +228,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
         Event::CompactionProposed(proposal) => super::compaction::open(state, proposal),
+        Event::WorkspaceFiles(files) => state.composer.set_workspace_files(files),
         Event::Compacted(compacted) => super::compaction::compacted(state, compacted),
         Event::Conventions(rules) => super::learn::open(state, rules),
         Event::Project(reply) => {

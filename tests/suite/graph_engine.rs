@@ -120,6 +120,15 @@ async fn the_model_finds_code_through_the_graph_tools() {
         .map(|t| t["function"]["name"].to_string())
         .collect();
     assert!(tools.iter().any(|t| t.contains("search_code")), "offered: {tools:?}");
+    // No file named yet: the prompt carries a map of the repository's most-used definitions.
+    let system = server.chat_requests()[0].body["messages"][0]["content"].as_str().unwrap().to_string();
+    let heading = "# Map of the repository (its most-used definitions, from kv1nt's code index)\n\n";
+    let map = system.split(heading).nth(1).unwrap_or_else(|| panic!("no map: {system}"));
+    assert!(
+        map.trim_start().starts_with("app/repository.py: class UserRepository (3 uses)"),
+        "most used first: {map}"
+    );
+    assert!(map.contains("function is_valid_email (1 use)"), "{map}");
     let search = tool_result(&server, 1);
     assert!(search.contains("app.utils.is_valid_email") && search.contains("app/utils.py"), "{search}");
     let callers = tool_result(&server, 2);

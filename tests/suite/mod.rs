@@ -29,6 +29,7 @@ mod graph_cli;
 mod graph_engine;
 mod harness;
 mod hooks;
+mod in_view;
 mod learn;
 mod ledger;
 mod ledger_fail_closed;

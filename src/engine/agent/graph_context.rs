@@ -4,10 +4,11 @@
 //!
 //! Invariants: a turn never waits on the graph for more than [`GRAPH_WAIT`] and Esc ends the
 //! wait (on timeout the step goes without the sections); the sections pass the same injection
-//! screen as tool results ([`Engine::screen`]) before they reach the system prompt; each
-//! section stays within its budget (4 bytes a token, as everywhere in the
+//! screen as tool results ([`Engine::screen`]) before they reach the system prompt; with no
+//! file in view, a map of the repository (its most-used definitions) takes their place within a
+//! sixteenth of the window; each section stays within its budget (4 bytes a token, as everywhere in the
 //! context manager) and within an eighth of the model's window, so a small local model is never
-//! crowded out; with no files in view (or no index) nothing is added.
+//! crowded out; with no index nothing is added.
 
 use std::collections::BTreeSet;
 
@@ -45,7 +46,7 @@ fn files_in_view(history: &[Message], workspace: &std::path::Path) -> Vec<String
         if m.role == crate::engine::llm::Role::User {
             for word in m.text.split(|c: char| c.is_whitespace() || "`'\"(),;".contains(c)) {
                 if word.contains('/') || word.contains('.') {
-                    push(word.trim_end_matches([':', '.']));
+                    push(word.trim_start_matches('@').trim_end_matches([':', '.']));
                 }
             }
         }
@@ -91,6 +92,17 @@ fn sections(db: &GraphDb, files: &[String], summary_bytes: usize, related_bytes:
         out.push_str(related.trim_end());
     }
     out
+}
+
+/// The repository map section (empty when the index has no used definitions yet).
+fn map_section(db: &GraphDb, bytes: usize) -> String {
+    match db.repo_map(bytes) {
+        Ok(map) if !map.is_empty() => format!(
+            "\n\n# Map of the repository (its most-used definitions, from kv1nt's code index)\n\n{}",
+            map.trim_end()
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The ids of the entities defined in `file`, in line order.
@@ -141,12 +153,15 @@ impl Engine {
         let budgets = &self.config.context;
         let summary = budgets.semantic_summary.saturating_mul(4).min(cap);
         let related = budgets.related_code.saturating_mul(4).min(cap);
+        // With no file in view, a map of the repository takes part of the codebase budget.
+        let map = related.min(window_tokens.saturating_mul(4) / 16);
         async move {
             match graph {
                 Some(graph) if !files.is_empty() => {
                     graph.ask(move |db| sections(db, &files, summary, related)).await.unwrap_or_default()
                 }
-                _ => String::new(),
+                Some(graph) => graph.ask(move |db| map_section(db, map)).await.unwrap_or_default(),
+                None => String::new(),
             }
         }
     }

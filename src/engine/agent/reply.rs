@@ -171,6 +171,7 @@ impl Engine {
             Op::Stats { query } => self.stats(&query),
             Op::Context => self.context_report(),
             Op::Pin { words, pinned } => self.pin(words, pinned),
+            Op::InView { file } => self.set_in_view(file),
             Op::McpStatus => self.emit(Event::McpStatus(self.mcp.report())),
             Op::Learn => self.learn(),
             Op::SetPolicy(policy) => self.set_policy(policy),

@@ -91,6 +91,7 @@ impl Engine {
             system.push_str("\n\n# This request\n\n");
             system.push_str(intents::template(intent));
         }
+        system.push_str(&self.turn.files_in_view);
         if !small {
             system.push_str(&self.turn.graph_context);
             system.push_str(&crate::engine::learning::examples::section(&self.turn.examples));

@@ -75,6 +75,8 @@ pub(super) struct Engine {
     /// The summary in force: it stands for the first messages of `history` in requests
     /// (`compaction.rs`).
     pub(super) summary: Option<crate::engine::llm::compact::Summary>,
+    /// The workspace file Code shows and the line at its top (`Op::InView`, `in_view.rs`).
+    pub(super) in_view: Option<(String, usize)>,
     /// The indexes in `history` of the messages the user pinned (`memory.rs`).
     pub(super) pins: std::collections::BTreeSet<usize>,
     /// The history's length when the user last declined a summary.
@@ -161,6 +163,7 @@ impl Engine {
             history: Vec::new(),
             summary: None,
             pins: Default::default(),
+            in_view: None,
             compaction_declined: None,
             ops,
             events,
@@ -306,6 +309,7 @@ impl Engine {
             Op::Graph(op) => self.graph_panel(op),
             Op::Git(op) => return self.git_flow(op).await,
             Op::Pin { words, pinned } => self.pin(words, pinned),
+            Op::InView { file } => self.set_in_view(file),
             Op::Compact { focus } => {
                 if let Err(super::reply::Interrupt::Shutdown) = self.compact_now(focus).await {
                     return LoopControl::Shutdown;
@@ -350,6 +354,7 @@ impl Engine {
         });
         self.resume_summary();
         self.resume_pins();
+        self.announce_workspace_files();
         self.announce_model();
         self.emit(Event::PolicyChanged(self.policy));
         self.log(LogLevel::Info, format!("workspace {}", self.workspace.display()));

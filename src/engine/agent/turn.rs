@@ -65,6 +65,9 @@ pub(super) struct TurnState {
     pub text_tools: bool,
     /// A full window already asked for a compaction in this turn (`compaction.rs`).
     pub compaction_tried: bool,
+    /// The "Files in view" section: what the prompt names with `@path` and Code shows
+    /// (`in_view.rs`), read at the turn's start.
+    pub files_in_view: String,
 }
 
 /// Why a reply could not start.
@@ -102,15 +105,32 @@ impl Engine {
             Err(flow) => return flow,
         };
         let examples = self.choose_examples(&text);
+        // A custom command's `@path`s are already expanded into its prompt.
+        let files_in_view = if self.command_turn.is_some() {
+            self.files_in_view_section("")
+        } else {
+            self.files_in_view_section(&text)
+        };
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
         let number = self.history.len() as u64;
         let prompt_variant = self.prompt_variant(intent);
-        self.turn = TurnState { intent, number, template, examples, prompt_variant, ..TurnState::default() };
+        self.turn = TurnState {
+            intent,
+            number,
+            template,
+            examples,
+            prompt_variant,
+            files_in_view,
+            ..TurnState::default()
+        };
         self.turn.flagged = self.command_turn.as_ref().is_some_and(|c| c.flagged);
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
+        if self.turn.edits_applied > 0 {
+            self.announce_workspace_files(); // new files for the `@` completion
+        }
         if flow == LoopControl::Continue { self.checks_after_turn().await } else { flow }
     }
 

@@ -21,7 +21,7 @@ use crate::engine::protocol::{CustomCommandInfo, ExtensionSource};
 pub mod expand;
 pub mod front_matter;
 
-pub use expand::expand;
+pub use expand::{expand, mentions};
 
 /// A command file larger than this is refused rather than read.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024;

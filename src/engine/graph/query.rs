@@ -297,6 +297,43 @@ impl GraphDb {
         Ok(out)
     }
 
+    /// A map of the repository for a prompt with no file in view: its most-used definitions
+    /// (most incoming relations other than `contains` first), grouped by file in order of their
+    /// best entity, within `max_bytes`.
+    pub fn repo_map(&self, max_bytes: usize) -> Result<String> {
+        let sql = format!(
+            "SELECT {ENTITY_COLS}, (SELECT count(*) FROM relations r
+                                    WHERE r.target_id = e.id AND r.kind != 'contains') AS used
+             FROM entities e
+             WHERE e.kind IN ('class', 'struct', 'enum', 'trait', 'interface', 'function', 'method',
+                              'api_endpoint', 'database_model')
+             ORDER BY used DESC, e.file, e.start_line LIMIT 300"
+        );
+        let mut rows: Vec<(Entity, i64)> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map([], |r| Ok((entity_row(r)?, r.get::<_, i64>(10)?)))? // `used`, after the 10 entity columns
+            .collect::<rusqlite::Result<_>>()?;
+        rows.retain(|(_, used)| *used > 0);
+        let mut files: Vec<(String, Vec<String>)> = Vec::new();
+        for (e, used) in rows {
+            let item = format!("{} {} ({used} use{})", e.kind, e.name, if used == 1 { "" } else { "s" });
+            match files.iter_mut().find(|(f, _)| *f == e.file) {
+                Some((_, items)) => items.push(item),
+                None => files.push((e.file.clone(), vec![item])),
+            }
+        }
+        let mut out = String::new();
+        for (file, items) in files {
+            let block = format!("{file}: {}\n", items.join(" · "));
+            if out.len() + block.len() > max_bytes {
+                break;
+            }
+            out.push_str(&block);
+        }
+        Ok(out)
+    }
+
     /// Counts per kind, files, relations and embedded entities.
     pub fn stats(&self) -> Result<GraphStats> {
         let count = |sql: &str| -> Result<usize> {

@@ -102,6 +102,9 @@ pub enum Op {
     Compaction { id: u64, decision: CompactionDecision },
     /// Summarise the conversation so far now (`/compact [FOCUS]`), whatever the window's fill.
     Compact { focus: Option<String> },
+    /// The workspace file Code shows and the line at its top (`None`: a code block, or nothing):
+    /// it goes into the next turns' "Files in view" section. Sent with each prompt.
+    InView { file: Option<(String, usize)> },
     /// Pin (`pinned`) or unpin the latest prompt or reply containing `words` (any case), or the
     /// latest prompt: a pinned message is never summarised (`/pin`, `/unpin`); answered by a notice.
     Pin { words: Option<String>, pinned: bool },
@@ -243,6 +246,9 @@ pub enum Event {
     CompactionProposed(CompactionProposal),
     /// A summary is now sent in place of the oldest messages.
     Compacted(Compacted),
+    /// The repository's files (ignore-aware, `/`-separated, sorted), for the composer's `@`
+    /// completion; sent at start and after a turn that changed files.
+    WorkspaceFiles(Vec<String>),
     /// A yes/no question for the user (answer with `Op::Answer`).
     ConfirmRequest {
         id: u64,

@@ -295,4 +295,28 @@ async fn a_pinned_prompt_is_never_summarised_and_is_sent_word_for_word() {
     let system = system_of(&requests[2]);
     assert!(system.contains("# Pinned by the user") && system.contains(pinned), "sent word for word");
     assert_eq!(session.store().pins(&session.store().list_sessions(1).unwrap()[0].id).unwrap(), vec![1]);
+
+    // /context shows each part against its budget, the summary, the pin and the threshold.
+    engine.ops.send(Op::Context).unwrap();
+    let report = loop {
+        let event =
+            tokio::time::timeout(Duration::from_secs(10), engine.events.recv()).await.unwrap().unwrap();
+        if let Event::Notice { text, .. } = event
+            && text.starts_with("Context of the next request")
+        {
+            break text;
+        }
+    };
+    for line in [
+        "- system prompt with AGENTS.md / KV1NT.md: ",
+        " of 7000 tokens",
+        "- files in view (@path, the file in Code): 0 of 8192 tokens",
+        "- summary of the first 2 messages (reviewed by you): ",
+        "- pinned (never summarised): messages 1; ",
+        "- conversation sent verbatim: 2 messages, ",
+        "input tokens; compacts at 80 % (",
+        "- kept free for the reply: 1024 tokens",
+    ] {
+        assert!(report.contains(line), "{line:?} in\n{report}");
+    }
 }

@@ -16,7 +16,7 @@ use super::reply::Interrupt;
 use super::runtime::Engine;
 use crate::engine::approval::Policy;
 use crate::engine::llm::compact::{self, Summary};
-use crate::engine::llm::context::{estimate_message, estimate_tokens};
+use crate::engine::llm::context::estimate_tokens;
 use crate::engine::protocol::{Compacted, CompactionDecision, CompactionProposal, Event, LogLevel, Op};
 use crate::engine::store::StoredCompaction;
 
@@ -209,34 +209,5 @@ impl Engine {
             Ok(None) => {}
             Err(e) => self.log(LogLevel::Error, format!("could not load the session's summary: {e}")),
         }
-    }
-
-    /// `/context`'s lines about the history: what is summarised and what is sent.
-    pub(super) fn history_report(&self) -> Vec<String> {
-        let live = self.live_history();
-        let tokens: usize = live.iter().map(estimate_message).sum();
-        let mut lines = Vec::new();
-        match &self.summary {
-            Some(s) => lines.push(format!(
-                "- summary of the first {} messages (reviewed by you): {} tokens",
-                s.through,
-                estimate_tokens(&s.text)
-            )),
-            None => lines.push("- summary: none yet".to_string()),
-        }
-        lines.push(format!("- conversation sent verbatim: {} messages, {tokens} tokens", live.len()));
-        if !self.pins.is_empty() {
-            let list: Vec<String> = self.pins.iter().map(|i| (i + 1).to_string()).collect();
-            lines.push(format!("- pinned (never summarised): messages {}", list.join(", ")));
-        }
-        let kind = self.config.llm.primary;
-        let (used, space) = self.input_pressure(kind);
-        let at = self.config.context.compact_at;
-        lines.push(if at == 0 {
-            format!("- in use: {used} of {space} input tokens; automatic compaction is off (context.compact_at = 0)")
-        } else {
-            format!("- in use: {used} of {space} input tokens; compacts at {at} % ({} tokens)", space * at as usize / 100)
-        });
-        lines
     }
 }

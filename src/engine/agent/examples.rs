@@ -1,17 +1,15 @@
-//! Few-shot examples as the engine uses them, and `/context`: what a request carries.
+//! Few-shot examples as the engine uses them (`/context` lists them: `context_report.rs`).
 //!
 //! At a turn's start [`Engine::choose_examples`] picks, from the edits the user accepted in
 //! this workspace (`store::examples`), those most like the prompt (`learning::examples`); the
-//! turn's requests carry them as a system-prompt section. `/context` (`Op::Context`) lists every
-//! part of the next request with its tokens — the examples by request, session and turn — so
-//! nothing the learning layer adds to a prompt is hidden.
+//! turn's requests carry them as a system-prompt section, listed by `/context` by request,
+//! session and turn, so nothing the learning layer adds to a prompt is hidden.
 //!
 //! Invariants: no examples with `learning.enabled = false` or `learning.examples = 0`, or
 //! without a store; a store error costs the examples, never the turn (it is logged).
 
 use super::runtime::Engine;
 use crate::engine::learning::examples::{self, Example};
-use crate::engine::llm::context::estimate_tokens;
 use crate::engine::protocol::LogLevel;
 
 /// Accepted edits read as candidates per turn (newest first).
@@ -45,50 +43,5 @@ impl Engine {
             );
         }
         chosen
-    }
-
-    /// `/context`: the parts of the next request and their tokens, as a notice.
-    pub(super) fn context_report(&self) {
-        let kind = self.config.llm.primary;
-        let window = self.config.context_window(kind);
-        let examples = &self.turn.examples;
-        let mut lines = vec![
-            format!("Context of the next request ({kind}, window {window} tokens):"),
-            format!(
-                "- system prompt with AGENTS.md / KV1NT.md: {} tokens",
-                estimate_tokens(&self.system_prompt)
-            ),
-            format!(
-                "- code graph sections (last turn): {} tokens",
-                estimate_tokens(&self.turn.graph_context)
-            ),
-        ];
-        lines.extend(self.history_report());
-        if examples.is_empty() {
-            let why = if !self.config.learning.enabled || self.config.learning.examples == 0 {
-                "off ([learning])"
-            } else {
-                "none for the last request"
-            };
-            lines.push(format!("- few-shot examples: {why}"));
-        } else {
-            let tokens: usize = examples.iter().map(|e| e.tokens).sum();
-            lines.push(format!(
-                "- few-shot examples from your accepted edits: {} ({tokens} of {} tokens)",
-                examples.len(),
-                self.config.learning.example_tokens
-            ));
-            for e in examples {
-                let session = e.session_id.get(..8).unwrap_or(&e.session_id);
-                lines.push(format!(
-                    "  · \"{}\" → {} (session {session}, turn {}, similarity {:.2})",
-                    e.request,
-                    e.paths.join(", "),
-                    e.turn,
-                    e.score
-                ));
-            }
-        }
-        self.notice(LogLevel::Info, lines.join("\n"));
     }
 }

@@ -10,7 +10,7 @@
 //! what a step sends (`request`), compaction of long histories into a summary the user reviews
 //! (`compaction`), the `recall` tool and `/pin` (`memory`), the files a prompt names with `@path` and Code shows
 //! (`in_view`), the start-up question about an untrusted repository config (`trust`), code templates
-//! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
+//! (`templates`), few-shot examples (`examples`), `/context` with each part against its budget (`context_report`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
 //! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`), the small-model profile (`profile`).
@@ -21,6 +21,7 @@
 mod checks;
 mod commit_hooks;
 mod compaction;
+mod context_report;
 mod custom_commands;
 mod examples;
 mod explain;

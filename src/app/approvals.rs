@@ -162,7 +162,7 @@ pub fn on_paste(state: &mut AppState, text: &str) {
     }
 }
 
-fn proposed_content(request: &ApprovalRequest) -> Option<String> {
+pub(super) fn proposed_content(request: &ApprovalRequest) -> Option<String> {
     match &request.action {
         GateAction::Edit { changes } if changes.len() == 1 => changes[0].after.clone(),
         GateAction::Commit { message, .. } => Some(message.clone()),

@@ -46,6 +46,23 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
 }
 
 fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
+    let contexts = chord_contexts(state);
+    if let Some(first) = state.pending_chord.take() {
+        state.status.flash = None;
+        if let Some(action) = state.keymap.chord(&contexts, first, &key) {
+            if action == KeyAction::ExternalEditor {
+                super::editor::request(state);
+            }
+            return;
+        }
+        // Not a chord after all: the first key is dropped and this one does what it does.
+    }
+    if state.keymap.starts_chord(&contexts, &key) {
+        let first = super::keymap::KeyCombo::from_event(&key);
+        state.status.flash = Some((format!("{} …", first.label()), LogLevel::Info));
+        state.pending_chord = Some(first);
+        return;
+    }
     if !state.modals.is_empty() {
         return on_layer_key(state, key, ops);
     }
@@ -124,6 +141,16 @@ fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
             }
             None => {}
         },
+    }
+}
+
+/// Where chords are looked up: the composer (and everywhere) when no dialog is up, the approval
+/// dialog's own bindings when it is on top; nowhere else.
+fn chord_contexts(state: &AppState) -> Vec<KeyContext> {
+    match state.modals.last() {
+        Some(Modal::Approval(_)) => vec![KeyContext::Approval],
+        None if state.focus == Focus::Composer => vec![KeyContext::Composer, KeyContext::Global],
+        _ => Vec::new(),
     }
 }
 
@@ -292,6 +319,7 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
         KeyAction::Complete => {
             state.composer.accept_completion();
         }
+        KeyAction::ExternalEditor => super::editor::request(state),
         KeyAction::ScrollUp => scroll(state, Scroll::Lines(-1)),
         KeyAction::ScrollDown => scroll(state, Scroll::Lines(1)),
         KeyAction::PageUp => scroll(state, Scroll::Pages(-1)),

@@ -1,5 +1,9 @@
 //! Key bindings as data: `assets/keymap.toml` plus the user's `[keymap]` overrides, resolved per
 //! context. The help overlay is generated from the same table, so it can never disagree.
+//!
+//! A binding is one key or a chord of two written with a space (`"ctrl+x ctrl+e"`): the first
+//! key of a chord is held as pending (`AppState::pending_chord`) and the second decides. A key
+//! bound alone wins over a chord it would start (`quit = ["ctrl+x"]` makes Ctrl+X quit).
 
 use std::collections::BTreeMap;
 
@@ -116,6 +120,7 @@ actions! {
     GitRefresh => "git_refresh", "refresh the Git view";
     ProblemsToggle => "problems_toggle", "switch Output between the log and the Problems list (/check runs the checks)";
     OpenProblem => "open_problem", "open the selected problem's location in Code";
+    ExternalEditor => "external_editor", "edit the prompt (or the proposed content) in $VISUAL / $EDITOR";
 }
 
 /// A key with its modifiers, normalised so `shift+g` and `G` are the same key.
@@ -221,10 +226,36 @@ impl KeyCombo {
 /// An action and the labels of the keys bound to it.
 pub type ActionKeys = (KeyAction, Vec<String>);
 
+/// One key, or a chord of two (`Some` second key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeySeq {
+    pub first: KeyCombo,
+    pub second: Option<KeyCombo>,
+}
+
+impl KeySeq {
+    /// Parse `"ctrl+c"` or the chord `"ctrl+x ctrl+e"`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let keys: Vec<&str> = text.split_whitespace().collect();
+        match keys.as_slice() {
+            [one] => Ok(Self { first: KeyCombo::parse(one)?, second: None }),
+            [one, two] => Ok(Self { first: KeyCombo::parse(one)?, second: Some(KeyCombo::parse(two)?) }),
+            _ => Err(format!("`{text}`: a binding is one key or two separated by a space")),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self.second {
+            Some(second) => format!("{} {}", self.first.label(), second.label()),
+            None => self.first.label(),
+        }
+    }
+}
+
 /// The resolved bindings of every context.
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    bindings: BTreeMap<KeyContext, Vec<(KeyCombo, KeyAction)>>,
+    bindings: BTreeMap<KeyContext, Vec<(KeySeq, KeyAction)>>,
 }
 
 impl Keymap {
@@ -233,7 +264,7 @@ impl Keymap {
     pub fn load(overrides: &BTreeMap<String, KeyList>) -> Result<Self, String> {
         let table: toml::Table =
             toml::from_str(DEFAULT_KEYMAP).map_err(|e| format!("built-in keymap: {e}"))?;
-        let mut bindings: BTreeMap<KeyContext, Vec<(KeyCombo, KeyAction)>> = BTreeMap::new();
+        let mut bindings: BTreeMap<KeyContext, Vec<(KeySeq, KeyAction)>> = BTreeMap::new();
         for (context_name, entries) in &table {
             let context = KeyContext::parse(context_name)
                 .ok_or_else(|| format!("built-in keymap: context {context_name}"))?;
@@ -242,7 +273,7 @@ impl Keymap {
                 let action = KeyAction::parse(action_name)
                     .ok_or_else(|| format!("built-in keymap: action {action_name}"))?;
                 for key in keys.as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
-                    bindings.entry(context).or_default().push((KeyCombo::parse(key)?, action));
+                    bindings.entry(context).or_default().push((KeySeq::parse(key)?, action));
                 }
             }
         }
@@ -254,7 +285,7 @@ impl Keymap {
             let combos = keys
                 .keys()
                 .iter()
-                .map(|k| KeyCombo::parse(k).map_err(|e| format!("config [keymap] {action_name}: {e}")))
+                .map(|k| KeySeq::parse(k).map_err(|e| format!("config [keymap] {action_name}: {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
             let mut contexts: Vec<KeyContext> = bindings
                 .iter()
@@ -273,11 +304,34 @@ impl Keymap {
         Ok(Self { bindings })
     }
 
-    /// The action bound to `key`, searching `contexts` in order.
+    /// The action bound to `key` alone, searching `contexts` in order.
     pub fn lookup(&self, contexts: &[KeyContext], key: &KeyEvent) -> Option<KeyAction> {
+        let seq = KeySeq { first: KeyCombo::from_event(key), second: None };
+        self.find(contexts, seq)
+    }
+
+    /// Whether `key` begins a chord bound in `contexts` (and is not bound alone there: a key
+    /// bound by itself wins over a chord it would start).
+    pub fn starts_chord(&self, contexts: &[KeyContext], key: &KeyEvent) -> bool {
+        if self.lookup(contexts, key).is_some() {
+            return false;
+        }
         let combo = KeyCombo::from_event(key);
+        contexts
+            .iter()
+            .filter_map(|c| self.bindings.get(c))
+            .flatten()
+            .any(|(k, _)| k.first == combo && k.second.is_some())
+    }
+
+    /// The action of the chord `first` then `key`, searching `contexts` in order.
+    pub fn chord(&self, contexts: &[KeyContext], first: KeyCombo, key: &KeyEvent) -> Option<KeyAction> {
+        self.find(contexts, KeySeq { first, second: Some(KeyCombo::from_event(key)) })
+    }
+
+    fn find(&self, contexts: &[KeyContext], seq: KeySeq) -> Option<KeyAction> {
         contexts.iter().find_map(|context| {
-            self.bindings.get(context)?.iter().find(|(k, _)| *k == combo).map(|(_, action)| *action)
+            self.bindings.get(context)?.iter().find(|(k, _)| *k == seq).map(|(_, action)| *action)
         })
     }
 
@@ -296,5 +350,38 @@ impl Keymap {
                 (*context, actions)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn a_chord_is_two_keys_and_can_be_rebound_to_one() {
+        let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+        let contexts = [KeyContext::Composer, KeyContext::Global];
+        let ctrl_x = key(KeyCode::Char('x'), KeyModifiers::CONTROL);
+        let ctrl_e = key(KeyCode::Char('e'), KeyModifiers::CONTROL);
+        assert!(keymap.starts_chord(&contexts, &ctrl_x));
+        assert_eq!(keymap.lookup(&contexts, &ctrl_x), None, "the first key alone does nothing");
+        let first = KeyCombo::from_event(&ctrl_x);
+        assert_eq!(keymap.chord(&contexts, first, &ctrl_e), Some(KeyAction::ExternalEditor));
+        assert_eq!(keymap.chord(&contexts, first, &key(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+
+        let overrides = BTreeMap::from([("external_editor".to_string(), KeyList::One("ctrl+o".into()))]);
+        let keymap = Keymap::load(&overrides).unwrap();
+        assert!(!keymap.starts_chord(&contexts, &ctrl_x));
+        assert_eq!(
+            keymap.lookup(&contexts, &key(KeyCode::Char('o'), KeyModifiers::CONTROL)),
+            Some(KeyAction::ExternalEditor)
+        );
+        let three = BTreeMap::from([("external_editor".to_string(), KeyList::One("a b c".into()))]);
+        assert!(Keymap::load(&three).unwrap_err().contains("one key or two"));
+        assert_eq!(KeySeq::parse("ctrl+x ctrl+e").unwrap().label(), "Ctrl+x Ctrl+e");
     }
 }

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod compaction;
 pub mod composer;
 pub mod diff;
+pub mod editor;
 pub mod first_run;
 pub mod git_view;
 pub mod graph_panel;
@@ -112,6 +113,18 @@ pub async fn run(
                 Some(Ok(event)) => {
                     input::handle(&mut state, event, &engine.ops);
                     input_since_draw = true;
+                    if let Some(edit) = state.external_edit.take() {
+                        // The editor owns the terminal until it exits: no input is read meanwhile.
+                        drop(input);
+                        guard.suspend();
+                        let editor_cmd = editor::command();
+                        let result = tokio::task::spawn_blocking(move || editor::edit(&editor_cmd, &edit.text))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("the editor task failed: {e}")));
+                        guard.resume().context("cannot take the terminal back from the editor")?;
+                        input = EventStream::new();
+                        editor::apply(&mut state, edit.target, result);
+                    }
                 }
                 Some(Err(e)) => state.push_log(LogLevel::Error, format!("terminal input: {e}")),
                 None => break,

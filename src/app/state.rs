@@ -121,6 +121,10 @@ pub struct AppState {
     pub local_models: super::first_run::LocalModelsState,
     /// Requests for the engine queued by code without the channel (view answers, panels);
     /// the event loop sends them after each input or batch of events.
+    /// The first key of a chord, waiting for the second (`keymap::KeySeq`).
+    pub pending_chord: Option<super::keymap::KeyCombo>,
+    /// An external-editor run for the event loop to make (`app::editor`).
+    pub external_edit: Option<super::editor::ExternalEdit>,
     pub outbox: Vec<crate::engine::protocol::Op>,
     pub should_quit: bool,
     /// A fresh frame is needed.
@@ -182,6 +186,8 @@ impl AppState {
             graph: Default::default(),
             local_models: Default::default(),
             outbox: Vec::new(),
+            pending_chord: None,
+            external_edit: None,
             should_quit: false,
             dirty: true,
             blocks_stale: false,

@@ -49,6 +49,34 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    /// Hand the terminal to another program (the external editor): the normal screen, cooked
+    /// mode. [`TerminalGuard::resume`] takes it back.
+    pub fn suspend(&mut self) {
+        let _ = self.terminal.show_cursor();
+        restore(self.mouse);
+    }
+
+    /// Take the terminal back after [`TerminalGuard::suspend`]; the next draw repaints it all.
+    pub fn resume(&mut self) -> std::io::Result<()> {
+        enable_raw_mode()?;
+        let mut out = stdout();
+        execute!(
+            out,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+        )?;
+        if self.mouse {
+            execute!(out, EnableMouseCapture)?;
+        }
+        // A blank frame over the fresh screen, so the next draw repaints every cell. (Not
+        // `Terminal::clear`, which asks the terminal for the cursor position and waits for the
+        // answer — an answer the editor's exit can leave unread.)
+        self.terminal.draw(|_| {}).map(|_| ())
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         let _ = self.terminal.show_cursor();

@@ -47,6 +47,7 @@ mod ollama_probe;
 mod proposals;
 mod providers;
 mod pty_e2e;
+mod pty_editor;
 mod pty_git;
 mod pty_trust;
 mod pty_undo;

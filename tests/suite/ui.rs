@@ -338,7 +338,7 @@ fn stable(screen: &str) -> String {
         .join("\n")
 }
 
-fn approval_request(id: u64) -> Event {
+pub(super) fn approval_request(id: u64) -> Event {
     use kv1nt::engine::protocol::ApprovalRequest;
     use kv1nt::engine::protocol::{FileChange, GateAction, Risk};
     let change =

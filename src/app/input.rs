@@ -34,6 +34,8 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => on_key(state, key, ops),
         TermEvent::Mouse(mouse) => on_mouse(state, mouse, ops),
+        TermEvent::FocusGained => super::notify::on_focus(state, true),
+        TermEvent::FocusLost => super::notify::on_focus(state, false),
         TermEvent::Paste(text) if state.modals.is_empty() => {
             state.focus = Focus::Composer;
             state.composer.paste(&text);

@@ -20,6 +20,7 @@ pub mod input;
 pub mod keymap;
 pub mod learn;
 pub mod modals;
+pub mod notify;
 pub mod output;
 pub mod problems;
 mod scroll;
@@ -61,7 +62,9 @@ pub fn initial_state(setup: &Setup) -> Result<AppState> {
         .with_color_mode(mode);
     let keymap = Keymap::load(&setup.config.keymap).map_err(anyhow::Error::msg)?;
     let provider = setup.config.llm.primary;
-    Ok(AppState::new(keymap, theme, provider, setup.config.model_of(provider).to_string()))
+    let mut state = AppState::new(keymap, theme, provider, setup.config.model_of(provider).to_string());
+    state.notifier = notify::Notifier::new(&setup.config.notify, &|name| std::env::var(name).ok());
+    Ok(state)
 }
 
 /// Draws a whole frame from the state (`widgets::draw`); passed in so `app` never imports a
@@ -158,6 +161,9 @@ pub async fn run(
             state.dirty = true; // spinner and elapsed time
         }
         compaction_wake = compaction::tick(&mut state, Instant::now());
+        if !state.notifications.is_empty() {
+            notify::flush(&mut state, guard.terminal.backend_mut());
+        }
         for op in state.outbox.drain(..) {
             let _ = engine.ops.send(op);
         }

@@ -121,6 +121,11 @@ pub struct AppState {
     pub local_models: super::first_run::LocalModelsState,
     /// Requests for the engine queued by code without the channel (view answers, panels);
     /// the event loop sends them after each input or batch of events.
+    /// Whether the terminal has focus (focus events; true until it reports otherwise).
+    pub terminal_focused: bool,
+    /// How notifications go out, and those waiting for the event loop (`app::notify`).
+    pub notifier: super::notify::Notifier,
+    pub notifications: Vec<String>,
     /// The first key of a chord, waiting for the second (`keymap::KeySeq`).
     pub pending_chord: Option<super::keymap::KeyCombo>,
     /// An external-editor run for the event loop to make (`app::editor`).
@@ -187,6 +192,9 @@ impl AppState {
             local_models: Default::default(),
             outbox: Vec::new(),
             pending_chord: None,
+            terminal_focused: true,
+            notifier: Default::default(),
+            notifications: Vec::new(),
             external_edit: None,
             should_quit: false,
             dirty: true,

@@ -116,8 +116,12 @@ pub fn apply(state: &mut AppState, event: Event) {
                 state.status.flash = Some(("possible prompt injection flagged".into(), LogLevel::Warn));
             }
         }
-        Event::ApprovalRequest(request) => approvals::enqueue(state, request),
+        Event::ApprovalRequest(request) => {
+            super::notify::waiting(state, &request.summary);
+            approvals::enqueue(state, request)
+        }
         Event::Question { id, text } => {
+            super::notify::waiting(state, "a question from kv1nt");
             notice(state, LogLevel::Warn, format!("kv1nt asks: {text}\n(Type your answer and press Enter.)"));
             state.question = Some(id);
             state.focus = super::state::Focus::Composer;
@@ -200,6 +204,7 @@ pub fn apply(state: &mut AppState, event: Event) {
             state.status.flash = Some((format!("fell back to {to}"), LogLevel::Warn));
         }
         Event::ConfirmRequest { id, title, body, default_yes } => {
+            super::notify::waiting(state, &title);
             let mut dialog = ConfirmDialog::new(ConfirmPurpose::Engine(id), title, body);
             dialog.yes_selected = default_yes;
             state.modals.push(Modal::Confirm(dialog));
@@ -227,7 +232,10 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::TemplateForm(info) => super::template_form::open(state, info),
         Event::TemplateInvalid { name, errors } => super::template_form::on_invalid(state, &name, errors),
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
-        Event::CompactionProposed(proposal) => super::compaction::open(state, proposal),
+        Event::CompactionProposed(proposal) => {
+            super::notify::waiting(state, "a summary of the conversation to review");
+            super::compaction::open(state, proposal)
+        }
         Event::WorkspaceFiles(files) => state.composer.set_workspace_files(files),
         Event::Compacted(compacted) => super::compaction::compacted(state, compacted),
         Event::Conventions(rules) => super::learn::open(state, rules),
@@ -283,6 +291,7 @@ fn close_streaming_entry(state: &mut AppState) {
 
 fn end_turn(state: &mut AppState, outcome: TurnOutcome) {
     let elapsed = state.status.busy_since.take().map(|t| Instant::now().duration_since(t));
+    super::notify::turn_ended(state, elapsed, outcome_name(&outcome));
     let turn = std::mem::take(&mut state.status.turn);
     state.status.total.add(turn);
     let turn_cost = state.status.turn_cost.replace(0.0);

@@ -78,3 +78,76 @@ fn in_the_approval_dialog_the_chord_edits_the_proposed_content_and_ctrl_s_still_
         Op::Approve { id: 1, decision: ApprovalDecision::ApproveEdited("c\n".into()) }
     );
 }
+
+/// Notifications (in this file: the other terminal-integration test): with the terminal
+/// unfocused, a finished turn and a waiting approval send OSC 9; focused, nothing is sent; the
+/// model's words in the message cannot write escape sequences of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfocused_terminal_is_notified_of_a_finished_turn_and_a_waiting_approval() {
+    let hostile_path = "src/a\u{1b}]0;pwned\u{7}.txt";
+    let turns = vec![
+        Turn::text(&["Done."]),
+        Turn::text(&[]).tool_call(
+            "w",
+            "write_file",
+            serde_json::json!({"path": hostile_path, "content": "x\n"}),
+        ),
+        Turn::text(&["Understood, leaving it."]),
+        Turn::text(&["Again."]),
+    ];
+    let server = ScriptedServer::start(Wire::Anthropic, turns).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("kv1nt")).unwrap();
+    std::fs::write(config.join("kv1nt/config.toml"), "[notify]\nafter_secs = 0\nmethod = \"osc9\"\n")
+        .unwrap();
+    let (home, base) = (dir.path().join("home"), server.base_url());
+    let env = [
+        ("KV1NT_HOME", home.to_str().unwrap()),
+        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+        ("ANTHROPIC_API_KEY", "sk-test"),
+        ("ANTHROPIC_BASE_URL", base.as_str()),
+        ("KV1NT_FALLBACK", "none"),
+    ];
+    let mut tui = PtySession::spawn(BIN, &[], &env, &repo, 160, 40);
+    tui.wait_for("Prompt", WAIT).expect("first frame");
+    tui.send_bytes(b"\x1b[O"); // focus lost
+    tui.send("hello\r");
+    tui.wait_for("Done.", WAIT).expect("the reply");
+    let wait_osc = |tui: &PtySession, n: usize| {
+        let deadline = std::time::Instant::now() + WAIT;
+        while tui.oscs().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tui.oscs()
+    };
+    let oscs = wait_osc(&tui, 1);
+    assert_eq!(oscs.first().map(String::as_str), Some("9;kv1nt: reply complete after 0 s"), "{oscs:?}");
+
+    tui.send("write it\r");
+    tui.wait_for("Approve", WAIT).expect("the approval dialog");
+    let oscs = wait_osc(&tui, 2);
+    let waiting = oscs.get(1).unwrap_or_else(|| panic!("{oscs:?}"));
+    assert!(waiting.starts_with("9;kv1nt: waiting for you: "), "{waiting:?}");
+    assert!(waiting.contains("pwned"), "the path is there, as plain text: {waiting:?}");
+    assert!(
+        tui.titles().iter().all(|t| !t.contains("pwned")),
+        "the model set no window title: {:?}",
+        tui.titles()
+    );
+    tui.send("n");
+    tui.wait_for("Understood, leaving it.", WAIT).expect("the turn goes on after the denial");
+    let oscs = wait_osc(&tui, 3);
+    assert_eq!(oscs.get(2).map(String::as_str), Some("9;kv1nt: reply complete after 0 s"), "{oscs:?}");
+
+    tui.send_bytes(b"\x1b[I"); // focus back: nothing more is sent
+    let before = oscs.len();
+    tui.send("again\r");
+    tui.wait_for("Again.", WAIT).expect("the reply");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(tui.oscs().len(), before, "focused: no notification");
+    tui.send_key(Key::Ctrl('q'));
+    assert_eq!(tui.wait_exit(WAIT), Some(0));
+}

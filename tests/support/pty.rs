@@ -69,9 +69,28 @@ fn ctrl_byte(c: char) -> u8 {
 #[derive(Default)]
 pub struct Replies {
     pending: Vec<u8>,
+    /// OSC sequences vt100 does not handle itself (notifications: OSC 9, OSC 777), as text
+    /// with `;` between the parameters, and how often the bell rang.
+    pub oscs: Vec<String>,
+    pub bells: usize,
+    /// Window titles the program set (OSC 0/2).
+    pub titles: Vec<String>,
 }
 
 impl vt100::Callbacks for Replies {
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        let parts: Vec<String> = params.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+        self.oscs.push(parts.join(";"));
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.titles.push(String::from_utf8_lossy(title).into_owned());
+    }
+
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.bells += 1;
+    }
+
     fn unhandled_csi(
         &mut self,
         screen: &mut vt100::Screen,
@@ -202,6 +221,16 @@ impl PtySession {
     }
 
     /// Run `f` on the current screen (colours, cursor, modes…).
+    /// The OSC sequences the program wrote that vt100 left unhandled (see [`Replies`]).
+    pub fn oscs(&self) -> Vec<String> {
+        self.parser.lock().unwrap_or_else(|e| e.into_inner()).callbacks().oscs.clone()
+    }
+
+    /// The window titles the program set.
+    pub fn titles(&self) -> Vec<String> {
+        self.parser.lock().unwrap_or_else(|e| e.into_inner()).callbacks().titles.clone()
+    }
+
     pub fn with_screen<T>(&self, f: impl FnOnce(&vt100::Screen) -> T) -> T {
         f(self.parser.lock().unwrap().screen())
     }

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod load;
+pub mod notify;
 pub mod trust;
 
 pub use load::{
@@ -44,6 +45,7 @@ pub struct Config {
     pub local: LocalConfig,
     pub context: Budgets,
     pub ui: UiConfig,
+    pub notify: notify::NotifyConfig,
     pub session: SessionConfig,
     pub agent: AgentConfig,
     pub sandbox: SandboxSettings,

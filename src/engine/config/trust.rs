@@ -35,7 +35,7 @@ pub const HARMLESS: &[(&str, Option<&str>)] = &[
     ("openai.model", None), ("openai.max_tokens", None), ("openai.context_window", None),
     ("ollama.model", None), ("ollama.num_ctx", None), ("ollama.max_ctx", None), ("ollama.keep_alive", None), ("ollama.max_tokens", None),
     ("context.", None),
-    ("ui.theme", None), ("ui.mouse", None),
+    ("ui.theme", None), ("ui.mouse", None), ("notify.after_secs", None), ("notify.method", Some("off")),
     ("session.checkpoint_ms", None),
     ("agent.max_steps", None), ("agent.tool_mode", None), ("agent.tool_choice", None),
     ("agent.approval", Some("read-only")),

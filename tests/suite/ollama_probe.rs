@@ -89,7 +89,7 @@ async fn a_model_without_tools_gets_the_text_protocol() {
 }
 
 #[tokio::test]
-async fn a_missing_model_names_ollama_pull() {
+async fn a_missing_model_names_the_pull_that_fixes_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = ScriptedServer::start(
         Wire::Ollama,
@@ -99,7 +99,56 @@ async fn a_missing_model_names_ollama_pull() {
     let mut e = engine(&dir, &server, "missing-coder", |_| {});
     let events = ask(&mut e, "hi").await;
     let told = events.iter().any(|ev| {
-        matches!(ev, Event::Notice { level: LogLevel::Error, text } if text.contains("ollama pull missing-coder"))
+        matches!(ev, Event::Notice { level: LogLevel::Error, text } if text.contains("`/pull missing-coder` here"))
     });
     assert!(told, "{events:#?}");
+}
+
+/// `/pull NAME` with Ollama as the provider: the server pulls it (`/api/pull`), progress arrives
+/// as `PullProgress` summed over the layers, the end as a notice; an unknown model's error line
+/// is reported, not taken for success.
+#[tokio::test]
+async fn slash_pull_asks_ollama_to_pull_with_progress_and_reports_its_error() {
+    use kv1nt::engine::protocol::PullProgress;
+    let dir = tempfile::tempdir().unwrap();
+    let server = ScriptedServer::start(Wire::Ollama, vec![]).await;
+    let mut e = engine(&dir, &server, "qwen2.5-coder:7b", |_| {});
+    let until_notice = async |e: &mut EngineHandle, reference: &str| {
+        e.ops.send(Op::PullModel { reference: reference.into() }).unwrap();
+        let mut progress = Vec::new();
+        loop {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(20), e.events.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            match event {
+                Event::PullProgress { progress: p, .. } => progress.push(p),
+                Event::Notice { level, text } if text.contains("pull") => return (progress, level, text),
+                _ => {}
+            }
+        }
+    };
+    let (progress, level, text) = until_notice(&mut e, "qwen3:8b").await;
+    assert_eq!(
+        (level, text.as_str()),
+        (LogLevel::Info, "Ollama pulled qwen3:8b (4.0 GB); `/model qwen3:8b` uses it.")
+    );
+    assert_eq!(
+        progress.first(),
+        Some(&PullProgress::Started { total: Some(3_000_000_000), resumed_from: 0 })
+    );
+    assert!(progress.contains(&PullProgress::Verifying { known: true }), "{progress:?}");
+    assert!(
+        progress.contains(&PullProgress::Bytes { done: 4_000_000_000, total: Some(4_000_000_000) }),
+        "the last byte count covers both layers: {progress:?}"
+    );
+    let pulls: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/api/pull").collect();
+    assert_eq!(pulls[0].body["model"], "qwen3:8b");
+
+    let (_, level, text) = until_notice(&mut e, "missing-model:1b").await;
+    assert_eq!(level, LogLevel::Error);
+    assert!(
+        text.contains("Ollama could not pull missing-model:1b: pull model manifest: file does not exist"),
+        "{text}"
+    );
 }

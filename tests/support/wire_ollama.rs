@@ -175,6 +175,30 @@ pub(super) fn route(method: &str, path: &str, body: &Value, models: &[String]) -
             let prompt = body.get("prompt").and_then(Value::as_str).unwrap_or("");
             Reply::json(200, &json!({"embedding": embedding(prompt)}))
         }
+        // Ollama's documented pull stream: a status per step, bytes per layer, then success
+        // (or, for an unknown model, an error line).
+        ("POST", "/api/pull") => {
+            let name = body.get("model").and_then(Value::as_str).unwrap_or("");
+            let lines: Vec<Value> = if name.starts_with("missing") {
+                vec![
+                    json!({"status": "pulling manifest"}),
+                    json!({"error": "pull model manifest: file does not exist"}),
+                ]
+            } else {
+                vec![
+                    json!({"status": "pulling manifest"}),
+                    json!({"status": "pulling aa11", "digest": "sha256:aa11", "total": 3_000_000_000u64, "completed": 0}),
+                    json!({"status": "pulling aa11", "digest": "sha256:aa11", "total": 3_000_000_000u64, "completed": 1_500_000_000u64}),
+                    json!({"status": "pulling aa11", "digest": "sha256:aa11", "total": 3_000_000_000u64, "completed": 3_000_000_000u64}),
+                    json!({"status": "pulling bb22", "digest": "sha256:bb22", "total": 1_000_000_000u64, "completed": 1_000_000_000u64}),
+                    json!({"status": "verifying sha256 digest"}),
+                    json!({"status": "writing manifest"}),
+                    json!({"status": "success"}),
+                ]
+            };
+            let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            Reply { status: 200, content_type: "application/x-ndjson", body: body.into_bytes() }
+        }
         ("POST", "/api/show") => {
             let name = body
                 .get("model")

@@ -119,6 +119,12 @@ pub const COMMANDS: &[SlashCommand] = &[
     ),
     row("pr", "", "open a pull request for this branch (GitHub)", git::pull_request),
     row("provider", "anthropic|ollama|openai|local [MODEL]", "switch provider", session::provider),
+    row(
+        "pull",
+        "NAME|hf:REPO/FILE|ollama:NAME",
+        "download a model: NAME into Ollama when it is the provider; hf:/ollama: into kv1nt's store",
+        session::pull,
+    ),
     SlashCommand { aliases: &["exit", "q"], ..row("quit", "", "quit kv1nt", ui::quit) },
     row(
         "review",

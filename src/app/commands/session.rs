@@ -118,6 +118,12 @@ pub(super) fn compact(
     Ok(())
 }
 
+/// `/pull NAME`: the engine downloads it, reporting progress in the status bar.
+pub(super) fn pull(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
+    let _ = ops.send(Op::PullModel { reference: args.one()?.to_string() });
+    Ok(())
+}
+
 /// `/pin [WORDS]`: the engine pins the message and says which.
 pub(super) fn pin(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
     let words = Some(args.raw.trim().to_string()).filter(|w| !w.is_empty());

@@ -117,8 +117,17 @@ impl Engine {
         path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| configured.clone())
     }
 
-    /// `Op::PullModel`: download on its own task, progress as events.
+    /// `Op::PullModel`: download on its own task, progress as events. A plain model name while
+    /// Ollama is the primary provider is pulled by the Ollama server (`/api/pull`, into its own
+    /// store); `hf:…`, `ollama:…` and the catalog's names go into kv1nt's store.
     pub(super) fn spawn_pull(&self, reference: String) {
+        let plain = !reference.starts_with("hf:")
+            && !reference.starts_with("ollama:")
+            && !reference.starts_with(['/', '.', '~'])
+            && catalog::default_model().is_none_or(|m| m.reference != reference);
+        if plain && self.config.llm.primary == ProviderKind::Ollama {
+            return self.spawn_ollama_pull(reference);
+        }
         let events = self.events.clone();
         let client = self.client.clone();
         let store = self.model_store();
@@ -147,6 +156,47 @@ impl Engine {
             let result = pull::pull(&store, &client, &reference, &options, &mut on_progress).await;
             let result = result.map_err(|e| format!("{e:#}"));
             let _ = events.send(Event::ModelPulled { reference, result });
+        });
+    }
+
+    /// `/pull NAME` with Ollama: the server downloads it; its progress as `Event::PullProgress`,
+    /// the end as a notice.
+    fn spawn_ollama_pull(&self, model: String) {
+        let events = self.events.clone();
+        let client = self.client.clone();
+        let host = self.config.ollama.host.clone();
+        tokio::spawn(async move {
+            let mut last = Instant::now() - PROGRESS_EVERY;
+            let mut started = false;
+            let mut verifying = false;
+            let result = crate::engine::llm::ollama_pull::pull(&client, &host, &model, |state| {
+                let send = |progress| {
+                    let _ = events.send(Event::PullProgress { reference: model.clone(), progress });
+                };
+                if state.total > 0 && !started {
+                    started = true;
+                    send(PullProgress::Started { total: Some(state.total), resumed_from: 0 });
+                }
+                if state.status.starts_with("verifying") && !verifying {
+                    verifying = true;
+                    send(PullProgress::Verifying { known: true });
+                } else if state.total > 0 && (last.elapsed() >= PROGRESS_EVERY || state.done == state.total) {
+                    last = Instant::now();
+                    send(PullProgress::Bytes { done: state.done, total: Some(state.total) });
+                }
+            })
+            .await;
+            let (level, text) = match result {
+                Ok(state) => (
+                    LogLevel::Info,
+                    format!(
+                        "Ollama pulled {model} ({:.1} GB); `/model {model}` uses it.",
+                        state.total as f64 / 1e9
+                    ),
+                ),
+                Err(e) => (LogLevel::Error, format!("Ollama could not pull {model}: {e}")),
+            };
+            let _ = events.send(Event::Notice { level, text });
         });
     }
 }

@@ -14,6 +14,7 @@ pub mod framing;
 pub mod http;
 pub mod local;
 pub mod ollama;
+pub mod ollama_pull;
 pub mod oneshot;
 pub mod openai;
 pub mod providers;

@@ -7,7 +7,7 @@
 //! prompt and tools; its `capabilities` (tools, vision, thinking) say whether tools may be sent —
 //! a model without `tools` is refused before the request with the "does not support tools"
 //! error that moves the agent to the text tool protocol. `keep_alive` is passed through. A
-//! missing model (404) names the `ollama pull` that fixes it.
+//! missing model (404) names the `/pull` (and `ollama pull`) that fixes it.
 //!
 //! Request and response bodies are ollama-rs types (`ChatMessageRequest`, `ChatMessageResponse`,
 //! `ModelOptions`), and `/api/tags` goes through `Ollama::list_local_models`. The chat stream
@@ -236,8 +236,9 @@ impl Provider for OllamaProvider {
 fn pull_hint(error: LlmError) -> LlmError {
     match error {
         LlmError::UnknownModel { provider, model, message } => {
-            let message =
-                format!("{message}. Download it with `ollama pull {model}`, or pick another with /models");
+            let message = format!(
+                "{message}. Download it with `/pull {model}` here (or `ollama pull {model}`), or pick another with /models"
+            );
             LlmError::UnknownModel { provider, model, message }
         }
         other => other,

@@ -2,18 +2,14 @@
 //!
 //! Invariant: while a modal is up, every key goes to it and nothing reaches the composer.
 
-use crate::engine::protocol::FollowUp;
-use std::time::Instant;
-
 use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::protocol::{Intent, LogLevel, Op};
+use crate::engine::protocol::{LogLevel, Op};
 
 use super::approvals;
 use super::blocks;
-use super::chat::{ChatEntry, EntryKind, EntryStatus};
 use super::commands;
 use super::git_view;
 use super::graph_panel;
@@ -314,7 +310,7 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
             state.zoom = if state.zoom.is_some() { None } else { Some(pane) };
         }
         KeyAction::NextBlock | KeyAction::PrevBlock => blocks::step(state, action == KeyAction::NextBlock),
-        KeyAction::Submit => submit(state, ops),
+        KeyAction::Submit => super::prompt::submit(state, ops),
         KeyAction::Newline => state.composer.textarea.insert_newline(),
         KeyAction::HistoryPrev => state.composer.history_prev(),
         KeyAction::HistoryNext => state.composer.history_next(),
@@ -334,7 +330,7 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
             let _ = ops.send(Op::SetPolicy(state.status.policy.next()));
         }
         KeyAction::Suggestion1 | KeyAction::Suggestion2 | KeyAction::Suggestion3 | KeyAction::Suggestion4 => {
-            take_suggestion(state, suggestion_index(action).unwrap_or(0), ops);
+            super::prompt::take_suggestion(state, suggestion_index(action).unwrap_or(0), ops);
         }
         KeyAction::ConfirmYes
         | KeyAction::ConfirmNo
@@ -369,74 +365,6 @@ fn suggestion_index(action: KeyAction) -> Option<usize> {
 fn focus_pane(state: &mut AppState, pane: Pane) {
     state.focus = Focus::Pane(pane);
     state.tab = pane;
-}
-
-fn submit(state: &mut AppState, ops: &UnboundedSender<Op>) {
-    let text = state.composer.text();
-    if text.trim().is_empty() {
-        return;
-    }
-    if let Some(id) = state.question.take() {
-        let text = state.composer.take();
-        state.chat.entries.push(ChatEntry::new(EntryKind::User, text.clone(), EntryStatus::Complete));
-        let _ = ops.send(Op::Reply { id, text });
-        return;
-    }
-    if text.trim_start().starts_with('/') {
-        state.composer.take();
-        return super::slash::run_command(state, &text, ops);
-    }
-    let text = state.composer.take();
-    send_prompt(state, text, None, ops);
-}
-
-/// Show the prompt in the chat and start a turn (unless one is running).
-pub(super) fn send_prompt(
-    state: &mut AppState,
-    text: String,
-    intent: Option<Intent>,
-    ops: &UnboundedSender<Op>,
-) {
-    if state.busy() {
-        state.composer.set_text(&text);
-        state.status.flash = Some(("a reply is streaming — Esc cancels it".into(), LogLevel::Warn));
-        return;
-    }
-    let shown = match intent {
-        Some(intent) => format!("/{} {text}", intent.name()),
-        None => text.clone(),
-    };
-    state.chat.entries.push(ChatEntry::new(EntryKind::User, shown, EntryStatus::Complete));
-    state.chat.scroll_from_bottom = 0;
-    state.status.busy_since = Some(Instant::now());
-    state.status.flash = None;
-    state.suggestions.clear();
-    let file = state.code.file.clone().map(|path| (path, state.code.scroll_y + 1));
-    if file != state.code.announced {
-        state.code.announced = file.clone();
-        let _ = ops.send(Op::InView { file });
-    }
-    let _ = ops.send(Op::Submit { text, intent });
-}
-
-/// Alt+N: send follow-up N (one ending in "…" is put in the composer to be completed).
-fn take_suggestion(state: &mut AppState, index: usize, ops: &UnboundedSender<Op>) {
-    let Some(suggestion) = state.suggestions.get(index).cloned() else { return };
-    match suggestion {
-        FollowUp::Prompt { text, .. } if text.ends_with('…') => {
-            state.composer.set_text(text.trim_end_matches('…'));
-        }
-        FollowUp::Prompt { text, intent } => send_prompt(state, text, intent, ops),
-        FollowUp::Run { language, code } => {
-            if state.busy() {
-                state.status.flash =
-                    Some(("wait until the reply or run in progress ends".into(), LogLevel::Warn));
-                return;
-            }
-            state.suggestions.clear();
-            let _ = ops.send(Op::RunCode { language, code });
-        }
-    }
 }
 
 fn on_mouse(state: &mut AppState, mouse: MouseEvent, ops: &UnboundedSender<Op>) {

@@ -23,6 +23,7 @@ pub mod modals;
 pub mod notify;
 pub mod output;
 pub mod problems;
+mod prompt;
 mod scroll;
 pub mod slash;
 pub mod state;

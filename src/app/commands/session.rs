@@ -6,7 +6,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::protocol::{Intent, Op, Policy, ProviderKind};
 
-use super::super::input::send_prompt;
+use super::super::prompt::send_prompt;
 use super::super::state::AppState;
 use super::{Args, CommandError};
 

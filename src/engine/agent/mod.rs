@@ -9,7 +9,7 @@
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! what a step sends (`request`), compaction of long histories into a summary the user reviews
 //! (`compaction`), the `recall` tool and `/pin` (`memory`), the files a prompt names with `@path` and Code shows
-//! (`in_view`), the start-up question about an untrusted repository config (`trust`), code templates
+//! (`in_view`), which provider and model answer, `/models` and the start-up preflight (`providers`), the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples (`examples`), `/context` with each part against its budget (`context_report`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
@@ -41,6 +41,7 @@ mod one_shot;
 pub mod profile;
 mod project;
 pub mod prompt;
+mod providers;
 mod pull_request;
 mod repair;
 mod reply;

@@ -229,6 +229,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         Event::Stats(report) => state.modals.push(Modal::Stats(report)),
         Event::CompactionProposed(proposal) => super::compaction::open(state, proposal),
         Event::Compacted(compacted) => super::compaction::compacted(state, compacted),
+        Event::Todo(items) => state.chat.todo = items,
         Event::Conventions(rules) => super::learn::open(state, rules),
         Event::Project(reply) => {
             let level = if reply.ok { LogLevel::Info } else { LogLevel::Warn };

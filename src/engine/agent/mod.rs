@@ -8,7 +8,7 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! what a step sends (`request`), compaction of long histories into a summary the user reviews
-//! (`compaction`), the `recall` tool and `/pin` (`memory`), the start-up question about an untrusted repository config (`trust`), code templates
+//! (`compaction`), the `recall` tool and `/pin` (`memory`), the model's task list (`todo`), the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
@@ -48,6 +48,7 @@ pub mod runtime;
 mod syntax_gate;
 mod templates;
 pub mod text_protocol;
+mod todo;
 mod tool_calls;
 mod trust;
 mod turn;

@@ -77,6 +77,8 @@ pub(super) struct Engine {
     pub(super) summary: Option<crate::engine::llm::compact::Summary>,
     /// The indexes in `history` of the messages the user pinned (`memory.rs`).
     pub(super) pins: std::collections::BTreeSet<usize>,
+    /// The model's plan for the session, as the `todo` tool last set it (`todo.rs`).
+    pub(super) todo: Vec<crate::engine::protocol::TodoItem>,
     /// The history's length when the user last declined a summary.
     pub(super) compaction_declined: Option<usize>,
     pub(super) ops: mpsc::UnboundedReceiver<Op>,
@@ -161,6 +163,7 @@ impl Engine {
             history: Vec::new(),
             summary: None,
             pins: Default::default(),
+            todo: Vec::new(),
             compaction_declined: None,
             ops,
             events,
@@ -350,6 +353,7 @@ impl Engine {
         });
         self.resume_summary();
         self.resume_pins();
+        self.resume_todo();
         self.announce_model();
         self.emit(Event::PolicyChanged(self.policy));
         self.log(LogLevel::Info, format!("workspace {}", self.workspace.display()));

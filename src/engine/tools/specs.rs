@@ -288,7 +288,7 @@ pub fn tool_specs() -> Vec<ToolSpec> {
              time (it replaces the previous one), so adding, reordering and updating are one call. \
              Use it for work of three steps or more: write the steps first, mark one in_progress \
              when you start it and done as soon as it is finished. An empty list clears it. The \
-             list is kept word for word in your instructions, also after the conversation is \
+             list stays word for word in your instructions, also after the conversation is \
              summarised. Changes no file.",
             json!({"type": "object", "properties": {
                 "items": {"type": "array", "maxItems": MAX_TODO_ITEMS, "description": "The steps in order.", "items": {

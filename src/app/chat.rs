@@ -55,6 +55,8 @@ pub struct ChatState {
     pub trimmed: usize,
     /// Index into `entries` of the first user/assistant entry sent in the last request.
     pub first_sent_entry: Option<usize>,
+    /// The model's task list (`Event::Todo`), drawn at the top of the pane (`widgets::todo`).
+    pub todo: Vec<crate::engine::protocol::TodoItem>,
 }
 
 impl ChatState {

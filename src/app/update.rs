@@ -238,6 +238,7 @@ pub fn apply(state: &mut AppState, event: Event) {
         }
         Event::WorkspaceFiles(files) => state.composer.set_workspace_files(files),
         Event::Compacted(compacted) => super::compaction::compacted(state, compacted),
+        Event::Todo(items) => state.chat.todo = items,
         Event::Conventions(rules) => super::learn::open(state, rules),
         Event::Project(reply) => {
             let level = if reply.ok { LogLevel::Info } else { LogLevel::Warn };

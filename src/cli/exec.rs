@@ -142,6 +142,11 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 json!({"type": "compaction", "through": c.through, "tokens_before": c.tokens_before, "tokens_after": c.tokens_after, "summary": c.summary}),
                 &format!("compacted the first {} messages ({} → {} tokens)", c.through, c.tokens_before, c.tokens_after),
             ),
+            Event::Todo(items) => {
+                let list: Vec<_> = items.iter().map(|i| json!({"text": i.text, "status": i.status.as_str()})).collect();
+                let text: Vec<String> = items.iter().map(|i| format!("  {} {}", i.status.mark(), i.text)).collect();
+                out.note(json!({"type": "todo", "items": list}), &format!("tasks:\n{}", text.join("\n")))
+            }
             Event::ConfirmRequest { id, title, .. } => {
                 out.note(json!({"type": "notice", "level": "warn", "text": format!("{title} — declined: exec cannot ask")}), &format!("{title} — declined: exec cannot ask"));
                 let _ = engine.ops.send(Op::Answer { id, approved: false });

@@ -168,7 +168,13 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
         rect
     };
     match pane {
-        Pane::Chat => render_chat(inner, buf, &mut state.chat, &state.theme),
+        Pane::Chat => {
+            let top = super::todo::todo_height(&state.chat.todo, inner.height);
+            let list = Rect { height: top, ..inner };
+            super::todo::render_todo(list, buf, &state.chat.todo, &state.theme);
+            let rest = Rect { y: inner.y + top, height: inner.height - top, ..inner };
+            render_chat(rest, buf, &mut state.chat, &state.theme)
+        }
         Pane::Code if state.git.open => render_git_files(inner, buf, &state.git, &state.theme),
         Pane::Code => match state.code.doc.as_mut() {
             Some(doc) => {

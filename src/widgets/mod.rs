@@ -19,5 +19,6 @@ pub mod problems;
 pub mod stats;
 pub mod status_bar;
 pub mod template_form;
+pub mod todo;
 
 pub use frame::{draw, draw_into, pane_rects};

@@ -17,12 +17,12 @@ use kv1nt::engine::store::{SessionInfo, Store};
 const WINDOW: usize = 4_096;
 const MAX_TOKENS: u32 = 512;
 
-struct Session {
-    dir: tempfile::TempDir,
+pub(super) struct Session {
+    pub(super) dir: tempfile::TempDir,
 }
 
 impl Session {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
         std::fs::write(
@@ -33,11 +33,11 @@ impl Session {
         Self { dir }
     }
 
-    fn store(&self) -> Store {
+    pub(super) fn store(&self) -> Store {
         Store::open(&self.dir.path().join("home")).unwrap()
     }
 
-    fn engine(
+    pub(super) fn engine(
         &self,
         base: &str,
         window: usize,
@@ -70,7 +70,7 @@ impl Session {
 
 /// Submit `text` and drive the turn to its end, answering a compaction proposal with
 /// `answer(summary)` (`None`: decline). Returns the turn's events.
-async fn turn(
+pub(super) async fn turn(
     engine: &mut EngineHandle,
     text: &str,
     mut answer: impl FnMut(&str) -> Option<String>,
@@ -100,15 +100,15 @@ async fn turn(
     }
 }
 
-fn system_of(request: &RecordedRequest) -> String {
+pub(super) fn system_of(request: &RecordedRequest) -> String {
     request.body["messages"][0]["content"].as_str().unwrap_or_default().to_string()
 }
 
-fn is_summary_request(request: &RecordedRequest) -> bool {
+pub(super) fn is_summary_request(request: &RecordedRequest) -> bool {
     system_of(request) == SUMMARY_SYSTEM
 }
 
-fn filler(words: usize) -> String {
+pub(super) fn filler(words: usize) -> String {
     "lorem ipsum dolor sit amet ".repeat(words / 5)
 }
 

@@ -71,6 +71,7 @@ fn migrates_v1_database_keeping_sessions() {
         conn.execute_batch(
             "DROP TABLE vcs_commits; DROP TABLE change_files; DROP TABLE changes; DROP TABLE blobs;
              DROP TABLE audit; DROP TABLE proposals; DROP TABLE turn_usage; DROP TABLE compactions; DROP TABLE pins;
+             DROP TABLE todos;
              DROP TRIGGER message_search_insert; DROP TRIGGER message_search_update;
              DROP TRIGGER message_search_delete; DROP TABLE message_search;
              PRAGMA user_version = 1;",
@@ -81,7 +82,7 @@ fn migrates_v1_database_keeping_sessions() {
     let store = Store::open(dir.path()).unwrap();
     let v: i64 = count(dir.path(), "PRAGMA user_version");
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 10);
+    assert_eq!(SCHEMA_VERSION, 11);
     let msgs = store.load_messages(&id).unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].message.text, "hello");

@@ -67,6 +67,7 @@ mod syntax_gate;
 mod templates;
 mod test_results;
 mod text_tool_calls;
+mod todo;
 mod tools;
 mod trust;
 mod ui;

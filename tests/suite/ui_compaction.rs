@@ -1,5 +1,5 @@
 //! The compaction dialog in the drawn TUI: what it says, its countdown, editing the summary,
-//! and the chat's notice of the summary in force.
+//! the chat's notice of the summary in force, and the task list at the top of the Chat pane.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -100,4 +100,27 @@ fn under_read_only_there_is_no_countdown_and_n_declines() {
     assert!(!shown.contains("Accepted as written"), "{shown}");
     input::handle(&mut s, key(KeyCode::Char('n'), KeyModifiers::NONE), &ops);
     assert_eq!(rx.try_recv().unwrap(), Op::Compaction { id: 3, decision: CompactionDecision::Decline });
+}
+
+#[test]
+fn the_task_list_is_drawn_at_the_top_of_the_chat_pane() {
+    use kv1nt::engine::protocol::{TodoItem, TodoStatus};
+    let keymap = Keymap::load(&BTreeMap::new()).unwrap();
+    let mut s = AppState::new(keymap, Theme::builtin("dark").unwrap(), ProviderKind::OpenAi, "m".into());
+    assert!(!screen(&mut s).contains("Tasks "), "no list, no section");
+    update::apply(
+        &mut s,
+        Event::Todo(vec![
+            TodoItem::new("Read the parser", TodoStatus::Done),
+            TodoItem::new("Fix the off-by-one", TodoStatus::InProgress),
+            TodoItem::new("Run the tests", TodoStatus::Pending),
+        ]),
+    );
+    let shown = screen(&mut s);
+    assert!(shown.contains("Tasks 1/3 done"), "{shown}");
+    assert!(shown.contains("☑ Read the parser"), "{shown}");
+    assert!(shown.contains("▶ Fix the off-by-one"), "{shown}");
+    assert!(shown.contains("☐ Run the tests"), "{shown}");
+    update::apply(&mut s, Event::Todo(Vec::new()));
+    assert!(!screen(&mut s).contains("Tasks "), "an empty list is not drawn");
 }

@@ -8,7 +8,7 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! what a step sends (`request`), compaction of long histories into a summary the user reviews
-//! (`compaction`), the `recall` tool and `/pin` (`memory`), the files a prompt names with `@path` and Code shows
+//! (`compaction`), the `recall` tool and `/pin` (`memory`), the model's task list (`todo`), the files a prompt names with `@path` and Code shows
 //! (`in_view`), which provider and model answer, `/models` and the start-up preflight (`providers`), the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples (`examples`), `/context` with each part against its budget (`context_report`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
@@ -52,6 +52,7 @@ pub mod runtime;
 mod syntax_gate;
 mod templates;
 pub mod text_protocol;
+mod todo;
 mod tool_calls;
 mod trust;
 mod turn;

@@ -1,12 +1,12 @@
 //! What a step sends: the tools offered, the system prompt with the turn's sections (and the
-//! compaction summary in force), and the history from the summary on, trimmed to the window as
+//! compaction summary in force, the pins and the task list), and the history from the summary on, trimmed to the window as
 //! a last resort.
 //!
 //! Invariant: the system prompt with `AGENTS.md`/`KV1NT.md` goes whole into every request;
 //! compaction and trimming only ever shorten the history after it.
 
 use super::runtime::Engine;
-use super::{intents, profile, prompt, text_protocol};
+use super::{intents, profile, prompt, text_protocol, todo};
 use crate::engine::approval::Policy;
 use crate::engine::config::ToolChoiceConfig;
 use crate::engine::llm::compact;
@@ -87,6 +87,7 @@ impl Engine {
             system.push_str(&compact::section(summary));
             system.push_str(&compact::pinned_section(&self.pinned_before(summary.through)));
         }
+        system.push_str(&todo::section(&self.todo));
         if let Some(intent) = self.turn.intent {
             system.push_str("\n\n# This request\n\n");
             system.push_str(intents::template(intent));

@@ -78,6 +78,8 @@ pub(super) struct Engine {
     pub(super) in_view: Option<(String, usize)>,
     /// The indexes in `history` of the messages the user pinned (`memory.rs`).
     pub(super) pins: std::collections::BTreeSet<usize>,
+    /// The model's plan for the session, as the `todo` tool last set it (`todo.rs`).
+    pub(super) todo: Vec<crate::engine::protocol::TodoItem>,
     /// The history's length when the user last declined a summary.
     pub(super) compaction_declined: Option<usize>,
     pub(super) ops: mpsc::UnboundedReceiver<Op>,
@@ -163,6 +165,7 @@ impl Engine {
             summary: None,
             pins: Default::default(),
             in_view: None,
+            todo: Vec::new(),
             compaction_declined: None,
             ops,
             events,
@@ -354,6 +357,7 @@ impl Engine {
         self.resume_summary();
         self.resume_pins();
         self.announce_workspace_files();
+        self.resume_todo();
         self.announce_model();
         self.emit(Event::PolicyChanged(self.policy));
         self.log(LogLevel::Info, format!("workspace {}", self.workspace.display()));

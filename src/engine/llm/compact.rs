@@ -129,7 +129,8 @@ with less context. Write a faithful, specific summary in Markdown with exactly t
 ## Open tasks\n\
 Keep every instruction the user gave, names of files, functions, commands and error messages \
 exactly as written. Leave out pleasantries and anything already settled that no longer matters. \
-Write \"none\" under a section with nothing to say. Reply with the summary only.";
+Write \"none\" under a section with nothing to say. The assistant's task list (its `todo` \
+tool) is kept apart and sent word for word; do not copy it. Reply with the summary only.";
 
 /// The summariser's request: the summary in force (folded in), the transcript, and the user's
 /// focus from `/compact FOCUS`.

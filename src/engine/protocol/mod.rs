@@ -29,6 +29,7 @@ pub mod stats;
 pub mod syntax;
 pub mod templates;
 pub mod test_report;
+pub mod todo;
 
 pub use approval::{ApprovalDecision, ApprovalRequest};
 pub use chat::{
@@ -55,6 +56,7 @@ pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
 };
 pub use test_report::{TestFailure, TestReport, TestRunner};
+pub use todo::{TodoItem, TodoStatus};
 
 /// Which stream of a running program some output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +251,8 @@ pub enum Event {
     /// The repository's files (ignore-aware, `/`-separated, sorted), for the composer's `@`
     /// completion; sent at start and after a turn that changed files.
     WorkspaceFiles(Vec<String>),
+    /// The model's plan for the session changed (the `todo` tool), or a resumed session has one.
+    Todo(Vec<TodoItem>),
     /// A yes/no question for the user (answer with `Op::Answer`).
     ConfirmRequest {
         id: u64,

@@ -180,6 +180,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
         DELETE FROM message_search WHERE rowid = OLD.id;
     END;",
+    // v11: the model's plan for the session (the `todo` tool), one row per item in order.
+    "CREATE TABLE todos (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        position   INTEGER NOT NULL,   -- 0-based order in the list
+        text       TEXT NOT NULL,
+        status     TEXT NOT NULL,      -- pending | in_progress | done
+        PRIMARY KEY (session_id, position)
+    );",
 ];
 
 /// The schema version this build writes and understands.

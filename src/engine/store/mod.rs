@@ -8,6 +8,7 @@
 //! - [`sessions`] is the typed API ([`Store`]) the engine uses.
 //! - [`recall`] searches every message's text, calls and results (FTS5, kept by triggers).
 //! - [`compactions`] holds the summaries that stand for a session's oldest messages.
+//! - [`todos`] holds each session's plan (the `todo` tool's list).
 //! - [`audit`] is the approval audit log; [`changes`] (the change ledger) holds content-addressed pre/post-images
 //!   for undo and `/rewind`.
 //!
@@ -29,6 +30,7 @@ pub mod migrations;
 pub mod proposals;
 pub mod recall;
 pub mod sessions;
+pub mod todos;
 pub mod usage;
 
 use std::path::PathBuf;

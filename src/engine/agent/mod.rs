@@ -8,7 +8,7 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! what a step sends (`request`), compaction of long histories into a summary the user reviews
-//! (`compaction`), the `recall` tool and `/pin` (`memory`), the start-up question about an untrusted repository config (`trust`), code templates
+//! (`compaction`), the `recall` tool and `/pin` (`memory`), `/fork` (`fork`), the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
@@ -24,6 +24,7 @@ mod custom_commands;
 mod examples;
 mod explain;
 mod fix_loop;
+mod fork;
 mod gate;
 mod git;
 mod graph_context;

@@ -21,7 +21,7 @@ use crate::engine::git::hooks::TrustedHooks;
 use crate::engine::learning;
 use crate::engine::llm::providers;
 use crate::engine::llm::{LlmError, Message, ProviderKind};
-use crate::engine::protocol::{Event, HistoryEntry, LogLevel, Op};
+use crate::engine::protocol::{Event, LogLevel, Op};
 use crate::engine::store::{SessionInfo, Store};
 use crate::engine::tools::{ReadLedger, Workspace};
 
@@ -306,6 +306,7 @@ impl Engine {
             Op::Graph(op) => self.graph_panel(op),
             Op::Git(op) => return self.git_flow(op).await,
             Op::Pin { words, pinned } => self.pin(words, pinned),
+            Op::Fork { before_prompt } => self.fork(before_prompt),
             Op::Compact { focus } => {
                 if let Err(super::reply::Interrupt::Shutdown) = self.compact_now(focus).await {
                     return LoopControl::Shutdown;
@@ -325,16 +326,7 @@ impl Engine {
         let mut history = Vec::new();
         if let (Some(store), Some(session)) = (&self.store, &self.session) {
             match store.load_messages(&session.id) {
-                Ok(stored) => {
-                    for entry in stored {
-                        self.history.push(entry.message.clone());
-                        history.push(HistoryEntry {
-                            message: entry.message,
-                            status: entry.status,
-                            note: entry.note,
-                        });
-                    }
-                }
+                Ok(stored) => history = self.load_stored(stored),
                 Err(e) => self.emit(Event::Notice {
                     level: LogLevel::Error,
                     text: format!("could not load the session: {e}"),
@@ -347,6 +339,7 @@ impl Engine {
             session_id: self.session.as_ref().map(|s| s.id.clone()),
             resumed,
             history,
+            forked: None,
         });
         self.resume_summary();
         self.resume_pins();

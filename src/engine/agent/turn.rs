@@ -105,6 +105,7 @@ impl Engine {
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
+        self.announce_prompt();
         let number = self.history.len() as u64;
         let prompt_variant = self.prompt_variant(intent);
         self.turn = TurnState { intent, number, template, examples, prompt_variant, ..TurnState::default() };

@@ -180,6 +180,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
         DELETE FROM message_search WHERE rowid = OLD.id;
     END;",
+    // v12 (v11 is the todo list's; the merge puts them in order): a session forked from another
+    // (`/fork`) names its parent and how many of the parent's messages it began with. No foreign
+    // key: a fork outlives its parent.
+    "ALTER TABLE sessions ADD COLUMN parent_id TEXT;
+    ALTER TABLE sessions ADD COLUMN forked_at INTEGER;",
 ];
 
 /// The schema version this build writes and understands.

@@ -8,6 +8,7 @@
 //! - [`sessions`] is the typed API ([`Store`]) the engine uses.
 //! - [`recall`] searches every message's text, calls and results (FTS5, kept by triggers).
 //! - [`compactions`] holds the summaries that stand for a session's oldest messages.
+//! - [`forks`] makes a session from the start of another (`/fork`), naming its parent.
 //! - [`audit`] is the approval audit log; [`changes`] (the change ledger) holds content-addressed pre/post-images
 //!   for undo and `/rewind`.
 //!
@@ -25,6 +26,7 @@ pub mod compactions;
 pub mod db;
 pub mod examples;
 pub mod forget;
+pub mod forks;
 pub mod migrations;
 pub mod proposals;
 pub mod recall;
@@ -66,6 +68,8 @@ pub enum StoreError {
     NoSuchSession(String),
     #[error("`{key}` matches several sessions: {}", candidates.join(", "))]
     AmbiguousSession { key: String, candidates: Vec<String> },
+    #[error("cannot fork after message {through}: the session has {count} messages")]
+    ForkPoint { through: usize, count: usize },
     #[error("no stored message with row id {0}")]
     NoSuchMessage(i64),
     #[error("stored message is not valid JSON: {0}")]

@@ -66,6 +66,7 @@ mod syntax_gate;
 mod templates;
 mod test_results;
 mod text_tool_calls;
+mod token_window;
 mod tools;
 mod trust;
 mod ui;

@@ -12,7 +12,7 @@
 //! (`templates`), few-shot examples and `/context` (`examples`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
-//! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`), the small-model profile (`profile`).
+//! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`), the small-model profile (`profile`), real token counts and the real window (`window`).
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -54,5 +54,6 @@ mod trust;
 mod turn;
 mod undo;
 mod user_hooks;
+mod window;
 
 pub use runtime::{EngineHandle, EngineSetup, spawn};

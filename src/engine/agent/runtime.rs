@@ -77,6 +77,8 @@ pub(super) struct Engine {
     pub(super) summary: Option<crate::engine::llm::compact::Summary>,
     /// The indexes in `history` of the messages the user pinned (`memory.rs`).
     pub(super) pins: std::collections::BTreeSet<usize>,
+    /// How each model counts tokens against the raw estimate (`window.rs`).
+    pub(super) calibrations: super::window::Calibrations,
     /// The history's length when the user last declined a summary.
     pub(super) compaction_declined: Option<usize>,
     pub(super) ops: mpsc::UnboundedReceiver<Op>,
@@ -161,6 +163,7 @@ impl Engine {
             history: Vec::new(),
             summary: None,
             pins: Default::default(),
+            calibrations: Default::default(),
             compaction_declined: None,
             ops,
             events,

@@ -181,10 +181,19 @@ pub const MIGRATIONS: &[&str] = &[
         DELETE FROM message_search WHERE rowid = OLD.id;
     END;",
     // v12 (v11 is the todo list's; the merge puts them in order): a session forked from another
-    // (`/fork`) names its parent and how many of the parent's messages it began with. No foreign
-    // key: a fork outlives its parent.
+    // (`/fork`) names its parent and how many of the parent's messages it began with (no foreign
+    // key: a fork outlives its parent); and per provider and model, how the input tokens it
+    // reported compare with kv1nt's raw estimate (`llm::context::Calibration`).
     "ALTER TABLE sessions ADD COLUMN parent_id TEXT;
-    ALTER TABLE sessions ADD COLUMN forked_at INTEGER;",
+    ALTER TABLE sessions ADD COLUMN forked_at INTEGER;
+    CREATE TABLE token_calibration (
+        provider   TEXT NOT NULL,
+        model      TEXT NOT NULL,
+        ratio      REAL NOT NULL,     -- reported input tokens / raw estimate, running average
+        samples    INTEGER NOT NULL,  -- replies averaged
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (provider, model)
+    );",
 ];
 
 /// The schema version this build writes and understands.

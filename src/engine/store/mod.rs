@@ -9,6 +9,8 @@
 //! - [`recall`] searches every message's text, calls and results (FTS5, kept by triggers).
 //! - [`compactions`] holds the summaries that stand for a session's oldest messages.
 //! - [`forks`] makes a session from the start of another (`/fork`), naming its parent.
+//! - [`calibration`] keeps, per provider and model, how reported token counts compare with the
+//!   raw estimate.
 //! - [`audit`] is the approval audit log; [`changes`] (the change ledger) holds content-addressed pre/post-images
 //!   for undo and `/rewind`.
 //!
@@ -20,6 +22,7 @@
 //! - Nothing here imports a terminal crate.
 
 pub mod audit;
+pub mod calibration;
 pub mod changes;
 pub mod commits;
 pub mod compactions;

@@ -25,6 +25,8 @@ pub fn apply(state: &mut AppState, event: Event) {
                 state.chat = Default::default();
                 state.suggestions.clear();
                 state.status.context_used = 0;
+                // A new session: its tokens and cost start from nothing, as a resumed one's do.
+                (state.status.total, state.status.total_cost) = (Default::default(), Some(0.0));
             }
             let mut prompts = 0;
             for entry in history {

@@ -114,7 +114,10 @@ pub async fn probe_props(client: &reqwest::Client, base_url: &str, model: &str) 
             response.json::<Value>().await.ok().as_ref().and_then(parse_props)
         }
         Ok(_) => None,
-        Err(_) => return None, // unreachable now: the chat request will say why; ask again later
+        // Not listening now: the chat request will say why, and the next step asks again. A
+        // server that accepted and never answered is not asked again (each step would wait).
+        Err(e) if e.is_connect() => return None,
+        Err(_) => None,
     };
     PROPS.lock().unwrap_or_else(|e| e.into_inner()).insert(key, n_ctx);
     n_ctx

@@ -37,12 +37,15 @@ pub struct ChatEntry {
     pub kind: EntryKind,
     pub text: String,
     pub status: EntryStatus,
+    /// A prompt's number in the session (`#N` on its header; what `/fork N` names), once the
+    /// engine stored it (`Event::PromptRecorded`, or a resumed history).
+    pub prompt: Option<usize>,
     pub cache: RenderCache,
 }
 
 impl ChatEntry {
     pub fn new(kind: EntryKind, text: String, status: EntryStatus) -> Self {
-        Self { kind, text, status, cache: RenderCache::default() }
+        Self { kind, text, status, prompt: None, cache: RenderCache::default() }
     }
 }
 
@@ -60,6 +63,16 @@ pub struct ChatState {
 }
 
 impl ChatState {
+    /// The engine stored the latest prompt as the session's `number`-th: the newest prompt
+    /// shown without a number gets it (one the engine refused never does).
+    pub fn number_prompt(&mut self, number: usize) {
+        if let Some(entry) =
+            self.entries.iter_mut().rev().find(|e| e.kind == EntryKind::User && e.prompt.is_none())
+        {
+            entry.prompt = Some(number);
+        }
+    }
+
     pub fn streaming_entry(&mut self) -> Option<&mut ChatEntry> {
         self.entries.last_mut().filter(|e| e.status == EntryStatus::Streaming)
     }

@@ -18,9 +18,22 @@ use super::state::{AppState, Pane};
 pub fn apply(state: &mut AppState, event: Event) {
     state.dirty = true;
     match event {
-        Event::SessionReady { session_id, resumed, history } => {
+        Event::SessionReady { session_id, resumed, history, forked } => {
             state.status.session_id = session_id.clone();
+            if forked.is_some() {
+                // The engine switched to a fork: its history replaces the conversation shown.
+                state.chat = Default::default();
+                state.suggestions.clear();
+                state.status.context_used = 0;
+                // A new session: its tokens and cost start from nothing, as a resumed one's do.
+                (state.status.total, state.status.total_cost) = (Default::default(), Some(0.0));
+            }
+            let mut prompts = 0;
             for entry in history {
+                let prompt = entry.message.is_prompt().then(|| {
+                    prompts += 1;
+                    prompts
+                });
                 if entry.message.role == Role::Assistant {
                     for thinking in entry.message.thinking.iter().filter(|t| !t.text.trim().is_empty()) {
                         let kind = EntryKind::Thinking { collapsed: true };
@@ -43,9 +56,13 @@ pub fn apply(state: &mut AppState, event: Event) {
                 if kind == EntryKind::User {
                     state.composer.history.push(entry.message.text.clone());
                 }
-                state.chat.entries.push(ChatEntry::new(kind, entry.message.text, status));
+                let mut shown = ChatEntry::new(kind, entry.message.text, status);
+                shown.prompt = prompt;
+                state.chat.entries.push(shown);
             }
-            if resumed {
+            if let Some(forked) = forked {
+                show_fork(state, session_id.unwrap_or_default(), forked);
+            } else if resumed {
                 let id = session_id.unwrap_or_default();
                 let n = state.chat.entries.len();
                 notice(state, LogLevel::Info, format!("Resumed session {id} ({n} messages)."));
@@ -83,6 +100,7 @@ pub fn apply(state: &mut AppState, event: Event) {
                 state.blocks_stale = true;
             }
         }
+        Event::PromptRecorded { number } => state.chat.number_prompt(number),
         Event::ToolCall(call) => {
             state.push_log(LogLevel::Info, format!("tool call {}({})", call.name, call.arguments));
         }
@@ -340,6 +358,24 @@ fn outcome_name(outcome: &TurnOutcome) -> &'static str {
         TurnOutcome::Cancelled => "cancelled",
         TurnOutcome::Failed { .. } => "failed",
     }
+}
+
+/// The conversation shown is now the fork's: say where it came from, and put the prompt it was
+/// forked before in the composer to be edited and sent again.
+fn show_fork(state: &mut AppState, session_id: String, forked: crate::engine::protocol::Forked) {
+    let from = match forked.before_prompt {
+        Some(n) => format!("with what came before prompt #{n}"),
+        None => "with the whole conversation".to_string(),
+    };
+    let mut text = format!("Forked session {session_id} from {} {from}.", forked.parent_id);
+    if let Some(prompt) = forked.prompt {
+        text.push_str(" The prompt is in the composer: edit it and press Enter.");
+        state.composer.set_text(&prompt);
+        state.focus = super::state::Focus::Composer;
+    }
+    text.push_str(&format!(" The original stays as it was (kv1nt --resume {}).", forked.parent_id));
+    notice(state, LogLevel::Info, text);
+    blocks::refresh_from(state, 0);
 }
 
 pub fn notice(state: &mut AppState, level: LogLevel, text: impl Into<String>) {

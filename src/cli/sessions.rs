@@ -1,5 +1,6 @@
 //! `kv1nt sessions`: the saved sessions, newest first, as a table or JSON lines, with the tokens
-//! each spent and what they cost (`engine::pricing`; `?` when a model of it has no price).
+//! each spent and what they cost (`engine::pricing`; `?` when a model of it has no price); a fork
+//! (`/fork`) names the session it came from and how many of its messages it began with.
 
 use anyhow::Result;
 use clap::Args;
@@ -37,7 +38,7 @@ pub fn run(args: &SessionsArgs, store: &Store, prices: &Prices) -> Result<()> {
             let line = serde_json::json!({
                 "id": s.id, "created_at": s.created_at, "updated_at": s.updated_at, "cwd": s.cwd,
                 "provider": s.provider, "model": s.model, "title": s.title, "messages": s.message_count,
-                "usage": usage, "cost_usd": cost,
+                "usage": usage, "cost_usd": cost, "parent_id": s.parent_id, "forked_at": s.forked_at,
             });
             println!("{line}");
         }
@@ -57,10 +58,17 @@ pub fn run(args: &SessionsArgs, store: &Store, prices: &Prices) -> Result<()> {
             Some(cost) => format_usd(cost),
             None => "?".to_string(),
         };
-        println!(
-            "{:<8}  {:<19}  {:>4}  {:<28}  {:>9}  {}",
-            s.id, updated, s.message_count, model, cost, s.title
-        );
+        let title = match &s.parent_id {
+            Some(parent) => {
+                format!(
+                    "{}  (fork of {parent}, from its first {} messages)",
+                    s.title,
+                    s.forked_at.unwrap_or(0)
+                )
+            }
+            None => s.title,
+        };
+        println!("{:<8}  {:<19}  {:>4}  {:<28}  {:>9}  {title}", s.id, updated, s.message_count, model, cost);
     }
     Ok(())
 }

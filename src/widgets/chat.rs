@@ -159,7 +159,12 @@ fn header(entry: &ChatEntry, theme: &Theme) -> Line<'static> {
         EntryKind::Tool { .. } => ("Tool", theme.accent),
         EntryKind::Thinking { .. } => ("Thinking", theme.dim),
     };
-    Line::from(vec![Span::styled("▌", style), Span::styled(label, style.add_modifier(Modifier::BOLD))])
+    let mut spans = vec![Span::styled("▌", style), Span::styled(label, style.add_modifier(Modifier::BOLD))];
+    if let Some(n) = entry.prompt {
+        // What `/fork N` names.
+        spans.push(Span::styled(format!("  #{n}"), theme.dim));
+    }
+    Line::from(spans)
 }
 
 /// Re-render only the blocks of `text` that changed since the cache was made.

@@ -74,6 +74,8 @@ fn migrates_v1_database_keeping_sessions() {
              DROP TABLE todos;
              DROP TRIGGER message_search_insert; DROP TRIGGER message_search_update;
              DROP TRIGGER message_search_delete; DROP TABLE message_search;
+             ALTER TABLE sessions DROP COLUMN parent_id; ALTER TABLE sessions DROP COLUMN forked_at;
+             DROP TABLE token_calibration;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -82,7 +84,7 @@ fn migrates_v1_database_keeping_sessions() {
     let store = Store::open(dir.path()).unwrap();
     let v: i64 = count(dir.path(), "PRAGMA user_version");
     assert_eq!(v, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 11);
+    assert_eq!(SCHEMA_VERSION, 12);
     let msgs = store.load_messages(&id).unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].message.text, "hello");

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::support::local_model::{LocalModel, LocalModelServer};
 use kv1nt::engine::checks::syntax::check;
+use kv1nt::engine::config::Config;
+use kv1nt::engine::llm::{ProviderKind, window};
 use kv1nt::engine::protocol::{FileSyntax, SyntaxVerdict, syntax_lines};
+use kv1nt::engine::protocol::{Message, MessageStatus};
 use kv1nt::engine::store::Store;
 use serde_json::Value;
 
@@ -73,12 +76,27 @@ fn run_exec_with(
     prompt: &str,
     max_tokens: u32,
 ) -> Output {
+    run_exec_args(server, provider, cwd, data, &[], prompt, max_tokens)
+}
+
+/// [`run_exec_with`] with `extra` arguments before the prompt.
+fn run_exec_args(
+    server: &LocalModelServer,
+    provider: &str,
+    cwd: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[&str],
+    prompt: &str,
+    max_tokens: u32,
+) -> Output {
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     let home = cwd;
     let config = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kv1nt"));
     cmd.args(["exec", "--provider", provider, "--model", &server.model, "--json"])
-        .args(["--max-tokens", &max_tokens.to_string(), prompt])
+        .args(["--max-tokens", &max_tokens.to_string()])
+        .args(extra)
+        .arg(prompt)
         .current_dir(cwd)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -365,4 +383,48 @@ fn local_server_streams_anthropic_messages() {
     for event in ["message_start", "content_block_delta", "message_stop"] {
         assert!(sse.contains(&format!("event: {event}")), "no {event} in:\n{sse}");
     }
+}
+
+/// llama.cpp's `/props` gives the OpenAI-compatible provider the server's real window (its
+/// `n_ctx`, 4096 here), so a resumed history longer than that is fitted before it is sent: the
+/// turn completes without the server refusing a request.
+#[test]
+fn the_window_from_props_fits_a_long_resumed_history_before_it_is_sent() {
+    let Some(server) = shared_server() else { return };
+    let (status, body) = server.request("GET", "/props", None).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let props: Value = serde_json::from_str(&body).unwrap();
+    let n_ctx = props["default_generation_settings"]["n_ctx"].as_u64().expect("n_ctx") as usize;
+    let base = format!("{}/v1", server.base_url);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let probed = runtime.block_on(window::probe_props(&reqwest::Client::new(), &base, &server.model));
+    assert_eq!(probed, Some(n_ctx));
+    let mut config = Config::default();
+    (config.openai.base_url, config.openai.model) = (base, server.model.clone());
+    assert_eq!(config.context_window(ProviderKind::OpenAi), n_ctx);
+    config.openai.context_window = 1024;
+    assert_eq!(config.context_window(ProviderKind::OpenAi), 1024, "never above a window the user set");
+
+    // About twice the window of history, resumed.
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join(".git")).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let id = {
+        let store = Store::open(data.path()).unwrap();
+        let cwd = repo.path().display().to_string();
+        let session = store.create_session(&cwd, "openai", &server.model).unwrap();
+        for i in 0..8 {
+            let note = format!("Note {i}: {}", "The quick brown fox jumps over the lazy dog. ".repeat(100));
+            store.append_message(&session.id, &Message::user(note), MessageStatus::Complete).unwrap();
+            store
+                .append_message(&session.id, &Message::assistant("Noted."), MessageStatus::Complete)
+                .unwrap();
+        }
+        session.id
+    };
+    let out = run_exec_args(&server, "openai", repo.path(), data.path(), &["--resume", &id], "Say hi.", 16);
+    let context =
+        || format!("stdout:\n{}\nstderr:\n{}\nserver:\n{}", out.stdout, out.stderr, server.log_tail(20));
+    assert_eq!(out.code, Some(0), "{}", context());
+    assert!(!out.stdout.contains("refused a request"), "fitted before sending\n{}", context());
 }

@@ -90,6 +90,8 @@ pub struct Turn {
     pub(super) chunks: Vec<Chunk>,
     pub(super) tools: Vec<ToolCall>,
     pub(super) usage: Option<(u64, u64)>,
+    /// Input tokens counted from the request instead: its JSON body's bytes per token.
+    pub(super) bytes_per_token: Option<u64>,
     /// Prompt-cache (writes, reads) reported with the usage.
     pub(super) cache: (u64, u64),
     /// An extended-thinking block before the text (Anthropic wire): its pieces and signature.
@@ -107,6 +109,7 @@ impl Turn {
             chunks: Vec::new(),
             tools: Vec::new(),
             usage: None,
+            bytes_per_token: None,
             cache: (0, 0),
             thinking: None,
             delay: Duration::ZERO,
@@ -132,6 +135,13 @@ impl Turn {
     /// Token usage reported (default: 10 input, one output per chunk).
     pub fn usage(mut self, input_tokens: u64, output_tokens: u64) -> Turn {
         self.usage = Some((input_tokens, output_tokens));
+        self
+    }
+
+    /// Input tokens reported as the request's JSON body's length over `bytes_per_token` (a
+    /// tokenizer of the server's own, unlike kv1nt's estimate); output tokens as by default.
+    pub fn usage_counted(mut self, bytes_per_token: u64) -> Turn {
+        self.bytes_per_token = Some(bytes_per_token.max(1));
         self
     }
 
@@ -357,7 +367,11 @@ async fn handle(mut conn: Conn, codec: &'static Codec, shared: Arc<Mutex<Shared>
     let _ = conn.write_full(reply.status, &[], reply.content_type, &reply.body).await;
 }
 
-async fn play(conn: &mut Conn, codec: &Codec, turn: Turn, req: &Value, seq: u64) -> io::Result<()> {
+async fn play(conn: &mut Conn, codec: &Codec, mut turn: Turn, req: &Value, seq: u64) -> io::Result<()> {
+    if let Some(per_token) = turn.bytes_per_token {
+        let bytes = serde_json::to_vec(req).map_or(0, |b| b.len() as u64);
+        turn.usage = Some((bytes / per_token, turn.output_tokens()));
+    }
     let mut headers = Vec::new();
     if let Some(name) = codec.request_id_header {
         headers.push((name.to_string(), format!("req_scripted_{seq:04}")));

@@ -96,6 +96,12 @@ pub const COMMANDS: &[SlashCommand] = &[
         session::explain,
     ),
     row("fix", "[ERROR TEXT]", "fix the last failed run, or the pasted error", session::fix),
+    row(
+        "fork",
+        "[N]",
+        "go on in a new session: a copy of this one, or of what came before prompt #N (its text back in the composer)",
+        session::fork,
+    ),
     row("generate", "TEXT", "generate new code", session::generate),
     row("git", "", "open or close the Git view (Ctrl+G)", ui::git),
     row("graph", "", "search the code index (F3)", ui::graph),

@@ -131,6 +131,29 @@ pub(super) fn pin(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -
     Ok(())
 }
 
+/// `/fork [N]` (`#N` as the Chat pane shows it is taken too): the engine switches to the new
+/// session, or says why not (no prompt N, nothing stored).
+pub(super) fn fork(
+    state: &mut AppState,
+    args: Args<'_>,
+    ops: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    let before_prompt = match args.words().as_slice() {
+        [] => None,
+        [n] => Some(n.trim_start_matches('#').parse::<usize>().map_err(|_| args.usage())?),
+        _ => return Err(args.usage()),
+    };
+    if state.busy() {
+        state.status.flash = Some((
+            "a reply is streaming — Esc cancels it, then /fork".into(),
+            crate::engine::protocol::LogLevel::Warn,
+        ));
+        return Ok(());
+    }
+    let _ = ops.send(Op::Fork { before_prompt });
+    Ok(())
+}
+
 /// `/unpin [WORDS]`.
 pub(super) fn unpin(_: &mut AppState, args: Args<'_>, ops: &UnboundedSender<Op>) -> Result<(), CommandError> {
     let words = Some(args.raw.trim().to_string()).filter(|w| !w.is_empty());

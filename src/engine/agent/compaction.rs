@@ -47,8 +47,9 @@ impl Engine {
         // What stays verbatim may take half the room the fixed parts and a new summary leave
         // under the threshold, so the next turns do not compact again at once.
         let threshold = space * self.config.context.compact_at.min(100) as usize / 100;
-        let fixed = self.request_parts(kind).tokens() + summary_tokens(space) as usize;
-        let keep = threshold.saturating_sub(fixed) / 2;
+        let calibration = self.calibration(kind);
+        let fixed = calibration.tokens(self.request_parts(kind).tokens()) + summary_tokens(space) as usize;
+        let keep = calibration.raw_budget(threshold.saturating_sub(fixed) / 2);
         match compact::cut_point(&self.history, from, current, keep) {
             Some(cut) => self.compact(cut, None, false).await,
             None => Ok(()), // the current turn alone fills the window: trimming is all there is
@@ -83,7 +84,12 @@ impl Engine {
         let overhead = estimate_tokens(compact::SUMMARY_SYSTEM)
             + previous.as_ref().map_or(0, |s| estimate_tokens(&s.text))
             + 200;
-        let budget = space.saturating_sub(max_tokens as usize + overhead).max(256);
+        // The transcript's budget in raw estimated tokens (it is cut by the raw estimate).
+        let calibration = self.calibration(kind);
+        let budget = calibration
+            .raw_budget(space.saturating_sub(max_tokens as usize))
+            .saturating_sub(overhead)
+            .max(256);
         // Pinned messages are sent word for word (`compact::pinned_section`), never summarised.
         let unpinned: Vec<_> =
             (from..cut).filter(|i| !self.pins.contains(i)).map(|i| self.history[i].clone()).collect();

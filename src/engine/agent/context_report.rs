@@ -85,30 +85,41 @@ impl Engine {
 
     /// The history's lines: what is summarised, pinned and sent verbatim, and the threshold.
     fn history_report(&self) -> Vec<String> {
+        let kind = self.config.llm.primary;
+        let calibration = self.calibration(kind);
         let live = self.live_history();
-        let tokens: usize = live.iter().map(estimate_message).sum();
+        let tokens = calibration.tokens(live.iter().map(estimate_message).sum());
         let mut lines = Vec::new();
         match &self.summary {
             Some(s) => lines.push(format!(
                 "- summary of the first {} messages (reviewed by you): {} tokens",
                 s.through,
-                estimate_tokens(&s.text)
+                calibration.tokens(estimate_tokens(&s.text))
             )),
             None => lines.push("- summary: none yet".to_string()),
         }
         if !self.pins.is_empty() {
             let list: Vec<String> = self.pins.iter().map(|i| (i + 1).to_string()).collect();
-            let sent = self
-                .summary
-                .as_ref()
-                .map_or(0, |s| estimate_tokens(&compact::pinned_section(&self.pinned_before(s.through))));
+            let sent = self.summary.as_ref().map_or(0, |s| {
+                calibration.tokens(estimate_tokens(&compact::pinned_section(&self.pinned_before(s.through))))
+            });
             lines.push(format!(
                 "- pinned (never summarised): messages {}; {sent} tokens sent apart",
                 list.join(", ")
             ));
         }
         lines.push(format!("- conversation sent verbatim: {} messages, {tokens} tokens", live.len()));
-        let kind = self.config.llm.primary;
+        lines.push(match calibration.samples {
+            0 => format!(
+                "- tokens: estimated at 4 bytes each ({} has reported no usage yet)",
+                self.model_label(kind)
+            ),
+            n => format!(
+                "- tokens: the estimate × {:.2}, from the usage {} reported for {n} requests",
+                calibration.ratio,
+                self.model_label(kind)
+            ),
+        });
         let (used, space) = self.input_pressure(kind);
         let at = self.config.context.compact_at;
         lines.push(if at == 0 {

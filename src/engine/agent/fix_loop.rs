@@ -23,6 +23,7 @@ use super::reply::Interrupt;
 use super::runtime::Engine;
 use crate::engine::checks::CheckWhen;
 use crate::engine::llm::Message;
+use crate::engine::protocol::chat::FIX_ROUND_MARK;
 use crate::engine::protocol::{CheckDelta, CheckReport, LogLevel, TestFailure, TestReport};
 use crate::engine::store::MessageStatus;
 
@@ -206,7 +207,7 @@ fn fix_prompt(
     max: u32,
 ) -> String {
     let mut text = format!(
-        "[kv1nt fix round {round} of {max}] Your changes broke what passed before this request.\n\
+        "{FIX_ROUND_MARK}{round} of {max}] Your changes broke what passed before this request.\n\
          Fix what your changes broke (read the files again first), then stop. \
          Failures that were there before this request are not yours to fix."
     );
@@ -237,4 +238,14 @@ fn fix_prompt(
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_fix_round_is_not_a_prompt_of_the_user() {
+        let text = super::fix_prompt(None, None, 1, 3);
+        assert!(text.starts_with("[kv1nt fix round 1 of 3]"), "{text}");
+        assert!(!crate::engine::llm::Message::user(text).is_prompt());
+    }
 }

@@ -8,12 +8,12 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! what a step sends (`request`), compaction of long histories into a summary the user reviews
-//! (`compaction`), the `recall` tool and `/pin` (`memory`), the model's task list (`todo`), the files a prompt names with `@path` and Code shows
+//! (`compaction`), the `recall` tool and `/pin` (`memory`), the model's task list (`todo`), `/fork` (`fork`), the files a prompt names with `@path` and Code shows
 //! (`in_view`), which provider and model answer, `/models` and the start-up preflight (`providers`), the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples (`examples`), `/context` with each part against its budget (`context_report`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
 //! (`user_hooks`), custom slash commands and skills (`custom_commands`), intents and the text tool protocol,
-//! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`), the small-model profile (`profile`).
+//! tool calls written as text by weak models and the one repair request for malformed arguments (`repair`), the small-model profile (`profile`), real token counts and the real window (`window`).
 //!
 //! Invariant: only this module mutates the conversation; the libraries it drives (`tools`,
 //! `llm`, `approval`, `sandbox`, `git`, `graph`, `store`) know nothing of `Engine`.
@@ -26,6 +26,7 @@ mod custom_commands;
 mod examples;
 mod explain;
 mod fix_loop;
+mod fork;
 mod gate;
 mod git;
 mod graph_context;
@@ -58,5 +59,6 @@ mod trust;
 mod turn;
 mod undo;
 mod user_hooks;
+mod window;
 
 pub use runtime::{EngineHandle, EngineSetup, spawn};

@@ -10,7 +10,9 @@ use super::{intents, profile, prompt, text_protocol, todo};
 use crate::engine::approval::Policy;
 use crate::engine::config::ToolChoiceConfig;
 use crate::engine::llm::compact;
-use crate::engine::llm::context::{estimate_message, estimate_tokens, fit_history};
+use crate::engine::llm::context::{
+    estimate_message, estimate_request, estimate_tokens, estimate_tools, fit_history_with,
+};
 use crate::engine::llm::{ChatRequest, Message, ProviderKind, ToolChoice, ToolSpec};
 use crate::engine::protocol::{Event, LogLevel, McpHint};
 
@@ -24,16 +26,7 @@ pub(super) struct RequestParts {
 impl RequestParts {
     /// Estimated tokens of the system prompt and the tool definitions.
     pub fn tokens(&self) -> usize {
-        let tools: usize = self
-            .tools
-            .iter()
-            .map(|t| {
-                estimate_tokens(&t.name)
-                    + estimate_tokens(&t.description)
-                    + estimate_tokens(&t.input_schema.to_string())
-            })
-            .sum();
-        estimate_tokens(&self.system) + if self.text_tools { 0 } else { tools }
+        estimate_tokens(&self.system) + if self.text_tools { 0 } else { estimate_tools(&self.tools) }
     }
 }
 
@@ -116,17 +109,27 @@ impl Engine {
         let parts = self.request_parts(kind);
         let history: usize = self.live_history().iter().map(estimate_message).sum();
         let space = self.config.context_window(kind).saturating_sub(self.config.reply_reserve(kind));
-        (parts.tokens() + history, space)
+        (self.calibration(kind).tokens(parts.tokens() + history), space)
     }
 
-    /// The request for `kind`, with the history trimmed to its context window.
+    /// The raw estimate of `request`'s input as `kind` reads it (tools offered through the text
+    /// protocol are in the system prompt, not sent as definitions).
+    pub(super) fn raw_estimate(&self, kind: ProviderKind, request: &ChatRequest) -> usize {
+        let unsent = if self.text_tools_for(kind) { estimate_tools(&request.tools) } else { 0 };
+        estimate_request(request).saturating_sub(unsent)
+    }
+
+    /// The request for `kind`, with the history trimmed to its context window (in the model's
+    /// tokens as calibrated, `window.rs`).
     pub(super) fn request_for(&self, kind: ProviderKind, model: &str) -> ChatRequest {
         let RequestParts { system, tools, text_tools } = self.request_parts(kind);
         let window = self.config.context_window(kind);
         let max_tokens = self.config.max_tokens(kind);
-        let tool_tokens = RequestParts { system: String::new(), tools: tools.clone(), text_tools }.tokens();
+        let calibration = self.calibration(kind);
+        let tool_tokens = calibration
+            .tokens(RequestParts { system: String::new(), tools: tools.clone(), text_tools }.tokens());
         let reserve = self.config.reply_reserve(kind) + tool_tokens;
-        let fitted = fit_history(&system, self.live_history(), window, reserve);
+        let fitted = fit_history_with(&system, self.live_history(), window, reserve, calibration);
         if fitted.trimmed > 0 {
             self.log(
                 LogLevel::Info,

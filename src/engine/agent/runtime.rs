@@ -20,7 +20,7 @@ use crate::engine::config::{Config, Secrets, ToolMode};
 use crate::engine::git::hooks::TrustedHooks;
 use crate::engine::learning;
 use crate::engine::llm::{Message, ProviderKind};
-use crate::engine::protocol::{Event, HistoryEntry, LogLevel, Op};
+use crate::engine::protocol::{Event, LogLevel, Op};
 use crate::engine::store::{SessionInfo, Store};
 use crate::engine::tools::{ReadLedger, Workspace};
 
@@ -80,6 +80,8 @@ pub(super) struct Engine {
     pub(super) pins: std::collections::BTreeSet<usize>,
     /// The model's plan for the session, as the `todo` tool last set it (`todo.rs`).
     pub(super) todo: Vec<crate::engine::protocol::TodoItem>,
+    /// How each model counts tokens against the raw estimate (`window.rs`).
+    pub(super) calibrations: super::window::Calibrations,
     /// The history's length when the user last declined a summary.
     pub(super) compaction_declined: Option<usize>,
     pub(super) ops: mpsc::UnboundedReceiver<Op>,
@@ -166,6 +168,7 @@ impl Engine {
             pins: Default::default(),
             in_view: None,
             todo: Vec::new(),
+            calibrations: Default::default(),
             compaction_declined: None,
             ops,
             events,
@@ -312,6 +315,7 @@ impl Engine {
             Op::Git(op) => return self.git_flow(op).await,
             Op::Pin { words, pinned } => self.pin(words, pinned),
             Op::InView { file } => self.set_in_view(file),
+            Op::Fork { before_prompt } => self.fork(before_prompt),
             Op::Compact { focus } => {
                 if let Err(super::reply::Interrupt::Shutdown) = self.compact_now(focus).await {
                     return LoopControl::Shutdown;
@@ -331,16 +335,7 @@ impl Engine {
         let mut history = Vec::new();
         if let (Some(store), Some(session)) = (&self.store, &self.session) {
             match store.load_messages(&session.id) {
-                Ok(stored) => {
-                    for entry in stored {
-                        self.history.push(entry.message.clone());
-                        history.push(HistoryEntry {
-                            message: entry.message,
-                            status: entry.status,
-                            note: entry.note,
-                        });
-                    }
-                }
+                Ok(stored) => history = self.load_stored(stored),
                 Err(e) => self.emit(Event::Notice {
                     level: LogLevel::Error,
                     text: format!("could not load the session: {e}"),
@@ -353,6 +348,7 @@ impl Engine {
             session_id: self.session.as_ref().map(|s| s.id.clone()),
             resumed,
             history,
+            forked: None,
         });
         self.resume_summary();
         self.resume_pins();

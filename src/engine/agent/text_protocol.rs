@@ -47,7 +47,8 @@ pub fn instructions(tools: &[ToolSpec]) -> String {
 /// How a tool result is shown to a text-protocol model.
 pub fn format_result(name: &str, content: &str, is_error: bool) -> String {
     let status = if is_error { " error=\"true\"" } else { "" };
-    format!("<tool_result name=\"{name}\"{status}>\n{content}\n</tool_result>")
+    let mark = crate::engine::protocol::chat::TOOL_RESULT_MARK;
+    format!("{mark} name=\"{name}\"{status}>\n{content}\n</tool_result>")
 }
 
 /// Every distinct tool call in `text`, in order, with ids `text_1`, `text_2`, … `tools` are the

@@ -11,9 +11,9 @@ use super::runtime::{Engine, LoopControl};
 use super::{intents, text_protocol};
 use crate::engine::config::ToolMode;
 use crate::engine::llm::oneshot::{FALLBACK_TITLE, fallback_body};
+use crate::engine::llm::providers;
 use crate::engine::llm::router::start_with_retries;
 use crate::engine::llm::{EventStream, LlmError, Message, ProviderKind, Usage};
-use crate::engine::llm::{ollama, providers};
 use crate::engine::protocol::{Event, Intent, LogLevel, TurnOutcome};
 use crate::engine::store::MessageStatus;
 
@@ -68,6 +68,8 @@ pub(super) struct TurnState {
     /// The "Files in view" section: what the prompt names with `@path` and Code shows
     /// (`in_view.rs`), read at the turn's start.
     pub files_in_view: String,
+    /// The raw estimate of the step's request, for the calibration when its usage arrives.
+    pub sent_estimate: Option<usize>,
 }
 
 /// Why a reply could not start.
@@ -114,6 +116,7 @@ impl Engine {
         let prompt = Message::user(text);
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
+        self.announce_prompt();
         let number = self.history.len() as u64;
         let prompt_variant = self.prompt_variant(intent);
         self.turn = TurnState {
@@ -256,6 +259,9 @@ impl Engine {
         if usage.is_empty() {
             return;
         }
+        if let Some(estimated) = self.turn.sent_estimate.take() {
+            self.calibrate(kind, estimated, usage.prompt_tokens());
+        }
         let model = self.config.model_of(kind);
         self.turn.usage.add(usage);
         match crate::engine::pricing::Prices::of(&self.config).cost(kind.as_str(), model, &usage) {
@@ -275,16 +281,14 @@ impl Engine {
     async fn start_reply(&mut self) -> Result<(EventStream, ProviderKind), StartError> {
         let mut kind = self.config.llm.primary;
         let mut failures: Vec<LlmError> = Vec::new();
+        let mut refitted = false;
         loop {
             let provider = providers::build(kind, &self.config, &self.secrets, &self.client);
-            if kind == ProviderKind::Ollama {
-                // Its context window (and so the profile and trimming) comes from the model.
-                let (client, host, model) =
-                    (self.client.clone(), self.config.ollama.host.clone(), provider.model().to_string());
-                let probe = async move { ollama::probe(&client, &host, &model).await };
-                self.unless_interrupted(probe).await.map_err(StartError::Interrupted)?;
-            }
+            // The server's window (and so the profile and trimming), where it says it.
+            self.probe_window(kind).await.map_err(StartError::Interrupted)?;
             let request = self.request_for(kind, provider.model());
+            let sent = self.raw_estimate(kind, &request);
+            self.turn.sent_estimate = Some(sent);
             let policy = providers::retry_policy(&self.config);
             let events = self.events.clone();
             let attempt = async move {
@@ -312,6 +316,18 @@ impl Engine {
                 Ok(stream) => return Ok((stream, kind)),
                 Err(error) => error,
             };
+            if let LlmError::ContextExceeded { window, prompt_tokens, .. } = &error
+                && !refitted
+            {
+                // A window kv1nt could have known: learn it, fit the history, try once more.
+                refitted = true;
+                self.log(LogLevel::Warn, error.to_string());
+                let (window, prompt_tokens) = (*window, *prompt_tokens);
+                self.refit_after_refusal(kind, window, prompt_tokens, sent)
+                    .await
+                    .map_err(StartError::Interrupted)?;
+                continue;
+            }
             if self.should_switch_to_text_tools(&error) {
                 self.text_tools = true;
                 self.log(

@@ -236,7 +236,7 @@ impl Engine {
         self.turn.hook_stops += 1;
         let reason = reasons.join("\n");
         self.notice(LogLevel::Info, format!("A Stop hook kept the turn going: {reason}"));
-        let message = Message::user(format!("A Stop hook did not let you stop yet: {reason}"));
+        let message = Message::user(format!("{}{reason}", crate::engine::protocol::chat::STOP_HOOK_MARK));
         self.persist_new(&message, MessageStatus::Complete);
         self.history.push(message);
         Ok(true)

@@ -220,6 +220,8 @@ pub struct OpenAiConfig {
     pub base_url: String,
     pub model: String,
     pub max_tokens: u32,
+    /// 0 (the default): the server's window where it says it (llama.cpp's `/props`), else
+    /// 128,000; a value set here is never exceeded (`llm::window`).
     pub context_window: usize,
 }
 
@@ -229,7 +231,7 @@ impl Default for OpenAiConfig {
             base_url: super::llm::openai::DEFAULT_BASE_URL.into(),
             model: "gpt-4o-mini".into(),
             max_tokens: 4_096,
-            context_window: 128_000,
+            context_window: 0,
         }
     }
 }
@@ -376,14 +378,11 @@ impl Config {
         }
     }
 
-    /// The model's context window in tokens.
+    /// The model's context window in tokens: configured, or as the server said it
+    /// (`llm::window`: llama.cpp's `/props`, a refusal naming the window), never more than one
+    /// the user set.
     pub fn context_window(&self, kind: ProviderKind) -> usize {
-        match kind {
-            ProviderKind::Anthropic => self.anthropic.context_window,
-            ProviderKind::Ollama => self.ollama_num_ctx() as usize,
-            ProviderKind::OpenAi => self.openai.context_window,
-            ProviderKind::Local => self.local.context_window(),
-        }
+        super::llm::window::of(self, kind)
     }
 
     /// The `num_ctx` Ollama gets: `ollama.num_ctx` when set, else the model's context length

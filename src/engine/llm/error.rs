@@ -20,6 +20,15 @@ pub enum LlmError {
     Overloaded { provider: ProviderKind, status: u16, retry_after: Option<Duration>, message: String },
     #[error("{provider} answered HTTP {status}: {message}")]
     Http { provider: ProviderKind, status: u16, message: String },
+    /// The server refused the request as larger than the model's context window (`llm::window`
+    /// parses the three wire formats), naming the window and the request's tokens where it did.
+    #[error("{provider} refused the request as larger than the model's context window: {message}")]
+    ContextExceeded {
+        provider: ProviderKind,
+        window: Option<usize>,
+        prompt_tokens: Option<usize>,
+        message: String,
+    },
     #[error("{provider} sent a malformed stream line: {detail}")]
     Malformed { provider: ProviderKind, detail: String },
     #[error("{provider} reported an error mid-stream: {message}")]

@@ -101,6 +101,14 @@ pub async fn send(
     let retry_after =
         parse_retry_after(response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
     let body = response.text().await.unwrap_or_default();
+    if let Some(refused) = super::window::too_large(status.as_u16(), &body) {
+        return Err(LlmError::ContextExceeded {
+            provider,
+            window: refused.window,
+            prompt_tokens: refused.prompt_tokens,
+            message: error_message(&body),
+        });
+    }
     Err(LlmError::from_status(provider, status.as_u16(), retry_after, model, error_message(&body)))
 }
 

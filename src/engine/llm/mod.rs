@@ -20,6 +20,7 @@ pub mod openai;
 pub mod providers;
 pub mod router;
 pub mod types;
+pub mod window;
 
 use futures_util::future::BoxFuture;
 

@@ -126,7 +126,24 @@ impl Message {
             tool_results: Vec::new(),
         }
     }
+
+    /// Whether this is a prompt the user sent (what starts a turn, what `/fork N` counts and the
+    /// Chat pane numbers): a user message that is none of kv1nt's own user-role messages — tool
+    /// results (native, or the text protocol's [`TOOL_RESULT_MARK`]), a fix round
+    /// ([`FIX_ROUND_MARK`]) or a Stop hook's answer ([`STOP_HOOK_MARK`]).
+    pub fn is_prompt(&self) -> bool {
+        self.role == Role::User
+            && self.tool_results.is_empty()
+            && ![TOOL_RESULT_MARK, FIX_ROUND_MARK, STOP_HOOK_MARK].iter().any(|m| self.text.starts_with(m))
+    }
 }
+
+/// How the text protocol's tool results begin (`<tool_result name="…">`).
+pub const TOOL_RESULT_MARK: &str = "<tool_result";
+/// How the message of a fix round begins (`[kv1nt fix round 1 of 3] …`).
+pub const FIX_ROUND_MARK: &str = "[kv1nt fix round ";
+/// How a Stop hook's reason for going on is put to the model.
+pub const STOP_HOOK_MARK: &str = "A Stop hook did not let you stop yet: ";
 
 /// Tokens counted by the provider for one request (or summed over several).
 ///

@@ -25,6 +25,7 @@ pub mod learn;
 pub mod mcp;
 pub mod models;
 pub mod project;
+pub mod session;
 pub mod stats;
 pub mod syntax;
 pub mod templates;
@@ -51,6 +52,7 @@ pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
 pub use models::{DownloadOffer, FirstRunOffer, LocalModel, ModelOrigin, PullProgress};
 pub use project::{ProjectOp, ProjectReply};
+pub use session::{Forked, HistoryEntry};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
@@ -110,6 +112,10 @@ pub enum Op {
     /// Pin (`pinned`) or unpin the latest prompt or reply containing `words` (any case), or the
     /// latest prompt: a pinned message is never summarised (`/pin`, `/unpin`); answered by a notice.
     Pin { words: Option<String>, pinned: bool },
+    /// Continue in a new stored session made of this one's history before the user's
+    /// `before_prompt`-th prompt (from 1), or all of it (`/fork [N]`); answered by
+    /// `Event::SessionReady` with `forked` set, or a notice when there is nothing to fork.
+    Fork { before_prompt: Option<usize> },
     /// Use another provider and/or model for the next turns.
     SwitchModel { provider: ProviderKind, model: Option<String> },
     /// Ask for the models the current provider offers (`Event::Models`), and the local GGUF
@@ -166,14 +172,6 @@ pub enum LogLevel {
     Error,
 }
 
-/// A message of a resumed session, as it was stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistoryEntry {
-    pub message: Message,
-    pub status: MessageStatus,
-    pub note: Option<String>,
-}
-
 /// How a turn ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TurnOutcome {
@@ -194,11 +192,13 @@ pub enum TurnOutcome {
 /// What the engine reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// The engine is ready; for a resumed session, its stored history.
+    /// The engine is ready; for a resumed session, its stored history. Sent again when the
+    /// engine switches to a fork (`forked`): its history replaces the conversation shown.
     SessionReady {
         session_id: Option<String>,
         resumed: bool,
         history: Vec<HistoryEntry>,
+        forked: Option<Forked>,
     },
     /// A session row was created (on the first prompt of a new session).
     SessionCreated {
@@ -213,6 +213,10 @@ pub enum Event {
     TurnStarted {
         provider: ProviderKind,
         model: String,
+    },
+    /// The prompt just sent was stored as the session's `number`-th (what `/fork N` names).
+    PromptRecorded {
+        number: usize,
     },
     TextDelta(String),
     /// A piece of the model's reasoning, streamed before its answer (shown dimmed, collapsible).

@@ -188,6 +188,20 @@ pub const MIGRATIONS: &[&str] = &[
         status     TEXT NOT NULL,      -- pending | in_progress | done
         PRIMARY KEY (session_id, position)
     );",
+    // v12: a session forked from another
+    // (`/fork`) names its parent and how many of the parent's messages it began with (no foreign
+    // key: a fork outlives its parent); and per provider and model, how the input tokens it
+    // reported compare with kv1nt's raw estimate (`llm::context::Calibration`).
+    "ALTER TABLE sessions ADD COLUMN parent_id TEXT;
+    ALTER TABLE sessions ADD COLUMN forked_at INTEGER;
+    CREATE TABLE token_calibration (
+        provider   TEXT NOT NULL,
+        model      TEXT NOT NULL,
+        ratio      REAL NOT NULL,     -- reported input tokens / raw estimate, running average
+        samples    INTEGER NOT NULL,  -- replies averaged
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (provider, model)
+    );",
 ];
 
 /// The schema version this build writes and understands.

@@ -9,6 +9,9 @@
 //! - [`recall`] searches every message's text, calls and results (FTS5, kept by triggers).
 //! - [`compactions`] holds the summaries that stand for a session's oldest messages.
 //! - [`todos`] holds each session's plan (the `todo` tool's list).
+//! - [`forks`] makes a session from the start of another (`/fork`), naming its parent.
+//! - [`calibration`] keeps, per provider and model, how reported token counts compare with the
+//!   raw estimate.
 //! - [`audit`] is the approval audit log; [`changes`] (the change ledger) holds content-addressed pre/post-images
 //!   for undo and `/rewind`.
 //!
@@ -20,12 +23,14 @@
 //! - Nothing here imports a terminal crate.
 
 pub mod audit;
+pub mod calibration;
 pub mod changes;
 pub mod commits;
 pub mod compactions;
 pub mod db;
 pub mod examples;
 pub mod forget;
+pub mod forks;
 pub mod migrations;
 pub mod proposals;
 pub mod recall;
@@ -68,6 +73,8 @@ pub enum StoreError {
     NoSuchSession(String),
     #[error("`{key}` matches several sessions: {}", candidates.join(", "))]
     AmbiguousSession { key: String, candidates: Vec<String> },
+    #[error("cannot fork after message {through}: the session has {count} messages")]
+    ForkPoint { through: usize, count: usize },
     #[error("no stored message with row id {0}")]
     NoSuchMessage(i64),
     #[error("stored message is not valid JSON: {0}")]

@@ -46,6 +46,10 @@ pub struct SessionInfo {
     pub model: String,
     pub title: String,
     pub message_count: usize,
+    /// The session this one was forked from (`/fork`, `forks.rs`): it began with that
+    /// session's first `forked_at` messages.
+    pub parent_id: Option<String>,
+    pub forked_at: Option<usize>,
 }
 
 /// A message as loaded back from the store.
@@ -96,7 +100,7 @@ pub struct Store {
 }
 
 const SESSION_COLUMNS: &str = "s.id, s.created_at, s.updated_at, s.cwd, s.provider, s.model, \
-     s.title, (SELECT count(*) FROM messages m WHERE m.session_id = s.id)";
+     s.title, (SELECT count(*) FROM messages m WHERE m.session_id = s.id), s.parent_id, s.forked_at";
 
 impl Store {
     /// Opens (creating and migrating) `home_dir/kv1nt.db`.
@@ -142,6 +146,8 @@ impl Store {
                         model: model.to_owned(),
                         title: String::new(),
                         message_count: 0,
+                        parent_id: None,
+                        forked_at: None,
                     });
                 }
                 Err(e) if attempts < 16 && e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
@@ -193,7 +199,7 @@ impl Store {
         }
     }
 
-    fn session_by_id(&self, id: &str) -> Result<Option<SessionInfo>> {
+    pub(super) fn session_by_id(&self, id: &str) -> Result<Option<SessionInfo>> {
         let mut stmt =
             self.conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1"))?;
         Ok(stmt.query_row([id], session_from_row).optional()?)
@@ -293,6 +299,8 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionInfo> {
         model: row.get(5)?,
         title: row.get(6)?,
         message_count: usize::try_from(row.get::<_, i64>(7)?).unwrap_or(0),
+        parent_id: row.get(8)?,
+        forked_at: row.get::<_, Option<i64>>(9)?.map(|n| usize::try_from(n).unwrap_or(0)),
     })
 }
 

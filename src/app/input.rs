@@ -36,7 +36,9 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
             state.focus = Focus::Composer;
             state.composer.paste(&text);
         }
-        TermEvent::Paste(text) if !super::compaction::on_paste(state, &text) => {
+        TermEvent::Paste(text)
+            if !super::compaction::on_paste(state, &text) && !super::plan::on_paste(state, &text) =>
+        {
             approvals::on_paste(state, &text)
         }
         _ => {}
@@ -173,6 +175,9 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
     if matches!(state.modals.last(), Some(Modal::Compaction(_))) {
         return super::compaction::on_key(state, key);
     }
+    if matches!(state.modals.last(), Some(Modal::Plan(_))) {
+        return super::plan::on_key(state, key);
+    }
     let action = state.keymap.lookup(&[KeyContext::Modal], &key);
     match state.modals.last_mut() {
         Some(Modal::Confirm(dialog)) => match action {
@@ -228,7 +233,8 @@ fn on_layer_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) 
             | Modal::TemplateForm(_)
             | Modal::Learn(_)
             | Modal::FirstRun(_)
-            | Modal::Compaction(_),
+            | Modal::Compaction(_)
+            | Modal::Plan(_),
         )
         | None => {}
     }

@@ -104,7 +104,7 @@ actions! {
     DenyWithMessage => "deny_with_message", "deny and tell the model why";
     EditProposal => "edit_proposal", "edit the proposed content before approving";
     SaveEdit => "save_edit", "approve the edited content";
-    CyclePolicy => "cycle_policy", "switch the approval policy (read-only, ask, auto-edit, auto)";
+    CyclePolicy => "cycle_policy", "switch the approval policy (read-only, plan, ask, auto-edit, auto)";
     Suggestion1 => "suggestion_1", "take follow-up suggestion 1";
     Suggestion2 => "suggestion_2", "take follow-up suggestion 2";
     Suggestion3 => "suggestion_3", "take follow-up suggestion 3";

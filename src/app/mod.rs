@@ -22,6 +22,7 @@ pub mod learn;
 pub mod modals;
 pub mod notify;
 pub mod output;
+pub mod plan;
 pub mod problems;
 mod prompt;
 mod scroll;

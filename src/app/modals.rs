@@ -72,4 +72,6 @@ pub enum Modal {
     FirstRun(Box<super::first_run::FirstRunView>),
     /// A summary proposed in place of the oldest messages (`app::compaction`).
     Compaction(Box<super::compaction::CompactionView>),
+    /// A plan the model proposed in plan mode (`app::plan`).
+    Plan(Box<super::plan::PlanView>),
 }

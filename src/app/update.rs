@@ -254,6 +254,10 @@ pub fn apply(state: &mut AppState, event: Event) {
             super::notify::waiting(state, "a summary of the conversation to review");
             super::compaction::open(state, proposal)
         }
+        Event::PlanProposed(proposal) => {
+            super::notify::waiting(state, "a plan to approve");
+            super::plan::open(state, proposal)
+        }
         Event::WorkspaceFiles(files) => state.composer.set_workspace_files(files),
         Event::Compacted(compacted) => super::compaction::compacted(state, compacted),
         Event::Todo(items) => state.chat.todo = items,

@@ -19,8 +19,8 @@ use clap::Args;
 use serde_json::json;
 
 use crate::engine::protocol::{
-    ApprovalDecision, ApprovalRequest, CompactionDecision, Event, LogLevel, Op, OutputStream, TestReport,
-    TurnOutcome, syntax_lines,
+    ApprovalDecision, ApprovalRequest, CompactionDecision, Event, LogLevel, Op, OutputStream, PlanDecision,
+    TestReport, TurnOutcome, syntax_lines,
 };
 
 use super::Setup;
@@ -146,6 +146,16 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 let list: Vec<_> = items.iter().map(|i| json!({"text": i.text, "status": i.status.as_str()})).collect();
                 let text: Vec<String> = items.iter().map(|i| format!("  {} {}", i.status.mark(), i.text)).collect();
                 out.note(json!({"type": "todo", "items": list}), &format!("tasks:\n{}", text.join("\n")))
+            }
+            // No one to approve it: the plan is printed for review and the turn ends in plan mode.
+            Event::PlanProposed(p) => {
+                let steps: Vec<String> = p.steps.iter().enumerate().map(|(i, s)| format!("  {}. {s}", i + 1)).collect();
+                out.note(
+                    json!({"type": "plan", "summary": p.summary, "steps": p.steps, "files": p.files, "risks": p.risks}),
+                    &format!("plan: {}
+{}", p.summary, steps.join("\n")),
+                );
+                let _ = engine.ops.send(Op::Plan { id: p.id, decision: PlanDecision::Reject { feedback: None } });
             }
             Event::ConfirmRequest { id, title, .. } => {
                 out.note(json!({"type": "notice", "level": "warn", "text": format!("{title} — declined: exec cannot ask")}), &format!("{title} — declined: exec cannot ask"));

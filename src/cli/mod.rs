@@ -68,7 +68,8 @@ pub struct ModelArgs {
     /// Provider to use when the first cannot answer: none, anthropic, ollama or openai.
     #[arg(long, value_parser = parse_fallback, global = true)]
     pub fallback: Option<config::Fallback>,
-    /// What runs without asking: read-only, ask, auto-edit or auto (critical always asks).
+    /// What runs without asking: read-only, plan (read, then propose a plan), ask, auto-edit or
+    /// auto (critical always asks).
     #[arg(long, value_parser = parse_policy, global = true)]
     pub approval: Option<Policy>,
 }
@@ -137,7 +138,7 @@ fn parse_provider(name: &str) -> Result<ProviderKind, String> {
 
 fn parse_policy(name: &str) -> Result<Policy, String> {
     Policy::parse(name)
-        .ok_or_else(|| format!("`{name}` is not a policy; use read-only, ask, auto-edit or auto"))
+        .ok_or_else(|| format!("`{name}` is not a policy; use read-only, plan, ask, auto-edit or auto"))
 }
 
 fn parse_fallback(name: &str) -> Result<config::Fallback, String> {

@@ -84,6 +84,7 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
         Some(Modal::Compaction(view)) => {
             super::compaction::render_compaction(area, buf, view, &state.theme, now)
         }
+        Some(Modal::Plan(view)) => super::plan::render_plan(area, buf, view, &state.theme),
         None => {}
     }
     state.hit = hit;

@@ -15,6 +15,7 @@ pub mod help;
 pub mod learn;
 pub mod modals;
 pub mod output;
+pub mod plan;
 pub mod problems;
 pub mod stats;
 pub mod status_bar;

@@ -76,7 +76,7 @@ pub fn render_status(area: Rect, buf: &mut Buffer, status: &StatusState, theme: 
         spans.push(Span::styled(format!("│ {text} "), style));
     }
     let policy_style = match status.policy {
-        Policy::ReadOnly | Policy::Ask => theme.status_bar,
+        Policy::ReadOnly | Policy::Plan | Policy::Ask => theme.status_bar,
         Policy::AutoEdit | Policy::Auto => theme.warning,
     };
     spans.push(Span::styled(format!("│ {} (Shift+Tab) ", status.policy.as_str()), policy_style));

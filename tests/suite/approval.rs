@@ -484,7 +484,7 @@ fn policy_matrix() {
                     let verdict = decide(policy, action, &assessment, &grants);
                     let is_edit = matches!(action, GateAction::Edit { .. });
                     let allow = match (policy, risk, granted) {
-                        (Policy::ReadOnly, _, _) | (_, Risk::Critical, _) => false,
+                        (Policy::ReadOnly | Policy::Plan, _, _) | (_, Risk::Critical, _) => false,
                         (_, _, true) => true,
                         (Policy::Ask, _, _) => false,
                         (Policy::AutoEdit, r, _) => is_edit && r <= Risk::Medium,
@@ -492,10 +492,11 @@ fn policy_matrix() {
                     };
                     let case = format!("{policy:?} {risk} granted={granted} {}", action.kind());
                     match verdict {
-                        Verdict::Deny { reason } => {
-                            assert_eq!(policy, Policy::ReadOnly, "{case}");
-                            assert_eq!(reason, READ_ONLY, "{case}");
-                        }
+                        Verdict::Deny { reason } => match policy {
+                            Policy::ReadOnly => assert_eq!(reason, READ_ONLY, "{case}"),
+                            Policy::Plan => assert!(reason.starts_with("plan mode: no changes"), "{case}"),
+                            _ => panic!("{case}: denied"),
+                        },
                         Verdict::Allow { reason } => {
                             assert!(allow, "{case}: allowed");
                             assert!(!reason.is_empty());

@@ -187,7 +187,7 @@ pub enum CommandError {
     /// The arguments do not fit the row; `synopsis` and `description` are the row's.
     #[error("usage: {synopsis} ({description})")]
     Usage { name: &'static str, synopsis: String, description: &'static str },
-    #[error("`{0}` is not a policy: use read-only, ask, auto-edit or auto")]
+    #[error("`{0}` is not a policy: use read-only, plan, ask, auto-edit or auto")]
     NotAPolicy(String),
     #[error("`{0}` is not a provider: use anthropic, ollama, openai or local")]
     NotAProvider(String),

@@ -14,7 +14,6 @@
 
 use super::reply::Interrupt;
 use super::runtime::Engine;
-use crate::engine::approval::Policy;
 use crate::engine::llm::compact::{self, Summary};
 use crate::engine::llm::context::estimate_tokens;
 use crate::engine::protocol::{Compacted, CompactionDecision, CompactionProposal, Event, LogLevel, Op};
@@ -121,7 +120,7 @@ impl Engine {
         let id = self.next_confirm_id;
         self.next_confirm_id += 1;
         let secs = self.config.context.compact_accept_secs;
-        let auto_accept_secs = (secs > 0 && self.policy != Policy::ReadOnly).then_some(secs);
+        let auto_accept_secs = (secs > 0 && !self.policy.changes_nothing()).then_some(secs);
         self.emit(Event::CompactionProposed(CompactionProposal {
             id,
             summary: text.clone(),

@@ -8,7 +8,7 @@
 //! and their fallback question (`one_shot`), the graph's tools and prompt sections
 //! (`graph_tools`, `graph_context`), MCP tool calls (`mcp_tools`), the system prompt (`prompt`),
 //! what a step sends (`request`), compaction of long histories into a summary the user reviews
-//! (`compaction`), the `recall` tool and `/pin` (`memory`), the model's task list (`todo`), `/fork` (`fork`), the files a prompt names with `@path` and Code shows
+//! (`compaction`), the `recall` tool and `/pin` (`memory`), the model's task list (`todo`), plan mode and `propose_plan` (`plan`), `/fork` (`fork`), the files a prompt names with `@path` and Code shows
 //! (`in_view`), which provider and model answer, `/models` and the start-up preflight (`providers`), the start-up question about an untrusted repository config (`trust`), code templates
 //! (`templates`), few-shot examples (`examples`), `/context` with each part against its budget (`context_report`), conventions for `KV1NT.md`
 //! (`learn`), hooks in Claude Code's protocol around tool calls, prompts and stops
@@ -39,6 +39,7 @@ mod local_models;
 mod mcp_tools;
 mod memory;
 mod one_shot;
+mod plan;
 pub mod profile;
 mod project;
 pub mod prompt;

@@ -10,8 +10,9 @@
 
 use crate::engine::llm::ToolSpec;
 
-/// The tools a small model always gets.
-pub const CORE_TOOLS: [&str; 6] = ["read_file", "list_dir", "grep", "edit_file", "write_file", "run"];
+/// The tools a small model always gets (of those offered: `propose_plan` only in plan mode).
+pub const CORE_TOOLS: [&str; 7] =
+    ["read_file", "list_dir", "grep", "edit_file", "write_file", "run", "propose_plan"];
 
 /// `tools` cut to what a small model gets for `request` (the user's prompt).
 pub fn small_tools(tools: Vec<ToolSpec>, request: &str) -> Vec<ToolSpec> {

@@ -178,7 +178,11 @@ impl Engine {
             Op::Git(job) if job.is_job() => self.git.submit(job),
             Op::Graph(op) => self.graph_panel(op),
             Op::OpenFile { path, line } => self.open_location(&path, line),
-            Op::Answer { .. } | Op::Approve { .. } | Op::Reply { .. } | Op::Compaction { .. } => {} // for a question no longer asked
+            Op::Answer { .. }
+            | Op::Approve { .. }
+            | Op::Reply { .. }
+            | Op::Compaction { .. }
+            | Op::Plan { .. } => {} // for a question no longer asked
             other => self.queued.push_back(other),
         }
     }

@@ -38,7 +38,7 @@ impl Engine {
     /// is offered only when there are skills, `recall` only when a summary stands for the start of
     /// the conversation; a custom command's `allowed-tools` narrows the rest.
     pub(super) fn offered_tools(&self) -> Vec<ToolSpec> {
-        let edits = intents::allows_edits(self.turn.intent) && self.policy != Policy::ReadOnly;
+        let edits = intents::allows_edits(self.turn.intent) && !self.policy.changes_nothing();
         crate::engine::tools::tool_specs()
             .into_iter()
             .chain(match &self.graph {
@@ -61,6 +61,7 @@ impl Engine {
             )
             .filter(|t| (t.name != "skill" || !self.skills.skills.is_empty()) && self.command_allows(&t.name))
             .filter(|t| t.name != "recall" || self.summary.is_some())
+            .filter(|t| t.name != "propose_plan" || self.policy == Policy::Plan)
             .collect()
     }
 
@@ -81,6 +82,9 @@ impl Engine {
             system.push_str(&compact::pinned_section(&self.pinned_before(summary.through)));
         }
         system.push_str(&todo::section(&self.todo));
+        if self.policy == Policy::Plan {
+            system.push_str(super::plan::section());
+        }
         if let Some(intent) = self.turn.intent {
             system.push_str("\n\n# This request\n\n");
             system.push_str(intents::template(intent));

@@ -78,6 +78,9 @@ pub(super) struct Engine {
     pub(super) in_view: Option<(String, usize)>,
     /// The indexes in `history` of the messages the user pinned (`memory.rs`).
     pub(super) pins: std::collections::BTreeSet<usize>,
+    /// The policy in force when plan mode began: an approved plan switches back to it
+    /// (`plan.rs`), unless it changes nothing.
+    pub(super) policy_before_plan: Policy,
     /// The model's plan for the session, as the `todo` tool last set it (`todo.rs`).
     pub(super) todo: Vec<crate::engine::protocol::TodoItem>,
     /// How each model counts tokens against the raw estimate (`window.rs`).
@@ -168,6 +171,7 @@ impl Engine {
             pins: Default::default(),
             in_view: None,
             todo: Vec::new(),
+            policy_before_plan: Policy::Ask,
             calibrations: Default::default(),
             compaction_declined: None,
             ops,
@@ -326,7 +330,8 @@ impl Engine {
             | Op::Answer { .. }
             | Op::Approve { .. }
             | Op::Reply { .. }
-            | Op::Compaction { .. } => {} // nothing waits
+            | Op::Compaction { .. }
+            | Op::Plan { .. } => {} // nothing waits
         }
         LoopControl::Continue
     }
@@ -363,6 +368,9 @@ impl Engine {
     }
 
     pub(super) fn set_policy(&mut self, policy: Policy) {
+        if policy == Policy::Plan && self.policy != Policy::Plan {
+            self.policy_before_plan = self.policy;
+        }
         self.policy = policy;
         self.log(LogLevel::Info, format!("approval policy: {}", policy.as_str()));
         self.emit(Event::PolicyChanged(policy));

@@ -137,6 +137,7 @@ impl Engine {
                 Ok(self.screen_for_injection("the dependency report", content))
             }
             ToolInput::Todo { items } => Ok(self.todo_tool(items)),
+            ToolInput::ProposePlan(plan) => self.plan_tool(plan).await,
             ToolInput::Recall { query, all_sessions, limit } => {
                 let (content, is_error) = self.recall_tool(&query, all_sessions, limit);
                 if is_error {

@@ -68,6 +68,9 @@ pub(super) struct TurnState {
     /// The "Files in view" section: what the prompt names with `@path` and Code shows
     /// (`in_view.rs`), read at the turn's start.
     pub files_in_view: String,
+    /// The user rejected a plan without saying why: the turn ends after this step's tool results
+    /// (`plan.rs`).
+    pub stop_after_tools: bool,
     /// The raw estimate of the step's request, for the calibration when its usage arrives.
     pub sent_estimate: Option<usize>,
 }
@@ -228,6 +231,12 @@ impl Engine {
                 Ok(results) => {
                     self.persist_new(&results, MessageStatus::Complete);
                     self.history.push(results);
+                    if std::mem::take(&mut self.turn.stop_after_tools) {
+                        return (
+                            TurnOutcome::Complete { stop_reason: Some("plan rejected".into()) },
+                            LoopControl::Continue,
+                        );
+                    }
                 }
                 Err(Interrupt::Cancel) => return (TurnOutcome::Cancelled, LoopControl::Continue),
                 Err(Interrupt::Shutdown) => return (TurnOutcome::Cancelled, LoopControl::Shutdown),

@@ -371,7 +371,7 @@ fn report(hook: &Hook, subject: &str, answer: &Answer) -> HookReport {
 /// Claude Code's `permission_mode` for kv1nt's policy.
 fn permission_mode(policy: Policy) -> &'static str {
     match policy {
-        Policy::ReadOnly => "plan",
+        Policy::ReadOnly | Policy::Plan => "plan",
         Policy::Ask => "default",
         Policy::AutoEdit => "acceptEdits",
         Policy::Auto => "bypassPermissions",

@@ -179,6 +179,9 @@ impl GateAction {
 pub enum Policy {
     /// Nothing mutates.
     ReadOnly,
+    /// Nothing mutates; the model reads, searches and ends with a plan (`propose_plan`) the user
+    /// approves — switching to the policy they choose — edits or rejects.
+    Plan,
     /// Every mutation asks.
     Ask,
     /// Edits up to medium risk run without asking.
@@ -188,11 +191,13 @@ pub enum Policy {
 }
 
 impl Policy {
-    pub const ALL: [Policy; 4] = [Policy::ReadOnly, Policy::Ask, Policy::AutoEdit, Policy::Auto];
+    pub const ALL: [Policy; 5] =
+        [Policy::ReadOnly, Policy::Plan, Policy::Ask, Policy::AutoEdit, Policy::Auto];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Policy::ReadOnly => "read-only",
+            Policy::Plan => "plan",
             Policy::Ask => "ask",
             Policy::AutoEdit => "auto-edit",
             Policy::Auto => "auto",
@@ -201,6 +206,12 @@ impl Policy {
 
     pub fn parse(name: &str) -> Option<Policy> {
         Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// Whether nothing may change under it (`read-only`, `plan`): mutating tools are not
+    /// offered and the gate refuses every change.
+    pub fn changes_nothing(self) -> bool {
+        matches!(self, Policy::ReadOnly | Policy::Plan)
     }
 
     /// The next policy in the Shift+Tab cycle.

@@ -24,6 +24,7 @@ pub mod intent;
 pub mod learn;
 pub mod mcp;
 pub mod models;
+pub mod plan;
 pub mod project;
 pub mod session;
 pub mod stats;
@@ -51,6 +52,7 @@ pub use intent::{FollowUp, Intent};
 pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
 pub use models::{DownloadOffer, FirstRunOffer, LocalModel, ModelOrigin, PullProgress};
+pub use plan::{PlanDecision, PlanProposal};
 pub use project::{ProjectOp, ProjectReply};
 pub use session::{Forked, HistoryEntry};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
@@ -104,6 +106,8 @@ pub enum Op {
     Answer { id: u64, approved: bool },
     /// The answer to `Event::CompactionProposed`.
     Compaction { id: u64, decision: CompactionDecision },
+    /// The answer to `Event::PlanProposed`.
+    Plan { id: u64, decision: PlanDecision },
     /// Summarise the conversation so far now (`/compact [FOCUS]`), whatever the window's fill.
     Compact { focus: Option<String> },
     /// The workspace file Code shows and the line at its top (`None`: a code block, or nothing):
@@ -257,6 +261,8 @@ pub enum Event {
     WorkspaceFiles(Vec<String>),
     /// The model's plan for the session changed (the `todo` tool), or a resumed session has one.
     Todo(Vec<TodoItem>),
+    /// In plan mode the model proposed a plan (answer with `Op::Plan`).
+    PlanProposed(PlanProposal),
     /// A yes/no question for the user (answer with `Op::Answer`).
     ConfirmRequest {
         id: u64,

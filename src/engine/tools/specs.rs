@@ -17,13 +17,14 @@ use serde_json::{Value, json};
 use super::args::{Args, object};
 use super::graph_specs::{GRAPH_TOOL_NAMES, GraphQuery, parse_graph_call};
 
+use super::plan_specs::{PlanArgs, plan_args, todo_items};
 use super::{EditArgs, GrepArgs, ListArgs, MAX_GREP_RESULTS, MAX_LIST_DEPTH, ReadArgs, ToolError, WriteArgs};
 use crate::engine::llm::types::ToolSpec;
-use crate::engine::protocol::todo::{MAX_TODO_ITEMS, MAX_TODO_TEXT, TodoItem, TodoStatus, validate};
+use crate::engine::protocol::todo::TodoItem;
 use crate::engine::sandbox::{Language, MAX_WALL_SECS};
 
 /// Every tool name, in the order of [`tool_specs`].
-pub const TOOL_NAMES: [&str; 13] = [
+pub const TOOL_NAMES: [&str; 14] = [
     "read_file",
     "list_dir",
     "grep",
@@ -37,6 +38,7 @@ pub const TOOL_NAMES: [&str; 13] = [
     "dependencies",
     "recall",
     "todo",
+    "propose_plan",
 ];
 
 /// Most messages one `recall` call returns.
@@ -84,6 +86,9 @@ pub enum ToolInput {
     Todo {
         items: Vec<TodoItem>,
     },
+    /// Plan mode's end: the plan for the user to approve, edit or reject (changes no file;
+    /// `agent::plan`).
+    ProposePlan(PlanArgs),
 }
 
 /// `run`: a shell command in the project directory, or a snippet in a fresh scratch directory.
@@ -133,6 +138,7 @@ impl ToolInput {
             ToolInput::Dependencies => "dependencies",
             ToolInput::Recall { .. } => "recall",
             ToolInput::Todo { .. } => "todo",
+            ToolInput::ProposePlan(_) => "propose_plan",
         }
     }
 }
@@ -282,22 +288,8 @@ pub fn tool_specs() -> Vec<ToolSpec> {
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_RECALL, "description": "Most messages. Default 3."}
             }, "required": ["query"], "additionalProperties": false}),
         ),
-        spec(
-            "todo",
-            "Keep your plan for this session as a task list the user sees: send the WHOLE list every \
-             time (it replaces the previous one), so adding, reordering and updating are one call. \
-             Use it for work of three steps or more: write the steps first, mark one in_progress \
-             when you start it and done as soon as it is finished. An empty list clears it. The \
-             list stays word for word in your instructions, also after the conversation is \
-             summarised. Changes no file.",
-            json!({"type": "object", "properties": {
-                "items": {"type": "array", "maxItems": MAX_TODO_ITEMS, "description": "The steps in order.", "items": {
-                    "type": "object", "properties": {
-                        "text": {"type": "string", "maxLength": MAX_TODO_TEXT, "description": "One line: what the step does."},
-                        "status": {"type": "string", "enum": ["pending", "in_progress", "done"], "description": "At most one step is in_progress."}
-                    }, "required": ["text", "status"], "additionalProperties": false}}
-            }, "required": ["items"], "additionalProperties": false}),
-        ),
+        super::plan_specs::todo_spec(),
+        super::plan_specs::propose_plan_spec(),
     ]
 }
 
@@ -392,6 +384,7 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
             a.only(&[("items", true)])?;
             ToolInput::Todo { items: todo_items(&a)? }
         }
+        "propose_plan" => ToolInput::ProposePlan(plan_args(&a)?),
         "skill" => {
             a.only(&[("name", true), ("file", false)])?;
             ToolInput::Skill { name: a.text("name", true)?.unwrap_or_default(), file: a.text("file", true)? }
@@ -402,47 +395,6 @@ pub fn parse_call(name: &str, arguments: &Value) -> Result<ToolInput, ToolError>
         }
     };
     Ok(input)
-}
-
-/// `todo`'s `items`: an array (or a JSON string holding one) of `{text, status}` objects that
-/// passes `protocol::todo::validate`. Texts are trimmed.
-fn todo_items(a: &Args) -> Result<Vec<TodoItem>, ToolError> {
-    let shape = "an array of {\"text\": \"…\", \"status\": \"pending|in_progress|done\"} objects";
-    let raw = match a.get("items").cloned().unwrap_or(Value::Null) {
-        Value::String(s) => serde_json::from_str::<Value>(&s).map_err(|e| {
-            a.err(format!("field `items` must be {shape}; got a string that is not JSON ({e})"))
-        })?,
-        other => other,
-    };
-    let Value::Array(raw) = raw else {
-        return Err(a.err(format!("field `items` must be {shape}")));
-    };
-    let mut items = Vec::with_capacity(raw.len());
-    for (i, item) in raw.iter().enumerate() {
-        let Value::Object(map) = item else {
-            return Err(a.err(format!("items[{i}] must be an object with `text` and `status`")));
-        };
-        if let Some(k) = map.keys().find(|k| *k != "text" && *k != "status") {
-            return Err(
-                a.err(format!("items[{i}] has unknown field `{k}`; each item has `text` and `status`"))
-            );
-        }
-        let Some(Value::String(text)) = map.get("text") else {
-            return Err(a.err(format!("items[{i}].text must be a string")));
-        };
-        let status = match map.get("status") {
-            Some(Value::String(s)) => TodoStatus::parse(s.trim()),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            a.err(format!("items[{i}].status must be \"pending\", \"in_progress\" or \"done\""))
-        })?;
-        items.push(TodoItem { text: text.trim().to_string(), status });
-    }
-    match validate(&items) {
-        Some(why) => Err(a.err(format!("{why}. Nothing was changed; send the whole list again."))),
-        None => Ok(items),
-    }
 }
 
 fn run_args(a: &Args) -> Result<RunArgs, ToolError> {

@@ -58,6 +58,9 @@ pub struct ChatState {
     pub trimmed: usize,
     /// Index into `entries` of the first user/assistant entry sent in the last request.
     pub first_sent_entry: Option<usize>,
+    /// A search match to bring into view: entry, byte offset in its text, and the query
+    /// (`app::search`); the widget, which knows the layout, scrolls to it and clears it.
+    pub reveal: Option<(usize, usize, String)>,
     /// The model's task list (`Event::Todo`), drawn at the top of the pane (`widgets::todo`).
     pub todo: Vec<crate::engine::protocol::TodoItem>,
 }

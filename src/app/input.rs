@@ -66,6 +66,9 @@ fn on_key(state: &mut AppState, key: KeyEvent, ops: &UnboundedSender<Op>) {
     if !state.modals.is_empty() {
         return on_layer_key(state, key, ops);
     }
+    if super::search::on_key(state, key) {
+        return;
+    }
     if state.graph.open && graph_panel::on_key(state, key) {
         return;
     }
@@ -288,6 +291,13 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
         KeyAction::Help => state.modals.push(Modal::Help { scroll: 0 }),
         KeyAction::GitToggle => git_view::toggle(state),
         KeyAction::GraphToggle => graph_panel::toggle(state),
+        KeyAction::Search => {
+            let pane = match state.focus {
+                Focus::Pane(pane) if super::search::searchable(pane) => pane,
+                _ => Pane::Chat,
+            };
+            super::search::start(state, pane);
+        }
         KeyAction::ToggleThinking => {
             if !state.chat.toggle_thinking() {
                 state.status.flash =

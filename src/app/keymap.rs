@@ -121,6 +121,7 @@ actions! {
     ProblemsToggle => "problems_toggle", "switch Output between the log and the Problems list (/check runs the checks)";
     OpenProblem => "open_problem", "open the selected problem's location in Code";
     ExternalEditor => "external_editor", "edit the prompt (or the proposed content) in $VISUAL / $EDITOR";
+    Search => "search", "search the pane's content (Chat from the composer); n/N next/previous, Esc clears";
 }
 
 /// A key with its modifiers, normalised so `shift+g` and `G` are the same key.

@@ -26,6 +26,7 @@ pub mod plan;
 pub mod problems;
 mod prompt;
 mod scroll;
+pub mod search;
 pub mod slash;
 pub mod state;
 pub mod template_form;

@@ -109,6 +109,8 @@ pub struct AppState {
     pub composer: ComposerState,
     pub focus: Focus,
     pub zoom: Option<Pane>,
+    /// A pane's search (`/`, Ctrl+F; `app::search`).
+    pub search: Option<super::search::Search>,
     /// Narrow layouts show one pane at a time: this one.
     pub tab: Pane,
     pub modals: Vec<Modal>,
@@ -182,6 +184,7 @@ impl AppState {
             composer: ComposerState::new(),
             focus: Focus::Composer,
             zoom: None,
+            search: None,
             tab: Pane::Chat,
             modals: Vec::new(),
             keymap,

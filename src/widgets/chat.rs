@@ -35,8 +35,11 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
         return;
     }
     let width = area.width;
-    let needed = area.height as usize + state.scroll_from_bottom;
     let marker_before = trimmed_marker_index(state);
+    if let Some((entry, byte, query)) = state.reveal.take() {
+        reveal(state, entry, byte, &query, area, marker_before, theme);
+    }
+    let needed = area.height as usize + state.scroll_from_bottom;
     let mut items: Vec<(Item, usize)> = Vec::new();
     let mut height = 0;
     for index in (0..state.entries.len()).rev() {
@@ -73,6 +76,46 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
         }
         offset += item_height;
     }
+}
+
+/// Scroll so that the line of entry `target` holding `query` at `byte` sits a third of the way
+/// down the viewport (`app::search`). Lays out the entries from `target` to the newest.
+fn reveal(
+    state: &mut ChatState,
+    target: usize,
+    byte: usize,
+    query: &str,
+    area: Rect,
+    marker_before: Option<usize>,
+    theme: &Theme,
+) {
+    if target >= state.entries.len() {
+        return;
+    }
+    let mut below = 0;
+    for index in target + 1..state.entries.len() {
+        below += refresh(&mut state.entries[index], area.width, theme) + 1;
+        if marker_before == Some(index) {
+            below += 2;
+        }
+    }
+    let height = refresh(&mut state.entries[target], area.width, theme) + 1;
+    let cache = &state.entries[target].cache;
+    // The line: in the block holding `byte`, the first whose text has the query.
+    let needle = query.to_lowercase();
+    let mut local = 1;
+    for (start, end, lines) in &cache.blocks {
+        if byte >= *end && *end > *start {
+            local += lines.len();
+            continue;
+        }
+        let within = lines.iter().position(|l| l.to_string().to_lowercase().contains(&needle)).unwrap_or(0);
+        local += within;
+        break;
+    }
+    let from_bottom = below + height.saturating_sub(local + 1);
+    let h = area.height as usize;
+    state.scroll_from_bottom = from_bottom.saturating_sub(h - h / 3);
 }
 
 fn trimmed_marker_index(state: &ChatState) -> Option<usize> {

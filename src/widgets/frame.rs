@@ -221,6 +221,12 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
         },
         Pane::Output => render_output(inner, buf, &mut state.output, &state.theme),
     }
+    if let Some(search) = state.search.as_ref().filter(|s| s.pane == pane) {
+        super::search::highlight(inner, buf, search, &state.theme);
+        if inner != rect {
+            super::search::draw_status(rect, buf, search, &state.theme);
+        }
+    }
 }
 
 fn pane_caption(pane: Pane, state: &AppState) -> String {

@@ -17,6 +17,7 @@ pub mod modals;
 pub mod output;
 pub mod plan;
 pub mod problems;
+pub mod search;
 pub mod stats;
 pub mod status_bar;
 pub mod template_form;

@@ -80,5 +80,6 @@ mod ui_git;
 mod ui_graph;
 mod ui_plan;
 mod ui_run;
+mod ui_search;
 mod undo_cli;
 mod vcs;

@@ -51,6 +51,7 @@ mod providers;
 mod pty_e2e;
 mod pty_editor;
 mod pty_git;
+mod pty_search;
 mod pty_trust;
 mod pty_undo;
 mod real_model;

@@ -1,0 +1,58 @@
+//! Search in a real terminal: a resumed 300-message session, Ctrl+F from the composer, and the
+//! word from a message far above the screen is brought into view with its match count.
+
+use std::time::Duration;
+
+use crate::support::pty::{Key, PtySession};
+use crate::support::{ScriptedServer, Wire};
+use kv1nt::engine::protocol::{Message, MessageStatus};
+use kv1nt::engine::store::Store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_f_brings_a_word_from_far_up_a_resumed_session_into_view() {
+    let server = ScriptedServer::start(Wire::Anthropic, vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let home = dir.path().join("home");
+    let id = {
+        let store = Store::open(&home).unwrap();
+        let session = store.create_session(repo.to_str().unwrap(), "anthropic", "claude-sonnet-4-5").unwrap();
+        for i in 0..150 {
+            let reply = if i == 2 {
+                "the flaky test was QUOKKA-7 all along".to_string()
+            } else {
+                format!("reply {i}")
+            };
+            store
+                .append_message(&session.id, &Message::user(format!("prompt {i}")), MessageStatus::Complete)
+                .unwrap();
+            store.append_message(&session.id, &Message::assistant(reply), MessageStatus::Complete).unwrap();
+        }
+        session.id
+    };
+    let (config, base) = (dir.path().join("config"), server.base_url());
+    let env = [
+        ("KV1NT_HOME", home.to_str().unwrap()),
+        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+        ("ANTHROPIC_API_KEY", "sk-test"),
+        ("ANTHROPIC_BASE_URL", base.as_str()),
+        ("KV1NT_FALLBACK", "none"),
+    ];
+    let mut tui = PtySession::spawn(BIN, &["--resume", &id], &env, &repo, 160, 40);
+    tui.wait_for("reply 149", WAIT).expect("the resumed session is shown");
+    assert!(!tui.screen_text().contains("QUOKKA-7"), "the word starts far above the screen");
+    tui.send_key(Key::Ctrl('f'));
+    tui.send("quokka");
+    let screen = tui.wait_for("QUOKKA-7 all along", WAIT).expect("the match is scrolled into view");
+    assert!(screen.contains("/quokka  1 of 1"), "{screen}");
+    tui.send_key(Key::Enter);
+    tui.send_bytes(b"\x1b");
+    tui.wait_for_fn("the search cleared", WAIT, |s| !crate::support::pty::screen_text(s).contains("/quokka"))
+        .expect("Esc clears the search");
+    tui.send_key(Key::Ctrl('q'));
+    assert_eq!(tui.wait_exit(WAIT), Some(0));
+}

@@ -58,6 +58,8 @@ pub struct ChatState {
     pub trimmed: usize,
     /// Index into `entries` of the first user/assistant entry sent in the last request.
     pub first_sent_entry: Option<usize>,
+    /// How the view was last drawn, to keep it still when scrolled up (`widgets::chat_scroll`).
+    pub view: ChatView,
     /// A search match to bring into view: entry, byte offset in its text, and the query
     /// (`app::search`); the widget, which knows the layout, scrolls to it and clears it.
     pub reveal: Option<(usize, usize, String)>,
@@ -131,6 +133,19 @@ impl ChatState {
         }
         true
     }
+}
+
+/// The Chat view as last drawn (`widgets::chat_scroll`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ChatView {
+    /// The number of entries and the last one's height in lines (with its blank line).
+    pub tail: (usize, usize),
+    /// The width it was drawn at.
+    pub width: u16,
+    /// The entry at the top of the view, the line of it there, and its height.
+    pub top: Option<(usize, usize, usize)>,
+    /// Lines arrived below while scrolled up ("↓ new output" in the caption).
+    pub new_below: bool,
 }
 
 /// Wrapped lines of one entry, valid for one width and theme.

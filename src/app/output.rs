@@ -76,7 +76,15 @@ impl OutputState {
     fn push_line(&mut self, source: LineSource, line: StyledText) {
         let level = if source == LineSource::Stderr { LogLevel::Warn } else { LogLevel::Info };
         let StyledText { text, runs } = line;
-        self.lines.push(LogLine { time: String::new(), level, text, source, runs });
+        self.push(LogLine { time: String::new(), level, text, source, runs });
+    }
+
+    /// Append a line; a view scrolled up keeps showing the same lines.
+    pub fn push(&mut self, line: LogLine) {
+        self.lines.push(line);
+        if self.scroll_from_bottom > 0 {
+            self.scroll_from_bottom += 1;
+        }
         if self.lines.len() > MAX_OUTPUT_LINES {
             let drop = MAX_OUTPUT_LINES / 10;
             self.lines.drain(..drop);

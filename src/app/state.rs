@@ -225,7 +225,7 @@ impl AppState {
         let time = time::OffsetDateTime::now_utc();
         let time = format!("{:02}:{:02}:{:02}", time.hour(), time.minute(), time.second());
         for line in text.into().lines() {
-            self.output.lines.push(LogLine {
+            self.output.push(LogLine {
                 time: time.clone(),
                 level,
                 text: line.to_string(),

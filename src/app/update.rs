@@ -382,8 +382,9 @@ fn show_fork(state: &mut AppState, session_id: String, forked: crate::engine::pr
     blocks::refresh_from(state, 0);
 }
 
+/// A notice in Chat. A view scrolled up stays where it is (`widgets::chat_scroll`; the caption
+/// says there is new output below).
 pub fn notice(state: &mut AppState, level: LogLevel, text: impl Into<String>) {
     state.chat.entries.push(ChatEntry::new(EntryKind::Notice(level), text.into(), EntryStatus::Complete));
-    state.chat.scroll_from_bottom = 0;
     state.dirty = true;
 }

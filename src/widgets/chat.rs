@@ -36,8 +36,9 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
     }
     let width = area.width;
     let marker_before = trimmed_marker_index(state);
+    super::chat_scroll::keep_view(state, area, marker_before, theme);
     if let Some((entry, byte, query)) = state.reveal.take() {
-        reveal(state, entry, byte, &query, area, marker_before, theme);
+        super::chat_scroll::reveal(state, entry, byte, &query, area, marker_before, theme);
     }
     let needed = area.height as usize + state.scroll_from_bottom;
     let mut items: Vec<(Item, usize)> = Vec::new();
@@ -63,6 +64,11 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
     let mut offset = 0;
     for (item, item_height) in items.into_iter().rev() {
         let (from, to) = (start.max(offset), end.min(offset + item_height));
+        if let Item::Entry(index) = item
+            && (from..to).contains(&start)
+        {
+            state.view.top = Some((index, start - offset, item_height));
+        }
         for global in from..to {
             let row = area.y + (global - start) as u16;
             let local = global - offset;
@@ -76,46 +82,7 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
         }
         offset += item_height;
     }
-}
-
-/// Scroll so that the line of entry `target` holding `query` at `byte` sits a third of the way
-/// down the viewport (`app::search`). Lays out the entries from `target` to the newest.
-fn reveal(
-    state: &mut ChatState,
-    target: usize,
-    byte: usize,
-    query: &str,
-    area: Rect,
-    marker_before: Option<usize>,
-    theme: &Theme,
-) {
-    if target >= state.entries.len() {
-        return;
-    }
-    let mut below = 0;
-    for index in target + 1..state.entries.len() {
-        below += refresh(&mut state.entries[index], area.width, theme) + 1;
-        if marker_before == Some(index) {
-            below += 2;
-        }
-    }
-    let height = refresh(&mut state.entries[target], area.width, theme) + 1;
-    let cache = &state.entries[target].cache;
-    // The line: in the block holding `byte`, the first whose text has the query.
-    let needle = query.to_lowercase();
-    let mut local = 1;
-    for (start, end, lines) in &cache.blocks {
-        if byte >= *end && *end > *start {
-            local += lines.len();
-            continue;
-        }
-        let within = lines.iter().position(|l| l.to_string().to_lowercase().contains(&needle)).unwrap_or(0);
-        local += within;
-        break;
-    }
-    let from_bottom = below + height.saturating_sub(local + 1);
-    let h = area.height as usize;
-    state.scroll_from_bottom = from_bottom.saturating_sub(h - h / 3);
+    super::chat_scroll::mark_tail(state, width, theme);
 }
 
 fn trimmed_marker_index(state: &ChatState) -> Option<usize> {
@@ -142,7 +109,7 @@ fn marker_line(trimmed: usize, theme: &Theme) -> Line<'static> {
 }
 
 /// Bring the entry's cached lines up to date for `width`; returns its height in lines.
-fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize {
+pub(super) fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize {
     let header = header(entry, theme);
     let cache = &mut entry.cache;
     if cache.width != width || cache.theme != theme.name || entry.text.len() < cache.text_len {

@@ -231,6 +231,9 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
 
 fn pane_caption(pane: Pane, state: &AppState) -> String {
     match pane {
+        Pane::Chat if state.chat.scroll_from_bottom > 0 && state.chat.view.new_below => {
+            format!("↑{} · ↓ new output (End follows)", state.chat.scroll_from_bottom)
+        }
         Pane::Chat if state.chat.scroll_from_bottom > 0 => {
             format!("↑{} (End follows)", state.chat.scroll_from_bottom)
         }

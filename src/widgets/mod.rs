@@ -4,6 +4,7 @@
 
 pub mod approvals;
 pub mod chat;
+pub mod chat_scroll;
 pub mod code;
 pub mod compaction;
 pub mod diff;

@@ -81,6 +81,7 @@ mod ui_git;
 mod ui_graph;
 mod ui_plan;
 mod ui_run;
+mod ui_scroll;
 mod ui_search;
 mod undo_cli;
 mod vcs;

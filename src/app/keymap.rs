@@ -121,6 +121,8 @@ actions! {
     ProblemsToggle => "problems_toggle", "switch Output between the log and the Problems list (/check runs the checks)";
     OpenProblem => "open_problem", "open the selected problem's location in Code";
     ExternalEditor => "external_editor", "edit the prompt (or the proposed content) in $VISUAL / $EDITOR";
+    SelectLines => "select", "select lines in the pane (j/k extend; a mouse drag selects too)";
+    Copy => "copy", "copy the selection (in Code without one: the block shown)";
 }
 
 /// A key with its modifiers, normalised so `shift+g` and `G` are the same key.

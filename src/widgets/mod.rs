@@ -16,6 +16,7 @@ pub mod learn;
 pub mod modals;
 pub mod output;
 pub mod problems;
+pub mod selection;
 pub mod stats;
 pub mod status_bar;
 pub mod template_form;

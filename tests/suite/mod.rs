@@ -74,6 +74,7 @@ mod tools;
 mod trust;
 mod ui;
 mod ui_compaction;
+mod ui_copy;
 mod ui_fork;
 mod ui_git;
 mod ui_graph;

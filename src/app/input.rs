@@ -272,7 +272,12 @@ pub fn request_quit(state: &mut AppState, ops: &UnboundedSender<Op>) {
 pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op>) {
     match action {
         KeyAction::Quit => request_quit(state, ops),
-        KeyAction::Cancel if state.selection.is_some() => state.selection = None,
+        // Esc drops a selection first, except that from the composer it still stops a reply.
+        KeyAction::Cancel
+            if state.selection.is_some() && (!state.busy() || state.focus != Focus::Composer) =>
+        {
+            state.selection = None
+        }
         KeyAction::Interrupt if state.busy() => {
             let _ = ops.send(Op::Cancel);
         }

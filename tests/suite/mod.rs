@@ -47,6 +47,7 @@ mod models;
 mod ollama_probe;
 mod proposals;
 mod providers;
+mod pty_copy;
 mod pty_e2e;
 mod pty_editor;
 mod pty_git;

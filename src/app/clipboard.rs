@@ -11,7 +11,7 @@
 
 use std::io::Write;
 
-use base64::Engine as _;
+use base64::prelude::{BASE64_STANDARD, Engine as _};
 
 /// The most text one OSC 52 sequence carries (before base64).
 pub const MAX_OSC52_BYTES: usize = 100_000;
@@ -27,7 +27,7 @@ pub fn osc52(text: &str) -> Vec<u8> {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&text.as_bytes()[..end]);
+    let encoded = BASE64_STANDARD.encode(&text.as_bytes()[..end]);
     format!("\x1b]52;c;{encoded}\x1b\\").into_bytes()
 }
 
@@ -82,7 +82,7 @@ mod tests {
         let long = "é".repeat(MAX_OSC52_BYTES); // two bytes each
         let out = String::from_utf8(osc52(&long)).unwrap();
         let encoded = out.trim_start_matches("\x1b]52;c;").trim_end_matches("\x1b\\");
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        let decoded = BASE64_STANDARD.decode(encoded).unwrap();
         assert_eq!(decoded.len(), MAX_OSC52_BYTES);
         assert!(String::from_utf8(decoded).is_ok());
     }

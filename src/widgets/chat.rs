@@ -75,7 +75,7 @@ pub fn render_chat(
             let local = global - offset;
             let line = match item {
                 Item::Entry(index) => {
-                    rows[(global - start) as usize] = Some((index, local));
+                    rows[global - start] = Some((index, local));
                     state.entries[index].cache.line(local)
                 }
                 Item::Marker => (local == 0).then_some(&marker),

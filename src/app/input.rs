@@ -272,12 +272,7 @@ pub fn request_quit(state: &mut AppState, ops: &UnboundedSender<Op>) {
 pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op>) {
     match action {
         KeyAction::Quit => request_quit(state, ops),
-        // Esc drops a selection first, except that from the composer it still stops a reply.
-        KeyAction::Cancel
-            if state.selection.is_some() && (!state.busy() || state.focus != Focus::Composer) =>
-        {
-            state.selection = None
-        }
+        KeyAction::Cancel if selection::esc_drops(state) => state.selection = None,
         KeyAction::Interrupt if state.busy() => {
             let _ = ops.send(Op::Cancel);
         }
@@ -329,17 +324,10 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
         KeyAction::ExternalEditor => super::editor::request(state),
         KeyAction::SelectLines => selection::start_keys(state),
         KeyAction::Copy => selection::yank(state),
-        KeyAction::ScrollUp | KeyAction::ScrollDown | KeyAction::PageUp | KeyAction::PageDown => {
-            let how = match action {
-                KeyAction::ScrollUp => Scroll::Lines(-1),
-                KeyAction::ScrollDown => Scroll::Lines(1),
-                KeyAction::PageUp => Scroll::Pages(-1),
-                _ => Scroll::Pages(1),
-            };
-            if !selection::move_keys(state, &how) {
-                scroll(state, how);
-            }
-        }
+        KeyAction::ScrollUp => selection::scroll_or_extend(state, Scroll::Lines(-1)),
+        KeyAction::ScrollDown => selection::scroll_or_extend(state, Scroll::Lines(1)),
+        KeyAction::PageUp => selection::scroll_or_extend(state, Scroll::Pages(-1)),
+        KeyAction::PageDown => selection::scroll_or_extend(state, Scroll::Pages(1)),
         KeyAction::ScrollTop => scroll(state, Scroll::Top),
         KeyAction::ScrollBottom => scroll(state, Scroll::Bottom),
         KeyAction::ScrollLeft => state.code.scroll_x = state.code.scroll_x.saturating_sub(4),

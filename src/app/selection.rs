@@ -51,11 +51,13 @@ pub struct Selection {
     pub mode: Mode,
     /// The row the keyboard cursor moves to once the pane has scrolled and been drawn again.
     pub pending_row: Option<usize>,
+    /// Which content the points index ([`content_id`]); other content drops the selection.
+    content: u64,
 }
 
 impl Selection {
-    fn new(pane: Pane, at: Point, mode: Mode) -> Self {
-        Self { pane, anchor: at, cursor: at, mode, pending_row: None }
+    fn new(state: &AppState, pane: Pane, at: Point, mode: Mode) -> Self {
+        Self { pane, anchor: at, cursor: at, mode, pending_row: None, content: content_id(state, pane) }
     }
 
     /// First and last point, in order (whole lines in keyboard mode).
@@ -106,6 +108,22 @@ impl PaneRows {
     }
 }
 
+/// Identifies what a pane shows, so a selection never indexes content that replaced its own:
+/// Chat's session, the document in Code, the diff, Output's lines dropped from the top.
+fn content_id(state: &AppState, pane: Pane) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    match pane {
+        Pane::Chat => state.status.session_id.hash(&mut hasher),
+        Pane::Code => state.code.doc.as_ref().map(|d| d.lines.as_ptr() as usize).hash(&mut hasher),
+        Pane::Diff => {
+            state.diff.model.as_ref().map(|m| (m.lines.as_ptr() as usize, m.lines.len())).hash(&mut hasher)
+        }
+        Pane::Output => state.output.dropped.hash(&mut hasher),
+    }
+    hasher.finish()
+}
+
 fn rows_of(state: &AppState, pane: Pane) -> Option<&PaneRows> {
     state.hit.rows.iter().find(|(p, _)| *p == pane).map(|(_, r)| r)
 }
@@ -114,7 +132,7 @@ fn rows_of(state: &AppState, pane: Pane) -> Option<&PaneRows> {
 pub fn mouse_down(state: &mut AppState, pane: Pane, x: u16, y: u16) {
     state.selection = rows_of(state, pane)
         .and_then(|rows| rows.point_at(x, y))
-        .map(|at| Selection::new(pane, at, Mode::Dragging));
+        .map(|at| Selection::new(state, pane, at, Mode::Dragging));
 }
 
 /// The mouse moved with the button down: the selection follows it; past the pane's top or
@@ -167,7 +185,7 @@ pub fn start_keys(state: &mut AppState) {
     });
     match at {
         Some(line) => {
-            state.selection = Some(Selection::new(pane, Point { line, col: 0 }, Mode::Keys));
+            state.selection = Some(Selection::new(state, pane, Point { line, col: 0 }, Mode::Keys));
             state.status.flash =
                 Some(("selecting lines: j/k or pages extend, y copies, Esc cancels".into(), LogLevel::Info));
         }
@@ -175,9 +193,22 @@ pub fn start_keys(state: &mut AppState) {
     }
 }
 
+/// Whether Esc drops the selection (first, before its other meanings — except that from the
+/// composer it still stops a streaming reply).
+pub fn esc_drops(state: &AppState) -> bool {
+    state.selection.is_some() && (!state.busy() || state.focus != Focus::Composer)
+}
+
+/// A scroll key: it extends a line selection of the focused pane, or scrolls.
+pub(super) fn scroll_or_extend(state: &mut AppState, how: Scroll) {
+    if !move_keys(state, &how) {
+        super::scroll::scroll(state, how);
+    }
+}
+
 /// With a line selection in the focused pane, a scroll key moves its cursor by lines or pages
 /// (scrolling the pane when it leaves the view). False when there is none (or for Top/Bottom).
-pub(super) fn move_keys(state: &mut AppState, how: &Scroll) -> bool {
+fn move_keys(state: &mut AppState, how: &Scroll) -> bool {
     let Some(pane) = state
         .selection
         .as_ref()
@@ -212,9 +243,14 @@ pub(super) fn move_keys(state: &mut AppState, how: &Scroll) -> bool {
     true
 }
 
-/// After a frame: a keyboard cursor waiting for the pane to scroll takes the line now at its row.
+/// After a frame: a selection whose pane shows other content now is dropped; a keyboard cursor
+/// waiting for the pane to scroll takes the line now at its row.
 pub fn after_draw(state: &mut AppState) {
     let Some(selection) = state.selection.as_ref() else { return };
+    if selection.content != content_id(state, selection.pane) {
+        state.selection = None;
+        return;
+    }
     let Some(row) = selection.pending_row else { return };
     let key = rows_of(state, selection.pane).and_then(|r| r.lines.get(row).copied().flatten());
     if let Some(selection) = state.selection.as_mut() {
@@ -338,37 +374,4 @@ fn chat_text(state: &AppState, selection: &Selection) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn point(line: usize, col: usize) -> Point {
-        Point { line: (0, line), col }
-    }
-
-    #[test]
-    fn a_selection_is_ordered_and_inclusive_and_keys_take_whole_lines() {
-        let mut s = Selection::new(Pane::Code, point(5, 3), Mode::Mouse);
-        s.cursor = point(2, 7);
-        assert_eq!(s.bounds(), (point(2, 7), point(5, 3)));
-        assert_eq!(s.columns((0, 2)), Some((7, usize::MAX)));
-        assert_eq!(s.columns((0, 3)), Some((0, usize::MAX)));
-        assert_eq!(s.columns((0, 5)), Some((0, 4)), "the last cell is selected too");
-        assert_eq!(s.columns((0, 6)), None);
-        s.mode = Mode::Keys;
-        assert_eq!(s.columns((0, 5)), Some((0, usize::MAX)));
-        assert_eq!(s.columns((0, 2)), Some((0, usize::MAX)));
-    }
-
-    #[test]
-    fn a_point_snaps_to_the_nearest_row_with_text() {
-        let rows = PaneRows {
-            text: Rect::new(10, 5, 20, 4),
-            col_offset: 8,
-            lines: vec![None, Some((0, 40)), Some((0, 41)), None],
-        };
-        assert_eq!(rows.point_at(12, 6), Some(point(40, 10)), "columns count the scroll");
-        assert_eq!(rows.point_at(0, 0), Some(point(40, 0)), "above: the first line's start");
-        assert_eq!(rows.point_at(15, 30), Some(point(41, usize::MAX - 1)), "below: the last line's end");
-        assert_eq!(PaneRows::default().point_at(0, 0), None);
-    }
-}
+mod tests;

@@ -150,6 +150,20 @@ fn code_copies_without_line_numbers_and_y_copies_the_block_shown() {
     assert!(s.selection.is_none(), "Esc drops the selection");
     key(&mut s, &ops, 'y');
     assert_eq!(s.copied.take().as_deref(), Some("fn main() {\n\tprintln!(\"hi\");\n}\n"));
+
+    // A selection never outlives its content: another block in Code drops it.
+    drag(&mut s, &ops, shown, end_of(shown, "println!"), KeyModifiers::NONE);
+    s.copied = None;
+    assert!(s.selection.is_some());
+    s.code.doc = Some(CodeDoc::new(None, "other", "something else\n"));
+    draw(&mut s);
+    assert!(s.selection.is_none());
+    key(&mut s, &ops, 'y');
+    assert_eq!(
+        s.copied.take().as_deref(),
+        Some("fn main() {\n\tprintln!(\"hi\");\n}\n"),
+        "y copies the block Code stands on"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 use ratatui::text::Line;
 
 use crate::engine::protocol::LogLevel;
+use crate::text::lines::{Join, LineMeta};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EntryKind {
@@ -154,28 +155,37 @@ pub struct RenderCache {
     pub(crate) width: u16,
     pub(crate) theme: String,
     pub(crate) header: Line<'static>,
-    /// Rendered blocks: byte range of the text and its lines.
-    pub(crate) blocks: Vec<(usize, usize, Vec<Line<'static>>)>,
-    /// Status lines under the text (streaming cursor, "incomplete: …").
-    pub(crate) footer: Vec<Line<'static>>,
+    /// Rendered blocks: byte range of the text, its lines and how to copy each (`text::lines`).
+    pub(crate) blocks: Vec<(usize, usize, Vec<Line<'static>>, Vec<LineMeta>)>,
+    /// Status lines under the text (streaming cursor, "incomplete: …") and how to copy them.
+    pub(crate) footer: Vec<(Line<'static>, LineMeta)>,
     pub(crate) text_len: usize,
     pub(crate) height: usize,
 }
 
 impl RenderCache {
     /// Line `i` of the entry (header, then blocks, then footer), without copying.
-    pub(crate) fn line(&self, mut i: usize) -> Option<&Line<'static>> {
+    pub(crate) fn line(&self, i: usize) -> Option<&Line<'static>> {
+        self.line_meta(i).map(|(line, _)| line)
+    }
+
+    /// Line `i` and how to copy it (the header's bar is decoration).
+    pub(crate) fn line_meta(&self, mut i: usize) -> Option<(&Line<'static>, LineMeta)> {
         if i == 0 {
-            return Some(&self.header);
+            return Some((&self.header, LineMeta::decor(1)));
         }
         i -= 1;
-        for (_, _, lines) in &self.blocks {
+        for (n, (_, _, lines, metas)) in self.blocks.iter().enumerate() {
             if i < lines.len() {
-                return lines.get(i);
+                let mut meta = metas.get(i).cloned().unwrap_or_default();
+                if n > 0 && i == 0 && meta.join == Join::New {
+                    meta.join = Join::Blank; // blocks were split at a blank line
+                }
+                return lines.get(i).map(|l| (l, meta));
             }
             i -= lines.len();
         }
-        self.footer.get(i)
+        self.footer.get(i).map(|(line, meta)| (line, meta.clone()))
     }
 }
 

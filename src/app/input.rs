@@ -16,6 +16,7 @@ use super::graph_panel;
 use super::keymap::{KeyAction, KeyContext};
 use super::modals::{ConfirmDialog, ConfirmPurpose, Modal};
 use super::scroll::{Scroll, scroll, scroll_pane};
+use super::selection;
 use super::state::{AppState, Focus, Pane};
 
 pub fn handle(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
@@ -32,6 +33,8 @@ fn on_event(state: &mut AppState, event: TermEvent, ops: &UnboundedSender<Op>) {
         TermEvent::Mouse(mouse) => on_mouse(state, mouse, ops),
         TermEvent::FocusGained => super::notify::on_focus(state, true),
         TermEvent::FocusLost => super::notify::on_focus(state, false),
+        // The selection's lines were laid out for the old width.
+        TermEvent::Resize(..) => state.selection = None,
         TermEvent::Paste(text) if state.modals.is_empty() => {
             state.focus = Focus::Composer;
             state.composer.paste(&text);
@@ -278,6 +281,7 @@ pub fn request_quit(state: &mut AppState, ops: &UnboundedSender<Op>) {
 pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op>) {
     match action {
         KeyAction::Quit => request_quit(state, ops),
+        KeyAction::Cancel if selection::esc_drops(state) => state.selection = None,
         KeyAction::Interrupt if state.busy() => {
             let _ = ops.send(Op::Cancel);
         }
@@ -334,10 +338,12 @@ pub fn perform(state: &mut AppState, action: KeyAction, ops: &UnboundedSender<Op
             state.composer.accept_completion();
         }
         KeyAction::ExternalEditor => super::editor::request(state),
-        KeyAction::ScrollUp => scroll(state, Scroll::Lines(-1)),
-        KeyAction::ScrollDown => scroll(state, Scroll::Lines(1)),
-        KeyAction::PageUp => scroll(state, Scroll::Pages(-1)),
-        KeyAction::PageDown => scroll(state, Scroll::Pages(1)),
+        KeyAction::SelectLines => selection::start_keys(state),
+        KeyAction::Copy => selection::yank(state),
+        KeyAction::ScrollUp => selection::scroll_or_extend(state, Scroll::Lines(-1)),
+        KeyAction::ScrollDown => selection::scroll_or_extend(state, Scroll::Lines(1)),
+        KeyAction::PageUp => selection::scroll_or_extend(state, Scroll::Pages(-1)),
+        KeyAction::PageDown => selection::scroll_or_extend(state, Scroll::Pages(1)),
         KeyAction::ScrollTop => scroll(state, Scroll::Top),
         KeyAction::ScrollBottom => scroll(state, Scroll::Bottom),
         KeyAction::ScrollLeft => state.code.scroll_x = state.code.scroll_x.saturating_sub(4),
@@ -384,6 +390,9 @@ fn focus_pane(state: &mut AppState, pane: Pane) {
 }
 
 fn on_mouse(state: &mut AppState, mouse: MouseEvent, ops: &UnboundedSender<Op>) {
+    if mouse.modifiers.contains(crossterm::event::KeyModifiers::SHIFT) {
+        return; // Shift+drag is the terminal's own selection
+    }
     let at = Position { x: mouse.column, y: mouse.row };
     let inside = |r: &Rect| r.contains(at);
     match mouse.kind {
@@ -403,12 +412,16 @@ fn on_mouse(state: &mut AppState, mouse: MouseEvent, ops: &UnboundedSender<Op>) 
             if !state.modals.is_empty() {
                 return;
             }
+            state.selection = None;
             if inside(&state.hit.composer) {
                 state.focus = Focus::Composer;
             } else if let Some((pane, _)) = state.hit.panes.iter().find(|(_, r)| inside(r)).copied() {
                 focus_pane(state, pane);
+                selection::mouse_down(state, pane, mouse.column, mouse.row);
             }
         }
+        MouseEventKind::Drag(MouseButton::Left) => selection::mouse_drag(state, mouse.column, mouse.row),
+        MouseEventKind::Up(MouseButton::Left) => selection::mouse_up(state),
         _ => {}
     }
 }

@@ -122,6 +122,8 @@ actions! {
     OpenProblem => "open_problem", "open the selected problem's location in Code";
     ExternalEditor => "external_editor", "edit the prompt (or the proposed content) in $VISUAL / $EDITOR";
     Search => "search", "search the pane's content (Chat from the composer); n/N next/previous, Esc clears";
+    SelectLines => "select", "select lines in the pane (j/k extend; a mouse drag selects too)";
+    Copy => "copy", "copy the selection (in Code without one: the block shown)";
 }
 
 /// A key with its modifiers, normalised so `shift+g` and `G` are the same key.

@@ -7,6 +7,7 @@
 pub mod approvals;
 pub mod blocks;
 pub mod chat;
+pub mod clipboard;
 pub mod code;
 pub mod commands;
 pub mod compaction;
@@ -27,6 +28,7 @@ pub mod problems;
 mod prompt;
 mod scroll;
 pub mod search;
+pub mod selection;
 pub mod slash;
 pub mod state;
 pub mod template_form;
@@ -166,6 +168,9 @@ pub async fn run(
         compaction_wake = compaction::tick(&mut state, Instant::now());
         if !state.notifications.is_empty() {
             notify::flush(&mut state, guard.terminal.backend_mut());
+        }
+        if let Some(text) = state.copied.take() {
+            clipboard::write(text, guard.terminal.backend_mut());
         }
         for op in state.outbox.drain(..) {
             let _ = engine.ops.send(op);

@@ -98,6 +98,8 @@ pub struct HitAreas {
     pub panes: Vec<(Pane, Rect)>,
     pub composer: Rect,
     pub buttons: Vec<(bool, Rect)>,
+    /// What each row of each drawn pane shows, for selecting (`app::selection`).
+    pub rows: Vec<(Pane, super::selection::PaneRows)>,
 }
 
 pub struct AppState {
@@ -130,6 +132,10 @@ pub struct AppState {
     pub notifications: Vec<String>,
     /// The first key of a chord, waiting for the second (`keymap::KeySeq`).
     pub pending_chord: Option<super::keymap::KeyCombo>,
+    /// The text selected in a pane, if any (`app::selection`).
+    pub selection: Option<super::selection::Selection>,
+    /// Text for the clipboard, written by the event loop (`app::clipboard`).
+    pub copied: Option<String>,
     /// An external-editor run for the event loop to make (`app::editor`).
     pub external_edit: Option<super::editor::ExternalEdit>,
     pub outbox: Vec<crate::engine::protocol::Op>,
@@ -199,6 +205,8 @@ impl AppState {
             notifier: Default::default(),
             notifications: Vec::new(),
             external_edit: None,
+            selection: None,
+            copied: None,
             should_quit: false,
             dirty: true,
             blocks_stale: false,

@@ -1,6 +1,7 @@
 //! Markdown → styled, width-wrapped lines for the chat pane.
 //!
-//! Owns [`render_markdown`] / [`wrapped_height`]: headings (`#` markers kept), nested bullet and
+//! Owns [`render_markdown`] / [`wrapped_height`] (and [`render_markdown_meta`], which also says
+//! how to copy each line: `text::lines`): headings (`#` markers kept), nested bullet and
 //! numbered lists, task markers, emphasis/strong/strikethrough, inline code, block quotes,
 //! links (text, then the url dimmed), rules, raw HTML as text, and fenced/indented code blocks
 //! highlighted by [`crate::text::highlight`] behind a `│ ` gutter.
@@ -20,9 +21,10 @@
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 use crate::text::highlight::{display_slice, highlight_block, push_span};
+use crate::text::lines::{Join, LineMeta};
 use crate::text::theme::Theme;
 
 const BULLETS: [&str; 3] = ["• ", "◦ ", "▪ "];
@@ -31,10 +33,18 @@ const GUTTER: &str = "│ ";
 
 /// Renders `text` as markdown wrapped to `width` columns.
 pub fn render_markdown(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    render_markdown_meta(text, width, theme).0
+}
+
+/// [`render_markdown`] with how to copy each line back out (`text::lines`): quote bars and code
+/// gutters are decoration, list markers are text, wrapped prose joins back into one line, code
+/// lines carry their whole text.
+pub fn render_markdown_meta(text: &str, width: u16, theme: &Theme) -> (Vec<Line<'static>>, Vec<LineMeta>) {
     let mut r = Renderer {
         theme,
         width: usize::from(width.max(1)),
         out: Vec::new(),
+        meta: Vec::new(),
         containers: Vec::new(),
         inline: Vec::new(),
         styles: Vec::new(),
@@ -51,7 +61,7 @@ pub fn render_markdown(text: &str, width: u16, theme: &Theme) -> Vec<Line<'stati
         r.code_block(lang.as_deref(), &code);
     }
     r.flush();
-    r.out
+    (r.out, r.meta)
 }
 
 /// Number of lines [`render_markdown`] produces.
@@ -73,6 +83,8 @@ struct Renderer<'t> {
     theme: &'t Theme,
     width: usize,
     out: Vec<Line<'static>>,
+    /// How to copy each line of `out`.
+    meta: Vec<LineMeta>,
     containers: Vec<Container>,
     inline: Vec<Span<'static>>,
     styles: Vec<Style>,
@@ -128,7 +140,7 @@ impl Renderer<'_> {
                 self.flush();
                 let avail = self.avail();
                 let rule = Span::styled("─".repeat(avail), t.border);
-                self.emit(vec![rule]);
+                self.emit(vec![rule], LineMeta::decor(usize::MAX));
                 self.pending_blank = true;
             }
             Event::TaskListMarker(done) => {
@@ -221,7 +233,7 @@ impl Renderer<'_> {
             TagEnd::Item => {
                 self.flush();
                 if matches!(self.containers.last(), Some(Container::Item { first: true, .. })) {
-                    self.emit(Vec::new());
+                    self.emit(Vec::new(), LineMeta::default());
                 }
                 self.containers.pop();
             }
@@ -258,7 +270,11 @@ impl Renderer<'_> {
     }
 
     /// Appends one output line: blank separator if pending, prefixes, then `content`.
-    fn emit(&mut self, content: Vec<Span<'static>>) {
+    ///
+    /// `meta.decor` counts columns of `content` that are decoration (a code gutter); the
+    /// prefixes up to the innermost quote bar are added to it, and all of them on a wrapped
+    /// continuation.
+    fn emit(&mut self, content: Vec<Span<'static>>, mut meta: LineMeta) {
         let t = self.theme;
         if std::mem::take(&mut self.pending_blank) && !self.out.is_empty() {
             let quotes = self
@@ -267,22 +283,34 @@ impl Renderer<'_> {
                 .filter(|c| matches!(c, Container::Quote))
                 .map(|_| Span::styled("▌", t.dim));
             self.out.push(Line::from(quotes.collect::<Vec<_>>()));
+            self.meta.push(LineMeta::decor(usize::MAX));
         }
         let mut spans = Vec::with_capacity(content.len() + self.containers.len());
+        let (mut prefix, mut quoted) = (0, 0);
         for c in &mut self.containers {
             match c {
-                Container::Quote => spans.push(Span::styled(QUOTE, t.dim)),
+                Container::Quote => {
+                    spans.push(Span::styled(QUOTE, t.dim));
+                    prefix += QUOTE.width();
+                    quoted = prefix;
+                }
                 Container::Item { marker, first } => {
                     if std::mem::take(first) {
                         spans.push(Span::styled(marker.clone(), t.accent));
                     } else {
                         spans.push(Span::raw(" ".repeat(marker.width())));
                     }
+                    prefix += marker.width();
                 }
             }
         }
+        let whole_prefix = meta.join != Join::New || meta.decor > 0;
+        if meta.decor != usize::MAX {
+            meta.decor += if whole_prefix { prefix } else { quoted };
+        }
         spans.extend(content);
         self.out.push(Line::from(spans));
+        self.meta.push(meta);
     }
 
     /// Wraps and emits the pending inline text.
@@ -291,8 +319,8 @@ impl Renderer<'_> {
             return;
         }
         let inline = std::mem::take(&mut self.inline);
-        for line in wrap(&inline, self.avail()) {
-            self.emit(line);
+        for (line, join) in wrap(&inline, self.avail()) {
+            self.emit(line, LineMeta { join, ..LineMeta::default() });
         }
     }
 
@@ -303,7 +331,8 @@ impl Renderer<'_> {
         if lines.is_empty() {
             lines.push(Line::default());
         }
-        for hl in lines {
+        let raw: Vec<&str> = code.lines().collect();
+        for (i, hl) in lines.into_iter().enumerate() {
             let (mut line, cut) = display_slice(&hl.spans, 0, avail);
             if cut {
                 line = display_slice(&hl.spans, 0, avail - 1).0;
@@ -319,107 +348,14 @@ impl Renderer<'_> {
                 // A visible code background spans the block's full width.
                 spans.push(Span::styled(" ".repeat(pad), t.code_block_bg));
             }
-            self.emit(spans);
+            let full = Some(raw.get(i).copied().unwrap_or_default().to_string());
+            self.emit(spans, LineMeta { decor: GUTTER.width(), join: Join::New, full });
         }
     }
 }
 
-/// Word-wraps styled text to `width` (≥ 1) columns. Whitespace at wrap points is dropped;
-/// words wider than a line are split at character boundaries.
-fn wrap(spans: &[Span<'static>], width: usize) -> Vec<Vec<Span<'static>>> {
-    let mut w = Wrapper {
-        width: width.max(1),
-        lines: Vec::new(),
-        cur: Vec::new(),
-        cur_w: 0,
-        word: Vec::new(),
-        word_w: 0,
-        gap: Vec::new(),
-        gap_w: 0,
-    };
-    let mut buf = [0u8; 4];
-    for span in spans {
-        for ch in span.content.chars() {
-            if ch.is_whitespace() && ch != '\u{a0}' {
-                w.commit_word();
-                push_span(&mut w.gap, " ", span.style);
-                w.gap_w += 1;
-            } else {
-                let (ch, cw) = match ch.width() {
-                    _ if ch.is_control() => ('\u{fffd}', 1),
-                    cw => (ch, cw.unwrap_or(0)),
-                };
-                push_span(&mut w.word, ch.encode_utf8(&mut buf), span.style);
-                w.word_w += cw;
-            }
-        }
-    }
-    w.commit_word();
-    if !w.cur.is_empty() {
-        w.lines.push(w.cur);
-    }
-    w.lines
-}
-
-struct Wrapper {
-    width: usize,
-    lines: Vec<Vec<Span<'static>>>,
-    cur: Vec<Span<'static>>,
-    cur_w: usize,
-    word: Vec<Span<'static>>,
-    word_w: usize,
-    gap: Vec<Span<'static>>,
-    gap_w: usize,
-}
-
-impl Wrapper {
-    fn newline(&mut self) {
-        self.lines.push(std::mem::take(&mut self.cur));
-        self.cur_w = 0;
-    }
-
-    fn append(&mut self, spans: Vec<Span<'static>>) {
-        for s in spans {
-            push_span(&mut self.cur, &s.content, s.style);
-        }
-    }
-
-    fn commit_word(&mut self) {
-        if self.word.is_empty() {
-            return;
-        }
-        let word = std::mem::take(&mut self.word);
-        let word_w = std::mem::take(&mut self.word_w);
-        let gap = std::mem::take(&mut self.gap);
-        let gap_w = std::mem::take(&mut self.gap_w);
-        if self.cur_w > 0 {
-            if self.cur_w + gap_w + word_w <= self.width {
-                self.append(gap);
-                self.append(word);
-                self.cur_w += gap_w + word_w;
-                return;
-            }
-            self.newline();
-        }
-        if word_w <= self.width {
-            self.append(word);
-            self.cur_w = word_w;
-            return;
-        }
-        // Hard-break an over-long word.
-        let mut buf = [0u8; 4];
-        for s in &word {
-            for ch in s.content.chars() {
-                let cw = ch.width().unwrap_or(0);
-                if self.cur_w + cw > self.width && self.cur_w > 0 {
-                    self.newline();
-                }
-                push_span(&mut self.cur, ch.encode_utf8(&mut buf), s.style);
-                self.cur_w += cw;
-            }
-        }
-    }
-}
+mod wrap;
+use wrap::wrap;
 
 #[cfg(test)]
 mod tests;

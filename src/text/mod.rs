@@ -7,5 +7,6 @@
 
 pub mod ansi;
 pub mod highlight;
+pub mod lines;
 pub mod markdown;
 pub mod theme;

@@ -12,10 +12,12 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
 use crate::app::chat::{ChatEntry, ChatState, EntryKind, EntryStatus, RenderCache};
+use crate::app::selection::LineKey;
 use crate::engine::protocol::LogLevel;
 use crate::engine::protocol::fences::FenceTracker;
 
-use crate::text::markdown::render_markdown;
+use crate::text::lines::{Join, LineMeta};
+use crate::text::markdown::render_markdown_meta;
 use crate::text::theme::Theme;
 
 /// Something drawn in the chat's column: an entry or the "trimmed" marker, each followed by a
@@ -29,10 +31,18 @@ enum Item {
 /// Draw the chat, bottom-anchored, scrolled up by `state.scroll_from_bottom` lines (clamped).
 ///
 /// Walks entries from the newest until the viewport plus the scroll offset is covered, refreshing
-/// each one's cache, then copies only the visible rows into the buffer.
-pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &Theme) {
+/// each one's cache, then copies only the visible rows into the buffer. Returns what each row
+/// shows as `(entry, line of the entry)` — the blank line after an entry is its line `height` —
+/// for selecting (`app::selection`); the trimmed marker and empty rows are `None`.
+pub fn render_chat(
+    area: Rect,
+    buf: &mut Buffer,
+    state: &mut ChatState,
+    theme: &Theme,
+) -> Vec<Option<LineKey>> {
+    let mut rows = vec![None; area.height as usize];
     if area.width == 0 || area.height == 0 {
-        return;
+        return rows;
     }
     let width = area.width;
     let marker_before = trimmed_marker_index(state);
@@ -73,7 +83,10 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
             let row = area.y + (global - start) as u16;
             let local = global - offset;
             let line = match item {
-                Item::Entry(index) => state.entries[index].cache.line(local),
+                Item::Entry(index) => {
+                    rows[global - start] = Some((index, local));
+                    state.entries[index].cache.line(local)
+                }
                 Item::Marker => (local == 0).then_some(&marker),
             };
             if let Some(line) = line {
@@ -83,6 +96,7 @@ pub fn render_chat(area: Rect, buf: &mut Buffer, state: &mut ChatState, theme: &
         offset += item_height;
     }
     super::chat_scroll::mark_tail(state, width, theme);
+    rows
 }
 
 fn trimmed_marker_index(state: &ChatState) -> Option<usize> {
@@ -120,19 +134,19 @@ pub(super) fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize
     match &entry.kind {
         EntryKind::Assistant if stale => refresh_blocks(cache, &entry.text, width, theme),
         EntryKind::User if stale => {
-            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, theme.base))];
+            cache.blocks = vec![plain_block(&entry.text, entry.text.len(), width, theme.base)];
             cache.text_len = entry.text.len();
         }
         EntryKind::Thinking { collapsed: true } if stale => {
             let lines = entry.text.lines().count();
             let words = entry.text.split_whitespace().count();
             let line = format!("▸ {words} words over {lines} lines — Ctrl+T shows them");
-            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&line, width, theme.dim))];
+            cache.blocks = vec![plain_block(&line, entry.text.len(), width, theme.dim)];
             cache.text_len = entry.text.len();
         }
         EntryKind::Thinking { collapsed: false } if stale => {
             let style = theme.dim.add_modifier(Modifier::ITALIC);
-            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, style))];
+            cache.blocks = vec![plain_block(&entry.text, entry.text.len(), width, style)];
             cache.text_len = entry.text.len();
         }
         EntryKind::Notice(_) | EntryKind::Tool { .. } if stale => {
@@ -141,21 +155,21 @@ pub(super) fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize
                 EntryKind::Notice(LogLevel::Error) => theme.error,
                 _ => theme.dim,
             };
-            cache.blocks = vec![(0, entry.text.len(), wrap_plain(&entry.text, width, style))];
+            cache.blocks = vec![plain_block(&entry.text, entry.text.len(), width, style)];
             cache.text_len = entry.text.len();
         }
         _ => {}
     }
     cache.footer = match &entry.status {
-        EntryStatus::Streaming => vec![Line::styled("▍", theme.accent)],
-        EntryStatus::Incomplete(reason) => wrap_plain(
-            &format!("⚠ incomplete: {reason}"),
-            width,
-            theme.warning.add_modifier(Modifier::ITALIC),
-        ),
+        EntryStatus::Streaming => vec![(Line::styled("▍", theme.accent), LineMeta::decor(usize::MAX))],
+        EntryStatus::Incomplete(reason) => {
+            let style = theme.warning.add_modifier(Modifier::ITALIC);
+            let (lines, metas) = wrap_plain_meta(&format!("⚠ incomplete: {reason}"), width, style);
+            lines.into_iter().zip(metas).collect()
+        }
         EntryStatus::Complete => Vec::new(),
     };
-    cache.height = 1 + cache.blocks.iter().map(|(_, _, l)| l.len()).sum::<usize>() + cache.footer.len();
+    cache.height = 1 + cache.blocks.iter().map(|(_, _, l, _)| l.len()).sum::<usize>() + cache.footer.len();
     cache.height
 }
 
@@ -183,19 +197,19 @@ fn refresh_blocks(cache: &mut RenderCache, text: &str, width: u16, theme: &Theme
     let old = std::mem::take(&mut cache.blocks);
     let old_len = cache.text_len;
     for (start, end) in bounds {
-        let reusable = old.iter().find(|(s, e, _)| *s == start && *e == end && *e < old_len);
-        let lines = match reusable {
-            Some((_, _, lines)) => lines.clone(),
+        let reusable = old.iter().find(|(s, e, _, _)| *s == start && *e == end && *e < old_len);
+        let (lines, metas) = match reusable {
+            Some((_, _, lines, metas)) => (lines.clone(), metas.clone()),
             // A code block still streaming in is drawn plain until its fence closes: highlighting
             // it again on every frame would dominate the cost of streaming (Code shows it
             // highlighted meanwhile, incrementally).
             None if end == text.len() => match without_open_fence_language(&text[start..end]) {
-                Some(plain) => render_markdown(&plain, width, theme),
-                None => render_markdown(&text[start..end], width, theme),
+                Some(plain) => render_markdown_meta(&plain, width, theme),
+                None => render_markdown_meta(&text[start..end], width, theme),
             },
-            None => render_markdown(&text[start..end], width, theme),
+            None => render_markdown_meta(&text[start..end], width, theme),
         };
-        cache.blocks.push((start, end, lines));
+        cache.blocks.push((start, end, lines, metas));
     }
     cache.text_len = text.len();
 }
@@ -242,13 +256,28 @@ pub fn block_bounds(text: &str) -> Vec<(usize, usize)> {
     bounds
 }
 
+/// One cached block of plain text wrapped to `width`.
+type CachedBlock = (usize, usize, Vec<Line<'static>>, Vec<LineMeta>);
+
+fn plain_block(text: &str, len: usize, width: u16, style: Style) -> CachedBlock {
+    let (lines, metas) = wrap_plain_meta(text, width, style);
+    (0, len, lines, metas)
+}
+
 /// Wrap plain text to `width` columns (hard breaks for long words; tabs as four spaces).
 pub fn wrap_plain(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
+    wrap_plain_meta(text, width, style).0
+}
+
+/// [`wrap_plain`] with how to copy each line: a break inside a line joins back with nothing.
+pub fn wrap_plain_meta(text: &str, width: u16, style: Style) -> (Vec<Line<'static>>, Vec<LineMeta>) {
     let width = width.max(1) as usize;
     let mut out = Vec::new();
+    let mut metas = Vec::new();
     for raw in text.split('\n') {
         let mut line = String::new();
         let mut used = 0;
+        metas.push(LineMeta::default());
         for ch in raw.chars() {
             let (ch, w) = match ch {
                 '\t' => (' ', 4),
@@ -257,6 +286,7 @@ pub fn wrap_plain(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
             };
             if used + w > width && used > 0 {
                 out.push(Line::styled(std::mem::take(&mut line), style));
+                metas.push(LineMeta { join: Join::Hard, ..LineMeta::default() });
                 used = 0;
             }
             for _ in 0..if w == 4 && ch == ' ' { 4 } else { 1 } {
@@ -266,7 +296,7 @@ pub fn wrap_plain(text: &str, width: u16, style: Style) -> Vec<Line<'static>> {
         }
         out.push(Line::styled(line, style));
     }
-    out
+    (out, metas)
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ pub(super) fn reveal(
     // The line: in the block holding `byte`, the first whose text has the query.
     let needle = query.to_lowercase();
     let mut local = 1;
-    for (start, end, lines) in &cache.blocks {
+    for (start, end, lines, _) in &cache.blocks {
         if byte >= *end && *end > *start {
             local += lines.len();
             continue;

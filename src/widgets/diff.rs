@@ -50,6 +50,12 @@ fn digits(n: usize) -> u16 {
     n.max(1).to_string().len() as u16
 }
 
+/// Columns before a row's text: both line numbers and the marker, each with its space.
+pub fn diff_text_offset(model: &DiffModel) -> u16 {
+    let max_no = |f: fn(&DiffRow) -> Option<usize>| model.lines.iter().rev().find_map(f);
+    digits(max_no(|l| l.old_no).unwrap_or(0)) + digits(max_no(|l| l.new_no).unwrap_or(0)) + 4
+}
+
 /// Renders `model` from row `scroll_y`, syntax-highlighting text as `lang`.
 pub fn render_diff(
     area: Rect,

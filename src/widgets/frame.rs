@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Widget};
 use super::approvals::render_approval;
 use super::chat::render_chat;
 use super::code::render_code;
-use super::diff::render_diff_cached;
+use super::diff::{diff_text_offset, render_diff_cached};
 use super::git_view::render_git_files;
 use super::graph_panel::render_graph_panel;
 use super::help::render_help;
@@ -23,6 +23,7 @@ use super::output::render_output;
 use super::status_bar::render_status;
 
 use crate::app::modals::Modal;
+use crate::app::selection::{LineKey, PaneRows};
 use crate::app::state::{AppState, Focus, HitAreas, Pane};
 
 /// Width from which the four panes sit side by side.
@@ -55,7 +56,12 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
         buf.set_line(bar.x, bar.y, &tab_bar_line(state), bar.width);
     }
     for (pane, rect) in rects {
-        draw_pane(pane, rect, buf, state);
+        if let Some(rows) = draw_pane(pane, rect, buf, state) {
+            if let Some(selection) = state.selection.as_ref().filter(|s| s.pane == pane) {
+                super::selection::render_selection(buf, &rows, selection);
+            }
+            hit.rows.push((pane, rows));
+        }
         hit.panes.push((pane, rect));
     }
     if state.graph.open {
@@ -88,6 +94,7 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
         None => {}
     }
     state.hit = hit;
+    crate::app::selection::after_draw(state);
 }
 
 /// Where each visible pane goes, and the tab bar's row in narrow layouts.
@@ -142,10 +149,11 @@ fn tab_bar_line(state: &AppState) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The pane's frame (borders when there is room) and its content.
-fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
+/// The pane's frame (borders when there is room) and its content; what each row of its text
+/// shows, when it shows selectable text.
+fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) -> Option<PaneRows> {
     if rect.width == 0 || rect.height == 0 {
-        return;
+        return None;
     }
     let focused = state.focus == Focus::Pane(pane);
     let theme = &state.theme;
@@ -168,22 +176,31 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
     } else {
         rect
     };
-    match pane {
+    let rows = match pane {
         Pane::Chat => {
             let top = super::todo::todo_height(&state.chat.todo, inner.height);
             let list = Rect { height: top, ..inner };
             super::todo::render_todo(list, buf, &state.chat.todo, &state.theme);
             let rest = Rect { y: inner.y + top, height: inner.height - top, ..inner };
-            render_chat(rest, buf, &mut state.chat, &state.theme)
+            let lines = render_chat(rest, buf, &mut state.chat, &state.theme);
+            Some(PaneRows { text: rest, col_offset: 0, lines })
         }
-        Pane::Code if state.git.open => render_git_files(inner, buf, &state.git, &state.theme),
+        Pane::Code if state.git.open => {
+            render_git_files(inner, buf, &state.git, &state.theme);
+            None
+        }
         Pane::Code => match state.code.doc.as_mut() {
             Some(doc) => {
                 state.code.scroll_y = state.code.scroll_y.min(doc.line_count().saturating_sub(1));
                 render_code(inner, buf, doc, state.code.scroll_y, state.code.scroll_x, &state.theme);
+                let gutter = doc.gutter_width().min(inner.width);
+                let text = Rect { x: inner.x + gutter, width: inner.width - gutter, ..inner };
+                let lines = top_rows(inner.height, state.code.scroll_y, doc.line_count());
+                Some(PaneRows { text, col_offset: state.code.scroll_x, lines })
             }
             None => {
-                placeholder(inner, buf, "Code blocks from the conversation appear here.", state.theme.dim)
+                placeholder(inner, buf, "Code blocks from the conversation appear here.", state.theme.dim);
+                None
             }
         },
         Pane::Diff => match state.diff.model.as_ref() {
@@ -211,22 +228,39 @@ fn draw_pane(pane: Pane, rect: Rect, buf: &mut Buffer, state: &mut AppState) {
                         buf.set_style(line, style);
                     }
                 }
+                let gutter = diff_text_offset(model).min(inner.width);
+                let text = Rect { x: inner.x + gutter, width: inner.width - gutter, ..inner };
+                let lines = top_rows(inner.height, state.diff.scroll_y, model.lines.len());
+                Some(PaneRows { text, col_offset: 0, lines })
             }
-            None => placeholder(
-                inner,
-                buf,
-                "When the model revises a code block, the change shows here.",
-                state.theme.dim,
-            ),
+            None => {
+                placeholder(
+                    inner,
+                    buf,
+                    "When the model revises a code block, the change shows here.",
+                    state.theme.dim,
+                );
+                None
+            }
         },
-        Pane::Output => render_output(inner, buf, &mut state.output, &state.theme),
-    }
+        Pane::Output => render_output(inner, buf, &mut state.output, &state.theme).map(|lines| PaneRows {
+            text: inner,
+            col_offset: 0,
+            lines,
+        }),
+    };
     if let Some(search) = state.search.as_ref().filter(|s| s.pane == pane) {
         super::search::highlight(inner, buf, search, &state.theme);
         if inner != rect {
             super::search::draw_status(rect, buf, search, &state.theme);
         }
     }
+    rows
+}
+
+/// Rows of a pane showing lines `first..` of `count` from its top.
+fn top_rows(height: u16, first: usize, count: usize) -> Vec<Option<LineKey>> {
+    (0..usize::from(height)).map(|row| Some(first + row).filter(|i| *i < count).map(|i| (0, i))).collect()
 }
 
 fn pane_caption(pane: Pane, state: &AppState) -> String {

@@ -19,6 +19,7 @@ pub mod output;
 pub mod plan;
 pub mod problems;
 pub mod search;
+pub mod selection;
 pub mod stats;
 pub mod status_bar;
 pub mod template_form;

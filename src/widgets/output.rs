@@ -10,23 +10,34 @@ use ratatui::text::{Line, Span};
 
 use crate::app::output::{LineSource, OutputState};
 use crate::app::problems::OutputView;
+use crate::app::selection::LineKey;
 use crate::engine::protocol::LogLevel;
 
 use crate::text::ansi::styled_line;
 use crate::text::theme::Theme;
 
-pub fn render_output(area: Rect, buf: &mut Buffer, state: &mut OutputState, theme: &Theme) {
+/// Draws the log (returning what each row shows, `(0, line index)`, for selecting) or the
+/// Problems list (returning `None`: not selectable).
+pub fn render_output(
+    area: Rect,
+    buf: &mut Buffer,
+    state: &mut OutputState,
+    theme: &Theme,
+) -> Option<Vec<Option<LineKey>>> {
     if area.width == 0 || area.height == 0 {
-        return;
+        return None;
     }
     if state.view == OutputView::Problems {
-        return super::problems::render_problems(area, buf, &mut state.problems, theme);
+        super::problems::render_problems(area, buf, &mut state.problems, theme);
+        return None;
     }
     let height = area.height as usize;
     let max_scroll = state.lines.len().saturating_sub(height);
     state.scroll_from_bottom = state.scroll_from_bottom.min(max_scroll);
     let end = state.lines.len() - state.scroll_from_bottom;
     let start = end.saturating_sub(height);
+    let mut rows: Vec<Option<LineKey>> = (start..end).map(|i| Some((0, i))).collect();
+    rows.resize(height, None);
     for (row, log) in state.lines[start..end].iter().enumerate() {
         let line = match log.source {
             LineSource::Log => {
@@ -45,6 +56,7 @@ pub fn render_output(area: Rect, buf: &mut Buffer, state: &mut OutputState, them
         };
         buf.set_line(area.x, area.y + row as u16, &line, area.width);
     }
+    Some(rows)
 }
 
 #[cfg(test)]

@@ -47,8 +47,9 @@ async fn ctrl_f_brings_a_word_from_far_up_a_resumed_session_into_view() {
     assert!(!tui.screen_text().contains("QUOKKA-7"), "the word starts far above the screen");
     tui.send_key(Key::Ctrl('f'));
     tui.send("quokka");
-    let screen = tui.wait_for("QUOKKA-7 all along", WAIT).expect("the match is scrolled into view");
-    assert!(screen.contains("/quokka  1 of 1"), "{screen}");
+    // Each key moves the view; wait for the whole query's frame.
+    let screen = tui.wait_for("/quokka  1 of 1", WAIT).expect("the search found it");
+    assert!(screen.contains("QUOKKA-7 all along"), "the match is scrolled into view: {screen}");
     tui.send_key(Key::Enter);
     tui.send_bytes(b"\x1b");
     tui.wait_for_fn("the search cleared", WAIT, |s| !crate::support::pty::screen_text(s).contains("/quokka"))

@@ -54,7 +54,9 @@ async fn the_tui_asks_before_applying_a_cloned_repository_config() {
     std::fs::write(repo.join(".kv1nt/config.toml"), file).unwrap();
 
     let mut tui = launch(dir.path());
-    let screen = tui.wait_for("Trust this repository's settings?", WAIT).expect("the question");
+    tui.wait_for("Trust this repository's settings?", WAIT).expect("the question");
+    // The dialog may arrive over several reads: wait for its last setting line too.
+    let screen = tui.wait_for("agent.approval", WAIT).expect("the whole question");
     assert!(screen.contains(&format!("anthropic.base_url = \"{}\"", trap.url)), "{screen}");
     assert!(screen.contains("agent.approval = \"auto\""), "{screen}");
     tui.send_key(Key::Enter);

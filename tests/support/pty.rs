@@ -75,6 +75,8 @@ pub struct Replies {
     pub bells: usize,
     /// Window titles the program set (OSC 0/2).
     pub titles: Vec<String>,
+    /// What the program put on the clipboard (OSC 52): the selector and the base64 data.
+    pub clipboard: Vec<(String, String)>,
 }
 
 impl vt100::Callbacks for Replies {
@@ -85,6 +87,11 @@ impl vt100::Callbacks for Replies {
 
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
         self.titles.push(String::from_utf8_lossy(title).into_owned());
+    }
+
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8], data: &[u8]) {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        self.clipboard.push((text(ty), text(data)));
     }
 
     fn audible_bell(&mut self, _: &mut vt100::Screen) {
@@ -224,6 +231,11 @@ impl PtySession {
     /// The OSC sequences the program wrote that vt100 left unhandled (see [`Replies`]).
     pub fn oscs(&self) -> Vec<String> {
         self.parser.lock().unwrap_or_else(|e| e.into_inner()).callbacks().oscs.clone()
+    }
+
+    /// What the program put on the clipboard with OSC 52: `(selector, base64 data)`.
+    pub fn clipboard(&self) -> Vec<(String, String)> {
+        self.parser.lock().unwrap_or_else(|e| e.into_inner()).callbacks().clipboard.clone()
     }
 
     /// The window titles the program set.

@@ -75,6 +75,7 @@ pub const COMMANDS: &[SlashCommand] = &[
         "what the next request carries: prompt, graph, examples, history (tokens)",
         session::context,
     ),
+    row("copy", "", "copy the last answer (its markdown) to the clipboard", ui::copy),
     row(
         "deps",
         "[add NAME]",

@@ -1,5 +1,5 @@
 //! Handlers of the commands that change the UI itself (`/help`, `/quit`, `/git`, `/graph`,
-//! `/diff`) and `/run`, which sends the block shown in Code to the sandbox.
+//! `/diff`, `/copy`) and `/run`, which sends the block shown in Code to the sandbox.
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -78,6 +78,27 @@ pub(super) fn run(
         }
     };
     notice(state, LogLevel::Warn, message);
+    Ok(())
+}
+
+/// `/copy`: the last answer, as the model wrote it (markdown), onto the clipboard.
+pub(super) fn copy(
+    state: &mut AppState,
+    args: Args<'_>,
+    _: &UnboundedSender<Op>,
+) -> Result<(), CommandError> {
+    args.none()?;
+    let answer = state
+        .chat
+        .entries
+        .iter()
+        .rev()
+        .find(|e| e.kind == crate::app::chat::EntryKind::Assistant && !e.text.trim().is_empty())
+        .map(|e| e.text.clone());
+    match answer {
+        Some(text) => crate::app::selection::copy(state, text),
+        None => notice(state, LogLevel::Warn, "no answer to copy yet"),
+    }
     Ok(())
 }
 

@@ -140,7 +140,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             setup,
             cli.resume,
             cli.exit_after_first_frame,
-            kv1nt::widgets::draw,
+            cli.inline,
+            kv1nt::widgets::RENDER,
         )),
     }
 }

@@ -59,6 +59,9 @@ pub struct ChatState {
     pub trimmed: usize,
     /// Index into `entries` of the first user/assistant entry sent in the last request.
     pub first_sent_entry: Option<usize>,
+    /// Entries before this one were printed to the terminal's scrollback (`--inline`) and are
+    /// not drawn in the pane.
+    pub shown_from: usize,
     /// How the view was last drawn, to keep it still when scrolled up (`widgets::chat_scroll`).
     pub view: ChatView,
     /// A search match to bring into view: entry, byte offset in its text, and the query

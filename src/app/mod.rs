@@ -5,6 +5,7 @@
 //! something changed. Slow work (syntax sets, HTTP, SQLite) never runs on this loop.
 
 pub mod approvals;
+pub mod backend;
 pub mod blocks;
 pub mod chat;
 pub mod clipboard;
@@ -17,6 +18,7 @@ pub mod editor;
 pub mod first_run;
 pub mod git_view;
 pub mod graph_panel;
+pub mod inline;
 pub mod input;
 pub mod keymap;
 pub mod learn;
@@ -76,20 +78,39 @@ pub fn initial_state(setup: &Setup) -> Result<AppState> {
 /// widget (imports go widgets → app only).
 pub type Draw = fn(&mut ratatui::Frame, &mut AppState, Instant);
 
+/// The lines a chat entry prints as in the transcript of `--inline` (`widgets::chat::entry_lines`).
+pub type EntryLines = fn(&mut chat::ChatEntry, u16, &Theme) -> Vec<ratatui::text::Line<'static>>;
+
+/// How the app draws: given by `widgets::RENDER`.
+#[derive(Clone, Copy)]
+pub struct Render {
+    pub draw: Draw,
+    pub entry_lines: EntryLines,
+}
+
 /// Run the full-screen app until the user quits; returns the exit code.
 pub async fn run(
     setup: Setup,
     resume: Option<String>,
     exit_after_first_frame: bool,
-    draw: Draw,
+    inline: bool,
+    render: Render,
 ) -> Result<i32> {
+    let draw = render.draw;
     let mut state = initial_state(&setup)?;
+    state.inline = inline;
     let mouse = setup.config.ui.mouse;
     let (mut engine, store_error) = cli::start_engine(setup, resume.as_deref(), !exit_after_first_frame)?;
     if let Some(e) = store_error {
         update::notice(&mut state, LogLevel::Error, format!("{e}. This session will not be saved."));
     }
-    let mut guard = terminal::TerminalGuard::enter(mouse).context("cannot set up the terminal")?;
+    let mut guard = if inline {
+        let rows = crossterm::terminal::size().map_or(24, |(_, rows)| rows);
+        terminal::TerminalGuard::enter_inline(inline::viewport_rows(rows))
+    } else {
+        terminal::TerminalGuard::enter(mouse)
+    }
+    .context("cannot set up the terminal")?;
     guard.terminal.draw(|f| draw(f, &mut state, Instant::now()))?;
     if exit_after_first_frame {
         return Ok(0);
@@ -185,6 +206,9 @@ pub async fn run(
             doc.advance_highlight(HIGHLIGHT_SLICE);
             state.dirty = true;
         }
+        if guard.is_inline() {
+            inline::print_finished(&mut state, &mut guard.terminal, render.entry_lines, false)?;
+        }
         let interval = frame_interval(&state, input_since_draw);
         if state.dirty && last_draw.elapsed() >= interval {
             guard.terminal.draw(|f| draw(f, &mut state, Instant::now()))?;
@@ -198,6 +222,14 @@ pub async fn run(
     }
     let _ = engine.ops.send(Op::Shutdown);
     let _ = tokio::time::timeout(Duration::from_secs(3), engine.task).await;
+    if guard.is_inline() {
+        // The whole transcript stays in the terminal; the viewport is cleared for the shell.
+        let _ = inline::print_finished(&mut state, &mut guard.terminal, render.entry_lines, true);
+        // The viewport is cleared and the shell's prompt comes right under the transcript.
+        let top = guard.terminal.get_frame().area().as_position();
+        let _ = guard.terminal.clear();
+        let _ = guard.terminal.set_cursor_position(top);
+    }
     drop(guard);
     Ok(0)
 }

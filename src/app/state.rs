@@ -111,6 +111,9 @@ pub struct AppState {
     pub composer: ComposerState,
     pub focus: Focus,
     pub zoom: Option<Pane>,
+    /// `--inline`: only Chat's unprinted tail is drawn, finished messages go to the scrollback
+    /// (`app::inline`).
+    pub inline: bool,
     /// A pane's search (`/`, Ctrl+F; `app::search`).
     pub search: Option<super::search::Search>,
     /// Narrow layouts show one pane at a time: this one.
@@ -191,6 +194,7 @@ impl AppState {
             focus: Focus::Composer,
             zoom: None,
             search: None,
+            inline: false,
             tab: Pane::Chat,
             modals: Vec::new(),
             keymap,

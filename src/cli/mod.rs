@@ -47,6 +47,11 @@ pub struct Cli {
     /// Colour theme: dark, light, or a file in <config dir>/kv1nt/themes/.
     #[arg(long)]
     pub theme: Option<String>,
+    /// Draw in the normal screen below your shell's output instead of full screen: finished
+    /// messages go to the terminal's own scrollback, the reply being written, the prompt and
+    /// the status stay in a region at the bottom.
+    #[arg(long)]
+    pub inline: bool,
     /// Draw one frame and exit (start-up benchmarks).
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,

@@ -53,7 +53,7 @@ pub fn render_chat(
     let needed = area.height as usize + state.scroll_from_bottom;
     let mut items: Vec<(Item, usize)> = Vec::new();
     let mut height = 0;
-    for index in (0..state.entries.len()).rev() {
+    for index in (state.shown_from.min(state.entries.len())..state.entries.len()).rev() {
         let entry_height = refresh(&mut state.entries[index], width, theme) + 1;
         items.push((Item::Entry(index), entry_height));
         height += entry_height;
@@ -97,6 +97,15 @@ pub fn render_chat(
     }
     super::chat_scroll::mark_tail(state, width, theme);
     rows
+}
+
+/// An entry's lines as the `--inline` transcript prints them: header, text, footer and the blank
+/// line after it, wrapped to `width`.
+pub fn entry_lines(entry: &mut ChatEntry, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let height = refresh(entry, width, theme);
+    let mut lines: Vec<Line<'static>> = (0..height).filter_map(|i| entry.cache.line(i).cloned()).collect();
+    lines.push(Line::default());
+    lines
 }
 
 fn trimmed_marker_index(state: &ChatState) -> Option<usize> {

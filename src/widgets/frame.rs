@@ -99,6 +99,9 @@ pub fn draw_into(area: Rect, buf: &mut Buffer, state: &mut AppState, now: Instan
 
 /// Where each visible pane goes, and the tab bar's row in narrow layouts.
 pub fn pane_rects(area: Rect, state: &AppState) -> (Option<Rect>, Vec<(Pane, Rect)>) {
+    if state.inline {
+        return (None, vec![(Pane::Chat, area)]); // `--inline`: the reply being written
+    }
     if let Some(pane) = state.zoom {
         return (None, vec![(pane, area)]);
     }

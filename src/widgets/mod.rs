@@ -26,3 +26,6 @@ pub mod template_form;
 pub mod todo;
 
 pub use frame::{draw, draw_into, pane_rects};
+
+/// What `app::run` draws with.
+pub const RENDER: crate::app::Render = crate::app::Render { draw, entry_lines: chat::entry_lines };

@@ -52,6 +52,7 @@ mod pty_copy;
 mod pty_e2e;
 mod pty_editor;
 mod pty_git;
+mod pty_inline;
 mod pty_search;
 mod pty_trust;
 mod pty_undo;

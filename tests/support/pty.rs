@@ -177,8 +177,12 @@ impl PtySession {
         let reader = pair.master.try_clone_reader().expect("pty reader");
         let writer: Arc<Mutex<Box<dyn Write + Send>>> =
             Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
-        let parser =
-            Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(rows, cols, 0, Replies::default())));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(
+            rows,
+            cols,
+            SCROLLBACK,
+            Replies::default(),
+        )));
         let closed = Arc::new(AtomicBool::new(false));
         {
             let (parser, writer, closed) = (parser.clone(), writer.clone(), closed.clone());
@@ -220,6 +224,32 @@ impl PtySession {
     /// Paste `text` as a terminal does with bracketed paste on.
     pub fn paste(&mut self, text: &str) {
         self.send(&format!("\x1b[200~{text}\x1b[201~"));
+    }
+
+    /// Everything the terminal holds: the scrollback (up to [`SCROLLBACK`] lines) then the screen,
+    /// one line per row (trailing blanks trimmed), joined by `\n`.
+    pub fn scrollback_text(&self) -> String {
+        let mut parser = self.parser.lock().unwrap_or_else(|e| e.into_inner());
+        let rows = usize::from(parser.screen().size().0);
+        parser.screen_mut().set_scrollback(usize::MAX);
+        let mut pages = Vec::new();
+        loop {
+            let offset = parser.screen().scrollback();
+            pages.push(
+                screen_text(parser.screen())
+                    .lines()
+                    .take(offset.min(rows))
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
+            );
+            if offset == 0 {
+                break;
+            }
+            parser.screen_mut().set_scrollback(offset.saturating_sub(rows));
+        }
+        let mut text: Vec<String> = pages.into_iter().flatten().collect();
+        text.extend(screen_text(parser.screen()).lines().map(String::from));
+        text.join("\n")
     }
 
     /// The visible screen: one line per row (trailing blanks trimmed), joined by `\n`.
@@ -423,6 +453,9 @@ fn row_text(screen: &vt100::Screen, row: u16) -> (String, Vec<(usize, u16)>) {
 }
 
 /// Rows (trailing blanks trimmed) joined by `\n`.
+/// Lines a session's terminal keeps above its screen (for `--inline`).
+pub const SCROLLBACK: usize = 2_000;
+
 pub fn screen_text(screen: &vt100::Screen) -> String {
     let (rows, _) = screen.size();
     (0..rows).map(|r| row_text(screen, r).0.trim_end().to_string()).collect::<Vec<_>>().join("\n")

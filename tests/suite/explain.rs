@@ -13,7 +13,7 @@ use kv1nt::engine::llm::ProviderKind;
 use kv1nt::engine::protocol::{Event, Intent, Op};
 use kv1nt::engine::store::Store;
 
-fn engine(dir: &Path, base: &str) -> EngineHandle {
+pub(super) fn engine(dir: &Path, base: &str) -> EngineHandle {
     let mut c = Config::default();
     c.llm.primary = ProviderKind::OpenAi;
     c.llm.fallback = Fallback::None;
@@ -31,7 +31,7 @@ fn engine(dir: &Path, base: &str) -> EngineHandle {
     })
 }
 
-async fn until(engine: &mut EngineHandle, done: impl Fn(&Event) -> bool) -> Vec<Event> {
+pub(super) async fn until(engine: &mut EngineHandle, done: impl Fn(&Event) -> bool) -> Vec<Event> {
     let mut seen = Vec::new();
     loop {
         let event =

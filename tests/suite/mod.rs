@@ -11,6 +11,7 @@ mod config_check;
 mod cost;
 mod custom_commands;
 mod deps;
+mod docs_intent;
 mod engine;
 mod explain;
 mod few_shot;

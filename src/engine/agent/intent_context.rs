@@ -10,6 +10,7 @@
 //!   the gate ("Apply the suggested changes").
 //!
 //! - `/explain SYMBOL [--detail …]`: the code index's facts about the symbol (`explain.rs`).
+//! - `/docs SYMBOL`, `/docs readme`: the facts documentation is written from (`docs.rs`).
 //!
 //! Invariant: with nothing to fix or review, no turn starts — the user is told why.
 
@@ -32,6 +33,7 @@ impl Engine {
             Some(Intent::Fix) => self.fix_prompt(text),
             Some(Intent::Review) => self.review_prompt(text).await,
             Some(Intent::Explain) => self.explain_prompt(text).await,
+            Some(Intent::Docs) => self.docs_prompt(text).await,
             _ => Ok(text),
         }
     }

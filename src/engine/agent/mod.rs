@@ -23,6 +23,7 @@ mod commit_hooks;
 mod compaction;
 mod context_report;
 mod custom_commands;
+mod docs;
 mod examples;
 mod explain;
 mod fix_loop;

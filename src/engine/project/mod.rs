@@ -11,6 +11,7 @@
 pub mod config_check;
 pub mod deps;
 pub mod doc_coverage;
+pub mod docs;
 pub mod env_files;
 pub mod env_reads;
 pub mod explain;

@@ -25,6 +25,7 @@ pub mod http;
 pub mod local_model;
 pub mod prereq;
 pub mod pty;
+pub mod pty_replies;
 pub mod sandbox;
 pub mod scripted;
 pub mod wire_anthropic;

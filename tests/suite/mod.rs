@@ -37,6 +37,7 @@ mod ledger_fail_closed;
 #[cfg(feature = "local-model")]
 mod local_provider;
 mod log_file;
+mod long_session;
 mod mcp;
 mod mcp_cli;
 mod mcp_http;

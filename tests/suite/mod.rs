@@ -54,6 +54,7 @@ mod pty_git;
 mod pty_trust;
 mod pty_undo;
 mod real_model;
+mod real_model_session;
 mod restore_crash;
 mod run_changes;
 mod run_tool;

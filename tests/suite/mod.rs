@@ -9,6 +9,7 @@ mod cli;
 mod compaction;
 mod config_check;
 mod cost;
+mod count_tokens;
 mod custom_commands;
 mod deps;
 mod engine;

@@ -82,7 +82,11 @@ async fn turn(engine: &mut EngineHandle, text: &str, seen: &mut Seen) -> Result<
                 seen.trimmed += trimmed;
                 seen.windows.push(*window);
             }
-            Event::Usage { turn, .. } => seen.max_input_tokens = seen.max_input_tokens.max(turn.input_tokens),
+            Event::Usage { turn, .. } => {
+                // The server's own count of the turn's prompts, its cached prefix included.
+                let prompt = turn.input_tokens + turn.cache_read_tokens + turn.cache_write_tokens;
+                seen.max_input_tokens = seen.max_input_tokens.max(prompt);
+            }
             Event::Notice { text, .. } | Event::Log { text, .. } => {
                 if text.starts_with("Compaction failed") {
                     seen.compaction_failed += 1;
@@ -164,7 +168,7 @@ fn a_30_turn_session_on_an_8k_window_never_passes_the_servers_context() {
     let took = started.elapsed();
     eprintln!(
         "{TURNS} turns ({sent_tokens} prompt tokens) in {took:?}: {} compactions, {} failed, {} messages trimmed, \
-         most input tokens in a turn {}",
+         most prompt tokens in a turn (the server's count) {}",
         seen.compacted, seen.compaction_failed, seen.trimmed, seen.max_input_tokens
     );
     runtime.block_on(async {

@@ -1,7 +1,7 @@
-//! Long sessions over a scripted model: the history is compacted into a summary the user edits,
-//! the edited summary (and `AGENTS.md`, and the goal) is in every later request, no request
-//! outgrows the window, a resumed session carries the summary, and a failed compaction request
-//! leaves the turn working on the trimmed history with a visible note.
+//! Compaction over a scripted model: `/compact FOCUS` and declining, a failed compaction request
+//! leaving the turn working on the trimmed history with a visible note, recall of the exact
+//! original after a summary, pins, and `/context`. The session helpers here are shared by the
+//! other long-session tests (`long_session.rs`: the 200-turn session and its resume).
 
 use std::time::Duration;
 
@@ -110,76 +110,6 @@ pub(super) fn is_summary_request(request: &RecordedRequest) -> bool {
 
 pub(super) fn filler(words: usize) -> String {
     "lorem ipsum dolor sit amet ".repeat(words / 5)
-}
-
-#[tokio::test]
-async fn a_200_turn_session_on_a_4k_window_compacts_keeps_its_goal_and_resumes_with_the_summary() {
-    let server = ScriptedServer::start(Wire::OpenAi, vec![Turn::text(&["Noted."]); 300]).await;
-    let session = Session::new();
-    let mut engine = session.engine(&server.base_url(), WINDOW, MAX_TOKENS, None);
-    let goal = "GOAL-MARKER: port the tokenizer to Rust. Constraint: indent with tabs.";
-    let mut accepted: Vec<String> = Vec::new();
-    for i in 0..200 {
-        let text =
-            if i == 0 { format!("{goal} {}", filler(200)) } else { format!("turn {i}: {}", filler(200)) };
-        let events = turn(&mut engine, &text, |_| {
-            let edited = format!(
-                "## Goal\nGOAL-MARKER port the tokenizer to Rust (edit {})\n## Constraints and preferences\nindent with tabs",
-                accepted.len() + 1
-            );
-            accepted.push(edited.clone());
-            Some(edited)
-        })
-        .await;
-        let ended = events.iter().find_map(|e| if let Event::TurnEnded(o) = e { Some(o) } else { None });
-        assert!(matches!(ended, Some(TurnOutcome::Complete { .. })), "turn {i}: {ended:?}");
-    }
-    assert!(
-        accepted.len() >= 20,
-        "a 200-turn session on a 4k window compacted many times: {}",
-        accepted.len()
-    );
-
-    let requests = server.chat_requests();
-    let mut in_force: Option<&String> = None;
-    let mut summaries = 0;
-    for (n, request) in requests.iter().enumerate() {
-        let body = request.raw_body.len();
-        assert!(body / 4 <= WINDOW, "request {n} is {body} bytes: over a {WINDOW}-token window");
-        if is_summary_request(request) {
-            // The summariser reads the user's edit of the summary before it, not the model's text.
-            let prompt = request.body.to_string();
-            if summaries > 0 {
-                assert!(
-                    prompt.contains(&format!("(edit {summaries})")),
-                    "summary request {n} folds the edit in"
-                );
-            }
-            summaries += 1;
-            in_force = Some(&accepted[summaries - 1]);
-            continue;
-        }
-        let system = system_of(request);
-        assert!(system.contains("AGENTS-MARKER"), "request {n} carries AGENTS.md");
-        assert!(request.body.to_string().contains("GOAL-MARKER"), "request {n} carries the goal");
-        if let Some(edited) = in_force {
-            assert!(system.contains(edited.as_str()), "request {n} carries the accepted edit");
-        }
-    }
-    assert_eq!(summaries, accepted.len());
-
-    // The session comes back with its summary in force.
-    engine.ops.send(Op::Shutdown).unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(10), engine.task).await;
-    let stored = session.store().list_sessions(1).unwrap().pop().unwrap();
-    let mut resumed = session.engine(&server.base_url(), WINDOW, MAX_TOKENS, Some(stored));
-    turn(&mut resumed, "one more thing", |_| None).await;
-    let last = server.chat_requests().pop().unwrap();
-    assert!(!is_summary_request(&last));
-    assert!(
-        system_of(&last).contains(accepted.last().unwrap().as_str()),
-        "the resumed session sends the summary"
-    );
 }
 
 #[tokio::test]

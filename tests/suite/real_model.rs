@@ -41,7 +41,7 @@ fn shared_server() -> Option<Arc<LocalModelServer>> {
 /// One request on the server at a time: llama.cpp batches concurrent requests, and a batched
 /// greedy decode differs from a lone one, so a test tuned on a lone reply's words (the syntax-gate
 /// test's `write_file` call) failed under the full suite's load and passed alone.
-static ONE: Mutex<()> = Mutex::new(());
+pub(super) static ONE: Mutex<()> = Mutex::new(());
 
 struct Output {
     code: Option<i32>,

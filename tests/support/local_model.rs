@@ -73,8 +73,14 @@ pub fn skip_real_model() -> bool {
 }
 
 impl LocalModelServer {
-    /// Start serving `kind`. `Ok(None)` only when `KV1NT_SKIP_REAL_MODEL=1`.
+    /// Start serving `kind` with serve.py's default window (4,096 tokens). `Ok(None)` only when
+    /// `KV1NT_SKIP_REAL_MODEL=1`.
     pub fn start(kind: LocalModel) -> Result<Option<LocalModelServer>, String> {
+        Self::start_with_ctx(kind, None)
+    }
+
+    /// [`start`](Self::start) with a context window of `ctx` tokens (llama.cpp's `n_ctx`).
+    pub fn start_with_ctx(kind: LocalModel, ctx: Option<u32>) -> Result<Option<LocalModelServer>, String> {
         if skip_real_model() {
             return Ok(None);
         }
@@ -91,7 +97,7 @@ impl LocalModelServer {
         // Another process may grab the port between probing and binding: retry.
         let mut last_err = String::new();
         for _ in 0..3 {
-            match Self::try_start(kind, &python, &serve, &model_file) {
+            match Self::try_start(kind, &python, &serve, &model_file, ctx) {
                 Ok(server) => return Ok(Some(server)),
                 Err((err, retry)) => {
                     last_err = err;
@@ -110,6 +116,7 @@ impl LocalModelServer {
         python: &str,
         serve: &Path,
         model_file: &str,
+        ctx: Option<u32>,
     ) -> Result<LocalModelServer, (String, bool)> {
         let port = free_port().map_err(|e| (format!("no free port: {e}"), false))?;
         let log_dir = tempfile::tempdir().map_err(|e| (format!("temp dir: {e}"), false))?;
@@ -125,6 +132,9 @@ impl LocalModelServer {
             .stderr(log_err);
         if kind == LocalModel::Embed {
             cmd.arg("--embed");
+        }
+        if let Some(ctx) = ctx {
+            cmd.args(["--ctx", &ctx.to_string()]);
         }
         let child =
             cmd.spawn().map_err(|e| (format!("spawning {python} {}: {e}", serve.display()), false))?;

@@ -5,6 +5,10 @@
 //! `content_block_start` / `content_block_delta`… / `content_block_stop`,
 //! then `message_delta` (stop reason + output usage) and `message_stop`.
 //! Each event is `event: NAME\ndata: JSON\n\n`.
+//!
+//! `POST /v1/messages/count_tokens` answers `{"input_tokens": N}`, N being the request's JSON
+//! length over [`COUNT_BYTES_PER_TOKEN`] (what `Turn::usage_counted` with that figure reports
+//! for a chat request), and refuses the fields the real endpoint refuses.
 
 use serde_json::{Value, json};
 
@@ -23,7 +27,7 @@ pub(super) const CODEC: Codec = Codec {
     complete,
     error_body,
     error_event,
-    route: |method, path, _body, models| route(method, path, models),
+    route,
 };
 
 /// The `error.type` Anthropic uses for an HTTP status.
@@ -196,8 +200,21 @@ pub(super) fn complete(turn: &Turn, req: &Value, seq: u64) -> Vec<u8> {
 }
 
 /// Non-chat endpoints: `GET /v1/models`.
-pub(super) fn route(method: &str, path: &str, models: &[String]) -> Option<Reply> {
+/// The scripted tokenizer of `count_tokens`: bytes of the request's JSON per token.
+pub const COUNT_BYTES_PER_TOKEN: usize = 3;
+
+pub(super) fn route(method: &str, path: &str, body: &Value, models: &[String]) -> Option<Reply> {
     match (method, path) {
+        ("POST", "/v1/messages/count_tokens") => {
+            if let Some(field) =
+                ["max_tokens", "stream", "temperature"].iter().find(|f| body.get(**f).is_some())
+            {
+                let message = format!("{field}: Extra inputs are not permitted");
+                return Some(Reply::json(400, &error_body(400, &message)));
+            }
+            let bytes = serde_json::to_vec(body).map_or(0, |b| b.len());
+            Some(Reply::json(200, &json!({"input_tokens": bytes / COUNT_BYTES_PER_TOKEN})))
+        }
         ("GET", "/v1/models") => {
             let data: Vec<Value> = models
                 .iter()

@@ -1,8 +1,9 @@
 //! Compaction as the engine runs it: before a step whose request would fill `context.compact_at`
-//! of the window, or on `/compact [FOCUS]`, the model (a one-shot request, with the fallback
-//! rule of every one-shot request) summarises the oldest messages; the user accepts, edits or
-//! declines the summary (`Event::CompactionProposed` → `Op::Compaction`); an accepted one is
-//! stored and sent in every later request in place of those messages (`request.rs`).
+//! of the window (counted exactly first where the provider can, `window.rs`), or on
+//! `/compact [FOCUS]`, the model (a one-shot request, with the fallback rule of every one-shot
+//! request) summarises the oldest messages; the user accepts, edits or declines the summary
+//! (`Event::CompactionProposed` → `Op::Compaction`); an accepted one is stored and sent in every
+//! later request in place of those messages (`request.rs`).
 //!
 //! Invariants:
 //! - Nothing is compacted without an answer to the proposal: the TUI accepts on its own only
@@ -31,6 +32,7 @@ impl Engine {
     /// Before a step: compact when the next request would cross `context.compact_at`.
     pub(super) async fn compact_if_full(&mut self) -> Result<(), Interrupt> {
         let kind = self.config.llm.primary;
+        self.count_near_threshold(kind).await?;
         if self.turn.compaction_tried
             || self.compaction_declined.is_some_and(|at| self.history.len() < at + DECLINED_MESSAGES)
         {

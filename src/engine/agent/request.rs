@@ -126,6 +126,11 @@ impl Engine {
     /// The request for `kind`, with the history trimmed to its context window (in the model's
     /// tokens as calibrated, `window.rs`).
     pub(super) fn request_for(&self, kind: ProviderKind, model: &str) -> ChatRequest {
+        self.fitted_request(kind, model, true)
+    }
+
+    /// [`Self::request_for`]; with `report`, the fit is logged and announced (`Event::Context`).
+    pub(super) fn fitted_request(&self, kind: ProviderKind, model: &str, report: bool) -> ChatRequest {
         let RequestParts { system, tools, text_tools } = self.request_parts(kind);
         let window = self.config.context_window(kind);
         let max_tokens = self.config.max_tokens(kind);
@@ -134,17 +139,19 @@ impl Engine {
             .tokens(RequestParts { system: String::new(), tools: tools.clone(), text_tools }.tokens());
         let reserve = self.config.reply_reserve(kind) + tool_tokens;
         let fitted = fit_history_with(&system, self.live_history(), window, reserve, calibration);
-        if fitted.trimmed > 0 {
+        if report && fitted.trimmed > 0 {
             self.log(
                 LogLevel::Info,
                 format!("{} oldest messages left out to fit the context window", fitted.trimmed),
             );
         }
-        self.emit(Event::Context {
-            used_tokens: fitted.used_tokens + tool_tokens,
-            window,
-            trimmed: fitted.trimmed,
-        });
+        if report {
+            self.emit(Event::Context {
+                used_tokens: fitted.used_tokens + tool_tokens,
+                window,
+                trimmed: fitted.trimmed,
+            });
+        }
         let messages = fitted
             .messages
             .into_iter()

@@ -5,6 +5,11 @@
 //! `llm::window`), and a refused request's window learned, the history refitted to it and the
 //! step retried once (`turn.rs`).
 //!
+//! With `anthropic.count_tokens`, a step whose estimate nears the compaction threshold is first
+//! counted exactly by Anthropic's `count_tokens` endpoint (`llm::count_tokens`), and the count
+//! calibrates the estimate like a reply's usage does, so compaction and the status bar go by the
+//! provider's own figure.
+//!
 //! Invariants:
 //! - Every estimate the engine fits, compacts or reports with goes through [`Engine::calibration`]
 //!   of the provider it is for (`request.rs`, `compaction.rs`); `estimate_tokens` stays raw.
@@ -15,7 +20,7 @@ use std::collections::HashMap;
 use super::reply::Interrupt;
 use super::runtime::Engine;
 use crate::engine::llm::context::Calibration;
-use crate::engine::llm::{ProviderKind, ollama, window};
+use crate::engine::llm::{ProviderKind, count_tokens, ollama, window};
 use crate::engine::protocol::LogLevel;
 
 /// The calibrations of the models used in this process, by provider and model.
@@ -55,6 +60,43 @@ impl Engine {
             self.log(LogLevel::Warn, format!("could not save the token calibration: {e}"));
         }
         self.calibrations.borrow_mut().insert((kind, model), after);
+    }
+
+    /// Before a step on Anthropic with `anthropic.count_tokens`: when the request's calibrated
+    /// estimate is past four fifths of the compaction threshold (of the whole input space when
+    /// automatic compaction is off), its exact size from the count endpoint calibrates the
+    /// estimate. A failed count is logged and the estimate stands.
+    pub(super) async fn count_near_threshold(&mut self, kind: ProviderKind) -> Result<(), Interrupt> {
+        if kind != ProviderKind::Anthropic || !self.config.anthropic.count_tokens {
+            return Ok(());
+        }
+        let (used, space) = self.input_pressure(kind);
+        let percent = match self.config.context.compact_at.min(100) {
+            0 => 100,
+            p => p as usize,
+        };
+        if used * 100 * 5 < space * percent * 4 {
+            return Ok(());
+        }
+        let model = self.config.model_of(kind).to_string();
+        let request = self.fitted_request(kind, &model, false);
+        let sent = self.raw_estimate(kind, &request);
+        let (client, base) = (self.client.clone(), self.config.anthropic.base_url.clone());
+        let key = self.secrets.anthropic_api_key.clone();
+        let cache = self.config.anthropic.prompt_cache;
+        let counted = self
+            .unless_interrupted(async move {
+                count_tokens::count(&client, &base, key.as_deref(), &request, cache).await
+            })
+            .await?;
+        match counted {
+            Ok(tokens) => {
+                self.log(LogLevel::Info, format!("{kind} counts the next request at {tokens} tokens"));
+                self.calibrate(kind, sent, tokens);
+            }
+            Err(e) => self.log(LogLevel::Warn, format!("could not count the request's tokens: {e}")),
+        }
+        Ok(())
     }
 
     /// Before a step on `kind`: the server's own window, asked once per model (Ollama's

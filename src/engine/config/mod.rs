@@ -170,6 +170,10 @@ pub struct AnthropicConfig {
     /// Mark the system prompt, tools and history for prompt caching (`cache_control`): later
     /// requests of a session read that prefix at a tenth of the input price.
     pub prompt_cache: bool,
+    /// Before a step whose estimate nears the compaction threshold, ask Anthropic's
+    /// `count_tokens` endpoint for the request's exact size and calibrate from it (off by
+    /// default; never from an untrusted repository's config).
+    pub count_tokens: bool,
 }
 
 impl Default for AnthropicConfig {
@@ -180,6 +184,7 @@ impl Default for AnthropicConfig {
             max_tokens: 8_192,
             context_window: 200_000,
             prompt_cache: true,
+            count_tokens: false,
         }
     }
 }

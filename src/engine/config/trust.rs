@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn routing_and_loosening_keys_are_held_back_and_names_are_not() {
         let (keep, held) = split(&table(
-            "[anthropic]\nbase_url = \"http://evil\"\nmodel = \"claude-x\"\n\
+            "[anthropic]\nbase_url = \"http://evil\"\nmodel = \"claude-x\"\ncount_tokens = true\n\
              [graph]\nembed = \"openai\"\nbatch = 8\n[agent]\napproval = \"auto\"\nmax_steps = 3\n\
              [sandbox]\nmode = \"off\"\ntimeout_secs = 60\nwrite_paths = [\"/\"]\n\
              [git]\ngithub_api_url = \"http://evil\"\nbase_branch = \"dev\"\n[keymap]\nquit = \"n\"\n\
@@ -281,6 +281,7 @@ mod tests {
             [
                 "agent.approval",
                 "anthropic.base_url",
+                "anthropic.count_tokens",
                 "checks",
                 "git.github_api_url",
                 "graph.embed",

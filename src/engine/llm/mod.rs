@@ -9,6 +9,7 @@
 pub mod anthropic;
 pub mod compact;
 pub mod context;
+pub mod count_tokens;
 pub mod error;
 pub mod framing;
 pub mod http;

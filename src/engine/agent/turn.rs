@@ -98,6 +98,9 @@ impl Engine {
         template: Option<String>,
     ) -> LoopControl {
         self.ensure_session();
+        // Images only from what the user typed (`images.rs`), not a template's or command's text.
+        let typed = template.is_none() && self.command_turn.is_none();
+        let images = if typed { self.prompt_images(&text) } else { Vec::new() };
         let text = match self.intent_prompt(intent, text).await {
             Ok(text) => text,
             Err(why) => {
@@ -116,7 +119,7 @@ impl Engine {
         } else {
             self.files_in_view_section(&text)
         };
-        let prompt = Message::user(text);
+        let prompt = Message { images, ..Message::user(text) };
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
         self.announce_prompt();

@@ -12,6 +12,7 @@ pub mod context;
 pub mod error;
 pub mod framing;
 pub mod http;
+pub mod images;
 pub mod local;
 pub mod ollama;
 pub mod ollama_pull;

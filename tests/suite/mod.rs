@@ -30,6 +30,7 @@ mod graph_cli;
 mod graph_engine;
 mod harness;
 mod hooks;
+mod images;
 mod in_view;
 mod learn;
 mod ledger;

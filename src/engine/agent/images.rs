@@ -5,9 +5,9 @@
 //! built-in `local` provider, an Ollama model whose probed capabilities lack `vision`), with a
 //! notice.
 //!
-//! Invariants: only the text the user typed is searched (never a template, a custom command's
-//! expansion, an intent's added context or a hook's), so nothing a repository wrote can attach
-//! a file from outside it; a repository path passes the workspace guard, an absolute path is the
+//! Invariants: only the text the user typed is searched (`Op::Submit`'s, before an intent, a
+//! hook or the files in view add to it; never a template's, a custom command's or an MCP
+//! prompt's), so nothing a repository or server wrote can attach a file from outside it; a repository path passes the workspace guard, an absolute path is the
 //! user's own choice; a file that is refused (missing, over 5 MB, not an image) is named in a
 //! notice with the reason and the prompt goes without it.
 

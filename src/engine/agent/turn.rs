@@ -86,21 +86,22 @@ pub(super) enum StartError {
 const MCP_START_WAIT: Duration = Duration::from_secs(5);
 
 impl Engine {
+    /// The user's own prompt (`Op::Submit`): the one text whose image paths are attached.
     pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
-        self.run_turn_for(text, intent, None).await
+        let images = self.prompt_images(&text);
+        self.run_turn_for(text, intent, None, images).await
     }
 
-    /// A turn that fills the code template `template` (`/template`), or none.
+    /// A turn that fills the code template `template` (`/template`), or none, with the prompt's
+    /// `images` (none for a template's, a custom command's or an MCP prompt's text).
     pub(super) async fn run_turn_for(
         &mut self,
         text: String,
         intent: Option<Intent>,
         template: Option<String>,
+        images: Vec<crate::engine::protocol::ImageAttachment>,
     ) -> LoopControl {
         self.ensure_session();
-        // Images only from what the user typed (`images.rs`), not a template's or command's text.
-        let typed = template.is_none() && self.command_turn.is_none();
-        let images = if typed { self.prompt_images(&text) } else { Vec::new() };
         let text = match self.intent_prompt(intent, text).await {
             Ok(text) => text,
             Err(why) => {

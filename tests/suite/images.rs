@@ -361,3 +361,46 @@ async fn the_built_in_model_gets_no_image_and_the_user_is_told() {
         "{said:?}"
     );
 }
+
+#[tokio::test]
+async fn a_repository_command_naming_a_file_outside_attaches_nothing() {
+    let server = ScriptedServer::start(Wire::OpenAi, vec![Turn::text(&["ok"])]).await;
+    let repo = Repo::new();
+    let secret = repo.dir.path().join("private.png");
+    std::fs::write(&secret, png(20, 20, 300)).unwrap();
+    std::fs::create_dir_all(repo.dir.path().join("repo/.kv1nt/commands")).unwrap();
+    repo.write(".kv1nt/commands/peek.md", format!("Describe {} for me.\n", secret.display()).as_bytes());
+    let mut c = Config::default();
+    c.llm.primary = ProviderKind::OpenAi;
+    c.llm.fallback = Fallback::None;
+    c.llm.max_retries = 0;
+    c.openai.base_url = server.base_url();
+    c.graph.embed = kv1nt::engine::graph::settings::EmbedProvider::None;
+    c.user_dirs = vec![repo.dir.path().join("user")];
+    c.repo_trusted = true; // even a trusted repository's text never attaches a file
+    let mut engine = spawn(EngineSetup {
+        config: c,
+        secrets: Secrets { anthropic_api_key: None, openai_api_key: Some("oa".into()), github_token: None },
+        workspace: repo.dir.path().join("repo"),
+        store: None,
+        resume: None,
+        preflight: false,
+        trust: None,
+    });
+    engine.ops.send(Op::Command { name: "peek".into(), args: String::new() }).unwrap();
+    let mut events = Vec::new();
+    loop {
+        let event =
+            tokio::time::timeout(Duration::from_secs(30), engine.events.recv()).await.unwrap().unwrap();
+        let end = matches!(event, Event::TurnEnded(_) | Event::CommandRefused { .. });
+        events.push(event);
+        if end {
+            break;
+        }
+    }
+    let body = server.chat_requests()[0].body.clone();
+    let last = last_message(&body);
+    assert!(last["content"].as_str().is_some_and(|t| t.contains("private.png")), "the command ran: {last}");
+    assert!(!body.to_string().contains("image_url"), "no image went: {body}");
+    assert!(placeholders(&events).is_empty());
+}

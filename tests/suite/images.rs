@@ -2,32 +2,24 @@
 //! reaches Anthropic as an image block with the file's exact base64 and media type, OpenAI as a
 //! data URL and a vision model on Ollama as `images`; an Ollama model without `vision` gets the
 //! text only and the user a notice; a file that is not an image or is too big is refused with
-//! the reason while the prompt still goes; a resumed session still carries the attachment; the
-//! Chat pane shows a placeholder line for it.
+//! the reason while the prompt still goes; a resumed session still carries the attachment
+//! (the Chat pane's placeholder line: `ui_images.rs`).
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use kv1nt::app::keymap::Keymap;
-use kv1nt::app::state::AppState;
-use kv1nt::app::update;
 use kv1nt::engine::agent::runtime::{EngineHandle, EngineSetup, spawn};
 use kv1nt::engine::config::{Config, Fallback, Secrets};
 use kv1nt::engine::llm::ProviderKind;
-use kv1nt::engine::protocol::{Event, HistoryEntry, LogLevel, Message, MessageStatus, Op};
+use kv1nt::engine::protocol::{Event, LogLevel, Op};
 use kv1nt::engine::store::{SessionInfo, Store};
-use kv1nt::text::theme::Theme;
-use kv1nt::widgets;
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
 use serde_json::Value;
 
 use crate::support::{ScriptedServer, Turn, Wire};
 
 /// A PNG header of `w`×`h` padded to `len` bytes (what the engine reads; not decodable).
-fn png(w: u32, h: u32, len: usize) -> Vec<u8> {
+pub(super) fn png(w: u32, h: u32, len: usize) -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     b.extend(w.to_be_bytes());
     b.extend(h.to_be_bytes());
@@ -249,52 +241,6 @@ fn jpeg(w: u16, h: u16) -> Vec<u8> {
     b.extend([0x03, 0x01, 0x22, 0x00, 0xff, 0xd9]);
     b.resize(20, 0);
     b
-}
-
-fn screen(state: &mut AppState) -> String {
-    let area = Rect::new(0, 0, 100, 30);
-    let mut buf = Buffer::empty(area);
-    widgets::draw_into(area, &mut buf, state, Instant::now());
-    (0..area.height)
-        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[test]
-fn the_chat_shows_a_placeholder_line_per_image_live_and_resumed() {
-    let keymap = Keymap::load(&BTreeMap::new()).unwrap();
-    let mut s = AppState::new(keymap, Theme::builtin("dark").unwrap(), ProviderKind::Anthropic, "m".into());
-    let image =
-        kv1nt::engine::protocol::ImageAttachment::from_bytes("old.png", png(800, 600, 1_500)).unwrap();
-    let resumed = Message { images: vec![image], ..Message::user("earlier @old.png") };
-    update::apply(
-        &mut s,
-        Event::SessionReady {
-            session_id: Some("s1".into()),
-            resumed: true,
-            history: vec![HistoryEntry { message: resumed, status: MessageStatus::Complete, note: None }],
-            forked: None,
-        },
-    );
-    s.chat.entries.push(kv1nt::app::chat::ChatEntry::new(
-        kv1nt::app::chat::EntryKind::User,
-        "now @docs/screenshot.png".into(),
-        kv1nt::app::chat::EntryStatus::Complete,
-    ));
-    update::apply(
-        &mut s,
-        Event::PromptRecorded {
-            number: 2,
-            images: vec!["[image: docs/screenshot.png 1280×720, 312 kB]".into()],
-        },
-    );
-    let shown = screen(&mut s);
-    assert!(shown.contains("[image: old.png 800×600, 2 kB]"), "{shown}");
-    assert!(shown.contains("[image: docs/screenshot.png 1280×720, 312 kB]"), "{shown}");
-    let lines: Vec<&str> = shown.lines().collect();
-    let text = lines.iter().position(|l| l.contains("now @docs/screenshot.png")).unwrap();
-    assert!(lines[text + 1].contains("[image: docs/screenshot.png"), "below its prompt:\n{shown}");
 }
 
 #[tokio::test]

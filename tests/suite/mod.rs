@@ -82,6 +82,7 @@ mod ui_copy;
 mod ui_fork;
 mod ui_git;
 mod ui_graph;
+mod ui_images;
 mod ui_plan;
 mod ui_run;
 mod ui_scroll;

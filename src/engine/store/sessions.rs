@@ -76,17 +76,13 @@ struct BodyRef<'a> {
     images: &'a [ImageAttachment],
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct Body {
-    #[serde(default)]
     thinking: Vec<Thinking>,
-    #[serde(default)]
     text: String,
-    #[serde(default)]
     tool_calls: Vec<ToolCall>,
-    #[serde(default)]
     tool_results: Vec<ToolResult>,
-    #[serde(default)]
     images: Vec<ImageAttachment>,
 }
 

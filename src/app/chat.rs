@@ -41,12 +41,15 @@ pub struct ChatEntry {
     /// A prompt's number in the session (`#N` on its header; what `/fork N` names), once the
     /// engine stored it (`Event::PromptRecorded`, or a resumed history).
     pub prompt: Option<usize>,
+    /// A prompt's images, one placeholder line each (`[image: shot.png 1280×720, 312 kB]`),
+    /// drawn below its text.
+    pub images: Vec<String>,
     pub cache: RenderCache,
 }
 
 impl ChatEntry {
     pub fn new(kind: EntryKind, text: String, status: EntryStatus) -> Self {
-        Self { kind, text, status, prompt: None, cache: RenderCache::default() }
+        Self { kind, text, status, prompt: None, images: Vec::new(), cache: RenderCache::default() }
     }
 }
 
@@ -72,13 +75,14 @@ pub struct ChatState {
 }
 
 impl ChatState {
-    /// The engine stored the latest prompt as the session's `number`-th: the newest prompt
-    /// shown without a number gets it (one the engine refused never does).
-    pub fn number_prompt(&mut self, number: usize) {
+    /// The engine stored the latest prompt as the session's `number`-th, with these images: the
+    /// newest prompt shown without a number gets them (one the engine refused never does).
+    pub fn number_prompt(&mut self, number: usize, images: Vec<String>) {
         if let Some(entry) =
             self.entries.iter_mut().rev().find(|e| e.kind == EntryKind::User && e.prompt.is_none())
         {
             entry.prompt = Some(number);
+            entry.images = images;
         }
     }
 

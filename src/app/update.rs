@@ -58,6 +58,7 @@ pub fn apply(state: &mut AppState, event: Event) {
                 }
                 let mut shown = ChatEntry::new(kind, entry.message.text, status);
                 shown.prompt = prompt;
+                shown.images = entry.message.images.iter().map(|i| i.placeholder()).collect();
                 state.chat.entries.push(shown);
             }
             if let Some(forked) = forked {
@@ -100,7 +101,7 @@ pub fn apply(state: &mut AppState, event: Event) {
                 state.blocks_stale = true;
             }
         }
-        Event::PromptRecorded { number } => state.chat.number_prompt(number),
+        Event::PromptRecorded { number, images } => state.chat.number_prompt(number, images),
         Event::ToolCall(call) => {
             state.push_log(LogLevel::Info, format!("tool call {}({})", call.name, call.arguments));
         }

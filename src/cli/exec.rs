@@ -165,8 +165,12 @@ pub async fn run(args: ExecArgs, mut setup: Setup) -> Result<i32> {
                 if level == LogLevel::Error {
                     last_error = Some(text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "));
                 }
-                if args.json {
-                    out.json(json!({"type": "notice", "level": level_name(level), "text": text}));
+                let line = json!({"type": "notice", "level": level_name(level), "text": text});
+                if level == LogLevel::Warn {
+                    // A warning changes what the run does (an image not attached): on a terminal too.
+                    out.note(line, &text);
+                } else if args.json {
+                    out.json(line);
                 }
             }
             Event::RunStarted { id, title } => {

@@ -169,7 +169,13 @@ pub(super) fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize
         }
         _ => {}
     }
-    cache.footer = match &entry.status {
+    // A prompt's images: a placeholder line each (no terminal graphics protocol is used).
+    let images = entry.images.iter().flat_map(|label| {
+        let (lines, metas) = wrap_plain_meta(label, width, theme.accent);
+        lines.into_iter().zip(metas)
+    });
+    cache.footer = images.collect();
+    cache.footer.extend(match &entry.status {
         EntryStatus::Streaming => vec![(Line::styled("▍", theme.accent), LineMeta::decor(usize::MAX))],
         EntryStatus::Incomplete(reason) => {
             let style = theme.warning.add_modifier(Modifier::ITALIC);
@@ -177,7 +183,7 @@ pub(super) fn refresh(entry: &mut ChatEntry, width: u16, theme: &Theme) -> usize
             lines.into_iter().zip(metas).collect()
         }
         EntryStatus::Complete => Vec::new(),
-    };
+    });
     cache.height = 1 + cache.blocks.iter().map(|(_, _, l, _)| l.len()).sum::<usize>() + cache.footer.len();
     cache.height
 }

@@ -60,7 +60,7 @@ async fn turn(engine: &mut EngineHandle, text: &str) -> usize {
     let mut number = None;
     loop {
         match next(engine).await {
-            Event::PromptRecorded { number: n } => number = Some(n),
+            Event::PromptRecorded { number: n, .. } => number = Some(n),
             Event::TurnEnded(_) => return number.expect("the prompt was numbered"),
             _ => {}
         }

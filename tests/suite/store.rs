@@ -23,6 +23,7 @@ fn assistant_with_tool() -> Message {
             arguments: json!({"path": "src/main.rs", "lines": [1, 20]}),
         }],
         tool_results: vec![],
+        images: vec![],
     }
 }
 
@@ -37,6 +38,7 @@ fn tool_reply() -> Message {
             content: "fn main() {}\n\"quoted\" ünïcödé".into(),
             is_error: true,
         }],
+        images: vec![],
     }
 }
 

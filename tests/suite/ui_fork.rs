@@ -77,7 +77,7 @@ fn prompts_are_numbered_and_a_fork_replaces_the_conversation() {
     typed(&mut s, "THIRD-PROMPT", &ops);
     assert!(matches!(rx.try_recv(), Ok(Op::Submit { .. })));
     assert!(!header_of(&screen(&mut s), "THIRD-PROMPT").contains('#'));
-    update::apply(&mut s, Event::PromptRecorded { number: 3 });
+    update::apply(&mut s, Event::PromptRecorded { number: 3, images: vec![] });
     update::apply(&mut s, Event::TurnEnded(TurnOutcome::Complete { stop_reason: None }));
     assert!(header_of(&screen(&mut s), "THIRD-PROMPT").contains("You  #3"));
 

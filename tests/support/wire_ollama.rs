@@ -5,7 +5,8 @@
 //!
 //! `/api/show` follows the model's name, so a test picks what it answers: `…ctxN…` gives a
 //! context length of N tokens (else 32768), `…notools…` leaves `tools` out of `capabilities`,
-//! and a name starting `missing` is not found (404 `model '…' not found`, like Ollama).
+//! `…novision…` leaves out `vision`, and a name starting `missing` is not found (404
+//! `model '…' not found`, like Ollama).
 //!
 //! Each stream line is one JSON object plus `\n`. Tool calls arrive in a
 //! message's `tool_calls` with `arguments` as a JSON object (not a string);
@@ -216,6 +217,7 @@ pub(super) fn route(method: &str, path: &str, body: &Value, models: &[String]) -
             let capabilities: Vec<&str> = ["completion", "tools", "vision"]
                 .into_iter()
                 .filter(|c| *c != "tools" || !name.contains("notools"))
+                .filter(|c| *c != "vision" || !name.contains("novision"))
                 .collect();
             Reply::json(
                 200,

@@ -121,7 +121,7 @@ impl Engine {
             None => false,
         };
         self.command_turn = Some(CommandTurn { tools, flagged });
-        let flow = self.run_turn(text, None).await;
+        let flow = self.run_turn_for(text, None, None, Vec::new()).await;
         self.command_turn = None;
         if switched {
             self.config.set_model(primary, previous_model);

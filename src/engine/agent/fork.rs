@@ -10,7 +10,6 @@
 //! - A bad N, or no stored session, is a notice and changes nothing.
 
 use super::runtime::Engine;
-use crate::engine::llm::Message;
 use crate::engine::protocol::{Event, Forked, HistoryEntry, LogLevel};
 use crate::engine::store::StoredMessage;
 
@@ -89,9 +88,10 @@ impl Engine {
 
     /// After a prompt joined the history: its number, for the Chat pane's `#N`.
     pub(super) fn announce_prompt(&self) {
-        if self.history.last().is_some_and(Message::is_prompt) {
+        if let Some(last) = self.history.last().filter(|m| m.is_prompt()) {
+            let images = last.images.iter().map(|i| i.placeholder()).collect();
             let number = self.history.iter().filter(|m| m.is_prompt()).count();
-            self.emit(Event::PromptRecorded { number });
+            self.emit(Event::PromptRecorded { number, images });
         }
     }
 }

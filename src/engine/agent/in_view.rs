@@ -91,6 +91,10 @@ impl Engine {
         let mut files: Vec<(String, Vec<usize>)> = Vec::new();
         let words = search_words(prompt);
         for path in mentions(prompt) {
+            // An image goes with the prompt as an attachment (`images.rs`), not as text here.
+            if crate::engine::protocol::image::is_image_path(&path) {
+                continue;
+            }
             if files.len() < MAX_FILES && !files.iter().any(|(p, _)| *p == path) {
                 files.push((path, Vec::new()));
             }

@@ -87,7 +87,7 @@ impl Engine {
             mcp.prompt(&server, &prompt, arguments).await
         };
         match self.unless_interrupted(fetch).await {
-            Ok(Ok(text)) => self.run_turn(text, None).await,
+            Ok(Ok(text)) => self.run_turn_for(text, None, None, Vec::new()).await,
             Ok(Err(why)) => {
                 self.refuse_turn(why);
                 LoopControl::Continue

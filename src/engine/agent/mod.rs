@@ -32,6 +32,7 @@ mod gate;
 mod git;
 mod graph_context;
 mod graph_tools;
+mod images;
 mod in_view;
 mod intent_context;
 pub mod intents;

@@ -152,11 +152,12 @@ impl Engine {
                 trimmed: fitted.trimmed,
             });
         }
-        let messages = fitted
+        let mut messages: Vec<Message> = fitted
             .messages
             .into_iter()
             .filter(|m| !m.text.is_empty() || !m.tool_calls.is_empty() || !m.tool_results.is_empty())
             .collect();
+        self.images_for(kind, &mut messages);
         let forced = self.config.agent.tool_choice == ToolChoiceConfig::Required && self.turn.step == 0;
         // A server that refused native tools gets none; a provider without native tool calling
         // (the built-in model) still gets the list, to constrain a forced call with a grammar.

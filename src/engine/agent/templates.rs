@@ -55,7 +55,7 @@ impl Engine {
                     }
                 };
                 let text = prompt(template, &values, &rendered);
-                return self.run_turn_for(text, Some(Intent::Generate), Some(name)).await;
+                return self.run_turn_for(text, Some(Intent::Generate), Some(name), Vec::new()).await;
             }
         }
         LoopControl::Continue

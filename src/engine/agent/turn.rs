@@ -86,16 +86,20 @@ pub(super) enum StartError {
 const MCP_START_WAIT: Duration = Duration::from_secs(5);
 
 impl Engine {
+    /// The user's own prompt (`Op::Submit`): the one text whose image paths are attached.
     pub(super) async fn run_turn(&mut self, text: String, intent: Option<Intent>) -> LoopControl {
-        self.run_turn_for(text, intent, None).await
+        let images = self.prompt_images(&text);
+        self.run_turn_for(text, intent, None, images).await
     }
 
-    /// A turn that fills the code template `template` (`/template`), or none.
+    /// A turn that fills the code template `template` (`/template`), or none, with the prompt's
+    /// `images` (none for a template's, a custom command's or an MCP prompt's text).
     pub(super) async fn run_turn_for(
         &mut self,
         text: String,
         intent: Option<Intent>,
         template: Option<String>,
+        images: Vec<crate::engine::protocol::ImageAttachment>,
     ) -> LoopControl {
         self.ensure_session();
         let text = match self.intent_prompt(intent, text).await {
@@ -116,7 +120,7 @@ impl Engine {
         } else {
             self.files_in_view_section(&text)
         };
-        let prompt = Message::user(text);
+        let prompt = Message { images, ..Message::user(text) };
         self.persist_new(&prompt, MessageStatus::Complete);
         self.history.push(prompt);
         self.announce_prompt();

@@ -175,7 +175,12 @@ fn add_cache_breakpoints(body: &mut Value) {
 
 fn wire_message(msg: &Message) -> Value {
     match msg.role {
-        Role::User if msg.tool_results.is_empty() => json!({"role": "user", "content": msg.text}),
+        Role::User if msg.tool_results.is_empty() && msg.images.is_empty() => {
+            json!({"role": "user", "content": msg.text})
+        }
+        Role::User if msg.tool_results.is_empty() => {
+            json!({"role": "user", "content": super::images::anthropic_content(msg)})
+        }
         Role::User | Role::Tool => {
             let mut content: Vec<Value> = msg
                 .tool_results

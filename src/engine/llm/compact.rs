@@ -100,6 +100,10 @@ pub fn block(msg: &Message, cap: usize) -> String {
     if !msg.text.trim().is_empty() {
         out.push_str(&format!("{who}: {}", msg.text.trim()));
     }
+    for image in &msg.images {
+        // By name only: an image's bytes never go into a summary prompt.
+        out.push_str(&format!("\n[image: {}]", image.name));
+    }
     for call in &msg.tool_calls {
         let args = call.arguments.to_string();
         out.push_str(&format!("\n→ {} {}", call.name, cut(&args, cap)));
@@ -251,6 +255,21 @@ mod tests {
         let text = transcript(&[call, result], 100_000);
         assert!(text.contains("→ read_file {\"path\":\"a\"}"));
         assert!(text.contains("bytes more]") && text.len() < 2_000, "{}", text.len());
+    }
+
+    #[test]
+    fn an_image_is_named_in_the_transcript_and_its_bytes_are_not() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0\0\0\x01\0".to_vec();
+        png.extend(b"PIXELDATA");
+        let image = crate::engine::protocol::ImageAttachment::from_bytes("shot.png", png).unwrap();
+        let base64 = image.base64();
+        let prompt = Message { images: vec![image], ..Message::user("what is wrong here?") };
+        let text = transcript(std::slice::from_ref(&prompt), 100_000);
+        assert_eq!(text, "User: what is wrong here?\n[image: shot.png]");
+        assert!(!text.contains(&base64) && !text.contains("PIXELDATA"));
+        // The estimate counts the image at its fixed cost, not its size in base64.
+        let plain = crate::engine::llm::context::estimate_message(&Message::user("what is wrong here?"));
+        assert_eq!(crate::engine::llm::context::estimate_message(&prompt), plain + 87);
     }
 
     #[test]

@@ -66,7 +66,9 @@ pub fn estimate_message(msg: &Message) -> usize {
         .iter()
         .map(|t| estimate_tokens(&t.text) + t.redacted.as_deref().map_or(0, estimate_tokens))
         .sum();
-    MESSAGE_OVERHEAD + estimate_tokens(&msg.text) + calls + results + thinking
+    // An image is a fixed cost from its size (`ImageAttachment::tokens`), never its base64.
+    let images: usize = msg.images.iter().map(|i| i.tokens()).sum();
+    MESSAGE_OVERHEAD + estimate_tokens(&msg.text) + calls + results + thinking + images
 }
 
 /// Raw estimate of tool definitions as sent (name, description, JSON schema).

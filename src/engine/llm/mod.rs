@@ -13,6 +13,7 @@ pub mod count_tokens;
 pub mod error;
 pub mod framing;
 pub mod http;
+pub mod images;
 pub mod local;
 pub mod ollama;
 pub mod ollama_pull;

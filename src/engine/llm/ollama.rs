@@ -24,6 +24,7 @@ use futures_util::future::BoxFuture;
 use ollama_rs::Ollama;
 use ollama_rs::generation::chat::request::ChatMessageRequest;
 use ollama_rs::generation::chat::{ChatMessage, ChatMessageResponse, MessageRole};
+use ollama_rs::generation::images::Image;
 use ollama_rs::generation::tools::{
     ToolCall as WireToolCall, ToolCallFunction, ToolFunctionInfo, ToolInfo, ToolType,
 };
@@ -260,6 +261,9 @@ pub fn request_body(req: &ChatRequest, num_ctx: u64) -> Value {
         }
         let role = if msg.role == Role::Assistant { MessageRole::Assistant } else { MessageRole::User };
         let mut wire = ChatMessage::new(role, msg.text.clone());
+        if !msg.images.is_empty() {
+            wire = wire.with_images(msg.images.iter().map(|i| Image::from_base64(i.base64())).collect());
+        }
         wire.tool_calls = msg
             .tool_calls
             .iter()

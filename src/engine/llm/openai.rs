@@ -151,6 +151,9 @@ fn wire_messages(msg: &Message, out: &mut Vec<Value>) {
         }
         Role::Tool if msg.text.is_empty() => {}
         Role::Tool => out.push(json!({"role": "user", "content": msg.text})),
+        Role::User if !msg.images.is_empty() => {
+            out.push(json!({"role": "user", "content": super::images::openai_content(msg)}));
+        }
         role if msg.tool_results.is_empty() || !msg.text.is_empty() => {
             out.push(json!({"role": role.as_str(), "content": msg.text}));
         }

@@ -1,5 +1,5 @@
 //! The conversation as it crosses the boundary: messages with their tool calls and results,
-//! token usage, which provider answers, and how far a stored message got.
+//! images a prompt carries, token usage, which provider answers, and how far a stored message got.
 
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +106,9 @@ pub struct Message {
     pub tool_calls: Vec<ToolCall>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_results: Vec<ToolResult>,
+    /// Images the user attached to a prompt (`@shot.png`, a pasted path), sent before its text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<super::image::ImageAttachment>,
 }
 
 impl Message {
@@ -124,6 +127,7 @@ impl Message {
             text: text.into(),
             tool_calls: Vec::new(),
             tool_results: Vec::new(),
+            images: Vec::new(),
         }
     }
 

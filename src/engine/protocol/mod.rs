@@ -20,6 +20,7 @@ pub mod gate;
 pub mod git;
 pub mod graph;
 pub mod hooks;
+pub mod image;
 pub mod intent;
 pub mod learn;
 pub mod mcp;
@@ -48,6 +49,7 @@ pub use git::{
 };
 pub use graph::{Entity, EntityDetails, EntityKind, GraphOp};
 pub use hooks::{HookOutcome, HookReport, HookSource};
+pub use image::ImageAttachment;
 pub use intent::{FollowUp, Intent};
 pub use learn::{Evidence, Rule, RuleCategory};
 pub use mcp::{McpActivity, McpServerReport};
@@ -221,6 +223,8 @@ pub enum Event {
     /// The prompt just sent was stored as the session's `number`-th (what `/fork N` names).
     PromptRecorded {
         number: usize,
+        /// Its images as the Chat pane shows them (`ImageAttachment::placeholder`).
+        images: Vec<String>,
     },
     TextDelta(String),
     /// A piece of the model's reasoning, streamed before its answer (shown dimmed, collapsible).

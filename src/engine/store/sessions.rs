@@ -25,6 +25,7 @@ use super::db::{self, corrupt_or};
 use super::migrations::migrate;
 use super::{Result, StoreError};
 use crate::engine::llm::{Message, Role, Thinking, ToolCall, ToolResult};
+use crate::engine::protocol::ImageAttachment;
 
 pub use crate::engine::protocol::chat::MessageStatus;
 
@@ -71,18 +72,18 @@ struct BodyRef<'a> {
     tool_calls: &'a [ToolCall],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tool_results: &'a [ToolResult],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    images: &'a [ImageAttachment],
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct Body {
-    #[serde(default)]
     thinking: Vec<Thinking>,
-    #[serde(default)]
     text: String,
-    #[serde(default)]
     tool_calls: Vec<ToolCall>,
-    #[serde(default)]
     tool_results: Vec<ToolResult>,
+    images: Vec<ImageAttachment>,
 }
 
 fn body_json(msg: &Message) -> Result<String> {
@@ -91,6 +92,7 @@ fn body_json(msg: &Message) -> Result<String> {
         text: &msg.text,
         tool_calls: &msg.tool_calls,
         tool_results: &msg.tool_results,
+        images: &msg.images,
     })?)
 }
 
@@ -323,6 +325,7 @@ pub(super) fn stored_from_row(row: &Row<'_>) -> Result<StoredMessage> {
         text: body.text,
         tool_calls: body.tool_calls,
         tool_results: body.tool_results,
+        images: body.images,
     };
     Ok(StoredMessage { row_id, message, status, note })
 }

@@ -28,6 +28,9 @@ pub fn print_finished(
     entry_lines: EntryLines,
     all: bool,
 ) -> std::io::Result<()> {
+    if state.chat.shown_from >= state.chat.entries.len() {
+        return Ok(()); // nothing new: no terminal query on every loop turn
+    }
     let width = terminal.size()?.width;
     let busy = state.busy();
     loop {

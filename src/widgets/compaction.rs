@@ -68,11 +68,7 @@ pub fn render_compaction(area: Rect, buf: &mut Buffer, view: &CompactionView, th
         return;
     }
     if let Some(editor) = &view.editor {
-        let mut editor = editor.as_ref().clone();
-        editor.set_block(Block::default().borders(Borders::TOP).border_style(theme.border_focused));
-        editor.set_cursor_style(theme.selection);
-        editor.render(body, buf);
-        return;
+        return super::modals::render_editor(editor, body, buf, theme);
     }
     let lines = wrap_plain(&p.summary, body.width, theme.base);
     let top = view.scroll.min(lines.len().saturating_sub(body.height as usize));

@@ -13,6 +13,23 @@ use super::chat::wrap_plain;
 use crate::text::theme::Theme;
 
 /// A rectangle of at most `width`×`height` centred in `area`.
+/// A dialog's text editor (a summary, plan steps, feedback) in `area`, under a rule.
+pub fn render_editor(
+    editor: &ratatui_textarea::TextArea<'static>,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    let mut editor = editor.clone();
+    editor.set_block(
+        ratatui::widgets::Block::default()
+            .borders(ratatui::widgets::Borders::TOP)
+            .border_style(theme.border_focused),
+    );
+    editor.set_cursor_style(theme.selection);
+    ratatui::widgets::Widget::render(&editor, area, buf);
+}
+
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);

@@ -65,11 +65,7 @@ pub fn render_plan(area: Rect, buf: &mut Buffer, view: &PlanView, theme: &Theme)
     }
     let input = view.editor.as_ref().or(view.feedback.as_ref());
     if let Some(editor) = input {
-        let mut editor = editor.as_ref().clone();
-        editor.set_block(Block::default().borders(Borders::TOP).border_style(theme.border_focused));
-        editor.set_cursor_style(theme.selection);
-        editor.render(body, buf);
-        return;
+        return super::modals::render_editor(editor, body, buf, theme);
     }
     let lines = plan_lines(view, body.width, theme);
     let top = view.scroll.min(lines.len().saturating_sub(body.height as usize));

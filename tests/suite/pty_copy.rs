@@ -10,7 +10,6 @@ use base64::Engine as _;
 use crate::support::pty::{Key, PtySession};
 use crate::support::{ScriptedServer, Turn, Wire};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 const WAIT: Duration = Duration::from_secs(30);
 
 const PARAGRAPH: &str = "The quick brown fox jumps over the lazy dog, then naps in the warm \
@@ -42,17 +41,7 @@ async fn drag_select_in_chat_sends_exactly_the_selected_text_by_osc_52() {
     let answer = format!("{PARAGRAPH}\n\n```python\n{CODE}\n```\n");
     let server = ScriptedServer::start(Wire::Anthropic, vec![Turn::text(&[&answer])]).await;
     let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir_all(repo.join(".git")).unwrap();
-    let (home, config, base) = (dir.path().join("home"), dir.path().join("config"), server.base_url());
-    let env = [
-        ("KV1NT_HOME", home.to_str().unwrap()),
-        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
-        ("ANTHROPIC_API_KEY", "sk-test"),
-        ("ANTHROPIC_BASE_URL", base.as_str()),
-        ("KV1NT_FALLBACK", "none"),
-    ];
-    let mut tui = PtySession::spawn(BIN, &[], &env, &repo, 160, 40);
+    let mut tui = super::pty_e2e::launch_sized(dir.path(), &server, &[], 160, 40);
     tui.wait_for("Prompt", WAIT).expect("first frame");
     tui.send("show me\r");
     tui.wait_for("river until", WAIT).expect("the answer");

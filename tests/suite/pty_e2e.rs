@@ -11,6 +11,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 const WAIT: Duration = Duration::from_secs(30);
 
 fn launch(dir: &Path, server: &ScriptedServer, args: &[&str]) -> PtySession {
+    launch_sized(dir, server, args, 200, 50)
+}
+
+/// kv1nt in `dir/repo` (a git repository), its data in `dir/home`, talking to `server` as Anthropic.
+pub(super) fn launch_sized(
+    dir: &Path,
+    server: &ScriptedServer,
+    args: &[&str],
+    cols: u16,
+    rows: u16,
+) -> PtySession {
     let repo = dir.join("repo");
     std::fs::create_dir_all(repo.join(".git")).unwrap();
     let home = dir.join("home");
@@ -23,7 +34,7 @@ fn launch(dir: &Path, server: &ScriptedServer, args: &[&str]) -> PtySession {
         ("ANTHROPIC_BASE_URL", base.as_str()),
         ("KV1NT_FALLBACK", "none"),
     ];
-    PtySession::spawn(BIN, args, &env, &repo, 200, 50)
+    PtySession::spawn(BIN, args, &env, &repo, cols, rows)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

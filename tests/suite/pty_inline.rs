@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use crate::support::pty::{Key, PtySession};
+use crate::support::pty::Key;
 use crate::support::{ScriptedServer, Turn, Wire};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,17 +15,7 @@ async fn inline_leaves_the_transcript_in_the_scrollback() {
         vec![Turn::text(&["FIRST-ANSWER done."]), Turn::text(&[&long, "LAST-LINE of the second answer."])];
     let server = ScriptedServer::start(Wire::Anthropic, script).await;
     let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir_all(repo.join(".git")).unwrap();
-    let (home, config, base) = (dir.path().join("home"), dir.path().join("config"), server.base_url());
-    let env = [
-        ("KV1NT_HOME", home.to_str().unwrap()),
-        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
-        ("ANTHROPIC_API_KEY", "sk-test"),
-        ("ANTHROPIC_BASE_URL", base.as_str()),
-        ("KV1NT_FALLBACK", "none"),
-    ];
-    let mut tui = PtySession::spawn(BIN, &["--inline"], &env, &repo, 100, 30);
+    let mut tui = super::pty_e2e::launch_sized(dir.path(), &server, &["--inline"], 100, 30);
     tui.wait_for("Prompt", WAIT).expect("first frame");
     assert!(!tui.with_screen(|s| s.alternate_screen()), "inline stays in the normal screen");
     tui.send("first question\r");

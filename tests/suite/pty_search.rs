@@ -9,7 +9,6 @@ use crate::support::{ScriptedServer, Turn, Wire};
 use kv1nt::engine::protocol::{Message, MessageStatus};
 use kv1nt::engine::store::Store;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,15 +34,7 @@ async fn ctrl_f_brings_a_word_from_far_up_a_resumed_session_into_view() {
         }
         session.id
     };
-    let (config, base) = (dir.path().join("config"), server.base_url());
-    let env = [
-        ("KV1NT_HOME", home.to_str().unwrap()),
-        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
-        ("ANTHROPIC_API_KEY", "sk-test"),
-        ("ANTHROPIC_BASE_URL", base.as_str()),
-        ("KV1NT_FALLBACK", "none"),
-    ];
-    let mut tui = PtySession::spawn(BIN, &["--resume", &id], &env, &repo, 160, 40);
+    let mut tui = super::pty_e2e::launch_sized(dir.path(), &server, &["--resume", &id], 160, 40);
     tui.wait_for("reply 149", WAIT).expect("the resumed session is shown");
     assert!(!tui.screen_text().contains("QUOKKA-7"), "the word starts far above the screen");
     tui.send_key(Key::Ctrl('f'));
@@ -69,17 +60,7 @@ async fn scrolling_up_while_a_reply_streams_keeps_the_top_line_fixed() {
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir_all(repo.join(".git")).unwrap();
-    let (home, config, base) = (dir.path().join("home"), dir.path().join("config"), server.base_url());
-    let env = [
-        ("KV1NT_HOME", home.to_str().unwrap()),
-        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
-        ("ANTHROPIC_API_KEY", "sk-test"),
-        ("ANTHROPIC_BASE_URL", base.as_str()),
-        ("KV1NT_FALLBACK", "none"),
-    ];
-    let mut tui = PtySession::spawn(BIN, &[], &env, &repo, 160, 40);
+    let mut tui = super::pty_e2e::launch_sized(dir.path(), &server, &[], 160, 40);
     tui.wait_for("Prompt", WAIT).expect("first frame");
     tui.send("stream a lot\r");
     tui.wait_for("streamed paragraph 40", WAIT).expect("the reply streams");

@@ -3,6 +3,12 @@
 //! tokens at 1,000 tokens/s beyond what the same time costs idle. Prints the figures; run with
 //! `cargo bench --bench stream_cost`. (Criterion cannot measure CPU-seconds or memory, so this
 //! bench reports them directly.)
+//!
+//! Side by side (`scripts/measure-vs-codex`, which sets `CODEX_BIN`): kv1nt and Codex CLI, one
+//! after the other, each answer the same scripted 2,000-token reply at 200 tokens/s (kv1nt over
+//! the Anthropic wire, Codex over the Responses API it speaks) at 200×50: CPU-seconds of the
+//! process from Enter until the reply's last word is on screen plus one second, peak resident
+//! memory, and the time until each is ready for a prompt; then the ratios.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -15,6 +21,10 @@ use support::{ScriptedServer, Turn, Wire};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 const TOKENS: usize = 20_000;
+/// The side-by-side reply: 2,000 tokens, 5 per event every 25 ms (200 tokens/s).
+const SIDE_TOKENS: usize = 2_000;
+/// The reply's last word, which tells that the whole reply is on screen.
+const LAST_WORD: &str = "finalword";
 
 /// utime + stime of `pid` in seconds (USER_HZ is 100 on Linux).
 fn cpu_seconds(pid: u32) -> f64 {
@@ -55,10 +65,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    // A realistic reply: prose, lists and code blocks, one token per event.
-    let words: Vec<String> = (0..TOKENS)
+/// A realistic reply of `tokens` tokens: prose, lists and code blocks, five tokens per event,
+/// ending with [`LAST_WORD`].
+fn reply(tokens: usize, delay: Duration) -> Turn {
+    let mut words: Vec<String> = (0..tokens)
         .map(|i| match i % 200 {
             0 => "\n\n```rust\nfn step() {\n".to_string(),
             60 => "\n}\n```\n\n".to_string(),
@@ -66,13 +76,21 @@ async fn main() {
             _ => format!("w{i} "),
         })
         .collect();
+    words.push(format!("\n\n{LAST_WORD}"));
+    let events: Vec<String> = words.chunks(5).map(|c| c.concat()).collect();
+    let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+    Turn::text(&refs).chunk_delay(delay)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
     // Five tokens per event every 4 ms (~5 ms with timer overshoot): about 1,000 tokens/s.
-    let pairs: Vec<String> = words.chunks(5).map(|c| c.concat()).collect();
-    let refs: Vec<&str> = pairs.iter().map(String::as_str).collect();
-    let server =
-        ScriptedServer::start(Wire::Anthropic, vec![Turn::text(&refs).chunk_delay(Duration::from_millis(4))])
-            .await;
+    let server = ScriptedServer::start(Wire::Anthropic, vec![reply(TOKENS, Duration::from_millis(4))]).await;
     let dir = tempfile::tempdir().unwrap();
+    if let Ok(codex) = std::env::var("CODEX_BIN") {
+        side_by_side(dir.path(), &codex).await;
+        return;
+    }
 
     // Start-up to the first frame (the binary draws one frame and exits).
     let mut startup = Vec::new();
@@ -113,4 +131,85 @@ async fn main() {
     println!("peak_rss_mb {:.1}", status_kb(pid, "VmHWM:") as f64 / 1024.0);
     tui.send_key(Key::Ctrl('q'));
     tui.wait_exit(Duration::from_secs(10));
+}
+
+/// What one program cost for the side-by-side reply.
+struct Cost {
+    ready_ms: f64,
+    turn_cpu_s: f64,
+    idle_cpu_s_per_s: f64,
+    wall_s: f64,
+    idle_rss_mb: f64,
+    peak_rss_mb: f64,
+}
+
+/// Waits until `session` is ready (`ready` on screen), measures idle, sends the prompt and
+/// measures the turn until [`LAST_WORD`] has been on screen for a second.
+fn measure(mut session: PtySession, started: Instant, ready: &str) -> Cost {
+    session.wait_for(ready, Duration::from_secs(30)).expect("ready for a prompt");
+    let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let pid = session.pid().expect("pid");
+    std::thread::sleep(Duration::from_secs(3)); // start-up work and animations settle
+    let idle_rss_mb = status_kb(pid, "VmRSS:") as f64 / 1024.0;
+    let c0 = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(5));
+    let idle_cpu_s_per_s = (cpu_seconds(pid) - c0) / 5.0;
+    session.send("stream please");
+    std::thread::sleep(Duration::from_millis(300));
+    let c1 = cpu_seconds(pid);
+    let t1 = Instant::now();
+    session.send_key(Key::Enter);
+    session.wait_for(LAST_WORD, Duration::from_secs(120)).expect("the whole reply is shown");
+    std::thread::sleep(Duration::from_secs(1));
+    let cost = Cost {
+        ready_ms,
+        turn_cpu_s: cpu_seconds(pid) - c1,
+        idle_cpu_s_per_s,
+        wall_s: t1.elapsed().as_secs_f64(),
+        idle_rss_mb,
+        peak_rss_mb: status_kb(pid, "VmHWM:") as f64 / 1024.0,
+    };
+    session.send_key(Key::Ctrl('c'));
+    session.send_key(Key::Ctrl('c'));
+    session.send_key(Key::Ctrl('q'));
+    session.wait_exit(Duration::from_secs(5));
+    cost
+}
+
+/// kv1nt and Codex CLI (`codex`, the native binary) on the same scripted reply.
+async fn side_by_side(dir: &Path, codex: &str) {
+    let delay = Duration::from_millis(25);
+    let kv1nt_server = ScriptedServer::start(Wire::Anthropic, vec![reply(SIDE_TOKENS, delay)]).await;
+    let started = Instant::now();
+    let kv1nt = measure(spawn(dir, &kv1nt_server, &[]), started, "Prompt");
+
+    let codex_server = ScriptedServer::start(Wire::Responses, vec![reply(SIDE_TOKENS, delay)]).await;
+    let (home, repo) = (dir.join("codex-home"), dir.join("repo"));
+    std::fs::create_dir_all(&home).unwrap();
+    let config = format!(
+        "model = \"scripted-model\"\nmodel_provider = \"scripted\"\ncheck_for_update_on_startup = false\n\
+         [model_providers.scripted]\nname = \"scripted\"\nbase_url = \"{}/v1\"\nwire_api = \"responses\"\n\
+         [projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+        codex_server.base_url(),
+        repo.display()
+    );
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    let env = [("CODEX_HOME", home.to_str().unwrap()), ("OPENAI_API_KEY", "sk-bench")];
+    let started = Instant::now();
+    let session = PtySession::spawn(codex, &[], &env, &repo, 200, 50);
+    let codex = measure(session, started, "Ask Codex");
+
+    for (name, c) in [("kv1nt", &kv1nt), ("codex", &codex)] {
+        println!(
+            "{name:<6} ready_ms {:.0} idle_rss_mb {:.1} idle_cpu_s_per_s {:.4} turn_wall_s {:.1} turn_cpu_s {:.2} \
+             peak_rss_mb {:.1}",
+            c.ready_ms, c.idle_rss_mb, c.idle_cpu_s_per_s, c.wall_s, c.turn_cpu_s, c.peak_rss_mb
+        );
+    }
+    println!(
+        "ratio kv1nt/codex: turn_cpu {:.3} peak_rss {:.3} ready {:.3}",
+        kv1nt.turn_cpu_s / codex.turn_cpu_s,
+        kv1nt.peak_rss_mb / codex.peak_rss_mb,
+        kv1nt.ready_ms / codex.ready_ms
+    );
 }

@@ -1,7 +1,7 @@
 //! Syntax highlighting over syntect, loaded lazily and never waited for by the UI.
 //!
-//! Owns the global syntect assets (the bundled syntaxes plus a small embedded TOML grammar, and
-//! the bundled themes), language-tag resolution, one-shot highlighting of short blocks
+//! Owns the global syntect assets (the bundled syntaxes, a small embedded TOML grammar in a set
+//! of its own, and the bundled themes), language-tag resolution, one-shot highlighting of short blocks
 //! ([`highlight_block`], [`highlight_line`]), the incremental [`HighlightCache`] for big
 //! documents (in `highlight/cache.rs`), and [`display_slice`], which turns source text into
 //! display cells.
@@ -14,6 +14,9 @@
 //!   Only [`display_slice`] expands tabs (to multiples of [`TAB_WIDTH`]) and replaces controls.
 //! - Syntect styles contribute fg and modifiers only (never bg), adapted to the theme's
 //!   [`ColorMode`](crate::text::theme::ColorMode); callers patch them over their own backgrounds.
+//! - The bundled set is never rebuilt: syntect deserialises a syntax's contexts and compiles its
+//!   regexes on first use, so a session pays only for the languages it meets (merging TOML into
+//!   it with a builder would deserialise all 75 — 13 MB of heap before anything is shown).
 //! - Lines longer than [`MAX_HIGHLIGHT_BYTES`] are not parsed (shown plain, parser state kept),
 //!   so pathological lines cost linear time.
 
@@ -23,7 +26,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use syntect::highlighting::{FontStyle, HighlightIterator, HighlightState, Highlighter};
 use syntect::highlighting::{Theme as SynTheme, ThemeSet};
-use syntect::parsing::{ParseState, ScopeStack, SyntaxDefinition, SyntaxReference, SyntaxSet};
+use syntect::parsing::{
+    ParseState, ScopeStack, SyntaxDefinition, SyntaxReference, SyntaxSet, SyntaxSetBuilder,
+};
 use unicode_width::UnicodeWidthChar;
 
 use crate::text::theme::{ColorMode, Theme};
@@ -37,8 +42,18 @@ pub const TAB_WIDTH: usize = 4;
 pub const MAX_HIGHLIGHT_BYTES: usize = 16 * 1024;
 
 struct Assets {
+    /// syntect's bundled syntaxes, as loaded (lazily deserialised per syntax).
     syntaxes: SyntaxSet,
+    /// The embedded TOML grammar alone.
+    toml: SyntaxSet,
     themes: ThemeSet,
+}
+
+/// A syntax and the set it belongs to: parsing needs both.
+#[derive(Clone, Copy)]
+struct Grammar {
+    set: &'static SyntaxSet,
+    syntax: &'static SyntaxReference,
 }
 
 static ASSETS: OnceLock<Assets> = OnceLock::new();
@@ -100,16 +115,16 @@ const ALIASES: &[(&[&str], &str)] = &[
 ];
 
 fn load() -> Assets {
-    let defaults = SyntaxSet::load_defaults_newlines();
-    let syntaxes = match SyntaxDefinition::load_from_str(TOML_SYNTAX, true, None) {
-        Ok(def) => {
-            let mut builder = defaults.into_builder();
-            builder.add(def);
-            builder.build()
-        }
-        Err(_) => defaults,
-    };
-    Assets { syntaxes, themes: ThemeSet::load_defaults() }
+    let mut toml = SyntaxSetBuilder::new();
+    toml.add_plain_text_syntax();
+    if let Ok(def) = SyntaxDefinition::load_from_str(TOML_SYNTAX, true, None) {
+        toml.add(def);
+    }
+    Assets {
+        syntaxes: SyntaxSet::load_defaults_newlines(),
+        toml: toml.build(),
+        themes: ThemeSet::load_defaults(),
+    }
 }
 
 /// Starts loading the syntect assets on a background thread (idempotent, returns at once).
@@ -155,15 +170,20 @@ pub fn lang_from_path(path: &str) -> Option<String> {
 }
 
 /// Syntax for a fence tag or file extension; unknown or `None` → plain text.
-fn resolve<'a>(ss: &'a SyntaxSet, lang: Option<&str>) -> &'a SyntaxReference {
+fn resolve(a: &'static Assets, lang: Option<&str>) -> Grammar {
+    let in_set = |set: &'static SyntaxSet, syntax| Grammar { set, syntax };
     let found = lang.map(|l| l.trim().to_lowercase()).and_then(|tag| {
-        let by_alias = ALIASES
-            .iter()
-            .find(|(names, _)| names.contains(&tag.as_str()))
-            .and_then(|(_, name)| ss.find_syntax_by_name(name));
-        by_alias.or_else(|| if tag.is_empty() { None } else { ss.find_syntax_by_token(&tag) })
+        let name = ALIASES.iter().find(|(names, _)| names.contains(&tag.as_str())).map(|(_, name)| *name);
+        if let Some(toml) = name.and_then(|n| a.toml.find_syntax_by_name(n)) {
+            return Some(in_set(&a.toml, toml));
+        }
+        let ss = &a.syntaxes;
+        let by_alias = name.and_then(|n| ss.find_syntax_by_name(n));
+        by_alias
+            .or_else(|| if tag.is_empty() { None } else { ss.find_syntax_by_token(&tag) })
+            .map(|s| in_set(ss, s))
     });
-    found.unwrap_or_else(|| ss.find_syntax_plain_text())
+    found.unwrap_or_else(|| in_set(&a.syntaxes, a.syntaxes.find_syntax_plain_text()))
 }
 
 fn syn_theme<'a>(a: &'a Assets, theme: &Theme) -> Option<&'a SynTheme> {
@@ -204,12 +224,12 @@ pub(crate) fn push_span(spans: &mut Vec<Span<'static>>, text: &str, style: Style
 fn highlight_one(
     parse: &mut ParseState,
     hs: &mut HighlightState,
-    a: &Assets,
+    set: &SyntaxSet,
     h: &Highlighter<'_>,
     with_nl: &str,
     theme: &Theme,
 ) -> Option<Line<'static>> {
-    let ops = parse.parse_line(with_nl, &a.syntaxes).ok()?;
+    let ops = parse.parse_line(with_nl, set).ok()?;
     let mut spans = Vec::new();
     for (style, text) in HighlightIterator::new(hs, &ops, with_nl, h) {
         push_span(&mut spans, text.trim_end_matches('\n'), convert(style, theme));
@@ -229,8 +249,8 @@ fn highlight_iter<'s>(
         return lines.map(plain).collect();
     };
     let h = Highlighter::new(st);
-    let syntax = resolve(&a.syntaxes, lang);
-    let fresh = || (ParseState::new(syntax), HighlightState::new(&h, ScopeStack::new()));
+    let grammar = resolve(a, lang);
+    let fresh = || (ParseState::new(grammar.syntax), HighlightState::new(&h, ScopeStack::new()));
     let (mut parse, mut hs) = fresh();
     let mut buf = String::new();
     lines
@@ -244,7 +264,7 @@ fn highlight_iter<'s>(
             buf.clear();
             buf.push_str(l);
             buf.push('\n');
-            highlight_one(&mut parse, &mut hs, a, &h, &buf, theme).unwrap_or_else(|| {
+            highlight_one(&mut parse, &mut hs, grammar.set, &h, &buf, theme).unwrap_or_else(|| {
                 (parse, hs) = fresh();
                 plain(l)
             })

@@ -47,6 +47,7 @@ impl Fixture {
             Wire::Anthropic => ProviderKind::Anthropic,
             Wire::OpenAi => ProviderKind::OpenAi,
             Wire::Ollama => ProviderKind::Ollama,
+            Wire::Responses => unreachable!("kv1nt does not speak the Responses API"),
         };
         c.llm.fallback = Fallback::None;
         c.llm.max_retries = 0;

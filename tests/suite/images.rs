@@ -57,6 +57,7 @@ impl Repo {
             Wire::Anthropic => ProviderKind::Anthropic,
             Wire::OpenAi => ProviderKind::OpenAi,
             Wire::Ollama => ProviderKind::Ollama,
+            Wire::Responses => unreachable!("kv1nt does not speak the Responses API"),
         };
         c.anthropic.base_url = base.into();
         c.openai.base_url = base.into();

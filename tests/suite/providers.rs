@@ -24,6 +24,7 @@ fn provider(wire: Wire, base: &str, idle: Duration) -> Box<dyn Provider> {
         }
         Wire::OpenAi => Box::new(OpenAiProvider::new(client, base, Some("oa-test".into()), "gpt-test", idle)),
         Wire::Ollama => Box::new(OllamaProvider::new(client, base, "llama-test", 8192, idle)),
+        Wire::Responses => unreachable!("kv1nt does not speak the Responses API"),
     }
 }
 

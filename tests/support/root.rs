@@ -31,6 +31,7 @@ pub mod scripted;
 pub mod wire_anthropic;
 pub mod wire_ollama;
 pub mod wire_openai;
+pub mod wire_responses;
 
 use serde_json::Value;
 

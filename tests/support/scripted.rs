@@ -20,6 +20,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::http::{Conn, ReadError};
 use super::{
     Chunk, Codec, Fault, Kind, Reply, ToolCall, json_bytes, wire_anthropic, wire_ollama, wire_openai,
+    wire_responses,
 };
 
 /// Maximum time `then_stall` keeps a connection open.
@@ -34,6 +35,8 @@ pub enum Wire {
     OpenAi,
     /// Ollama native API: `POST /api/chat`, NDJSON.
     Ollama,
+    /// OpenAI Responses API: `POST /v1/responses`, SSE (what Codex CLI speaks; benches only).
+    Responses,
 }
 
 impl Wire {
@@ -47,6 +50,7 @@ impl Wire {
             Wire::Anthropic => &wire_anthropic::CODEC,
             Wire::OpenAi => &wire_openai::CODEC,
             Wire::Ollama => &wire_ollama::CODEC,
+            Wire::Responses => &wire_responses::CODEC,
         }
     }
 }

@@ -16,7 +16,7 @@ use ratatui::text::Line;
 use syntect::highlighting::{HighlightIterator, HighlightState, Highlighter};
 use syntect::parsing::{ParseState, ScopeStack, SyntaxReference};
 
-use super::{Assets, MAX_HIGHLIGHT_BYTES, assets, convert, push_span, resolve, syn_theme};
+use super::{Assets, Grammar, MAX_HIGHLIGHT_BYTES, assets, convert, push_span, resolve, syn_theme};
 use crate::text::theme::{ColorMode, Theme};
 
 const CHECKPOINT_EVERY: usize = 256;
@@ -52,7 +52,7 @@ struct Cursor {
 pub struct HighlightCache {
     lang: Option<String>,
     lines: Arc<[String]>,
-    syntax: Option<&'static SyntaxReference>,
+    syntax: Option<Grammar>,
     exact: Vec<Checkpoint>,
     exact_through: usize,
     approx: BTreeMap<usize, Checkpoint>,
@@ -111,8 +111,8 @@ impl HighlightCache {
             (None, None) => {
                 self.cached[idx] = Some((Line::raw(self.lines[idx].clone()), Tier::Plain));
             }
-            (Some((a, syntax)), None | Some(Tier::Plain)) => {
-                let (from, cp, exact) = self.start_point(idx, syntax);
+            (Some((a, grammar)), None | Some(Tier::Plain)) => {
+                let (from, cp, exact) = self.start_point(idx, grammar.syntax);
                 match syn_theme(a, theme) {
                     Some(st) => {
                         let h = Highlighter::new(st);
@@ -145,13 +145,13 @@ impl HighlightCache {
         self.run(a, from, cp, true, to, None);
     }
 
-    fn ready(&mut self) -> Option<(&'static Assets, &'static SyntaxReference)> {
+    fn ready(&mut self) -> Option<(&'static Assets, Grammar)> {
         let a = assets()?;
-        let syntax = *self.syntax.get_or_insert_with(|| resolve(&a.syntaxes, self.lang.as_deref()));
+        let grammar = *self.syntax.get_or_insert_with(|| resolve(a, self.lang.as_deref()));
         if self.exact.is_empty() {
-            self.exact.push(Checkpoint { parse: ParseState::new(syntax), stack: ScopeStack::new() });
+            self.exact.push(Checkpoint { parse: ParseState::new(grammar.syntax), stack: ScopeStack::new() });
         }
-        Some((a, syntax))
+        Some((a, grammar))
     }
 
     fn sync_style(&mut self, theme: &Theme) {
@@ -236,8 +236,9 @@ impl HighlightCache {
             buf.clear();
             buf.push_str(text);
             buf.push('\n');
-            let Ok(ops) = cp.parse.parse_line(&buf, &a.syntaxes) else {
-                cp.parse = ParseState::new(self.syntax.unwrap_or(a.syntaxes.find_syntax_plain_text()));
+            let grammar = self.syntax.unwrap_or_else(|| resolve(a, None));
+            let Ok(ops) = cp.parse.parse_line(&buf, grammar.set) else {
+                cp.parse = ParseState::new(grammar.syntax);
                 cp.stack = ScopeStack::new();
                 hs = None;
                 continue;

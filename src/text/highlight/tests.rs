@@ -14,8 +14,8 @@ fn text_of(line: &Line<'_>) -> String {
 #[test]
 fn languages_resolve() {
     warm_up_blocking();
-    let ss = &ASSETS.get().unwrap().syntaxes;
-    let name = |l: &str| resolve(ss, Some(l)).name.clone();
+    let a = ASSETS.get().unwrap();
+    let name = |l: &str| resolve(a, Some(l)).syntax.name.clone();
     for (tag, want) in [
         ("rs", "Rust"),
         ("Rust", "Rust"),
@@ -37,7 +37,7 @@ fn languages_resolve() {
     ] {
         assert_eq!(name(tag), want, "{tag}");
     }
-    assert_eq!(resolve(ss, None).name, "Plain Text");
+    assert_eq!(resolve(a, None).syntax.name, "Plain Text");
     assert_eq!(lang_from_path("src/main.rs").as_deref(), Some("rs"));
     assert_eq!(lang_from_path("Makefile").as_deref(), Some("makefile"));
     assert_eq!(lang_from_path(".bashrc").as_deref(), Some(".bashrc"));

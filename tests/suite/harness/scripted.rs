@@ -10,6 +10,9 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 const WIRES: [Wire; 3] = [Wire::Anthropic, Wire::OpenAi, Wire::Ollama];
+/// With the Responses wire, which only benches use (to drive Codex CLI): its text and tool
+/// calls are checked, not its faults.
+const ALL_WIRES: [Wire; 4] = [Wire::Anthropic, Wire::OpenAi, Wire::Ollama, Wire::Responses];
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
@@ -23,6 +26,7 @@ fn chat_body(wire: Wire) -> Value {
         Wire::OpenAi => json!({"model": "gpt-test", "stream": true, "messages": messages,
                                "stream_options": {"include_usage": true}}),
         Wire::Ollama => json!({"model": "llama-test", "messages": messages}),
+        Wire::Responses => json!({"model": "gpt-test", "stream": true, "input": messages}),
     }
 }
 
@@ -115,7 +119,7 @@ fn parse(wire: Wire, bytes: &[u8]) -> (Vec<Value>, usize) {
     for frame in &frames[..frames.len() - 1] {
         let lines: Vec<&str> = frame.lines().collect();
         let data = lines.last().unwrap().strip_prefix("data: ").expect("data line");
-        if wire == Wire::Anthropic {
+        if matches!(wire, Wire::Anthropic | Wire::Responses) {
             assert_eq!(lines.len(), 2, "{frame:?}");
             let name = lines[0].strip_prefix("event: ").expect("event line");
             let kind = serde_json::from_str::<Value>(data).map(|v| v["type"].clone());
@@ -135,6 +139,7 @@ fn text_part(wire: Wire, v: &Value) -> Option<&str> {
         Wire::Anthropic if v["delta"]["type"] == "text_delta" => v["delta"]["text"].as_str(),
         Wire::OpenAi => v["choices"][0]["delta"]["content"].as_str(),
         Wire::Ollama => v["message"]["content"].as_str(),
+        Wire::Responses if v["type"] == "response.output_text.delta" => v["delta"].as_str(),
         _ => None,
     }
 }
@@ -179,6 +184,15 @@ fn tools_of(wire: Wire, events: &[Value]) -> Vec<(String, String, Value)> {
                     calls.push((String::new(), s(name), args.to_string()));
                 }
             }
+            Wire::Responses
+                if v["type"] == "response.output_item.added" && v["item"]["type"] == "function_call" =>
+            {
+                calls.push((s(&v["item"]["call_id"]), s(&v["item"]["name"]), String::new()));
+            }
+            Wire::Responses if v["type"] == "response.function_call_arguments.delta" => {
+                calls.last_mut().unwrap().2 += &s(&v["delta"]);
+            }
+            Wire::Responses => {}
         }
     }
     let decode = |(id, name, args): (String, String, String)| {
@@ -194,12 +208,13 @@ fn has_end(wire: Wire, bytes: &[u8]) -> bool {
         Wire::Anthropic => events.iter().any(|v| v["type"] == "message_stop"),
         Wire::OpenAi => bytes.ends_with(b"data: [DONE]\n\n"),
         Wire::Ollama => events.iter().any(|v| v["done"] == true),
+        Wire::Responses => events.iter().any(|v| v["type"] == "response.completed"),
     }
 }
 
 #[tokio::test]
 async fn text_streams_are_chunked_and_reassemble() {
-    for wire in WIRES {
+    for wire in ALL_WIRES {
         let r = run(wire, Turn::text(&["Hel", "lo"]).usage(42, 7)).await;
         let h = &r.headers;
         assert_eq!(h["transfer-encoding"], "chunked");
@@ -305,7 +320,7 @@ async fn openai_usage_chunk_only_when_requested() {
 #[tokio::test]
 async fn tool_call_arguments_reassemble() {
     let args = json!({"path": "src/main.rs", "range": [1, 20], "note": "ünïcode ✓"});
-    for wire in WIRES {
+    for wire in ALL_WIRES {
         let turn = Turn::text(&["Let me look."]).tool_call("call_1", "read_file", args.clone());
         let r = run(wire, turn.tool_call("call_2", "list", json!({}))).await;
         assert_eq!(r.bad, 0);
@@ -336,6 +351,15 @@ async fn tool_call_arguments_reassemble() {
                 assert_eq!(fin, "tool_calls");
             }
             Wire::Ollama => assert_eq!(ev.last().unwrap()["done"], true),
+            Wire::Responses => {
+                let done = &ev.last().unwrap()["response"];
+                assert_eq!(
+                    (&done["status"], done["output"].as_array().unwrap().len()),
+                    (&json!("completed"), 3)
+                );
+                let numbers: Vec<u64> = ev.iter().map(|v| v["sequence_number"].as_u64().unwrap()).collect();
+                assert_eq!(numbers, (0..ev.len() as u64).collect::<Vec<_>>(), "numbered in order");
+            }
         }
     }
 }
@@ -381,6 +405,7 @@ async fn status_429_has_retry_after_and_wire_shaped_body() {
             Wire::OpenAi => json!({"error": {"message": "slow down", "param": null,
                 "type": "rate_limit_exceeded", "code": "rate_limit_exceeded"}}),
             Wire::Ollama => json!({"error": "slow down"}),
+            Wire::Responses => unreachable!("not in WIRES"),
         };
         assert_eq!(resp.json::<Value>().await.unwrap(), want, "{wire:?}");
     }
@@ -499,6 +524,7 @@ async fn mid_stream_error_events() {
                 "error": {"type": "overloaded_error", "message": "Overloaded"}}),
             Wire::OpenAi => json!({"error": {"message": "Overloaded", "type": "overloaded_error"}}),
             Wire::Ollama => json!({"error": "Overloaded"}),
+            Wire::Responses => unreachable!("not in WIRES"),
         };
         assert_eq!(r.events.last().unwrap(), &want);
     }
@@ -543,6 +569,7 @@ async fn non_streaming_requests_get_one_json_object() {
                 let args = m["tool_calls"][0]["function"]["arguments"].clone();
                 (&m["content"], args, &v["done_reason"], &v["eval_count"])
             }
+            Wire::Responses => unreachable!("not in WIRES"),
         };
         let k = WIRES.iter().position(|w| *w == wire).unwrap();
         let want_tools = [json!(null), json!("{\"a\":1}"), json!({"a": 1})];

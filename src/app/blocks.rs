@@ -57,8 +57,16 @@ pub fn select(state: &mut AppState, index: usize) {
     let unchanged =
         state.code.doc.is_some() && same_block && state.code.doc_source_len == block.block.code.len();
     if !unchanged {
+        // The block shown, grown: keep what was highlighted (not when a file was shown instead).
+        let growing = same_block && state.code.file.is_none();
         state.code.file = None;
-        state.code.doc = Some(CodeDoc::new(block.block.lang.as_deref(), title, &block.block.code));
+        let lang = block.block.lang.as_deref();
+        match state.code.doc.as_mut().filter(|doc| growing && doc.lang.as_deref() == lang) {
+            Some(doc) => doc.grow(title, &block.block.code),
+            None => {
+                state.code.doc = Some(CodeDoc::new(block.block.lang.as_deref(), title, &block.block.code))
+            }
+        }
         state.code.doc_source_len = block.block.code.len();
         if !same_block {
             state.code.scroll_y = 0;

@@ -29,6 +29,15 @@ impl CodeDoc {
         }
     }
 
+    /// The same document, grown (a code block streaming in): highlighting already done for the
+    /// unchanged lines is kept (see [`HighlightCache::grow`]).
+    pub fn grow(&mut self, title: impl Into<String>, code: &str) {
+        let lines: Arc<[String]> = code.lines().map(str::to_string).collect();
+        self.cache.grow(Arc::clone(&lines));
+        self.lines = lines;
+        self.title = title.into();
+    }
+
     /// Number of lines.
     pub fn line_count(&self) -> usize {
         self.lines.len()

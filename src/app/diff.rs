@@ -45,7 +45,15 @@ pub struct DiffModel {
     pub lines: Vec<DiffRow>,
     pub added: usize,
     pub removed: usize,
+    /// The whole old and new texts, kept when they are small ([`CONTEXT_SOURCE_BYTES`]) so rows
+    /// are highlighted in their context — and share the highlighting Chat and Code made of the
+    /// same block — rather than line by line.
+    pub sources: Option<(std::sync::Arc<str>, std::sync::Arc<str>)>,
 }
+
+/// Largest old or new text kept in [`DiffModel::sources`]: highlighting a whole text happens on
+/// the UI thread, so big files keep the line-by-line way.
+pub const CONTEXT_SOURCE_BYTES: usize = 32 * 1024;
 
 fn row(kind: DiffKind, old_no: Option<usize>, new_no: Option<usize>, text: &str) -> DiffRow {
     let text = text.strip_suffix('\n').unwrap_or(text);
@@ -98,6 +106,9 @@ impl DiffModel {
                     emphasize(rem, add);
                 }
             }
+        }
+        if old.len().max(new.len()) <= CONTEXT_SOURCE_BYTES {
+            m.sources = Some((old.into(), new.into()));
         }
         m
     }

@@ -34,6 +34,7 @@ use unicode_width::UnicodeWidthChar;
 use crate::text::theme::{ColorMode, Theme};
 
 mod cache;
+mod shared;
 pub use cache::HighlightCache;
 
 /// Tab stops for display.
@@ -274,7 +275,13 @@ fn highlight_iter<'s>(
 
 /// Highlights a short block (chat code) in one pass; one raw line per source line.
 pub fn highlight_block(lang: Option<&str>, code: &str, theme: &Theme) -> Vec<Line<'static>> {
-    highlight_iter(lang, code.lines(), theme, false)
+    highlight_shared(lang, code, theme).to_vec()
+}
+
+/// [`highlight_block`] shared: the same block shown in Chat, Code and Diff is highlighted once
+/// (`highlight/shared.rs` keeps the last few).
+pub fn highlight_shared(lang: Option<&str>, code: &str, theme: &Theme) -> std::sync::Arc<[Line<'static>]> {
+    shared::block(lang, code, theme, is_ready(), || highlight_iter(lang, code.lines(), theme, false))
 }
 
 /// Highlights each of `lines` on its own, from a fresh parser state (diff rows).

@@ -206,25 +206,38 @@ fn header(entry: &ChatEntry, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// Re-render only the blocks of `text` that changed since the cache was made.
+/// Re-render only the blocks of `text` that changed since the cache was made. Unchanged blocks
+/// are moved over, not copied: a long reply streaming in costs its newest block per refresh.
 fn refresh_blocks(cache: &mut RenderCache, text: &str, width: u16, theme: &Theme) {
     let bounds = block_bounds(text);
-    let old = std::mem::take(&mut cache.blocks);
+    let mut old: Vec<Option<_>> = std::mem::take(&mut cache.blocks).into_iter().map(Some).collect();
     let old_len = cache.text_len;
+    let mut from = 0;
     for (start, end) in bounds {
-        let reusable = old.iter().find(|(s, e, _, _)| *s == start && *e == end && *e < old_len);
-        let (lines, metas) = match reusable {
-            Some((_, _, lines, metas)) => (lines.clone(), metas.clone()),
-            // A code block still streaming in is drawn plain until its fence closes: highlighting
-            // it again on every frame would dominate the cost of streaming (Code shows it
-            // highlighted meanwhile, incrementally).
-            None if end == text.len() => match without_open_fence_language(&text[start..end]) {
-                Some(plain) => render_markdown_meta(&plain, width, theme),
-                None => render_markdown_meta(&text[start..end], width, theme),
-            },
-            None => render_markdown_meta(&text[start..end], width, theme),
+        // A block that ended the old text was drawn as the text's end: reusable only if it had
+        // no open fence then (an open one is drawn plain until it closes).
+        let settled = |e: usize| e < old_len || without_open_fence_language(&text[start..e]).is_none();
+        let found = old[from..]
+            .iter()
+            .position(|b| b.as_ref().is_some_and(|(s, e, _, _)| *s == start && *e == end && settled(*e)));
+        let reused = found.and_then(|i| {
+            from += i + 1;
+            old[from - 1].take()
+        });
+        let block = match reused {
+            Some(block) => block,
+            None => {
+                // A code block still streaming in is drawn plain until its fence closes:
+                // highlighting it again on every frame would dominate the cost of streaming
+                // (Code shows it highlighted meanwhile, incrementally).
+                let open =
+                    if end == text.len() { without_open_fence_language(&text[start..end]) } else { None };
+                let (lines, metas) =
+                    render_markdown_meta(open.as_deref().unwrap_or(&text[start..end]), width, theme);
+                (start, end, lines, metas)
+            }
         };
-        cache.blocks.push((start, end, lines, metas));
+        cache.blocks.push(block);
     }
     cache.text_len = text.len();
 }

@@ -13,7 +13,7 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 
 use crate::app::diff::{DiffHighlights, DiffKind, DiffModel, DiffRow};
-use crate::text::highlight::{display_slice, highlight_lines};
+use crate::text::highlight::{display_slice, highlight_lines, highlight_shared};
 use crate::text::theme::Theme;
 
 /// Applies `emph` over the byte `ranges` of raw spans (whose contents concatenate to the text).
@@ -99,15 +99,32 @@ pub fn render_diff_cached(
     let missing: Vec<usize> =
         (scroll_y..scroll_y + visible.len()).filter(|i| !cache.lines.contains_key(i)).collect();
     if !missing.is_empty() {
-        let texts: Vec<&str> = missing
-            .iter()
-            .map(|&i| match model.lines[i].kind {
-                DiffKind::HunkHeader => "",
-                _ => model.lines[i].text.as_str(),
-            })
-            .collect();
-        for (i, line) in missing.into_iter().zip(highlight_lines(lang, &texts, t)) {
-            cache.lines.insert(i, line);
+        match model.sources.as_ref().filter(|_| ready) {
+            // Both texts whole and small: each row is its line highlighted in context.
+            Some((old, new)) => {
+                let (old, new) = (highlight_shared(lang, old, t), highlight_shared(lang, new, t));
+                for i in missing {
+                    let row = &model.lines[i];
+                    let line = match row.kind {
+                        DiffKind::HunkHeader => None,
+                        DiffKind::Removed => row.old_no.and_then(|n| old.get(n - 1)),
+                        _ => row.new_no.and_then(|n| new.get(n - 1)),
+                    };
+                    cache.lines.insert(i, line.cloned().unwrap_or_default());
+                }
+            }
+            None => {
+                let texts: Vec<&str> = missing
+                    .iter()
+                    .map(|&i| match model.lines[i].kind {
+                        DiffKind::HunkHeader => "",
+                        _ => model.lines[i].text.as_str(),
+                    })
+                    .collect();
+                for (i, line) in missing.into_iter().zip(highlight_lines(lang, &texts, t)) {
+                    cache.lines.insert(i, line);
+                }
+            }
         }
     }
     let highlighted: Vec<ratatui::text::Line<'static>> = (scroll_y..scroll_y + visible.len())
@@ -213,6 +230,25 @@ mod tests {
         assert!(m.lines[1].emphasis.is_empty(), "whole line changed: no emphasis");
         let m = DiffModel::between("héllo wörld\n", "héllo wärld\n", 0);
         assert_eq!(&m.lines[2].text[m.lines[2].emphasis[0].clone()], "wärld");
+    }
+
+    /// Rows of a diff between two whole texts are coloured in their context: a changed line
+    /// inside a block comment is a comment, as the whole block shows it in Chat and Code.
+    #[test]
+    fn rows_are_highlighted_in_context() {
+        warm_up_blocking();
+        let old = "/* opening\n   let x = 1;\n*/\nfn f() {}\n";
+        let new = "/* opening\n   let x = 2;\n*/\nfn f() {}\n";
+        let model = DiffModel::between(old, new, 3);
+        let mut cache = DiffHighlights::default();
+        let area = Rect::new(0, 0, 60, 10);
+        let mut buf = Buffer::empty(area);
+        render_diff_cached(area, &mut buf, &model, Some("rs"), 0, &theme(), &mut cache);
+        let whole = crate::text::highlight::highlight_block(Some("rs"), new, &theme());
+        let added = model.lines.iter().position(|l| l.kind == DiffKind::Added).unwrap();
+        assert_eq!(cache.lines[&added], whole[1]);
+        let alone = crate::text::highlight::highlight_line(Some("rs"), "   let x = 2;", &theme());
+        assert_ne!(cache.lines[&added], alone, "line by line it would be code, not comment");
     }
 
     #[test]

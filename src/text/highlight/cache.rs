@@ -57,6 +57,8 @@ pub struct HighlightCache {
     exact_through: usize,
     approx: BTreeMap<usize, Checkpoint>,
     cursor: Option<Cursor>,
+    /// The exact parse state before the last line, kept for [`HighlightCache::grow`].
+    tail: Option<Cursor>,
     cached: Vec<Option<(Line<'static>, Tier)>>,
     style_key: Option<(String, String, ColorMode)>,
     empty: Line<'static>,
@@ -74,10 +76,38 @@ impl HighlightCache {
             exact_through: 0,
             approx: BTreeMap::new(),
             cursor: None,
+            tail: None,
             cached: vec![None; n],
             style_key: None,
             empty: Line::default(),
         }
+    }
+
+    /// The document changed to `lines`, usually by growing at its end (a code block streaming
+    /// in): the lines before the first changed one keep their highlighting, and parsing resumes
+    /// from the exact state kept nearest before it instead of from the top.
+    pub fn grow(&mut self, lines: Arc<[String]>) {
+        let keep = self.lines.iter().zip(lines.iter()).take_while(|(a, b)| a == b).count();
+        let mut next = HighlightCache::new(self.lang.as_deref(), lines);
+        next.syntax = self.syntax;
+        next.style_key = self.style_key.take();
+        for (to, from) in next.cached.iter_mut().zip(&mut self.cached).take(keep) {
+            *to = from.take();
+        }
+        next.exact = std::mem::take(&mut self.exact);
+        next.exact.truncate(keep / CHECKPOINT_EVERY + 1);
+        next.approx = std::mem::take(&mut self.approx);
+        next.approx.retain(|block, _| block * CHECKPOINT_EVERY <= keep);
+        let through = self.exact_through.min(keep);
+        let resume = [self.cursor.take(), self.tail.take()]
+            .into_iter()
+            .flatten()
+            .filter(|c| c.exact && c.next <= through)
+            .max_by_key(|c| c.next);
+        next.exact_through =
+            resume.as_ref().map_or(next.exact.len().saturating_sub(1) * CHECKPOINT_EVERY, |c| c.next);
+        next.cursor = resume;
+        *self = next;
     }
 
     /// Number of source lines.
@@ -218,6 +248,9 @@ impl HighlightCache {
         for i in from..to {
             if i % CHECKPOINT_EVERY == 0 {
                 self.record(i / CHECKPOINT_EVERY, &cp, exact);
+            }
+            if exact && i + 1 == self.lines.len() {
+                self.tail = Some(Cursor { next: i, cp: cp.clone(), exact });
             }
             let have = self.cached[i].as_ref().map(|(_, t)| *t);
             // Highlight (and cache) only from `hl_from` on: lines merely parsed on the way to

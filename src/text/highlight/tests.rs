@@ -133,3 +133,36 @@ fn display_slice_columns() {
     assert_eq!(text_of(&l), "e\u{301}");
     assert!(display_slice(&[], 0, 0).0.spans.is_empty());
 }
+
+/// A code block streaming into Code: after every growth (the last line partial, then
+/// completed; a block comment opened and closed across pieces; once an earlier line rewritten)
+/// every line is coloured exactly as highlighting the whole text at once colours it.
+#[test]
+fn growing_document_highlights_like_one_pass() {
+    warm_up_blocking();
+    let t = dark();
+    let full: String = (0..600)
+        .map(|i| match i % 97 {
+            10 => "/* a comment\n".to_string(),
+            14 => "   still comment */ let after = 1;\n".to_string(),
+            _ => format!("let v{i} = \"s{i}\"; // n{i}\n"),
+        })
+        .collect();
+    let mut texts: Vec<String> =
+        [7, 300, 301, 999, 5_000, 9_000, full.len()].iter().map(|&n| full[..n].to_string()).collect();
+    texts.push(full.replacen("let v1 ", "/* let v1 ", 1)); // an earlier line changed
+    let to_lines = |s: &str| -> std::sync::Arc<[String]> { s.lines().map(str::to_string).collect() };
+    let mut cache = HighlightCache::new(Some("rs"), to_lines(&texts[0]));
+    for text in &texts {
+        cache.grow(to_lines(text));
+        let _ = cache.line(cache.len().saturating_sub(1), &t); // what Code draws: the tail
+        while !cache.is_complete() {
+            cache.advance(100);
+        }
+        let one_pass = highlight_block(Some("rs"), text, &t);
+        assert_eq!(one_pass.len(), cache.len());
+        for (i, want) in one_pass.iter().enumerate() {
+            assert_eq!(cache.line(i, &t), want, "line {i} of a {}-byte text", text.len());
+        }
+    }
+}

@@ -9,6 +9,7 @@ use super::RefKind;
 use super::extract::{
     Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, member_path, named_children, string_value,
 };
+use super::type_refs::add_type_refs;
 use crate::engine::graph::model::EntityKind;
 
 pub fn walk(ctx: &mut Ctx, node: Node) {
@@ -122,6 +123,9 @@ fn type_spec(ctx: &mut Ctx, decl: Node, spec: Node) {
                     if ctx.text(field).contains("gorm:\"") {
                         is_model = true;
                     }
+                    if let Some(t) = ftype.filter(|_| !names.is_empty()) {
+                        add_type_refs(ctx, idx, RefKind::Uses, t);
+                    }
                     let Some(tp) = ftype.and_then(|t| type_path(ctx, t)) else { continue };
                     if names.is_empty() {
                         // Embedded field: the struct inherits its methods.
@@ -187,12 +191,18 @@ fn function(ctx: &mut Ctx, node: Node) {
     ctx.push_scope(Scope { entity: idx, qn, self_names });
     if let Some(params) = node.child_by_field_name("parameters") {
         for p in named_children(params) {
+            if let Some(t) = p.child_by_field_name("type") {
+                add_type_refs(ctx, idx, RefKind::Uses, t);
+            }
             let Some(tp) = p.child_by_field_name("type").and_then(|t| type_path(ctx, t)) else { continue };
             for n in named_children(p).into_iter().filter(|n| n.kind() == "identifier") {
                 let var = ctx.text(n).to_string();
                 ctx.add_hint(&var, tp.clone(), p);
             }
         }
+    }
+    if let Some(result) = node.child_by_field_name("result") {
+        add_type_refs(ctx, idx, RefKind::Returns, result);
     }
     if let Some(b) = body_node {
         body(ctx, b);
@@ -263,6 +273,16 @@ fn body(ctx: &mut Ctx, node: Node) {
     match node.kind() {
         "call_expression" => {
             call(ctx, node);
+            for c in named_children(node) {
+                body(ctx, c);
+            }
+        }
+        "var_spec" => {
+            // `var x T` in a function body: a local annotation.
+            if let Some(t) = node.child_by_field_name("type") {
+                let source = ctx.scope().entity;
+                add_type_refs(ctx, source, RefKind::Uses, t);
+            }
             for c in named_children(node) {
                 body(ctx, c);
             }

@@ -1,0 +1,153 @@
+//! Type references for the `uses` and `returns` relations: every named type inside a type node
+//! (a parameter, field, local annotation or return type), generic arguments and unions
+//! included, as [`RefKind::Uses`]/[`RefKind::Returns`] refs.
+//!
+//! Invariants:
+//! - Only the type node itself is visited (a few nodes), never the surrounding tree, so
+//!   collecting type references costs no extra walk of the file.
+//! - A (source, kind, path) triple is recorded once per file; which names are the
+//!   repository's own types is decided by resolution (a `String`, `Optional` or `Promise` finds
+//!   no entity and gives no edge).
+//! - Rust `Self` is written as the enclosing type's absolute path.
+
+use tree_sitter::Node;
+
+use super::extract::{Ctx, unquote, visit};
+use super::rust_paths::{absolute, path_segments};
+use super::{Language, RawRef, RefKind};
+
+/// Records a `kind` ref from entity `source` for each type named inside `ty`.
+pub fn add_type_refs(ctx: &mut Ctx, source: usize, kind: RefKind, ty: Node) {
+    let mut found: Vec<(Vec<String>, u32)> = Vec::new();
+    visit(ty, |n| match type_name(ctx, n) {
+        Some(Named::Path(p)) => {
+            found.push((p, n.start_position().row as u32 + 1));
+            false
+        }
+        Some(Named::Skip) => false,
+        None => true,
+    });
+    for (path, line) in found {
+        add(ctx, source, kind, path, line);
+    }
+}
+
+/// Records one `kind` ref from `source` to the written type `path` (last segment = name).
+pub fn add(ctx: &mut Ctx, source: usize, kind: RefKind, mut path: Vec<String>, line: u32) {
+    if path.iter().any(String::is_empty) {
+        return;
+    }
+    if !ctx.type_refs_seen.insert((source, kind == RefKind::Returns, path.join("\u{1f}"))) {
+        return;
+    }
+    let Some(name) = path.pop() else { return };
+    ctx.refs.push(RawRef { source, kind, name, path, alias: None, line });
+}
+
+enum Named {
+    /// A type path (don't descend).
+    Path(Vec<String>),
+    /// Nothing here names a repository type (don't descend).
+    Skip,
+}
+
+fn type_name(ctx: &Ctx, n: Node) -> Option<Named> {
+    let path = |s: &str| s.split('.').map(|p| p.trim().to_string()).collect::<Vec<_>>();
+    match ctx.lang {
+        Language::Rust => match n.kind() {
+            "type_identifier" if ctx.text(n) == "Self" => self_type(ctx).map(Named::Path),
+            "type_identifier" => Some(Named::Path(vec![ctx.text(n).to_string()])),
+            "scoped_type_identifier" => {
+                let mut segs = Vec::new();
+                path_segments(ctx, n, &mut segs);
+                Some(Named::Path(absolute(ctx, segs)))
+            }
+            // Lifetimes, `T: Bound` in `impl`, primitive types.
+            "lifetime" | "primitive_type" => Some(Named::Skip),
+            _ => None,
+        },
+        Language::Python => match n.kind() {
+            "identifier" => Some(Named::Path(vec![ctx.text(n).to_string()])),
+            "attribute" => Some(Named::Path(path(ctx.text(n)))),
+            "string" => {
+                // A forward reference: `"Repository"`.
+                let t = unquote(ctx.text(n));
+                let ok = !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                Some(if ok { Named::Path(path(&t)) } else { Named::Skip })
+            }
+            "none" | "integer" | "true" | "false" => Some(Named::Skip),
+            _ => None,
+        },
+        Language::TypeScript | Language::Tsx | Language::JavaScript => match n.kind() {
+            "type_identifier" => Some(Named::Path(vec![ctx.text(n).to_string()])),
+            "nested_type_identifier" => Some(Named::Path(path(ctx.text(n)))),
+            "predefined_type" | "literal_type" | "type_query" => Some(Named::Skip),
+            _ => None,
+        },
+        Language::Go => match n.kind() {
+            "type_identifier" => Some(Named::Path(vec![ctx.text(n).to_string()])),
+            "qualified_type" => Some(Named::Path(path(ctx.text(n)))),
+            _ => None,
+        },
+    }
+}
+
+/// The absolute path of the type whose `impl`/body encloses the current scope.
+fn self_type(ctx: &Ctx) -> Option<Vec<String>> {
+    let scope = ctx.scopes.iter().rev().find(|s| s.self_names.iter().any(|n| n == "Self"))?;
+    // A method's scope is `module::Type::method`; the impl's own scope is `module::Type`.
+    let e = &ctx.entities[scope.entity];
+    let qn = if e.kind.is_callable() {
+        scope.qn.rsplit_once("::").map_or(scope.qn.as_str(), |(t, _)| t)
+    } else {
+        scope.qn.as_str()
+    };
+    Some(qn.split("::").map(str::to_string).collect())
+}
+
+/// JSDoc `@returns {T}` / `@param {T} name` of a JavaScript function's doc comment: the type
+/// names inside the braces (`Promise<User>`, `User|null`, `Array.<User>` → `Promise`, `User`,
+/// `Array`), `(is_return, path)` each.
+pub fn jsdoc_types(doc: &str) -> Vec<(bool, Vec<String>)> {
+    let mut out = Vec::new();
+    for line in doc.lines() {
+        let line = line.trim();
+        let is_return = line.starts_with("@returns") || line.starts_with("@return ");
+        let is_uses = line.starts_with("@param") || line.starts_with("@type ");
+        if !is_return && !is_uses {
+            continue;
+        }
+        let Some(inner) = line.split_once('{').and_then(|(_, r)| r.split_once('}')).map(|(t, _)| t) else {
+            continue;
+        };
+        for word in inner.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '$')) {
+            let word = word.trim_matches('.');
+            if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
+                continue;
+            }
+            out.push((is_return, word.split('.').map(str::to_string).collect()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsdoc_type_names() {
+        let got = jsdoc_types("Loads a user.\n@param {string} id the id\n@returns {Promise<User|null>} it");
+        let names: Vec<(bool, String)> = got.into_iter().map(|(r, p)| (r, p.join("."))).collect();
+        assert_eq!(
+            names,
+            [
+                (false, "string".to_string()),
+                (true, "Promise".to_string()),
+                (true, "User".to_string()),
+                (true, "null".to_string()),
+            ]
+        );
+        assert!(jsdoc_types("@returns nothing useful").is_empty());
+    }
+}

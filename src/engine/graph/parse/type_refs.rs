@@ -9,6 +9,9 @@
 //!   repository's own types is decided by resolution (a `String`, `Optional` or `Promise` finds
 //!   no entity and gives no edge).
 //! - Rust `Self` is written as the enclosing type's absolute path.
+//! - Names that cannot be the repository's are not stored (they would only cost index time):
+//!   an unqualified builtin or prelude type of the language ([`builtin`]) and a single capital
+//!   letter (a generic parameter by convention: `T`, `E`, `F`).
 
 use tree_sitter::Node;
 
@@ -37,11 +40,85 @@ pub fn add(ctx: &mut Ctx, source: usize, kind: RefKind, mut path: Vec<String>, l
     if path.iter().any(String::is_empty) {
         return;
     }
+    if let [name] = path.as_slice() {
+        let mut chars = name.chars();
+        let one_capital = chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.next().is_none();
+        if one_capital || builtin(ctx.lang, name) {
+            return;
+        }
+    }
     if !ctx.type_refs_seen.insert((source, kind == RefKind::Returns, path.join("\u{1f}"))) {
         return;
     }
     let Some(name) = path.pop() else { return };
     ctx.refs.push(RawRef { source, kind, name, path, alias: None, line });
+}
+
+/// Unqualified type names that always mean the language's own type.
+fn builtin(lang: Language, name: &str) -> bool {
+    match lang {
+        Language::Rust => matches!(name, "Result" | "Option" | "Box" | "Vec" | "String"),
+        Language::Python => matches!(
+            name,
+            "str"
+                | "int"
+                | "float"
+                | "bool"
+                | "bytes"
+                | "list"
+                | "dict"
+                | "set"
+                | "tuple"
+                | "object"
+                | "Any"
+                | "Optional"
+                | "List"
+                | "Dict"
+                | "Set"
+                | "Tuple"
+                | "Union"
+        ),
+        Language::TypeScript | Language::Tsx | Language::JavaScript => matches!(
+            name,
+            "string"
+                | "number"
+                | "boolean"
+                | "object"
+                | "null"
+                | "undefined"
+                | "Promise"
+                | "Array"
+                | "Record"
+                | "Partial"
+                | "Readonly"
+                | "Map"
+                | "Set"
+        ),
+        Language::Go => matches!(
+            name,
+            "error"
+                | "string"
+                | "bool"
+                | "byte"
+                | "rune"
+                | "any"
+                | "int"
+                | "int8"
+                | "int16"
+                | "int32"
+                | "int64"
+                | "uint"
+                | "uint8"
+                | "uint16"
+                | "uint32"
+                | "uint64"
+                | "uintptr"
+                | "float32"
+                | "float64"
+                | "complex64"
+                | "complex128"
+        ),
+    }
 }
 
 enum Named {
@@ -148,6 +225,7 @@ mod tests {
                 (true, "null".to_string()),
             ]
         );
+        assert!(builtin(Language::JavaScript, "Promise") && !builtin(Language::JavaScript, "User"));
         assert!(jsdoc_types("@returns nothing useful").is_empty());
     }
 }

@@ -58,8 +58,8 @@ pub struct Ctx<'a> {
     pub depth: usize,
     /// Qualified name → index of the type entities recorded so far (impl/receiver lookup).
     pub types: std::collections::HashMap<String, usize>,
-    /// (source, is `returns`, joined path) of the `uses`/`returns` refs recorded so far.
-    pub type_refs_seen: std::collections::HashSet<(usize, bool, String)>,
+    /// What the `uses`/`returns` refs of this file need to remember (`type_refs`).
+    pub type_refs: super::type_refs::State,
 }
 
 impl<'a> Ctx<'a> {
@@ -86,7 +86,7 @@ impl<'a> Ctx<'a> {
             scopes: vec![Scope { entity: 0, qn: module_qn.to_string(), self_names: Vec::new() }],
             depth: 0,
             types: std::collections::HashMap::new(),
-            type_refs_seen: std::collections::HashSet::new(),
+            type_refs: Default::default(),
         }
     }
 

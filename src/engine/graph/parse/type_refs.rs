@@ -10,14 +10,59 @@
 //!   no entity and gives no edge).
 //! - Rust `Self` is written as the enclosing type's absolute path.
 //! - Names that cannot be the repository's are not stored (they would only cost index time):
-//!   an unqualified builtin or prelude type of the language ([`builtin`]) and a single capital
-//!   letter (a generic parameter by convention: `T`, `E`, `F`).
+//!   an unqualified builtin or prelude type of the language ([`builtin`]), a single capital
+//!   letter (a generic parameter by convention: `T`, `E`, `F`), and a name or qualifier the
+//!   file imports from the standard library (`use std::fmt;` → `fmt::Formatter`, Go
+//!   `"net/http"` → `http.Request`, `from typing import Iterator`).
+
+use std::collections::HashSet;
 
 use tree_sitter::Node;
 
 use super::extract::{Ctx, unquote, visit};
 use super::rust_paths::{absolute, path_segments};
 use super::{Language, RawRef, RefKind};
+
+/// Per-file bookkeeping of the type references (lives in the parse context).
+#[derive(Default)]
+pub struct State {
+    /// (source, is `returns`, joined path) of the refs recorded so far.
+    seen: HashSet<(usize, bool, String)>,
+    /// Local names the file imports from the standard library.
+    std_names: HashSet<String>,
+    /// How many of the file's refs have been looked at for `std_names`.
+    scanned: usize,
+}
+
+/// Whether an import whose path starts with `root` comes from the language's standard library.
+fn std_root(lang: Language, root: &str) -> bool {
+    let known = crate::engine::project::known::known();
+    match lang {
+        Language::Rust => known.rust.std.contains(root),
+        Language::Python => known.python.std.contains(root),
+        Language::TypeScript | Language::Tsx | Language::JavaScript => {
+            known.js.std.contains(root.strip_prefix("node:").unwrap_or(root))
+        }
+        Language::Go => !root.contains('.'),
+    }
+}
+
+/// Whether `path` (as written, last segment = name) names a standard-library type.
+fn from_std(ctx: &mut Ctx, path: &[String]) -> bool {
+    let new = &ctx.refs[ctx.type_refs.scanned..];
+    for r in new.iter().filter(|r| r.kind == RefKind::Imports) {
+        let root = r.path.first().unwrap_or(&r.name);
+        if let Some(alias) = r.alias.as_deref().filter(|a| *a != "*")
+            && std_root(ctx.lang, root)
+        {
+            ctx.type_refs.std_names.insert(alias.to_string());
+        }
+    }
+    ctx.type_refs.scanned = ctx.refs.len();
+    let Some(first) = path.first() else { return false };
+    ctx.type_refs.std_names.contains(first)
+        || (path.len() > 1 && ctx.lang == Language::Rust && std_root(ctx.lang, first))
+}
 
 /// Records a `kind` ref from entity `source` for each type named inside `ty`.
 pub fn add_type_refs(ctx: &mut Ctx, source: usize, kind: RefKind, ty: Node) {
@@ -47,7 +92,9 @@ pub fn add(ctx: &mut Ctx, source: usize, kind: RefKind, mut path: Vec<String>, l
             return;
         }
     }
-    if !ctx.type_refs_seen.insert((source, kind == RefKind::Returns, path.join("\u{1f}"))) {
+    if from_std(ctx, &path)
+        || !ctx.type_refs.seen.insert((source, kind == RefKind::Returns, path.join("\u{1f}")))
+    {
         return;
     }
     let Some(name) = path.pop() else { return };

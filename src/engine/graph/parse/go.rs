@@ -1,7 +1,9 @@
 //! Go: package functions, methods (`func (r *Repo) Save()` → `pkg.Repo.Save`, the receiver
-//! variable means "self"), structs/interfaces (embedded fields → inherits), constants, imports
-//! (alias = last path element unless renamed), calls, type hints from parameters, `x := T{}` /
-//! `&T{}` and struct fields, and `http.HandleFunc("/x", h)` / gin-style `r.GET("/x", h)` routes.
+//! variable means "self"), structs/interfaces (embedded fields → inherits; interface methods are
+//! entities), constants, imports (alias = last path element unless renamed), calls, type hints
+//! from parameters, `x := T{}` / `&T{}` and struct fields, `uses`/`returns` type references
+//! (parameters, fields, `var x T`, results), and `http.HandleFunc("/x", h)` / gin-style
+//! `r.GET("/x", h)` routes.
 
 use tree_sitter::Node;
 
@@ -111,49 +113,56 @@ fn type_spec(ctx: &mut Ctx, decl: Node, spec: Node) {
         ctx.signature(spec, Some(ty)) + " " + if kind == EntityKind::Struct { "struct" } else { "interface" };
     let idx = ctx.add_entity(decl, name, kind, sig, doc, 1);
     let mut is_model = false;
-    for list in named_children(ty) {
-        for field in named_children(list) {
-            match field.kind() {
-                "field_declaration" => {
-                    let ftype = field.child_by_field_name("type");
-                    let names: Vec<Node> = named_children(field)
-                        .into_iter()
-                        .filter(|n| n.kind() == "field_identifier")
-                        .collect();
-                    if ctx.text(field).contains("gorm:\"") {
+    // A struct's fields sit in a `field_declaration_list`; an interface's elements directly.
+    let members: Vec<Node> = if kind == EntityKind::Interface {
+        named_children(ty)
+    } else {
+        named_children(ty).into_iter().flat_map(named_children).collect()
+    };
+    for field in members {
+        match field.kind() {
+            "field_declaration" => {
+                let ftype = field.child_by_field_name("type");
+                let names: Vec<Node> =
+                    named_children(field).into_iter().filter(|n| n.kind() == "field_identifier").collect();
+                if ctx.text(field).contains("gorm:\"") {
+                    is_model = true;
+                }
+                if let Some(t) = ftype.filter(|_| !names.is_empty()) {
+                    add_type_refs(ctx, idx, RefKind::Uses, t);
+                }
+                let Some(tp) = ftype.and_then(|t| type_path(ctx, t)) else { continue };
+                if names.is_empty() {
+                    // Embedded field: the struct inherits its methods.
+                    if tp.last().is_some_and(|l| l == "Model") && tp.first().is_some_and(|f| f == "gorm") {
                         is_model = true;
                     }
-                    if let Some(t) = ftype.filter(|_| !names.is_empty()) {
-                        add_type_refs(ctx, idx, RefKind::Uses, t);
-                    }
-                    let Some(tp) = ftype.and_then(|t| type_path(ctx, t)) else { continue };
-                    if names.is_empty() {
-                        // Embedded field: the struct inherits its methods.
-                        if tp.last().is_some_and(|l| l == "Model") && tp.first().is_some_and(|f| f == "gorm")
-                        {
-                            is_model = true;
-                        }
-                        let mut p = tp.clone();
-                        if let Some(last) = p.pop() {
-                            ctx.add_ref_from(idx, RefKind::Inherits, &last, p, None, field);
-                        }
-                    }
-                    for n in names {
-                        let key = format!("self.{}", ctx.text(n));
-                        ctx.add_ref_from(idx, RefKind::TypeHint, &key, tp.clone(), None, field);
+                    let mut p = tp.clone();
+                    if let Some(last) = p.pop() {
+                        ctx.add_ref_from(idx, RefKind::Inherits, &last, p, None, field);
                     }
                 }
-                "type_elem" | "method_elem" | "method_spec" => {
-                    if let Some(m) = field.child_by_field_name("name") {
-                        let sig = ctx.signature(field, None);
-                        let name = ctx.text(m).to_string();
-                        ctx.push_entity_scope(idx, Vec::new());
-                        ctx.add_entity(field, &name, EntityKind::Method, sig, None, 1);
-                        ctx.pop_scope();
-                    }
+                for n in names {
+                    let key = format!("self.{}", ctx.text(n));
+                    ctx.add_ref_from(idx, RefKind::TypeHint, &key, tp.clone(), None, field);
                 }
-                _ => {}
             }
+            "type_elem" | "method_elem" | "method_spec" => {
+                if let Some(m) = field.child_by_field_name("name") {
+                    let sig = ctx.signature(field, None);
+                    let name = ctx.text(m).to_string();
+                    ctx.push_entity_scope(idx, Vec::new());
+                    let m = ctx.add_entity(field, &name, EntityKind::Method, sig, None, 1);
+                    ctx.pop_scope();
+                    if let Some(params) = field.child_by_field_name("parameters") {
+                        add_type_refs(ctx, m, RefKind::Uses, params);
+                    }
+                    if let Some(result) = field.child_by_field_name("result") {
+                        add_type_refs(ctx, m, RefKind::Returns, result);
+                    }
+                }
+            }
+            _ => {}
         }
     }
     if is_model {

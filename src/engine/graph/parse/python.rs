@@ -1,7 +1,8 @@
 //! Python: classes (bases → inherits; SQLAlchemy/Django/Flask-SQLAlchemy/SQLModel bases →
 //! database_model), functions/methods with docstrings, imports (relative ones made absolute),
 //! calls with receivers (`self`/`cls` → the enclosing class), type hints from annotations and
-//! `x = Class()` / `self.x = Class()`, FastAPI/Flask route decorators → api_endpoint.
+//! `x = Class()` / `self.x = Class()`, FastAPI/Flask route decorators → api_endpoint,
+//! `uses`/`returns` type references (parameter, `x: T` and return annotations).
 
 use tree_sitter::Node;
 

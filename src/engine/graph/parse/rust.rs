@@ -1,6 +1,7 @@
 //! Rust: items, impls (`impl Trait for Type` → implements), `use` trees, calls (also inside
 //! macro token trees, heuristically), type hints from parameters/`let`/struct fields, axum
-//! `.route("/x", get(h))` and actix `#[get("/x")]` endpoints, diesel/sea-orm models.
+//! `.route("/x", get(h))` and actix `#[get("/x")]` endpoints, diesel/sea-orm models, `uses`/
+//! `returns` type references (parameters, fields, enum variants, `let x: T`, return types).
 //!
 //! Invariants: methods are qualified `module::Type::method` whether or not `Type` is defined in
 //! this file; `super::`/`self::` paths are made absolute here.

@@ -72,6 +72,10 @@ pub fn add_type_refs(ctx: &mut Ctx, source: usize, kind: RefKind, ty: Node) {
             found.push((p, n.start_position().row as u32 + 1));
             false
         }
+        Some(Named::Paths(ps)) => {
+            found.extend(ps.into_iter().map(|p| (p, n.start_position().row as u32 + 1)));
+            false
+        }
         Some(Named::Skip) => false,
         None => true,
     });
@@ -107,7 +111,8 @@ fn builtin(lang: Language, name: &str) -> bool {
         Language::Rust => matches!(name, "Result" | "Option" | "Box" | "Vec" | "String"),
         Language::Python => matches!(
             name,
-            "str"
+            "None"
+                | "str"
                 | "int"
                 | "float"
                 | "bool"
@@ -171,6 +176,8 @@ fn builtin(lang: Language, name: &str) -> bool {
 enum Named {
     /// A type path (don't descend).
     Path(Vec<String>),
+    /// Several (a string holding a type expression; don't descend).
+    Paths(Vec<Vec<String>>),
     /// Nothing here names a repository type (don't descend).
     Skip,
 }
@@ -194,10 +201,14 @@ fn type_name(ctx: &Ctx, n: Node) -> Option<Named> {
             "identifier" => Some(Named::Path(vec![ctx.text(n).to_string()])),
             "attribute" => Some(Named::Path(path(ctx.text(n)))),
             "string" => {
-                // A forward reference: `"Repository"`.
+                // A forward reference: `"Repository"`, `"Repository | None"`, `"list[Item]"`.
                 let t = unquote(ctx.text(n));
-                let ok = !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
-                Some(if ok { Named::Path(path(&t)) } else { Named::Skip })
+                let names = t
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                    .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+                    .map(path)
+                    .collect();
+                Some(Named::Paths(names))
             }
             "none" | "integer" | "true" | "false" => Some(Named::Skip),
             _ => None,

@@ -1,7 +1,9 @@
 //! TypeScript/TSX (and, through [`walk_ecma`], JavaScript): classes (`extends` → inherits,
 //! `implements` → implements), interfaces, functions and arrow-function constants, methods,
 //! JSDoc, ES imports and `require`, calls (`this.x()` → the enclosing class), type hints from
-//! `new C()`, annotations and constructor parameter properties, Express routes.
+//! `new C()`, annotations and constructor parameter properties, Express routes, `uses`/`returns`
+//! type references (parameters, fields, interface members, local annotations, return types;
+//! JavaScript: JSDoc `@param {T}` / `@returns {T}`).
 
 use tree_sitter::Node;
 

@@ -125,6 +125,9 @@ fn depends_on_follows_manifest_edits_removals_and_bad_input() {
     super::graph::copy_tree(&fixture("rust"), &root);
     let db = GraphDb::open(&dir.path().join("g.sqlite")).unwrap();
     let opts = IndexOptions::default();
+    // A vendored crate's manifest is not one of the repository's packages.
+    std::fs::create_dir_all(root.join("vendor/left-pad")).unwrap();
+    std::fs::write(root.join("vendor/left-pad/Cargo.toml"), "[package]\nname = \"left-pad\"\n").unwrap();
     index_repository(&root, &db, &opts, &|_| {}).unwrap();
     let first = package_ids(&db);
     assert_eq!(first.len(), 7, "shop, shop_core and 5 declared packages");

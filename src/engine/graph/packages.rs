@@ -24,7 +24,8 @@
 //!   and their relations carry no `ref_id`, so code resolution never touches them.
 //! - All of it is recomputed whenever any manifest is added, changed or removed (manifests are
 //!   few and small); a run where none did writes nothing but new mtimes.
-//! - A manifest that does not parse contributes nothing (`kv1nt deps` reports why).
+//! - A manifest that does not parse contributes nothing (`kv1nt deps` reports why); manifests
+//!   in vendored or fixture trees ([`is_manifest`]) are not the repository's packages.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -49,9 +50,11 @@ pub struct Found {
     pub mtime_ns: i64,
 }
 
-/// Whether the `/`-separated path names a manifest.
+/// Whether the `/`-separated path names a manifest of the repository's own (not one inside
+/// `node_modules/`, `vendor/`, fixtures: the trees `kv1nt deps` leaves out too).
 pub fn is_manifest(rel: &str) -> bool {
     deps::is_manifest_name(rel.rsplit('/').next().unwrap_or(rel))
+        && crate::engine::learning::conventions::ours(rel)
 }
 
 struct Read {

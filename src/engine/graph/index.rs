@@ -388,10 +388,11 @@ pub fn index_repository(
 
     progress(IndexProgress::Resolving);
     resolve(db, changes, seen.len())?;
+    // Before a bulk run's FTS rebuild, so new package entities need no per-row FTS update.
+    packages::sync(db, &root, &manifests, opts.max_file_bytes)?;
     if let Some(b) = _bulk {
         b.finish()?;
     }
-    packages::sync(db, &root, &manifests, opts.max_file_bytes)?;
     totals(db, &mut report)?;
     report.elapsed = start.elapsed();
     progress(IndexProgress::Done);

@@ -233,20 +233,12 @@ fn write(tx: &Connection, root: &Path, read: &[Read]) -> Result<()> {
 /// The 1-based line of the first whole-word occurrence of `name` in `text` (1 when none).
 fn line_of(text: &str, name: &str) -> u32 {
     let word = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '@');
-    for (i, line) in text.lines().enumerate() {
-        let mut from = 0;
-        while let Some(pos) = line[from..].find(name) {
-            let start = from + pos;
-            let end = start + name.len();
-            let before = line[..start].chars().next_back().is_none_or(|c| !word(c));
-            let after = line[end..].chars().next().is_none_or(|c| !word(c));
-            if before && after {
-                return i as u32 + 1;
-            }
-            from = end;
-        }
-    }
-    1
+    let found = text.match_indices(name).map(|(i, _)| i).find(|&i| {
+        let before = text[..i].chars().next_back().is_none_or(|c| !word(c));
+        let after = text[i + name.len()..].chars().next().is_none_or(|c| !word(c));
+        before && after
+    });
+    found.map_or(1, |i| text.as_bytes()[..i].iter().filter(|&&b| b == b'\n').count() as u32 + 1)
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@
 //!   no entity and gives no edge).
 //! - Rust `Self` is written as the enclosing type's absolute path.
 //! - Names that cannot be the repository's are not stored (they would only cost index time):
-//!   an unqualified builtin or prelude type of the language ([`builtin`]), a single capital
-//!   letter (a generic parameter by convention: `T`, `E`, `F`), and a name or qualifier the
+//!   an unqualified builtin or prelude type or trait of the language ([`builtin`]), a single
+//!   capital letter (a generic parameter by convention: `T`, `E`, `F`), an associated type
+//!   (`Self::Output`, `T::Item`), and a name or qualifier the
 //!   file imports from the standard library (`use std::fmt;` → `fmt::Formatter`, Go
 //!   `"net/http"` → `http.Request`, `from typing import Iterator`).
 
@@ -89,6 +90,13 @@ pub fn add(ctx: &mut Ctx, source: usize, kind: RefKind, mut path: Vec<String>, l
     if path.iter().any(String::is_empty) {
         return;
     }
+    // `Self::Output`, `T::Item`: an associated type, never an entity.
+    if path.len() > 1
+        && (path[0] == "Self"
+            || (path[0].len() == 1 && path[0].starts_with(|c: char| c.is_ascii_uppercase())))
+    {
+        return;
+    }
     if let [name] = path.as_slice() {
         let mut chars = name.chars();
         let one_capital = chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.next().is_none();
@@ -108,7 +116,43 @@ pub fn add(ctx: &mut Ctx, source: usize, kind: RefKind, mut path: Vec<String>, l
 /// Unqualified type names that always mean the language's own type.
 fn builtin(lang: Language, name: &str) -> bool {
     match lang {
-        Language::Rust => matches!(name, "Result" | "Option" | "Box" | "Vec" | "String"),
+        // The prelude's types and traits (`impl Into<T>`, `dyn Send`, `T: Clone` are everywhere).
+        Language::Rust => matches!(
+            name,
+            "Result"
+                | "Option"
+                | "Box"
+                | "Vec"
+                | "String"
+                | "Send"
+                | "Sync"
+                | "Sized"
+                | "Unpin"
+                | "Copy"
+                | "Clone"
+                | "Default"
+                | "Drop"
+                | "Eq"
+                | "PartialEq"
+                | "Ord"
+                | "PartialOrd"
+                | "Fn"
+                | "FnMut"
+                | "FnOnce"
+                | "From"
+                | "Into"
+                | "TryFrom"
+                | "TryInto"
+                | "Iterator"
+                | "IntoIterator"
+                | "DoubleEndedIterator"
+                | "ExactSizeIterator"
+                | "Extend"
+                | "AsRef"
+                | "AsMut"
+                | "ToOwned"
+                | "ToString"
+        ),
         Language::Python => matches!(
             name,
             "None"

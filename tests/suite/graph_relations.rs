@@ -172,3 +172,40 @@ fn depends_on_follows_manifest_edits_removals_and_bad_input() {
     assert!(edges(&db, "depends_on").is_empty());
     assert!(edges(&db, "returns").contains(&("crate::build".into(), "crate::service::OrderService".into())));
 }
+
+#[test]
+fn outside_types_give_no_edge_even_when_the_repository_has_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    // The repository defines its own `Session` class and a method called `Config`.
+    std::fs::write(
+        root.join("app/own.py"),
+        "class Session:\n    pass\n\nclass Settings:\n    def Config(self):\n        return 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("app/db.py"),
+        "from sqlalchemy.orm import Session\nfrom typing import Iterator\n\n\
+         def open_db(url: str) -> Session:\n    return Session(url)\n\n\
+         def rows(s: Session, c: Config) -> Iterator[Session]:\n    return iter([])\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/lib.rs"), "pub mod io;\npub struct Error;\npub struct Buf;\n").unwrap();
+    std::fs::write(
+        root.join("src/io.rs"),
+        "use std::fmt;\nuse std::io::Error;\nuse crate::Buf;\n\n\
+         pub fn read(b: &mut Buf, f: &mut fmt::Formatter<'_>) -> Result<usize, Error> {\n    Ok(0)\n}\n",
+    )
+    .unwrap();
+    let (db, _) = index_mem(root);
+    let uses = edges(&db, "uses");
+    let returns = edges(&db, "returns");
+    assert_eq!(
+        uses,
+        BTreeSet::from([("crate::io::read".to_string(), "crate::Buf".to_string())]),
+        "sqlalchemy's Session, std's Error and an unknown Config are not the repository's"
+    );
+    assert!(returns.is_empty(), "{returns:?}");
+}

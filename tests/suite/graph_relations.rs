@@ -192,11 +192,16 @@ fn outside_types_give_no_edge_even_when_the_repository_has_the_name() {
     )
     .unwrap();
     std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::write(root.join("src/lib.rs"), "pub mod io;\npub struct Error;\npub struct Buf;\n").unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "pub mod io;\npub struct Error;\npub struct Buf;\npub struct Item;\n",
+    )
+    .unwrap();
     std::fs::write(
         root.join("src/io.rs"),
         "use std::fmt;\nuse std::io::Error;\nuse crate::Buf;\n\n\
-         pub fn read(b: &mut Buf, f: &mut fmt::Formatter<'_>) -> Result<usize, Error> {\n    Ok(0)\n}\n",
+         pub fn read(b: &mut Buf, f: &mut fmt::Formatter<'_>) -> Result<usize, Error> {\n    Ok(0)\n}\n\n\
+         pub fn bufs() -> impl Iterator<Item = Buf> {\n    std::iter::empty()\n}\n",
     )
     .unwrap();
     let (db, _) = index_mem(root);
@@ -207,5 +212,6 @@ fn outside_types_give_no_edge_even_when_the_repository_has_the_name() {
         BTreeSet::from([("crate::io::read".to_string(), "crate::Buf".to_string())]),
         "sqlalchemy's Session, std's Error and an unknown Config are not the repository's"
     );
-    assert!(returns.is_empty(), "{returns:?}");
+    // `Item` in `Iterator<Item = Buf>` is the trait's associated type, not `crate::Item`.
+    assert_eq!(returns, BTreeSet::from([("crate::io::bufs".to_string(), "crate::Buf".to_string())]));
 }

@@ -68,21 +68,33 @@ fn from_std(ctx: &mut Ctx, path: &[String]) -> bool {
 /// Records a `kind` ref from entity `source` for each type named inside `ty`.
 pub fn add_type_refs(ctx: &mut Ctx, source: usize, kind: RefKind, ty: Node) {
     let mut found: Vec<(Vec<String>, u32)> = Vec::new();
-    visit(ty, |n| match type_name(ctx, n) {
-        Some(Named::Path(p)) => {
-            found.push((p, n.start_position().row as u32 + 1));
-            false
-        }
-        Some(Named::Paths(ps)) => {
-            found.extend(ps.into_iter().map(|p| (p, n.start_position().row as u32 + 1)));
-            false
-        }
-        Some(Named::Skip) => false,
-        None => true,
-    });
+    collect(ctx, ty, &mut found);
     for (path, line) in found {
         add(ctx, source, kind, path, line);
     }
+}
+
+/// The type paths inside `ty`, with their lines.
+fn collect(ctx: &Ctx, ty: Node, out: &mut Vec<(Vec<String>, u32)>) {
+    visit(ty, |n| match type_name(ctx, n) {
+        Some(Named::Path(p)) => {
+            out.push((p, n.start_position().row as u32 + 1));
+            false
+        }
+        Some(Named::Paths(ps)) => {
+            out.extend(ps.into_iter().map(|p| (p, n.start_position().row as u32 + 1)));
+            false
+        }
+        Some(Named::Skip) => false,
+        // Rust `Iterator<Item = T>`: `Item` names the trait's associated type, `T` a type.
+        None if n.kind() == "type_binding" => {
+            if let Some(t) = n.child_by_field_name("type") {
+                collect(ctx, t, out);
+            }
+            false
+        }
+        None => true,
+    });
 }
 
 /// Records one `kind` ref from `source` to the written type `path` (last segment = name).

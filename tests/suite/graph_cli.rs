@@ -131,7 +131,7 @@ fn index_then_callers_search_and_unknown_names_on_the_python_fixture() {
     let stats = env.json(&["index", "--json"]);
     assert_eq!(
         (stats["files_seen"].as_u64(), stats["files_indexed"].as_u64()),
-        (Some(6), Some(6)),
+        (Some(7), Some(7)),
         "{stats}"
     );
     assert_eq!(stats["parse_errors"], 0);
@@ -162,7 +162,11 @@ fn index_then_callers_search_and_unknown_names_on_the_python_fixture() {
     let got = env.json(&["graph", "callers", "find_by_email", "--json"]);
     assert_eq!(
         qualified_names(&got),
-        BTreeSet::from(["app.api.get_user".into(), "app.services.UserService.register".into()])
+        BTreeSet::from([
+            "app.api.get_user".into(),
+            "app.orders.checkout".into(),
+            "app.services.UserService.register".into()
+        ])
     );
     // Depth 2 reaches the caller's callers, saying via whom.
     let deep = env.json(&["graph", "callers", "app.utils.normalize", "--depth", "2", "--json"]);
@@ -208,12 +212,12 @@ fn index_then_callers_search_and_unknown_names_on_the_python_fixture() {
     let related = env.json(&["graph", "related", "is_valid_email", "--json"]);
     assert!(related.as_array().unwrap().iter().any(|r| r["name"] == "normalize" && r["via"] == "calls"));
     let s = env.json(&["graph", "stats", "--json"]);
-    assert_eq!((s["files"].as_u64(), s["embedded"].as_u64()), (Some(6), Some(0)), "{s}");
+    assert_eq!((s["files"].as_u64(), s["embedded"].as_u64()), (Some(7), Some(0)), "{s}");
     assert!(s["by_type"]["api_endpoint"].as_u64() == Some(2), "{s}");
 
     // A second run: everything unchanged; a touched file is re-indexed, a deleted one dropped.
     let again = env.json(&["index", "--json"]);
-    assert_eq!((again["files_unchanged"].as_u64(), again["files_indexed"].as_u64()), (Some(6), Some(0)));
+    assert_eq!((again["files_unchanged"].as_u64(), again["files_indexed"].as_u64()), (Some(7), Some(0)));
     let utils = env.repo().join("app/utils.py");
     let text = std::fs::read_to_string(&utils).unwrap() + "\n\ndef added():\n    return normalize(' x ')\n";
     std::fs::write(&utils, text).unwrap();
@@ -221,7 +225,7 @@ fn index_then_callers_search_and_unknown_names_on_the_python_fixture() {
     let third = env.json(&["index", "--json"]);
     assert_eq!(
         (third["files_indexed"].as_u64(), third["files_deleted"].as_u64(), third["files_unchanged"].as_u64()),
-        (Some(1), Some(1), Some(4)),
+        (Some(1), Some(1), Some(5)),
         "{third}"
     );
     let got = qualified_names(&env.json(&["graph", "callers", "normalize", "--json"]));
@@ -230,8 +234,8 @@ fn index_then_callers_search_and_unknown_names_on_the_python_fixture() {
     // Text mode: plain progress lines on stderr (not a terminal), the stats on stdout.
     let out = env.run(&["index"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("5 seen · 0 indexed · 5 unchanged"), "{}", stdout(&out));
-    assert!(stderr(&out).contains("found 5 source files"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("6 seen · 0 indexed · 6 unchanged"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("found 6 source files"), "{}", stderr(&out));
 }
 
 #[test]

@@ -30,6 +30,7 @@ mod graph;
 mod graph_busy;
 mod graph_cli;
 mod graph_engine;
+mod graph_relations;
 mod harness;
 mod hooks;
 mod images;

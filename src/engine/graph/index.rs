@@ -33,7 +33,7 @@ use rusqlite::{Transaction, TransactionBehavior};
 use super::ingest::{self, FileMeta, ResolveScope};
 use super::parse::{Language, ParsedFile, parse_source};
 use super::store::GraphDb;
-use super::{GraphError, Result};
+use super::{GraphError, Result, packages};
 
 /// Files written per transaction.
 const BATCH: usize = 128;
@@ -292,6 +292,7 @@ pub fn index_repository(
     let known = known_files(db)?;
 
     let mut candidates = Vec::new();
+    let mut manifests: Vec<packages::Found> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let walker = ignore::WalkBuilder::new(&root).follow_links(false).require_git(false).build();
     for entry in walker.flatten() {
@@ -299,7 +300,15 @@ pub fn index_repository(
             continue;
         }
         let Some(rel) = rel_path(&root, entry.path()) else { continue };
-        let Some(lang) = Language::from_path(&rel) else { continue };
+        let Some(lang) = Language::from_path(&rel) else {
+            if packages::is_manifest(&rel)
+                && let Ok(md) = entry.metadata()
+            {
+                let abs = entry.path().to_path_buf();
+                manifests.push(packages::Found { rel, abs, size: md.len(), mtime_ns: mtime_ns(&md) });
+            }
+            continue;
+        };
         report.files_seen += 1;
         let Ok(md) = entry.metadata() else { continue };
         if md.len() > opts.max_file_bytes {
@@ -320,8 +329,9 @@ pub fn index_repository(
     progress(IndexProgress::Walked { files: report.files_seen });
 
     let mut changes = Changes::default();
-    // Files that vanished or became too large lose their rows.
-    let gone: Vec<&String> = known.keys().filter(|p| !seen.contains(*p)).collect();
+    // Files that vanished or became too large lose their rows (manifests: `packages::sync`).
+    let gone: Vec<&String> =
+        known.keys().filter(|p| !seen.contains(*p) && !packages::is_manifest(p)).collect();
     if !gone.is_empty() {
         let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
         for p in gone {
@@ -378,6 +388,8 @@ pub fn index_repository(
 
     progress(IndexProgress::Resolving);
     resolve(db, changes, seen.len())?;
+    // Before a bulk run's FTS rebuild, so new package entities need no per-row FTS update.
+    packages::sync(db, &root, &manifests, opts.max_file_bytes)?;
     if let Some(b) = _bulk {
         b.finish()?;
     }
@@ -400,6 +412,12 @@ pub fn reindex_file(root: &Path, db: &GraphDb, path: &Path) -> Result<IndexRepor
     let mut report = IndexReport::default();
     let mut changes = Changes::default();
     let total_files = db.conn.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))? as usize;
+    if packages::is_manifest(&rel) {
+        packages::reindex(db, &root, &rel, IndexOptions::default().max_file_bytes)?;
+        totals(db, &mut report)?;
+        report.elapsed = start.elapsed();
+        return Ok(report);
+    }
     let md = std::fs::metadata(&abs).ok().filter(|m| m.is_file());
     let lang = Language::from_path(&rel);
     match (md, lang) {

@@ -276,7 +276,7 @@ pub fn resolve_refs(conn: &Connection, scope: ResolveScope) -> Result<usize> {
                 .query_map([], ref_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let syms = conn
-                .prepare(&format!("SELECT {SYM_COLS} FROM entities"))?
+                .prepare(&format!("SELECT {SYM_COLS} FROM entities WHERE kind != 'package'"))?
                 .query_map([], sym_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             (refs.clone(), refs, syms)
@@ -322,7 +322,8 @@ pub fn resolve_refs(conn: &Connection, scope: ResolveScope) -> Result<usize> {
             let wanted_json = serde_json::to_string(&wanted).unwrap_or_else(|_| "[]".into());
             let syms = conn
                 .prepare(&format!(
-                    "SELECT {SYM_COLS} FROM entities WHERE name IN (SELECT value FROM json_each(?1))"
+                    "SELECT {SYM_COLS} FROM entities WHERE kind != 'package'
+                     AND name IN (SELECT value FROM json_each(?1))"
                 ))?
                 .query_map([&wanted_json], sym_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -27,6 +27,7 @@ pub mod embed;
 pub mod index;
 mod ingest;
 pub mod model;
+pub mod packages;
 mod panel;
 pub mod parse;
 pub mod query;

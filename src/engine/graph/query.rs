@@ -209,8 +209,9 @@ impl GraphDb {
         self.neighbours(name, RelationKind::Calls, false)
     }
 
-    /// The modules a module (by name) or file (by path) imports from, resolved to the module
-    /// entities of the files that define the imported names.
+    /// The modules a module (by name) or file (by path) depends on (imports, calls, inherits,
+    /// implements, or names as a type: `uses`/`returns`), as the module entities of the files
+    /// that define what it refers to.
     pub fn find_dependencies(&self, module_or_file: &str) -> Result<Vec<Entity>> {
         let file: Option<String> = self
             .conn
@@ -232,7 +233,7 @@ impl GraphDb {
             "SELECT DISTINCT {ENTITY_COLS} FROM entities e WHERE e.parent_id IS NULL AND e.file IN (
                  SELECT t.file FROM relations r JOIN entities s ON s.id = r.source_id
                  JOIN entities t ON t.id = r.target_id
-                 WHERE r.kind IN ('imports', 'calls', 'inherits', 'implements')
+                 WHERE r.kind IN ('imports', 'calls', 'inherits', 'implements', 'uses', 'returns')
                    AND s.file IN (SELECT value FROM json_each(?1)) AND t.file != s.file)
              ORDER BY e.file"
         );
@@ -273,7 +274,8 @@ impl GraphDb {
         let imports = edges(
             "SELECT DISTINCT r.kind, t.qualified_name, t.file FROM relations r
              JOIN entities s ON s.id = r.source_id JOIN entities t ON t.id = r.target_id
-             WHERE s.file = ?1 AND t.file != ?1 AND r.kind IN ('imports', 'inherits', 'implements', 'calls')
+             WHERE s.file = ?1 AND t.file != ?1
+               AND r.kind IN ('imports', 'inherits', 'implements', 'calls', 'uses', 'returns')
              ORDER BY r.kind, t.qualified_name LIMIT 40",
         )?;
         if !imports.is_empty() {
@@ -340,11 +342,11 @@ impl GraphDb {
             Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as usize)
         };
         let mut s = GraphStats {
-            files: count("SELECT count(*) FROM files")?,
+            files: count("SELECT count(*) FROM files WHERE language != 'manifest'")?,
             entities: count("SELECT count(*) FROM entities")?,
             relations: count("SELECT count(*) FROM relations")?,
             unresolved_refs: count(
-                "SELECT count(*) FROM refs f WHERE kind != 'typehint'
+                "SELECT count(*) FROM refs f WHERE kind NOT IN ('typehint', 'uses', 'returns')
                  AND NOT EXISTS (SELECT 1 FROM relations r WHERE r.ref_id = f.id)",
             )?,
             parse_error_files: count("SELECT count(*) FROM files WHERE parse_errors > 0")?,

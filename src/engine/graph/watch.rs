@@ -3,7 +3,8 @@
 //! (so a save lands in the graph well within a second).
 //!
 //! Invariants: `.git/` and files `.gitignore` ignores are not watched for; only files of an
-//! indexed language go to the graph; dropping the returned watcher stops it all.
+//! indexed language and manifests (`depends_on`) go to the graph; dropping the returned
+//! watcher stops it all.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -54,7 +55,8 @@ fn wanted(root: &Path, ignore: &Gitignore, path: &Path) -> bool {
     if rel.components().any(|c| c.as_os_str() == ".git") {
         return false;
     }
-    let source = path.file_name().and_then(|n| n.to_str()).and_then(Language::from_path).is_some();
+    let name = path.file_name().and_then(|n| n.to_str());
+    let source = name.is_some_and(|n| Language::from_path(n).is_some() || super::packages::is_manifest(n));
     source && !ignore.matched_path_or_any_parents(rel, false).is_ignore()
 }
 

@@ -32,7 +32,10 @@ impl DocCoverage {
 
 /// Whether the index's `e` is part of its file's public surface.
 pub fn is_public(e: &Entity) -> bool {
-    let counted = !matches!(e.kind, EntityKind::Module | EntityKind::Variable | EntityKind::ApiEndpoint);
+    let counted = !matches!(
+        e.kind,
+        EntityKind::Module | EntityKind::Variable | EntityKind::ApiEndpoint | EntityKind::Package
+    );
     if !counted || super::explain::is_test(e) {
         return false;
     }

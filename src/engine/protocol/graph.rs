@@ -19,10 +19,12 @@ pub enum EntityKind {
     Constant,
     ApiEndpoint,
     DatabaseModel,
+    /// A package from a manifest (the repository's own, or one it declares a dependency on).
+    Package,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 12] = [
+    pub const ALL: [EntityKind; 13] = [
         EntityKind::Module,
         EntityKind::Class,
         EntityKind::Struct,
@@ -35,6 +37,7 @@ impl EntityKind {
         EntityKind::Constant,
         EntityKind::ApiEndpoint,
         EntityKind::DatabaseModel,
+        EntityKind::Package,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl EntityKind {
             EntityKind::Constant => "constant",
             EntityKind::ApiEndpoint => "api_endpoint",
             EntityKind::DatabaseModel => "database_model",
+            EntityKind::Package => "package",
         }
     }
 

@@ -53,8 +53,8 @@ pub fn graph_specs() -> Vec<ToolSpec> {
         ),
         spec(
             "related",
-            "Entities related to one (calls, callers, imports, inheritance, implementations, uses), up \
-             to `depth` steps away.",
+            "Entities related to one (calls, callers, imports, inheritance, implementations, types it \
+             uses or returns, package dependencies), up to `depth` steps away.",
             json!({"type": "object", "properties": {
                 "name": {"type": "string", "description": "Name or qualified name of the entity."},
                 "depth": {"type": "integer", "minimum": 1, "maximum": 3, "description": "Steps to follow. Default 1."}

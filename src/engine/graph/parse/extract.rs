@@ -58,6 +58,8 @@ pub struct Ctx<'a> {
     pub depth: usize,
     /// Qualified name → index of the type entities recorded so far (impl/receiver lookup).
     pub types: std::collections::HashMap<String, usize>,
+    /// What the `uses`/`returns` refs of this file need to remember (`type_refs`).
+    pub type_refs: super::type_refs::State,
 }
 
 impl<'a> Ctx<'a> {
@@ -84,6 +86,7 @@ impl<'a> Ctx<'a> {
             scopes: vec![Scope { entity: 0, qn: module_qn.to_string(), self_names: Vec::new() }],
             depth: 0,
             types: std::collections::HashMap::new(),
+            type_refs: Default::default(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! Go: package functions, methods (`func (r *Repo) Save()` → `pkg.Repo.Save`, the receiver
-//! variable means "self"), structs/interfaces (embedded fields → inherits), constants, imports
-//! (alias = last path element unless renamed), calls, type hints from parameters, `x := T{}` /
-//! `&T{}` and struct fields, and `http.HandleFunc("/x", h)` / gin-style `r.GET("/x", h)` routes.
+//! variable means "self"), structs/interfaces (embedded fields → inherits; interface methods are
+//! entities), constants, imports (alias = last path element unless renamed), calls, type hints
+//! from parameters, `x := T{}` / `&T{}` and struct fields, `uses`/`returns` type references
+//! (parameters, fields, `var x T`, results), and `http.HandleFunc("/x", h)` / gin-style
+//! `r.GET("/x", h)` routes.
 
 use tree_sitter::Node;
 
@@ -9,6 +11,7 @@ use super::RefKind;
 use super::extract::{
     Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, member_path, named_children, string_value,
 };
+use super::type_refs::add_type_refs;
 use crate::engine::graph::model::EntityKind;
 
 pub fn walk(ctx: &mut Ctx, node: Node) {
@@ -110,46 +113,56 @@ fn type_spec(ctx: &mut Ctx, decl: Node, spec: Node) {
         ctx.signature(spec, Some(ty)) + " " + if kind == EntityKind::Struct { "struct" } else { "interface" };
     let idx = ctx.add_entity(decl, name, kind, sig, doc, 1);
     let mut is_model = false;
-    for list in named_children(ty) {
-        for field in named_children(list) {
-            match field.kind() {
-                "field_declaration" => {
-                    let ftype = field.child_by_field_name("type");
-                    let names: Vec<Node> = named_children(field)
-                        .into_iter()
-                        .filter(|n| n.kind() == "field_identifier")
-                        .collect();
-                    if ctx.text(field).contains("gorm:\"") {
+    // A struct's fields sit in a `field_declaration_list`; an interface's elements directly.
+    let members: Vec<Node> = if kind == EntityKind::Interface {
+        named_children(ty)
+    } else {
+        named_children(ty).into_iter().flat_map(named_children).collect()
+    };
+    for field in members {
+        match field.kind() {
+            "field_declaration" => {
+                let ftype = field.child_by_field_name("type");
+                let names: Vec<Node> =
+                    named_children(field).into_iter().filter(|n| n.kind() == "field_identifier").collect();
+                if ctx.text(field).contains("gorm:\"") {
+                    is_model = true;
+                }
+                if let Some(t) = ftype.filter(|_| !names.is_empty()) {
+                    add_type_refs(ctx, idx, RefKind::Uses, t);
+                }
+                let Some(tp) = ftype.and_then(|t| type_path(ctx, t)) else { continue };
+                if names.is_empty() {
+                    // Embedded field: the struct inherits its methods.
+                    if tp.last().is_some_and(|l| l == "Model") && tp.first().is_some_and(|f| f == "gorm") {
                         is_model = true;
                     }
-                    let Some(tp) = ftype.and_then(|t| type_path(ctx, t)) else { continue };
-                    if names.is_empty() {
-                        // Embedded field: the struct inherits its methods.
-                        if tp.last().is_some_and(|l| l == "Model") && tp.first().is_some_and(|f| f == "gorm")
-                        {
-                            is_model = true;
-                        }
-                        let mut p = tp.clone();
-                        if let Some(last) = p.pop() {
-                            ctx.add_ref_from(idx, RefKind::Inherits, &last, p, None, field);
-                        }
-                    }
-                    for n in names {
-                        let key = format!("self.{}", ctx.text(n));
-                        ctx.add_ref_from(idx, RefKind::TypeHint, &key, tp.clone(), None, field);
+                    let mut p = tp.clone();
+                    if let Some(last) = p.pop() {
+                        ctx.add_ref_from(idx, RefKind::Inherits, &last, p, None, field);
                     }
                 }
-                "type_elem" | "method_elem" | "method_spec" => {
-                    if let Some(m) = field.child_by_field_name("name") {
-                        let sig = ctx.signature(field, None);
-                        let name = ctx.text(m).to_string();
-                        ctx.push_entity_scope(idx, Vec::new());
-                        ctx.add_entity(field, &name, EntityKind::Method, sig, None, 1);
-                        ctx.pop_scope();
-                    }
+                for n in names {
+                    let key = format!("self.{}", ctx.text(n));
+                    ctx.add_ref_from(idx, RefKind::TypeHint, &key, tp.clone(), None, field);
                 }
-                _ => {}
             }
+            "type_elem" | "method_elem" | "method_spec" => {
+                if let Some(m) = field.child_by_field_name("name") {
+                    let sig = ctx.signature(field, None);
+                    let name = ctx.text(m).to_string();
+                    ctx.push_entity_scope(idx, Vec::new());
+                    let m = ctx.add_entity(field, &name, EntityKind::Method, sig, None, 1);
+                    ctx.pop_scope();
+                    if let Some(params) = field.child_by_field_name("parameters") {
+                        add_type_refs(ctx, m, RefKind::Uses, params);
+                    }
+                    if let Some(result) = field.child_by_field_name("result") {
+                        add_type_refs(ctx, m, RefKind::Returns, result);
+                    }
+                }
+            }
+            _ => {}
         }
     }
     if is_model {
@@ -187,12 +200,18 @@ fn function(ctx: &mut Ctx, node: Node) {
     ctx.push_scope(Scope { entity: idx, qn, self_names });
     if let Some(params) = node.child_by_field_name("parameters") {
         for p in named_children(params) {
+            if let Some(t) = p.child_by_field_name("type") {
+                add_type_refs(ctx, idx, RefKind::Uses, t);
+            }
             let Some(tp) = p.child_by_field_name("type").and_then(|t| type_path(ctx, t)) else { continue };
             for n in named_children(p).into_iter().filter(|n| n.kind() == "identifier") {
                 let var = ctx.text(n).to_string();
                 ctx.add_hint(&var, tp.clone(), p);
             }
         }
+    }
+    if let Some(result) = node.child_by_field_name("result") {
+        add_type_refs(ctx, idx, RefKind::Returns, result);
     }
     if let Some(b) = body_node {
         body(ctx, b);
@@ -263,6 +282,16 @@ fn body(ctx: &mut Ctx, node: Node) {
     match node.kind() {
         "call_expression" => {
             call(ctx, node);
+            for c in named_children(node) {
+                body(ctx, c);
+            }
+        }
+        "var_spec" => {
+            // `var x T` in a function body: a local annotation.
+            if let Some(t) = node.child_by_field_name("type") {
+                let source = ctx.scope().entity;
+                add_type_refs(ctx, source, RefKind::Uses, t);
+            }
             for c in named_children(node) {
                 body(ctx, c);
             }

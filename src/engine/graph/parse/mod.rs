@@ -22,6 +22,7 @@ mod javascript;
 mod python;
 mod rust;
 mod rust_paths;
+mod type_refs;
 mod typescript;
 
 use super::model::EntityKind;
@@ -47,6 +48,10 @@ pub enum RefKind {
     Implements,
     /// An endpoint's handler (source is the endpoint).
     Handles,
+    /// `uses`: a type named in a parameter, field or local annotation of the source.
+    Uses,
+    /// `returns`: a type named in the source function's return type.
+    Returns,
     /// Not an edge: `name` (a variable, or `self.field`) has the type `path` inside the source
     /// entity's scope. Used to resolve method calls on that variable.
     TypeHint,
@@ -60,6 +65,8 @@ impl RefKind {
             RefKind::Inherits => "inherits",
             RefKind::Implements => "implements",
             RefKind::Handles => "handles",
+            RefKind::Uses => "uses",
+            RefKind::Returns => "returns",
             RefKind::TypeHint => "typehint",
         }
     }
@@ -71,6 +78,8 @@ impl RefKind {
             RefKind::Inherits,
             RefKind::Implements,
             RefKind::Handles,
+            RefKind::Uses,
+            RefKind::Returns,
             RefKind::TypeHint,
         ]
         .into_iter()
@@ -84,7 +93,8 @@ impl RefKind {
 ///   `[]` bare call, `["self"]` the enclosing type (`self.`, `this.`, `Self::`, Go receiver),
 ///   `["a", "b"]` a path or variable chain, `["?"]` an expression receiver.
 /// - Imports: `path` + `name` is the absolute imported path, `alias` the local name (`*` glob).
-/// - Inherits/Implements/Handles: `path` + `name` is the written type/handler path.
+/// - Inherits/Implements/Handles/Uses/Returns: `path` + `name` is the written type/handler
+///   path.
 /// - TypeHint: `name` is the variable key, `path` the type path.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawRef {

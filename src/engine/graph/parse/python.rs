@@ -1,12 +1,14 @@
 //! Python: classes (bases → inherits; SQLAlchemy/Django/Flask-SQLAlchemy/SQLModel bases →
 //! database_model), functions/methods with docstrings, imports (relative ones made absolute),
 //! calls with receivers (`self`/`cls` → the enclosing class), type hints from annotations and
-//! `x = Class()` / `self.x = Class()`, FastAPI/Flask route decorators → api_endpoint.
+//! `x = Class()` / `self.x = Class()`, FastAPI/Flask route decorators → api_endpoint,
+//! `uses`/`returns` type references (parameter, `x: T` and return annotations).
 
 use tree_sitter::Node;
 
 use super::RefKind;
 use super::extract::{Ctx, MAX_DEPTH, Scope, complexity, http_method, named_children, string_value, unquote};
+use super::type_refs::add_type_refs;
 use crate::engine::graph::model::{EntityKind, RelationKind};
 
 const MODEL_BASES: &[&str] = &["Base", "Model", "DeclarativeBase", "SQLModel", "Document"];
@@ -141,6 +143,9 @@ fn function(ctx: &mut Ctx, node: Node, decorators: &[Node]) {
         if matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
             let var = named_children(p).into_iter().find(|n| n.kind() == "identifier");
             let var = p.child_by_field_name("name").or(var);
+            if let Some(t) = p.child_by_field_name("type") {
+                add_type_refs(ctx, idx, RefKind::Uses, t);
+            }
             if let (Some(v), Some(t)) = (var, p.child_by_field_name("type"))
                 && let Some(tp) = dotted(ctx, t)
             {
@@ -151,6 +156,9 @@ fn function(ctx: &mut Ctx, node: Node, decorators: &[Node]) {
         if let Some(d) = p.child_by_field_name("value") {
             expr(ctx, d);
         }
+    }
+    if let Some(ret) = node.child_by_field_name("return_type") {
+        add_type_refs(ctx, idx, RefKind::Returns, ret);
     }
     if let Some(b) = body {
         walk(ctx, b);
@@ -284,6 +292,11 @@ fn assignment(ctx: &mut Ctx, node: Node) {
     let left = node.child_by_field_name("left");
     let right = node.child_by_field_name("right");
     let at_module = ctx.scope().entity == 0 && ctx.scopes.len() == 1;
+    // `x: T = …` in a class (a field) or a function (a local); not at module level.
+    if let Some(t) = node.child_by_field_name("type").filter(|_| ctx.scope().entity != 0) {
+        let source = ctx.scope().entity;
+        add_type_refs(ctx, source, RefKind::Uses, t);
+    }
     if let Some(l) = left {
         let target = dotted(ctx, l).map(|p| norm_self(ctx, p));
         if at_module && l.kind() == "identifier" {

@@ -1,6 +1,7 @@
 //! Rust: items, impls (`impl Trait for Type` → implements), `use` trees, calls (also inside
 //! macro token trees, heuristically), type hints from parameters/`let`/struct fields, axum
-//! `.route("/x", get(h))` and actix `#[get("/x")]` endpoints, diesel/sea-orm models.
+//! `.route("/x", get(h))` and actix `#[get("/x")]` endpoints, diesel/sea-orm models, `uses`/
+//! `returns` type references (parameters, fields, enum variants, `let x: T`, return types).
 //!
 //! Invariants: methods are qualified `module::Type::method` whether or not `Type` is defined in
 //! this file; `super::`/`self::` paths are made absolute here.
@@ -12,6 +13,7 @@ use super::extract::{
     Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, member_path, named_children,
 };
 use super::rust_paths::{absolute, path_segments, type_path, use_tree};
+use super::type_refs::add_type_refs;
 use crate::engine::graph::model::{EntityKind, RelationKind};
 
 const ATTR_SKIP: &[&str] = &["attribute_item", "inner_attribute_item"];
@@ -130,11 +132,15 @@ fn function(ctx: &mut Ctx, node: Node) {
             else {
                 continue;
             };
+            add_type_refs(ctx, idx, RefKind::Uses, ty);
             if let Some(tp) = type_path(ctx, ty) {
                 let var = ctx.text(pat).trim_start_matches("mut ").to_string();
                 ctx.add_hint(&var, tp, p);
             }
         }
+    }
+    if let Some(ret) = node.child_by_field_name("return_type") {
+        add_type_refs(ctx, idx, RefKind::Returns, ret);
     }
     if let Some(b) = body_node {
         body(ctx, b);
@@ -173,7 +179,15 @@ fn type_item(ctx: &mut Ctx, node: Node) {
     if let Some(b) = body_node {
         match node.kind() {
             "trait_item" => walk(ctx, b),
+            "enum_item" => {
+                for variant in named_children(b) {
+                    if let Some(fields) = variant.child_by_field_name("body") {
+                        add_type_refs(ctx, idx, RefKind::Uses, fields);
+                    }
+                }
+            }
             "struct_item" | "union_item" => {
+                add_type_refs(ctx, idx, RefKind::Uses, b);
                 for field in named_children(b) {
                     let (Some(fname), Some(ty)) =
                         (ctx.field_text(field, "name"), field.child_by_field_name("type"))
@@ -336,6 +350,10 @@ fn body(ctx: &mut Ctx, node: Node) {
             if let (Some(pat), Some(value)) =
                 (node.child_by_field_name("pattern"), node.child_by_field_name("value"))
             {
+                if let Some(t) = node.child_by_field_name("type") {
+                    let source = ctx.scope().entity;
+                    add_type_refs(ctx, source, RefKind::Uses, t);
+                }
                 let ty = node.child_by_field_name("type").and_then(|t| type_path(ctx, t)).or_else(|| {
                     // `Type::new(..)` / `Type { .. }`
                     let f = match value.kind() {

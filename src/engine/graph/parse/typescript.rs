@@ -1,14 +1,16 @@
 //! TypeScript/TSX (and, through [`walk_ecma`], JavaScript): classes (`extends` → inherits,
 //! `implements` → implements), interfaces, functions and arrow-function constants, methods,
 //! JSDoc, ES imports and `require`, calls (`this.x()` → the enclosing class), type hints from
-//! `new C()`, annotations and constructor parameter properties, Express routes.
+//! `new C()`, annotations and constructor parameter properties, Express routes, `uses`/`returns`
+//! type references (parameters, fields, interface members, local annotations, return types;
+//! JavaScript: JSDoc `@param {T}` / `@returns {T}`).
 
 use tree_sitter::Node;
 
-use super::RefKind;
 use super::extract::{
     Ctx, MAX_DEPTH, Scope, complexity, http_method, is_logical, member_path, named_children,
 };
+use super::{Language, RefKind, type_refs};
 use crate::engine::graph::model::EntityKind;
 
 pub fn walk(ctx: &mut Ctx, node: Node) {
@@ -80,6 +82,9 @@ fn stmt(ctx: &mut Ctx, node: Node) {
             let d = doc(ctx, node);
             let sig = ctx.signature(node, node.child_by_field_name("body"));
             let idx = ctx.add_entity(node, name, EntityKind::Interface, sig, d, 1);
+            if let Some(body) = node.child_by_field_name("body") {
+                type_refs::add_type_refs(ctx, idx, RefKind::Uses, body);
+            }
             for c in named_children(node).into_iter().filter(|c| c.kind() == "extends_type_clause") {
                 for t in named_children(c) {
                     heritage_ref(ctx, idx, t, RefKind::Inherits);
@@ -118,7 +123,18 @@ fn function(ctx: &mut Ctx, decl: Node, func: Node, name: &str, kind: EntityKind)
     let d = doc(ctx, decl);
     let sig = ctx.signature(decl, body);
     let cx = complexity(body, is_branch, is_fn);
+    let jsdoc = match (&d, ctx.lang) {
+        (Some(d), Language::JavaScript) => type_refs::jsdoc_types(d),
+        _ => Vec::new(),
+    };
     let idx = ctx.add_entity(decl, name, kind, sig, d, cx);
+    for (is_return, path) in jsdoc {
+        let kind = if is_return { RefKind::Returns } else { RefKind::Uses };
+        type_refs::add(ctx, idx, kind, path, decl.start_position().row as u32 + 1);
+    }
+    if let Some(ret) = func.child_by_field_name("return_type") {
+        type_refs::add_type_refs(ctx, idx, RefKind::Returns, ret);
+    }
     let self_names =
         if kind == EntityKind::Method { vec!["this".to_string()] } else { ctx.scope().self_names.clone() };
     let qn = ctx.entities[idx].qualified_name.clone();
@@ -141,10 +157,12 @@ fn type_name(ctx: &Ctx, t: Node) -> Option<Vec<String>> {
 }
 
 fn params_hints(ctx: &mut Ctx, params: Node, constructor: bool) {
+    let source = ctx.scope().entity;
     for p in named_children(params) {
         let (Some(pat), Some(t)) = (p.child_by_field_name("pattern"), p.child_by_field_name("type")) else {
             continue;
         };
+        type_refs::add_type_refs(ctx, source, RefKind::Uses, t);
         let Some(tp) = type_name(ctx, t) else { continue };
         let var = ctx.text(pat).to_string();
         let property = named_children(p).iter().any(|c| c.kind() == "accessibility_modifier");
@@ -201,6 +219,9 @@ fn class(ctx: &mut Ctx, node: Node) {
                 let fname = m.child_by_field_name("name").or_else(|| m.child_by_field_name("property"));
                 let Some(fname) = fname.map(|n| ctx.text(n).to_string()) else { continue };
                 let value = m.child_by_field_name("value");
+                if let Some(t) = m.child_by_field_name("type") {
+                    type_refs::add_type_refs(ctx, idx, RefKind::Uses, t);
+                }
                 let ty = m
                     .child_by_field_name("type")
                     .and_then(|t| type_name(ctx, t))
@@ -245,6 +266,10 @@ fn declarator(ctx: &mut Ctx, decl_stmt: Node, decl: Node, is_const: bool) {
         if v.kind() == "call_expression" && ctx.field_text(v, "function") == Some("require") {
             super::javascript::require(ctx, n, v, decl);
             return;
+        }
+        if let Some(t) = decl.child_by_field_name("type").filter(|_| !at_module) {
+            let source = ctx.scope().entity;
+            type_refs::add_type_refs(ctx, source, RefKind::Uses, t);
         }
         if n.kind() == "identifier" {
             let var = ctx.text(n).to_string();

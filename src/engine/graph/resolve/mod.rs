@@ -191,6 +191,8 @@ impl<'a> Resolver<'a> {
             RefKind::Inherits => (RelationKind::Inherits, r.source),
             RefKind::Implements => (RelationKind::Implements, r.source),
             RefKind::Handles => (RelationKind::Handles, r.source),
+            RefKind::Uses => (RelationKind::Uses, r.source),
+            RefKind::Returns => (RelationKind::Returns, r.source),
             RefKind::TypeHint => return Vec::new(),
         };
         let source = match (r.kind, r.alias.as_deref()) {
@@ -272,7 +274,7 @@ impl<'a> Resolver<'a> {
 
     fn wants(kind: RefKind, bare: bool) -> impl Fn(EntityKind) -> bool {
         move |k: EntityKind| match kind {
-            RefKind::Inherits | RefKind::Implements => k.is_type(),
+            RefKind::Inherits | RefKind::Implements | RefKind::Uses | RefKind::Returns => k.is_type(),
             RefKind::Handles => k.is_callable(),
             _ if bare => k == EntityKind::Function || k.is_type(),
             _ => k.is_callable() || k.is_type(),
@@ -302,7 +304,14 @@ impl<'a> Resolver<'a> {
             }
             return self.name_only(&r.name, &r.file, Self::wants(r.kind, true));
         }
+        let typed = matches!(r.kind, RefKind::Uses | RefKind::Returns);
         match self.expand(src, &r.file, &r.path) {
+            // A type reference never falls back to a method of the same name.
+            Base::Type(t) if typed => self
+                .member(t, &r.name, 0)
+                .filter(|&m| self.syms[m].kind.is_type())
+                .map(|m| vec![(m, 1.0)])
+                .unwrap_or_default(),
             Base::Type(t) => match self.member(t, &r.name, 0) {
                 Some(m) => vec![(m, 1.0)],
                 None => self.name_only(&r.name, &r.file, |k| k == EntityKind::Method),
@@ -318,6 +327,9 @@ impl<'a> Resolver<'a> {
                     return self.limit(c, 0.3);
                 }
                 let first = p.first().map(String::as_str).unwrap_or("");
+                if typed {
+                    return Vec::new();
+                }
                 let capital = first.chars().next().is_some_and(char::is_uppercase);
                 if absolute || capital || matches!(first, "std" | "core" | "alloc" | "crate") {
                     return Vec::new();
@@ -325,6 +337,7 @@ impl<'a> Resolver<'a> {
                 self.name_only(&r.name, &r.file, |k| k == EntityKind::Method)
             }
             Base::External => Vec::new(),
+            Base::Unknown if typed => Vec::new(),
             Base::Unknown => self.name_only(&r.name, &r.file, |k| k == EntityKind::Method),
         }
     }

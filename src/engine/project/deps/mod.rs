@@ -179,6 +179,28 @@ impl Declarations {
     }
 }
 
+/// Parses `text` as the manifest its file name says (`Cargo.toml`, `pyproject.toml`,
+/// `requirements*.txt`, `package.json`, `go.mod`); `None` when the name is no manifest's
+/// (lockfiles included). The knowledge graph's `depends_on` relations come from here.
+pub fn parse_manifest(rel: &str, text: &str) -> Option<Result<Manifest, String>> {
+    Some(match kind_of(walk::file_name(rel))? {
+        Kind::Cargo => rust::manifest(rel, text),
+        Kind::Pyproject => python::pyproject(rel, text),
+        Kind::PackageJson => js::manifest(rel, text),
+        Kind::Requirements => Ok(python::requirements(rel, text)),
+        Kind::GoMod => Ok(go::go_mod(rel, text)),
+        _ => return None,
+    })
+}
+
+/// Whether a file of this name is a manifest [`parse_manifest`] reads.
+pub fn is_manifest_name(name: &str) -> bool {
+    matches!(
+        kind_of(name),
+        Some(Kind::Cargo | Kind::Pyproject | Kind::PackageJson | Kind::Requirements | Kind::GoMod)
+    )
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Cargo,

@@ -26,6 +26,8 @@ use crate::text::theme::Theme;
 enum Item {
     Entry(usize),
     Marker,
+    /// "older messages — scroll up to load" above the first loaded entry (`app::paging`).
+    Older,
 }
 
 /// Draw the chat, bottom-anchored, scrolled up by `state.scroll_from_bottom` lines (clamped).
@@ -53,7 +55,9 @@ pub fn render_chat(
     let needed = area.height as usize + state.scroll_from_bottom;
     let mut items: Vec<(Item, usize)> = Vec::new();
     let mut height = 0;
-    for index in (state.shown_from.min(state.entries.len())..state.entries.len()).rev() {
+    let first = state.shown_from.min(state.entries.len());
+    let mut reached_first = true;
+    for index in (first..state.entries.len()).rev() {
         let entry_height = refresh(&mut state.entries[index], width, theme) + 1;
         items.push((Item::Entry(index), entry_height));
         height += entry_height;
@@ -62,8 +66,14 @@ pub fn render_chat(
             height += 2;
         }
         if height >= needed {
+            reached_first = index == first;
             break;
         }
+    }
+    let older = state.paging.older.messages;
+    if reached_first && first == 0 && older > 0 {
+        items.push((Item::Older, 2));
+        height += 2;
     }
     if height < needed {
         state.scroll_from_bottom = state.scroll_from_bottom.min(height.saturating_sub(area.height as usize));
@@ -71,6 +81,7 @@ pub fn render_chat(
     let end = height.saturating_sub(state.scroll_from_bottom);
     let start = end.saturating_sub(area.height as usize);
     let marker = marker_line(state.trimmed, theme);
+    let older_line = Line::styled(format!("── {older} older messages — scroll up to load ──"), theme.dim);
     let mut offset = 0;
     for (item, item_height) in items.into_iter().rev() {
         let (from, to) = (start.max(offset), end.min(offset + item_height));
@@ -88,6 +99,11 @@ pub fn render_chat(
                     state.entries[index].cache.line(local)
                 }
                 Item::Marker => (local == 0).then_some(&marker),
+                Item::Older => {
+                    // In view: the pane asks for the page before (`app::paging::after_draw`).
+                    state.paging.at_top = true;
+                    (local == 0).then_some(&older_line)
+                }
             };
             if let Some(line) = line {
                 buf.set_line(area.x, row, line, width);

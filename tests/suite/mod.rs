@@ -49,6 +49,7 @@ mod mcp_prompts;
 mod model_profile;
 mod models;
 mod ollama_probe;
+mod paging;
 mod plan_mode;
 mod proposals;
 mod providers;

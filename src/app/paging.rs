@@ -174,13 +174,15 @@ pub fn search_older(state: &mut AppState, query: &str, ignore_case: bool, previo
 /// `Event::SessionSearch`: show the match in the page that arrived just before (or, with none,
 /// go round to the newest match as `N` does).
 pub fn on_search(state: &mut AppState, query: String, found: Option<usize>) {
-    let Some((asked, previous)) = state.chat.paging.searching.take() else { return };
+    // Only the answer to the search in flight counts (an earlier query's is stale).
+    let previous = match &state.chat.paging.searching {
+        Some((asked, previous)) if *asked == query => *previous,
+        _ => return,
+    };
+    state.chat.paging.searching = None;
     let Some(search) = state.search.clone().filter(|s| s.pane == Pane::Chat && s.query == query) else {
         return;
     };
-    if asked != query {
-        return;
-    }
     let hits = super::search::matches(state, &search);
     let at = match found {
         Some(position) => hits.iter().rposition(|h| state.chat.entries[h.item].seq == Some(position)),

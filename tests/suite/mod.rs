@@ -89,6 +89,7 @@ mod ui_fork;
 mod ui_git;
 mod ui_graph;
 mod ui_images;
+mod ui_paging;
 mod ui_plan;
 mod ui_run;
 mod ui_scroll;

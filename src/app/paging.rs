@@ -2,8 +2,8 @@
 //! (`Event::SessionReady`), and a line "older messages — scroll up to load" at the top while
 //! more are stored; when the view reaches that line the previous page is asked for
 //! (`Op::LoadOlder`) and put in front without moving the view (the view counts from the bottom).
-//! Chat search asks the engine for matches in messages not loaded (`Op::SearchSession`), and
-//! brings in the page holding the match. Back at the tail, pages loaded beyond
+//! Chat search asks the engine for matches in messages not loaded (`Op::SearchSession`), then
+//! for the messages down to the match, and shows it when they arrive. Back at the tail, pages loaded beyond
 //! [`KEEP_PREPENDED`] entries are let go again, so however far the user scrolled back the pane
 //! settles at a bounded size.
 //!
@@ -35,6 +35,9 @@ pub struct Paging {
     pub at_top: bool,
     /// A session search in flight: its query, and whether it was `N` past the oldest match.
     pub searching: Option<(String, bool)>,
+    /// A match the engine found in a message not loaded yet: the query and the message's
+    /// position, shown once the messages down to it are loaded.
+    pub reveal: Option<(String, usize)>,
 }
 
 /// Chat entries for `history`, the session's messages from position `first` on, `prompts`
@@ -78,13 +81,32 @@ pub fn entries_of(history: Vec<HistoryEntry>, first: usize, prompts: usize) -> (
 pub fn on_older(state: &mut AppState, history: Vec<HistoryEntry>, older: usize) {
     let paging = &mut state.chat.paging;
     paging.waiting = false;
-    if older + history.len() != paging.older.messages {
-        if history.is_empty() {
-            // Nothing could be read: stop asking.
-            paging.older = Older::default();
-        }
-        return; // a page for another window (a fork replaced the session meanwhile)
+    if history.is_empty() {
+        // Nothing could be read: stop asking.
+        (paging.older, paging.reveal) = (Older::default(), None);
+    } else if older + history.len() == paging.older.messages {
+        prepend(state, history, older);
+    } // else: a page asked for before another one arrived, or for a session since replaced
+    let Some((query, position)) = state.chat.paging.reveal.clone() else { return };
+    if position >= state.chat.paging.older.messages {
+        state.chat.paging.reveal = None;
+        show_found(state, &query, Some(position), false);
+    } else {
+        request(state, Some(position));
     }
+}
+
+/// Ask for the messages from position `from` (`None`: a page) down to the loaded ones.
+fn request(state: &mut AppState, from: Option<usize>) {
+    let paging = &mut state.chat.paging;
+    if !paging.waiting {
+        paging.waiting = true;
+        state.outbox.push(Op::LoadOlder { before: paging.older.messages, from });
+    }
+}
+
+fn prepend(state: &mut AppState, history: Vec<HistoryEntry>, older: usize) {
+    let paging = &mut state.chat.paging;
     let page_prompts = history.iter().filter(|h| h.message.is_prompt()).count();
     let prompts = paging.older.prompts.saturating_sub(page_prompts);
     let (entries, _) = entries_of(history, older, prompts);
@@ -126,9 +148,12 @@ fn shift(state: &mut AppState, by: isize) {
 pub fn after_draw(state: &mut AppState) {
     let paging = &mut state.chat.paging;
     if std::mem::take(&mut paging.at_top) && !paging.waiting && paging.older.messages > 0 && !state.inline {
-        paging.waiting = true;
-        state.outbox.push(Op::LoadOlder { before: paging.older.messages, from: None });
-    } else if state.chat.scroll_from_bottom == 0 && paging.prepended > 2 * KEEP_PREPENDED && !paging.waiting {
+        request(state, None);
+    } else if state.chat.scroll_from_bottom == 0
+        && paging.prepended > 2 * KEEP_PREPENDED
+        && !paging.waiting
+        && paging.reveal.is_none()
+    {
         release(state);
     }
 }
@@ -166,13 +191,14 @@ pub fn search_older(state: &mut AppState, query: &str, ignore_case: bool, previo
         return true;
     }
     paging.searching = Some((query.to_string(), previous));
+    paging.reveal = None;
     let before = paging.older.messages;
     state.outbox.push(Op::SearchSession { query: query.to_string(), before, ignore_case });
     true
 }
 
-/// `Event::SessionSearch`: show the match in the page that arrived just before (or, with none,
-/// go round to the newest match as `N` does).
+/// `Event::SessionSearch`: show the match, once the messages down to it are loaded (or, with
+/// none, go round to the newest match as `N` does).
 pub fn on_search(state: &mut AppState, query: String, found: Option<usize>) {
     // Only the answer to the search in flight counts (an earlier query's is stale).
     let previous = match &state.chat.paging.searching {
@@ -180,6 +206,16 @@ pub fn on_search(state: &mut AppState, query: String, found: Option<usize>) {
         _ => return,
     };
     state.chat.paging.searching = None;
+    match found {
+        Some(position) if position < state.chat.paging.older.messages => {
+            state.chat.paging.reveal = Some((query, position));
+            request(state, Some(position));
+        }
+        found => show_found(state, &query, found, previous),
+    }
+}
+
+fn show_found(state: &mut AppState, query: &str, found: Option<usize>, previous: bool) {
     let Some(search) = state.search.clone().filter(|s| s.pane == Pane::Chat && s.query == query) else {
         return;
     };

@@ -58,6 +58,7 @@ mod pty_e2e;
 mod pty_editor;
 mod pty_git;
 mod pty_inline;
+mod pty_paging;
 mod pty_search;
 mod pty_trust;
 mod pty_undo;

@@ -95,23 +95,23 @@ async fn a_resumed_5000_message_session_sends_its_newest_page_and_serves_older_o
     assert_eq!(texts(&page)[0], "message 4601: a prompt");
     assert_eq!(texts(&page)[199], "message 4800: an answer", "the page ends where the loaded ones begin");
 
-    // A word only in message 17: its page (down to the loaded ones) comes, then where it is.
+    // A word only in message 17: where it is, then the messages from it down to the loaded ones.
     let query = RARE.to_string();
     engine.ops.send(Op::SearchSession { query: query.clone(), before, ignore_case: true }).unwrap();
-    let (page, from) = next(&mut engine, |e| match e {
-        Event::OlderMessages { history, older } => Some((history, older)),
-        Event::SessionSearch { .. } => panic!("the page comes before the answer"),
-        _ => None,
-    })
-    .await;
-    assert_eq!((from, page.len()), (16, 4_600 - 16));
-    assert!(page[0].message.text.contains(RARE));
     let found = next(&mut engine, |e| match e {
         Event::SessionSearch { query: q, found } if q == query => Some(found),
         _ => None,
     })
     .await;
     assert_eq!(found, Some(16));
+    engine.ops.send(Op::LoadOlder { before, from: found }).unwrap();
+    let (page, from) = next(&mut engine, |e| match e {
+        Event::OlderMessages { history, older } => Some((history, older)),
+        _ => None,
+    })
+    .await;
+    assert_eq!((from, page.len()), (16, 4_600 - 16));
+    assert!(page[0].message.text.contains(RARE));
 
     // Not in the session (and smart case: a capital makes it exact).
     for (query, ignore_case) in [("no such word anywhere", true), ("QUETZALCOATL", false)] {

@@ -141,12 +141,37 @@ fn chat_search_asks_for_a_word_in_no_loaded_message_and_shows_it_when_its_page_a
     let rows = screen(&mut s);
     assert!(!rows.iter().any(|r| r.contains("QUOKKA-9")));
 
-    // As the engine answers: the page from the match down to the loaded ones, then where.
-    update::apply(&mut s, Event::OlderMessages { history: page(500, 1_000), older: 500 });
+    // The engine says where; the pane asks for the messages down to it, and shows the match.
     update::apply(&mut s, Event::SessionSearch { query: "quokka".into(), found: Some(500) });
+    assert_eq!(s.outbox.drain(..).collect::<Vec<_>>(), [Op::LoadOlder { before: 1_000, from: Some(500) }]);
+    update::apply(&mut s, Event::OlderMessages { history: page(500, 1_000), older: 500 });
     let rows = screen(&mut s);
     let shown = rows.join("\n");
     assert!(shown.contains("prompt at 500: the QUOKKA-9 question"), "{shown}");
     assert!(shown.contains("/quokka  1 of 1"), "{shown}");
     assert_eq!(s.chat.paging.older, Older { messages: 500, prompts: 250 });
+}
+
+#[test]
+fn a_match_found_while_a_page_is_on_its_way_is_shown_once_the_messages_down_to_it_arrive() {
+    let mut s = resumed();
+    let (ops, mut rx) = mpsc::unbounded_channel();
+    s.focus = Focus::Pane(Pane::Chat);
+    input::handle(&mut s, key(KeyCode::Home, KeyModifiers::NONE), &ops);
+    screen(&mut s);
+    let in_flight: Vec<Op> = s.outbox.drain(..).collect();
+    assert_eq!(in_flight, [Op::LoadOlder { before: 1_000, from: None }]);
+    input::handle(&mut s, key(KeyCode::Char('/'), KeyModifiers::NONE), &ops);
+    for c in "quokka".chars() {
+        input::handle(&mut s, key(KeyCode::Char(c), KeyModifiers::NONE), &ops);
+    }
+    while rx.try_recv().is_ok() {}
+    update::apply(&mut s, Event::SessionSearch { query: "quokka".into(), found: Some(500) });
+    assert!(s.outbox.is_empty(), "one page request at a time");
+    update::apply(&mut s, Event::OlderMessages { history: page(800, 1_000), older: 800 });
+    let asked: Vec<Op> = s.outbox.drain(..).collect();
+    assert_eq!(asked, [Op::LoadOlder { before: 800, from: Some(500) }], "then the rest down to the match");
+    update::apply(&mut s, Event::OlderMessages { history: page(500, 800), older: 500 });
+    let shown = screen(&mut s).join("\n");
+    assert!(shown.contains("the QUOKKA-9 question") && shown.contains("/quokka  1 of 1"), "{shown}");
 }

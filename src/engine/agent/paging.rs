@@ -2,7 +2,8 @@
 //! messages a request can still carry (`history.rs`) and sends the Chat pane the newest
 //! [`PAGE`] messages; older pages are read when the pane scrolls up (`Op::LoadOlder` →
 //! `Event::OlderMessages`), and Chat search reaches messages not loaded yet
-//! (`Op::SearchSession` → the page holding the newest match, then `Event::SessionSearch`).
+//! (`Op::SearchSession` → `Event::SessionSearch` with the newest match's position, whose
+//! messages the pane then asks for).
 //!
 //! Invariants:
 //! - Pages are runs of consecutive messages ending where the pane's loaded ones begin, so what
@@ -72,8 +73,8 @@ impl Engine {
         }
     }
 
-    /// `Op::SearchSession`: the newest message before position `before` containing `query`;
-    /// its page (down to `before`) goes to the pane first, then where it is.
+    /// `Op::SearchSession`: where the newest message before position `before` containing
+    /// `query` is (the pane then asks for the messages down to it, `Op::LoadOlder`).
     pub(super) fn search_session(&mut self, query: String, before: usize, ignore_case: bool) {
         let found = match (&self.store, &self.session) {
             (Some(store), Some(session)) => {
@@ -88,9 +89,6 @@ impl Engine {
                 None
             }
         };
-        if let Some(at) = found {
-            self.load_older(before, Some(at.min(before.saturating_sub(PAGE))));
-        }
         self.emit(Event::SessionSearch { query, found });
     }
 

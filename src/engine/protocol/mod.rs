@@ -126,8 +126,7 @@ pub enum Op {
     /// `before`) for the Chat pane scrolling up: answered by `Event::OlderMessages`.
     LoadOlder { before: usize, from: Option<usize> },
     /// Find the newest stored message before position `before` whose text contains `query`
-    /// (Chat search past the loaded messages): answered by `Event::OlderMessages` (its page)
-    /// and `Event::SessionSearch`.
+    /// (Chat search past the loaded messages): answered by `Event::SessionSearch`.
     SearchSession { query: String, before: usize, ignore_case: bool },
     /// Use another provider and/or model for the next turns.
     SwitchModel { provider: ProviderKind, model: Option<String> },
@@ -223,7 +222,7 @@ pub enum Event {
         older: usize,
     },
     /// The answer to `Op::SearchSession`: the position (0-based) of the newest message before
-    /// the loaded ones containing `query`, whose page was sent just before; `None`: no match.
+    /// the loaded ones containing `query`; `None`: no match.
     SessionSearch {
         query: String,
         found: Option<usize>,

@@ -178,6 +178,18 @@ fn release(state: &mut AppState) {
     paging.older = Older { messages: first, prompts: paging.older.prompts + prompts };
     paging.prepended -= cut;
     shift(state, -(cut as isize));
+    give_back_freed_memory();
+}
+
+/// The entries let go were many small allocations: hand the freed heap back to the system, so
+/// the process's resident size settles again (glibc keeps freed memory otherwise).
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps and arenas; it
+    // touches no live allocation and is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Chat search found nothing among the loaded entries (or `N` went past the oldest match):

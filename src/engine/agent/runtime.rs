@@ -2,8 +2,9 @@
 //! into work and reports `Event`s.
 //!
 //! Invariants: exactly one turn runs at a time (prompts sent meanwhile are queued); every
-//! message that reached the user is in `history` and, when a store is open, in the database;
-//! nothing here blocks on the UI — events go out on an unbounded channel.
+//! message that reached the user is, when a store is open, in the database, and in `history`
+//! while a request can still carry it (`history.rs`); nothing here blocks on the UI — events go
+//! out on an unbounded channel.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

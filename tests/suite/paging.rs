@@ -141,3 +141,35 @@ async fn a_resumed_5000_message_session_sends_its_newest_page_and_serves_older_o
     engine.ops.send(Op::Shutdown).unwrap();
     let _ = engine.task.await;
 }
+
+#[tokio::test]
+async fn a_resumed_summary_still_sends_a_pinned_message_it_stands_for_though_the_engine_no_longer_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, workspace) = (dir.path().join("home"), dir.path().join("repo"));
+    std::fs::create_dir_all(&workspace).unwrap();
+    let id = seed(&home);
+    let pinned = "message 1: a prompt";
+    {
+        let store = Store::open(&home).unwrap();
+        let summary = kv1nt::engine::store::StoredCompaction {
+            through: MESSAGES - 4,
+            summary: "## Goal\nSUMMARY-MARKER".into(),
+            tokens_before: 90_000,
+            tokens_after: 2_000,
+            edited: false,
+            created_at: String::new(),
+        };
+        store.add_compaction(&id, &summary).unwrap();
+        store.set_pin(&id, 1, true).unwrap();
+    }
+    let server = ScriptedServer::start(Wire::Anthropic, vec![Turn::text(&["ok"])]).await;
+    let mut engine = engine(&home, &workspace, &server.base_url(), &id);
+    engine.ops.send(Op::Submit { text: "and now?".into(), intent: None }).unwrap();
+    next(&mut engine, |e| matches!(e, Event::TurnEnded(_)).then_some(())).await;
+    let body = server.chat_requests()[0].body.to_string();
+    assert!(body.contains("SUMMARY-MARKER") && body.contains(pinned), "the pin is read back for the summary");
+    assert!(body.contains("message 4997: a prompt"), "the messages after the summary are sent");
+    assert!(!body.contains("message 4996: an answer"), "the summarised ones are not");
+    engine.ops.send(Op::Shutdown).unwrap();
+    let _ = engine.task.await;
+}

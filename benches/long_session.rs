@@ -4,7 +4,8 @@
 //! four reading a file through a tool call and its result) are written to a fresh database, each
 //! is resumed with `--resume`, and the process's resident memory is read from /proc once the
 //! newest message is on screen (peak: `VmHWM`; settled: `VmRSS` two seconds later), then again
-//! after scrolling back 20 pages in Chat and returning to the tail.
+//! after scrolling back 20 pages in Chat and returning to the tail, and after a Chat search for a
+//! word only the middle message holds (and returning to the tail).
 //!
 //! Run with `cargo bench --bench long_session` (release); `cargo test --release --bench
 //! long_session` or without `--release` for a quick check. `KV1NT_BENCH_MESSAGES=2000,50000`
@@ -25,6 +26,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_kv1nt");
 /// Messages written one by one; the rest of a session repeats them (by SQL, in one statement).
 const TEMPLATE: usize = 2_000;
 const LAST: &str = "END-OF-SESSION-7f3a";
+/// A word only the message in the middle of the session holds (Chat search reaching it).
+const MIDDLE: &str = "MIDWAY-WORD-c41e";
 const WORDS: &[&str] = &[
     "the",
     "parser",
@@ -155,6 +158,12 @@ fn write_session(home: &Path, workspace: &Path, n: usize, template: &[Message]) 
         (&session.id, LAST, n as i64),
     )
     .unwrap();
+    conn.execute(
+        "UPDATE messages SET role = 'user', body = json_object('text', ?2)
+         WHERE session_id = ?1 AND seq = ?3",
+        (&session.id, format!("where did the {MIDDLE} go?"), (n / 2) as i64),
+    )
+    .unwrap();
     session.id
 }
 
@@ -237,6 +246,29 @@ async fn main() {
             mb(status_kb(pid, "VmHWM:")),
             mb(status_kb(pid, "VmRSS:"))
         );
+
+        // Chat search for a word only the middle message holds: every message down to it is
+        // loaded (one run), then let go again back at the tail.
+        let started = Instant::now();
+        tui.send_key(Key::Ctrl('f'));
+        tui.send(&MIDDLE.to_lowercase());
+        tui.wait_for(&format!("/{}  1 of 1", MIDDLE.to_lowercase()), Duration::from_secs(300))
+            .expect("the search reached the middle");
+        println!(
+            "messages {n} search_middle_s {:.2} rss_mb {:.1} peak_rss_mb {:.1}",
+            started.elapsed().as_secs_f64(),
+            mb(status_kb(pid, "VmRSS:")),
+            mb(status_kb(pid, "VmHWM:"))
+        );
+        tui.send_key(Key::Enter);
+        for keys in ["\x1b", "\x1b1", "\x1b[F"] {
+            // Esc (clears the search), Alt+1 (Chat), End — apart, so no two read as one sequence.
+            std::thread::sleep(Duration::from_millis(300));
+            tui.send(keys);
+        }
+        tui.wait_for(LAST, Duration::from_secs(60)).expect("back at the tail");
+        std::thread::sleep(Duration::from_secs(2));
+        println!("messages {n} after_search settled_rss_mb {:.1}", mb(status_kb(pid, "VmRSS:")));
         tui.send_key(Key::Ctrl('q'));
         tui.wait_exit(Duration::from_secs(10));
     }

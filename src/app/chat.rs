@@ -83,6 +83,9 @@ pub struct ChatState {
     pub reveal: Option<(usize, usize, String)>,
     /// The model's task list (`Event::Todo`), drawn at the top of the pane (`widgets::todo`).
     pub todo: Vec<crate::engine::protocol::TodoItem>,
+    /// Entries put in between (a gap filled, `app::paging`): where, how many, and whether the
+    /// view keeps the lines above them still (`widgets::chat_scroll`).
+    pub inserted: Option<(usize, usize, bool)>,
     /// Where the loaded entries stand in the stored session (`app::paging`).
     pub paging: super::paging::Paging,
 }

@@ -26,6 +26,7 @@ pub mod modals;
 pub mod notify;
 pub mod output;
 pub mod paging;
+pub mod paging_search;
 pub mod plan;
 pub mod problems;
 mod prompt;

@@ -163,7 +163,12 @@ fn go(state: &mut AppState, step: Step) {
     let past_oldest = count == 0 || (step == Step::Previous && search.current == Some(0));
     if search.pane == Pane::Chat
         && past_oldest
-        && super::paging::search_older(state, &search.query, search.ignore_case(), step == Step::Previous)
+        && super::paging_search::search_older(
+            state,
+            &search.query,
+            search.ignore_case(),
+            step == Step::Previous,
+        )
     {
         if let Some(s) = state.search.as_mut() {
             s.count = count;

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::engine::protocol::{Event, LogLevel, OutputStream, TurnOutcome};
+use crate::engine::protocol::{Event, LogLevel, Older, OutputStream, TurnOutcome};
 
 use super::approvals;
 use super::blocks;
@@ -26,7 +26,10 @@ pub fn apply(state: &mut AppState, event: Event) {
                 // A new session: its tokens and cost start from nothing, as a resumed one's do.
                 (state.status.total, state.status.total_cost) = (Default::default(), Some(0.0));
             }
-            let (entries, _) = super::paging::entries_of(history, older.messages, older.prompts);
+            let count = history.len();
+            let (entries, prompts) = super::paging::entries_of(history, older.messages, older.prompts);
+            state.chat.paging.end =
+                Older { messages: older.messages + count, prompts: older.prompts + prompts };
             for entry in &entries {
                 if entry.kind == EntryKind::User {
                     state.composer.history.push(entry.text.clone());
@@ -49,8 +52,10 @@ pub fn apply(state: &mut AppState, event: Event) {
                 blocks::refresh_from(state, 0);
             }
         }
-        Event::OlderMessages { history, older } => super::paging::on_older(state, history, older),
-        Event::SessionSearch { query, found } => super::paging::on_search(state, query, found),
+        Event::OlderMessages { history, older, prompts } => {
+            super::paging::on_older(state, history, older, prompts)
+        }
+        Event::SessionSearch { query, found } => super::paging_search::on_search(state, query, found),
         Event::SessionCreated { session_id } => {
             state.push_log(LogLevel::Info, format!("session {session_id} created"));
             state.status.session_id = Some(session_id);

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
 use crate::app::chat::{ChatEntry, ChatState, EntryKind, EntryStatus, RenderCache};
+use crate::app::paging::Side;
 use crate::app::selection::LineKey;
 use crate::engine::protocol::LogLevel;
 use crate::engine::protocol::fences::FenceTracker;
@@ -28,6 +29,8 @@ enum Item {
     Marker,
     /// "older messages — scroll up to load" above the first loaded entry (`app::paging`).
     Older,
+    /// "N newer messages not loaded" above the first entry after a gap (`app::paging`).
+    Gap,
 }
 
 /// Draw the chat, bottom-anchored, scrolled up by `state.scroll_from_bottom` lines (clamped).
@@ -48,6 +51,7 @@ pub fn render_chat(
     }
     let width = area.width;
     let marker_before = trimmed_marker_index(state);
+    state.paging.gap_at = crate::app::paging::gap_index(state);
     super::chat_scroll::keep_view(state, area, marker_before, theme);
     if let Some((entry, byte, query)) = state.reveal.take() {
         super::chat_scroll::reveal(state, entry, byte, &query, area, marker_before, theme);
@@ -63,6 +67,10 @@ pub fn render_chat(
         height += entry_height;
         if marker_before == Some(index) {
             items.push((Item::Marker, 2));
+            height += 2;
+        }
+        if state.paging.gap_at == Some(index) {
+            items.push((Item::Gap, 2));
             height += 2;
         }
         if height >= needed {
@@ -82,6 +90,8 @@ pub fn render_chat(
     let start = end.saturating_sub(area.height as usize);
     let marker = marker_line(state.trimmed, theme);
     let older_line = Line::styled(format!("── {older} older messages — scroll up to load ──"), theme.dim);
+    let gap = state.paging.gap.map_or(0, |g| g.to - g.from);
+    let gap_line = Line::styled(format!("── {gap} messages not loaded here — scroll to load ──"), theme.dim);
     let mut offset = 0;
     for (item, item_height) in items.into_iter().rev() {
         let (from, to) = (start.max(offset), end.min(offset + item_height));
@@ -103,6 +113,12 @@ pub fn render_chat(
                     // In view: the pane asks for the page before (`app::paging::after_draw`).
                     state.paging.at_top = true;
                     (local == 0).then_some(&older_line)
+                }
+                Item::Gap => {
+                    // In view: filled from the side the view shows more of.
+                    let upper = ((global - start) as u16) < area.height / 2;
+                    state.paging.at_gap = Some(if upper { Side::Below } else { Side::Above });
+                    (local == 0).then_some(&gap_line)
                 }
             };
             if let Some(line) = line {

@@ -86,12 +86,12 @@ async fn a_resumed_5000_message_session_sends_its_newest_page_and_serves_older_o
     assert_eq!(texts(&history)[199], "message 5000: an answer");
 
     engine.ops.send(Op::LoadOlder { before: older.messages, from: None }).unwrap();
-    let (page, before) = next(&mut engine, |e| match e {
-        Event::OlderMessages { history, older } => Some((history, older)),
+    let (page, before, prompts) = next(&mut engine, |e| match e {
+        Event::OlderMessages { history, older, prompts } => Some((history, older, prompts)),
         _ => None,
     })
     .await;
-    assert_eq!((page.len(), before), (200, 4_600));
+    assert_eq!((page.len(), before, prompts), (200, 4_600, 2_300));
     assert_eq!(texts(&page)[0], "message 4601: a prompt");
     assert_eq!(texts(&page)[199], "message 4800: an answer", "the page ends where the loaded ones begin");
 
@@ -105,12 +105,12 @@ async fn a_resumed_5000_message_session_sends_its_newest_page_and_serves_older_o
     .await;
     assert_eq!(found, Some(16));
     engine.ops.send(Op::LoadOlder { before, from: found }).unwrap();
-    let (page, from) = next(&mut engine, |e| match e {
-        Event::OlderMessages { history, older } => Some((history, older)),
+    let (page, from, prompts) = next(&mut engine, |e| match e {
+        Event::OlderMessages { history, older, prompts } => Some((history, older, prompts)),
         _ => None,
     })
     .await;
-    assert_eq!((from, page.len()), (16, 4_600 - 16));
+    assert_eq!((from, page.len(), prompts), (16, 4_600 - 16, 8));
     assert!(page[0].message.text.contains(RARE));
 
     // Not in the session (and smart case: a capital makes it exact).

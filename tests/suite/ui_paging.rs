@@ -71,7 +71,7 @@ fn serve_page(s: &mut AppState) {
         panic!("expected one page request: {ops:?}")
     };
     let from = before.saturating_sub(200);
-    update::apply(s, Event::OlderMessages { history: page(from, *before), older: from });
+    update::apply(s, Event::OlderMessages { history: page(from, *before), older: from, prompts: from / 2 });
 }
 
 fn chat_rows(rows: &[String]) -> Vec<String> {
@@ -141,15 +141,69 @@ fn chat_search_asks_for_a_word_in_no_loaded_message_and_shows_it_when_its_page_a
     let rows = screen(&mut s);
     assert!(!rows.iter().any(|r| r.contains("QUOKKA-9")));
 
-    // The engine says where; the pane asks for the messages down to it, and shows the match.
+    // The engine says where: 500 messages back, so a page around it replaces the loaded run.
     update::apply(&mut s, Event::SessionSearch { query: "quokka".into(), found: Some(500) });
-    assert_eq!(s.outbox.drain(..).collect::<Vec<_>>(), [Op::LoadOlder { before: 1_000, from: Some(500) }]);
-    update::apply(&mut s, Event::OlderMessages { history: page(500, 1_000), older: 500 });
+    assert_eq!(s.outbox.drain(..).collect::<Vec<_>>(), [Op::LoadOlder { before: 600, from: Some(400) }]);
+    update::apply(&mut s, Event::OlderMessages { history: page(400, 600), older: 400, prompts: 200 });
     let rows = screen(&mut s);
     let shown = rows.join("\n");
     assert!(shown.contains("prompt at 500: the QUOKKA-9 question"), "{shown}");
     assert!(shown.contains("/quokka  1 of 1"), "{shown}");
-    assert_eq!(s.chat.paging.older, Older { messages: 500, prompts: 250 });
+    assert_eq!(s.chat.paging.older, Older { messages: 400, prompts: 200 });
+    assert_eq!(s.chat.entries.len(), 201, "the page around the match and the resume notice: no more");
+    let first = &s.chat.entries[0];
+    assert_eq!((first.text.as_str(), first.prompt), ("prompt at 400", Some(201)));
+
+    // Scrolling down reaches the gap's line: it fills from the side the view shows more of,
+    // without moving what is on screen there (notices below keep the tail out of view).
+    for i in 0..40 {
+        update::notice(&mut s, kv1nt::engine::protocol::LogLevel::Info, format!("live notice {i}"));
+    }
+    input::handle(&mut s, key(KeyCode::Enter, KeyModifiers::NONE), &ops);
+    s.focus = Focus::Pane(Pane::Chat);
+    let mut asked = Vec::new();
+    for _ in 0..200 {
+        input::handle(&mut s, key(KeyCode::PageDown, KeyModifiers::NONE), &ops);
+        screen(&mut s);
+        asked = s.outbox.drain(..).collect();
+        if !asked.is_empty() {
+            break;
+        }
+    }
+    let rows = chat_rows(&screen(&mut s));
+    let gap_row = rows
+        .iter()
+        .position(|r| r.contains("600 messages not loaded here"))
+        .unwrap_or_else(|| panic!("{asked:?} {rows:#?}"));
+    match asked.as_slice() {
+        [Op::LoadOlder { before: 800, from: Some(600) }] => {
+            update::apply(&mut s, Event::OlderMessages { history: page(600, 800), older: 600, prompts: 300 });
+            let after = chat_rows(&screen(&mut s));
+            assert_eq!(after[..gap_row], rows[..gap_row], "the lines above the gap stay");
+            assert!(after.iter().any(|r| r.contains("prompt at 600")), "{after:#?}");
+        }
+        [Op::LoadOlder { before: 1_200, from: Some(1_000) }] => {
+            update::apply(
+                &mut s,
+                Event::OlderMessages { history: page(1_000, 1_200), older: 1_000, prompts: 500 },
+            );
+            let after = chat_rows(&screen(&mut s));
+            assert_eq!(after[gap_row + 1..], rows[gap_row + 1..], "the lines below the gap stay");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.chat.paging.gap.map(|g| g.to - g.from), Some(400));
+
+    // Back at the tail, the whole run with its gap is let go; scrolling up asks for the newest
+    // page again.
+    input::handle(&mut s, key(KeyCode::End, KeyModifiers::NONE), &ops);
+    screen(&mut s);
+    assert_eq!(s.chat.entries.len(), 41, "only the notices stay");
+    assert_eq!(s.chat.paging.older, Older { messages: 1_200, prompts: 600 });
+    assert!(s.chat.paging.gap.is_none());
+    input::handle(&mut s, key(KeyCode::Home, KeyModifiers::NONE), &ops);
+    screen(&mut s);
+    assert_eq!(s.outbox.drain(..).collect::<Vec<_>>(), [Op::LoadOlder { before: 1_200, from: None }]);
 }
 
 #[test]
@@ -168,10 +222,10 @@ fn a_match_found_while_a_page_is_on_its_way_is_shown_once_the_messages_down_to_i
     while rx.try_recv().is_ok() {}
     update::apply(&mut s, Event::SessionSearch { query: "quokka".into(), found: Some(500) });
     assert!(s.outbox.is_empty(), "one page request at a time");
-    update::apply(&mut s, Event::OlderMessages { history: page(800, 1_000), older: 800 });
+    update::apply(&mut s, Event::OlderMessages { history: page(800, 1_000), older: 800, prompts: 400 });
     let asked: Vec<Op> = s.outbox.drain(..).collect();
     assert_eq!(asked, [Op::LoadOlder { before: 800, from: Some(500) }], "then the rest down to the match");
-    update::apply(&mut s, Event::OlderMessages { history: page(500, 800), older: 500 });
+    update::apply(&mut s, Event::OlderMessages { history: page(500, 800), older: 500, prompts: 250 });
     let shown = screen(&mut s).join("\n");
     assert!(shown.contains("the QUOKKA-9 question") && shown.contains("/quokka  1 of 1"), "{shown}");
 }

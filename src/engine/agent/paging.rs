@@ -59,16 +59,18 @@ impl Engine {
     pub(super) fn load_older(&mut self, before: usize, from: Option<usize>) {
         let from = from.unwrap_or(before.saturating_sub(PAGE)).min(before);
         let page = match (&self.store, &self.session) {
-            (Some(store), Some(session)) => {
-                store.load_messages_range(&session.id, from as i64 + 1, before as i64 + 1)
-            }
-            _ => Ok(Vec::new()),
+            (Some(store), Some(session)) => store
+                .load_messages_range(&session.id, from as i64 + 1, before as i64 + 1)
+                .and_then(|page| Ok((page, store.prompts_before(&session.id, from as i64 + 1)?))),
+            _ => Ok((Vec::new(), 0)),
         };
         match page {
-            Ok(page) => self.emit(Event::OlderMessages { history: entries(page), older: from }),
+            Ok((page, prompts)) => {
+                self.emit(Event::OlderMessages { history: entries(page), older: from, prompts })
+            }
             Err(e) => {
                 self.notice(LogLevel::Error, format!("could not read older messages: {e}"));
-                self.emit(Event::OlderMessages { history: Vec::new(), older: before });
+                self.emit(Event::OlderMessages { history: Vec::new(), older: before, prompts: 0 });
             }
         }
     }

@@ -214,12 +214,13 @@ pub enum Event {
         older: Older,
         forked: Option<Forked>,
     },
-    /// The stored messages at positions `older..` up to where the Chat pane's loaded ones begin
-    /// (`Op::LoadOlder`, `Op::SearchSession`); empty when there is nothing to read.
+    /// The stored messages at positions `older..` that `Op::LoadOlder` asked for; empty when
+    /// there is nothing to read.
     OlderMessages {
         history: Vec<HistoryEntry>,
-        /// The messages still before them.
+        /// The messages still before them, and how many of those are prompts.
         older: usize,
+        prompts: usize,
     },
     /// The answer to `Op::SearchSession`: the position (0-based) of the newest message before
     /// the loaded ones containing `query`; `None`: no match.

@@ -312,6 +312,7 @@ fn let_go(state: &mut AppState, cut: usize, older: Older) {
     }
     remap(state, |i| i.checked_sub(cut));
     give_back_freed_memory();
+    state.dirty = true; // what is drawn changed after the frame: draw again
 }
 
 /// The entries let go were many small allocations: hand the freed heap back to the system, so

@@ -10,13 +10,15 @@
 //!   the pane holds is always one run reaching the newest message.
 //! - A store that cannot be read is a notice; the session goes on with what is held, and an
 //!   unanswered page request is answered empty so the pane stops asking.
+//! - A session search with a newer one already sent is skipped (the pane reads only the answer
+//!   to its latest query).
 //! - What the engine holds after a turn is bounded (`History::forget_before` with
 //!   [`held_budget`]) whatever the session's length.
 
 use super::history::{History, held_budget};
 use super::runtime::Engine;
 use crate::engine::llm::Message;
-use crate::engine::protocol::{Event, Forked, HistoryEntry, LogLevel, Older};
+use crate::engine::protocol::{Event, Forked, HistoryEntry, LogLevel, Older, Op};
 use crate::engine::store::{PagedMessage, Store, StoreError};
 
 /// Messages in a page sent to the Chat pane.
@@ -78,6 +80,14 @@ impl Engine {
     /// `Op::SearchSession`: where the newest message before position `before` containing
     /// `query` is (the pane then asks for the messages down to it, `Op::LoadOlder`).
     pub(super) fn search_session(&mut self, query: String, before: usize, ignore_case: bool) {
+        // The pane asks again as the query grows and reads only the latest answer: a newer
+        // search already sent makes this one stale (ops read meanwhile keep their order).
+        while let Ok(op) = self.ops.try_recv() {
+            self.queued.push_back(op);
+        }
+        if self.queued.iter().any(|op| matches!(op, Op::SearchSession { .. })) {
+            return;
+        }
         let found = match (&self.store, &self.session) {
             (Some(store), Some(session)) => {
                 store.search_messages(&session.id, &query, before as i64 + 1, ignore_case)

@@ -45,7 +45,7 @@ pub fn apply(state: &mut AppState, event: Event) {
                 let text = match older.messages {
                     0 => format!("Resumed session {id} ({n} messages)."),
                     more => format!(
-                        "Resumed session {id} (the newest {n} messages shown; {more} older stored — scroll up to load them)."
+                        "Resumed session {id} ({n} messages; {more} older ones stored — scroll up to load them)."
                     ),
                 };
                 notice(state, LogLevel::Info, text);

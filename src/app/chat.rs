@@ -44,12 +44,23 @@ pub struct ChatEntry {
     /// A prompt's images, one placeholder line each (`[image: shot.png 1280×720, 312 kB]`),
     /// drawn below its text.
     pub images: Vec<String>,
+    /// The stored message it shows (its position in the session, 0-based), for an entry of a
+    /// resumed page (`app::paging`).
+    pub seq: Option<usize>,
     pub cache: RenderCache,
 }
 
 impl ChatEntry {
     pub fn new(kind: EntryKind, text: String, status: EntryStatus) -> Self {
-        Self { kind, text, status, prompt: None, images: Vec::new(), cache: RenderCache::default() }
+        Self {
+            kind,
+            text,
+            status,
+            prompt: None,
+            images: Vec::new(),
+            seq: None,
+            cache: RenderCache::default(),
+        }
     }
 }
 
@@ -72,6 +83,11 @@ pub struct ChatState {
     pub reveal: Option<(usize, usize, String)>,
     /// The model's task list (`Event::Todo`), drawn at the top of the pane (`widgets::todo`).
     pub todo: Vec<crate::engine::protocol::TodoItem>,
+    /// Entries put in between (a gap filled, `app::paging`): where, how many, and whether the
+    /// view keeps the lines above them still (`widgets::chat_scroll`).
+    pub inserted: Option<(usize, usize, bool)>,
+    /// Where the loaded entries stand in the stored session (`app::paging`).
+    pub paging: super::paging::Paging,
 }
 
 impl ChatState {

@@ -25,6 +25,8 @@ pub mod learn;
 pub mod modals;
 pub mod notify;
 pub mod output;
+pub mod paging;
+pub mod paging_search;
 pub mod plan;
 pub mod problems;
 mod prompt;
@@ -215,6 +217,11 @@ pub async fn run(
             state.dirty = false;
             input_since_draw = false;
             last_draw = Instant::now();
+            // The view reached the oldest loaded message: ask for the page before it now.
+            paging::after_draw(&mut state);
+            for op in state.outbox.drain(..) {
+                let _ = engine.ops.send(op);
+            }
         }
         if shutdown_sent_at.is_none() && engine.ops.is_closed() {
             shutdown_sent_at = Some(Instant::now());

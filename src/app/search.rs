@@ -4,7 +4,9 @@
 //! Matches are found in the pane's content — every chat entry's whole text (collapsed Thinking
 //! blocks included: a match there opens them), the Code document's lines, the Output log — not
 //! in what happens to be drawn, so a match scrolled far out of view is found.
-//! Case-insensitive unless the query has a capital letter (smart case).
+//! Case-insensitive unless the query has a capital letter (smart case). In a resumed session,
+//! Chat search reaches messages not loaded yet: the engine finds the newest older match and
+//! sends its page (`app::paging`).
 //!
 //! Invariants: a search belongs to one pane; its matches are recomputed on every move, so
 //! content that changed since never leaves a stale position; moving to a match
@@ -13,7 +15,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::chat::EntryKind;
+use super::chat::{ChatEntry, EntryKind};
 use super::state::{AppState, Focus, Pane};
 
 /// One place the query occurs: a chat entry or a line, and the byte offset in it.
@@ -106,12 +108,38 @@ enum Step {
 
 /// Every match of the search in its pane, in reading order.
 pub fn matches(state: &AppState, search: &Search) -> Vec<Hit> {
+    scan_items(state, search, search.pane)
+}
+
+/// The matches of a Chat search in `entries` (items numbered from 0).
+pub fn matches_in(entries: &[ChatEntry], search: &Search) -> Vec<Hit> {
+    let mut out = Vec::new();
+    scan_with(search, &mut out, |scan| entries.iter().enumerate().for_each(|(i, e)| scan(i, &e.text)));
+    out
+}
+
+fn scan_items(state: &AppState, search: &Search, pane: Pane) -> Vec<Hit> {
+    let mut out = Vec::new();
+    scan_with(search, &mut out, |scan| match pane {
+        Pane::Chat => state.chat.entries.iter().enumerate().for_each(|(i, e)| scan(i, &e.text)),
+        Pane::Code => {
+            if let Some(doc) = &state.code.doc {
+                doc.lines.iter().enumerate().for_each(|(i, l)| scan(i, l));
+            }
+        }
+        Pane::Output => state.output.lines.iter().enumerate().for_each(|(i, l)| scan(i, &l.text)),
+        Pane::Diff => {}
+    });
+    out
+}
+
+/// Calls `items` with a scanner that adds each item's matches to `out`.
+fn scan_with(search: &Search, out: &mut Vec<Hit>, items: impl FnOnce(&mut dyn FnMut(usize, &str))) {
     if search.query.is_empty() {
-        return Vec::new();
+        return;
     }
     let ignore_case = search.ignore_case();
     let query = if ignore_case { search.query.to_lowercase() } else { search.query.clone() };
-    let mut out = Vec::new();
     let mut scan = |item: usize, text: &str| {
         let hay = if ignore_case { text.to_lowercase() } else { text.to_string() };
         if hay.len() != text.len() {
@@ -123,24 +151,30 @@ pub fn matches(state: &AppState, search: &Search) -> Vec<Hit> {
         }
         out.extend(hay.match_indices(&query).map(|(byte, _)| Hit { item, byte }));
     };
-    match search.pane {
-        Pane::Chat => state.chat.entries.iter().enumerate().for_each(|(i, e)| scan(i, &e.text)),
-        Pane::Code => {
-            if let Some(doc) = &state.code.doc {
-                doc.lines.iter().enumerate().for_each(|(i, l)| scan(i, l));
-            }
-        }
-        Pane::Output => state.output.lines.iter().enumerate().for_each(|(i, l)| scan(i, &l.text)),
-        Pane::Diff => {}
-    }
-    out
+    items(&mut scan);
 }
 
-/// Move to a match and scroll the pane to it.
+/// Move to a match and scroll the pane to it. In Chat, no match among the loaded entries, or
+/// `N` past the oldest, asks the engine for an older one first (`app::paging`).
 fn go(state: &mut AppState, step: Step) {
     let Some(search) = state.search.clone() else { return };
     let hits = matches(state, &search);
     let count = hits.len();
+    let past_oldest = count == 0 || (step == Step::Previous && search.current == Some(0));
+    if search.pane == Pane::Chat
+        && past_oldest
+        && super::paging_search::search_older(
+            state,
+            &search.query,
+            search.ignore_case(),
+            step == Step::Previous,
+        )
+    {
+        if let Some(s) = state.search.as_mut() {
+            s.count = count;
+        }
+        return;
+    }
     let current = if count == 0 {
         None
     } else {
@@ -150,11 +184,17 @@ fn go(state: &mut AppState, step: Step) {
             _ => nearest(state, search.pane, &hits),
         })
     };
+    show(state, hits, current);
+}
+
+/// Make match `current` of `hits` the one shown (`None`: none) and scroll the pane to it.
+pub(super) fn show(state: &mut AppState, hits: Vec<Hit>, current: Option<usize>) {
+    let Some(search) = state.search.clone() else { return };
     if let Some(s) = state.search.as_mut() {
-        s.count = count;
+        s.count = hits.len();
         s.current = current;
     }
-    let Some(hit) = current.map(|i| hits[i]) else { return };
+    let Some(hit) = current.and_then(|i| hits.get(i).copied()) else { return };
     match search.pane {
         Pane::Chat => {
             if let Some(entry) = state.chat.entries.get_mut(hit.item)

@@ -2,9 +2,7 @@
 
 use std::time::Instant;
 
-use crate::engine::protocol::MessageStatus;
-use crate::engine::protocol::Role;
-use crate::engine::protocol::{Event, LogLevel, OutputStream, TurnOutcome};
+use crate::engine::protocol::{Event, LogLevel, Older, OutputStream, TurnOutcome};
 
 use super::approvals;
 use super::blocks;
@@ -18,7 +16,7 @@ use super::state::{AppState, Pane};
 pub fn apply(state: &mut AppState, event: Event) {
     state.dirty = true;
     match event {
-        Event::SessionReady { session_id, resumed, history, forked } => {
+        Event::SessionReady { session_id, resumed, history, older, forked } => {
             state.status.session_id = session_id.clone();
             if forked.is_some() {
                 // The engine switched to a fork: its history replaces the conversation shown.
@@ -28,48 +26,36 @@ pub fn apply(state: &mut AppState, event: Event) {
                 // A new session: its tokens and cost start from nothing, as a resumed one's do.
                 (state.status.total, state.status.total_cost) = (Default::default(), Some(0.0));
             }
-            let mut prompts = 0;
-            for entry in history {
-                let prompt = entry.message.is_prompt().then(|| {
-                    prompts += 1;
-                    prompts
-                });
-                if entry.message.role == Role::Assistant {
-                    for thinking in entry.message.thinking.iter().filter(|t| !t.text.trim().is_empty()) {
-                        let kind = EntryKind::Thinking { collapsed: true };
-                        state.chat.entries.push(ChatEntry::new(
-                            kind,
-                            thinking.text.clone(),
-                            EntryStatus::Complete,
-                        ));
-                    }
+            let count = history.len();
+            let (entries, prompts) = super::paging::entries_of(history, older.messages, older.prompts);
+            state.chat.paging.end =
+                Older { messages: older.messages + count, prompts: older.prompts + prompts };
+            for entry in &entries {
+                if entry.kind == EntryKind::User {
+                    state.composer.history.push(entry.text.clone());
                 }
-                let kind = match entry.message.role {
-                    Role::User if entry.message.tool_results.is_empty() => EntryKind::User,
-                    Role::Assistant if !entry.message.text.trim().is_empty() => EntryKind::Assistant,
-                    _ => continue,
-                };
-                let status = match entry.status {
-                    MessageStatus::Complete => EntryStatus::Complete,
-                    _ => EntryStatus::Incomplete(entry.note.unwrap_or_else(|| "incomplete".into())),
-                };
-                if kind == EntryKind::User {
-                    state.composer.history.push(entry.message.text.clone());
-                }
-                let mut shown = ChatEntry::new(kind, entry.message.text, status);
-                shown.prompt = prompt;
-                shown.images = entry.message.images.iter().map(|i| i.placeholder()).collect();
-                state.chat.entries.push(shown);
             }
+            state.chat.entries.extend(entries);
+            state.chat.paging.older = older;
             if let Some(forked) = forked {
                 show_fork(state, session_id.unwrap_or_default(), forked);
             } else if resumed {
                 let id = session_id.unwrap_or_default();
                 let n = state.chat.entries.len();
-                notice(state, LogLevel::Info, format!("Resumed session {id} ({n} messages)."));
+                let text = match older.messages {
+                    0 => format!("Resumed session {id} ({n} messages)."),
+                    more => format!(
+                        "Resumed session {id} ({n} messages; {more} older ones stored — scroll up to load them)."
+                    ),
+                };
+                notice(state, LogLevel::Info, text);
                 blocks::refresh_from(state, 0);
             }
         }
+        Event::OlderMessages { history, older, prompts } => {
+            super::paging::on_older(state, history, older, prompts)
+        }
+        Event::SessionSearch { query, found } => super::paging_search::on_search(state, query, found),
         Event::SessionCreated { session_id } => {
             state.push_log(LogLevel::Info, format!("session {session_id} created"));
             state.status.session_id = Some(session_id);

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
 use crate::app::chat::{ChatEntry, ChatState, EntryKind, EntryStatus, RenderCache};
+use crate::app::paging::Side;
 use crate::app::selection::LineKey;
 use crate::engine::protocol::LogLevel;
 use crate::engine::protocol::fences::FenceTracker;
@@ -26,6 +27,10 @@ use crate::text::theme::Theme;
 enum Item {
     Entry(usize),
     Marker,
+    /// "older messages — scroll up to load" above the first loaded entry (`app::paging`).
+    Older,
+    /// "N newer messages not loaded" above the first entry after a gap (`app::paging`).
+    Gap,
 }
 
 /// Draw the chat, bottom-anchored, scrolled up by `state.scroll_from_bottom` lines (clamped).
@@ -46,6 +51,7 @@ pub fn render_chat(
     }
     let width = area.width;
     let marker_before = trimmed_marker_index(state);
+    state.paging.gap_at = crate::app::paging::gap_index(state);
     super::chat_scroll::keep_view(state, area, marker_before, theme);
     if let Some((entry, byte, query)) = state.reveal.take() {
         super::chat_scroll::reveal(state, entry, byte, &query, area, marker_before, theme);
@@ -53,7 +59,9 @@ pub fn render_chat(
     let needed = area.height as usize + state.scroll_from_bottom;
     let mut items: Vec<(Item, usize)> = Vec::new();
     let mut height = 0;
-    for index in (state.shown_from.min(state.entries.len())..state.entries.len()).rev() {
+    let first = state.shown_from.min(state.entries.len());
+    let mut reached_first = true;
+    for index in (first..state.entries.len()).rev() {
         let entry_height = refresh(&mut state.entries[index], width, theme) + 1;
         items.push((Item::Entry(index), entry_height));
         height += entry_height;
@@ -61,9 +69,19 @@ pub fn render_chat(
             items.push((Item::Marker, 2));
             height += 2;
         }
+        if state.paging.gap_at == Some(index) {
+            items.push((Item::Gap, 2));
+            height += 2;
+        }
         if height >= needed {
+            reached_first = index == first;
             break;
         }
+    }
+    let older = state.paging.older.messages;
+    if reached_first && first == 0 && older > 0 {
+        items.push((Item::Older, 2));
+        height += 2;
     }
     if height < needed {
         state.scroll_from_bottom = state.scroll_from_bottom.min(height.saturating_sub(area.height as usize));
@@ -71,6 +89,9 @@ pub fn render_chat(
     let end = height.saturating_sub(state.scroll_from_bottom);
     let start = end.saturating_sub(area.height as usize);
     let marker = marker_line(state.trimmed, theme);
+    let older_line = Line::styled(format!("── {older} older messages — scroll up to load ──"), theme.dim);
+    let gap = state.paging.gap.map_or(0, |g| g.to - g.from);
+    let gap_line = Line::styled(format!("── {gap} messages not loaded here — scroll to load ──"), theme.dim);
     let mut offset = 0;
     for (item, item_height) in items.into_iter().rev() {
         let (from, to) = (start.max(offset), end.min(offset + item_height));
@@ -88,6 +109,17 @@ pub fn render_chat(
                     state.entries[index].cache.line(local)
                 }
                 Item::Marker => (local == 0).then_some(&marker),
+                Item::Older => {
+                    // In view: the pane asks for the page before (`app::paging::after_draw`).
+                    state.paging.at_top = true;
+                    (local == 0).then_some(&older_line)
+                }
+                Item::Gap => {
+                    // In view: filled from the side the view shows more of.
+                    let upper = ((global - start) as u16) < area.height / 2;
+                    state.paging.at_gap = Some(if upper { Side::Below } else { Side::Above });
+                    (local == 0).then_some(&gap_line)
+                }
             };
             if let Some(line) = line {
                 buf.set_line(area.x, row, line, width);

@@ -1,7 +1,8 @@
 //! Where the Chat pane's view goes when its content or size changes: scrolled up, it stays put
 //! while a reply streams or entries arrive below (the offset from the bottom grows by the lines
 //! added, and the caption says "↓ new output"), and on a new width the entry line at the top
-//! stays at the top; a search match is brought into view (`reveal`). State in
+//! stays at the top; entries put in a gap below the view's top push the offset by their lines;
+//! a search match is brought into view (`reveal`). State in
 //! `app::chat::ChatView`, filled while drawing.
 //!
 //! Invariants: following the tail (offset 0) is never disturbed; only the entries below the
@@ -22,7 +23,9 @@ fn item_height(
     marker_before: Option<usize>,
     theme: &Theme,
 ) -> usize {
-    refresh(&mut state.entries[index], width, theme) + 1 + if marker_before == Some(index) { 2 } else { 0 }
+    let markers =
+        2 * (usize::from(marker_before == Some(index)) + usize::from(state.paging.gap_at == Some(index)));
+    refresh(&mut state.entries[index], width, theme) + 1 + markers
 }
 
 /// Lines below entry `index` (the entries after it).
@@ -43,7 +46,14 @@ pub(super) fn keep_view(state: &mut ChatState, area: Rect, marker_before: Option
     let view = state.view;
     if state.scroll_from_bottom == 0 {
         state.view.new_below = false;
+        state.inserted = None;
         return;
+    }
+    // Entries put in below the view's top (a gap filled from above): the lines above stay.
+    if let Some((at, n, true)) = state.inserted.take() {
+        let added: usize =
+            (at..(at + n).min(len)).map(|i| item_height(state, i, width, marker_before, theme)).sum();
+        state.scroll_from_bottom += added;
     }
     if view.width == width {
         let (count, last_height) = view.tail;

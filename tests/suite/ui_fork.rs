@@ -65,6 +65,7 @@ fn prompts_are_numbered_and_a_fork_replaces_the_conversation() {
                 entry(Message::user("SECOND-PROMPT")),
                 entry(Message::assistant("SECOND-REPLY")),
             ],
+            older: Default::default(),
             forked: None,
         },
     );
@@ -94,6 +95,7 @@ fn prompts_are_numbered_and_a_fork_replaces_the_conversation() {
             session_id: Some("bbbb2222".into()),
             resumed: true,
             history: vec![entry(Message::user("FIRST-PROMPT")), entry(Message::assistant("FIRST-REPLY"))],
+            older: Default::default(),
             forked: Some(Forked {
                 parent_id: "aaaa1111".into(),
                 before_prompt: Some(2),

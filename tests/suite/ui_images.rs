@@ -40,6 +40,7 @@ fn the_chat_shows_a_placeholder_line_per_image_live_and_resumed() {
             session_id: Some("s1".into()),
             resumed: true,
             history: vec![HistoryEntry { message: resumed, status: MessageStatus::Complete, note: None }],
+            older: Default::default(),
             forked: None,
         },
     );

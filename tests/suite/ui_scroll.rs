@@ -47,7 +47,13 @@ fn resumed_with(n: usize, tail: &str) -> AppState {
         .collect();
     update::apply(
         &mut s,
-        Event::SessionReady { session_id: Some("s".into()), resumed: true, history, forked: None },
+        Event::SessionReady {
+            session_id: Some("s".into()),
+            resumed: true,
+            history,
+            older: Default::default(),
+            forked: None,
+        },
     );
     s
 }

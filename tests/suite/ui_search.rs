@@ -79,7 +79,13 @@ fn ctrl_f_finds_a_word_far_up_the_chat_highlights_it_and_n_wraps() {
     }
     update::apply(
         &mut s,
-        Event::SessionReady { session_id: Some("s".into()), resumed: true, history, forked: None },
+        Event::SessionReady {
+            session_id: Some("s".into()),
+            resumed: true,
+            history,
+            older: Default::default(),
+            forked: None,
+        },
     );
     let first = draw(&mut s);
     assert!(!text(&first).contains("QUOKKA-7"), "the word starts out of view");

@@ -51,7 +51,7 @@ impl Engine {
         let calibration = self.calibration(kind);
         let fixed = calibration.tokens(self.request_parts(kind).tokens()) + summary_tokens(space) as usize;
         let keep = calibration.raw_budget(threshold.saturating_sub(fixed) / 2);
-        match compact::cut_point(&self.history, from, current, keep) {
+        match self.cut_point(from, current, keep) {
             Some(cut) => self.compact(cut, None, false).await,
             None => Ok(()), // the current turn alone fills the window: trimming is all there is
         }
@@ -60,7 +60,7 @@ impl Engine {
     /// `/compact [FOCUS]`: summarise everything said so far.
     pub(super) async fn compact_now(&mut self, focus: Option<String>) -> Result<(), Interrupt> {
         let from = self.summary.as_ref().map_or(0, |s| s.through);
-        match compact::cut_point(&self.history, from, self.history.len(), 0) {
+        match self.cut_point(from, self.history.len(), 0) {
             Some(cut) => self.compact(cut, focus, true).await,
             None => {
                 let why = if from == 0 {
@@ -92,8 +92,10 @@ impl Engine {
             .saturating_sub(overhead)
             .max(256);
         // Pinned messages are sent word for word (`compact::pinned_section`), never summarised.
-        let unpinned: Vec<_> =
-            (from..cut).filter(|i| !self.pins.contains(i)).map(|i| self.history[i].clone()).collect();
+        let unpinned: Vec<_> = (from..cut)
+            .filter(|i| !self.pins.contains(i))
+            .filter_map(|i| self.history.get(i).cloned())
+            .collect();
         let transcript = compact::transcript(&unpinned, budget);
         let request = compact::summary_prompt(
             previous.as_ref().map(|s| s.text.as_str()),
@@ -155,6 +157,14 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// `compact::cut_point` over the held messages: a summary begins no earlier than the first
+    /// held message (older ones were never sent again, `history.rs`).
+    fn cut_point(&self, from: usize, limit: usize, keep: usize) -> Option<usize> {
+        let base = self.history.base();
+        let (from, limit) = (from.max(base) - base, limit.max(base) - base);
+        compact::cut_point(self.history.held(), from, limit, keep).map(|cut| cut + base)
     }
 
     /// Estimated input tokens of the next request with `summary` in force.

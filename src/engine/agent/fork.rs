@@ -5,13 +5,14 @@
 //! Invariants:
 //! - The parent session is never changed; the engine switches to the fork at once (history,
 //!   summary in force, pins) and says so with a second `Event::SessionReady` carrying `forked`.
-//! - Prompts are counted by [`Message::is_prompt`] over the stored messages, the same count the
-//!   Chat pane shows (`Event::PromptRecorded`, and `is_prompt` over a resumed history).
+//! - Prompts are counted by [`is_prompt`](crate::engine::llm::Message::is_prompt) over the stored messages (in SQL,
+//!   `store::pages`), the same count the Chat pane shows (`Event::PromptRecorded`, and
+//!   `Older::prompts` plus `is_prompt` over a resumed page).
+//! - The fork is loaded as a resumed session is (`paging.rs`): neither session is read whole.
 //! - A bad N, or no stored session, is a notice and changes nothing.
 
 use super::runtime::Engine;
-use crate::engine::protocol::{Event, Forked, HistoryEntry, LogLevel};
-use crate::engine::store::StoredMessage;
+use crate::engine::protocol::{Event, Forked, LogLevel};
 
 impl Engine {
     /// `Op::Fork`: see the module doc.
@@ -25,18 +26,20 @@ impl Engine {
         let Some(session) = &self.session else {
             return self.notice(LogLevel::Info, "Nothing to fork yet: no prompt was sent in this session.");
         };
-        let stored = match store.load_messages(&session.id) {
-            Ok(stored) => stored,
+        // Positions of the prompts, counted in SQL: the parent is never read whole.
+        let prompts = match store.prompt_positions(&session.id) {
+            Ok(prompts) => prompts,
             Err(e) => return self.notice(LogLevel::Error, format!("Cannot fork: {e}")),
         };
-        let prompts: Vec<usize> =
-            stored.iter().enumerate().filter(|(_, m)| m.message.is_prompt()).map(|(i, _)| i).collect();
         let (through, prompt) = match before_prompt {
             _ if prompts.is_empty() => {
                 return self
                     .notice(LogLevel::Info, "Nothing to fork yet: no prompt was sent in this session.");
             }
-            None => (stored.len(), None),
+            None => match store.message_count(&session.id) {
+                Ok(count) => (count, None),
+                Err(e) => return self.notice(LogLevel::Error, format!("Cannot fork: {e}")),
+            },
             Some(0) => {
                 return self.notice(
                     LogLevel::Warn,
@@ -49,7 +52,15 @@ impl Engine {
                     format!("/fork {n}: this session has {} prompts (#1 … #{0} in Chat).", prompts.len()),
                 );
             }
-            Some(n) => (prompts[n - 1], Some(stored[prompts[n - 1]].message.text.clone())),
+            Some(n) => {
+                let seq = prompts[n - 1];
+                let text = match store.load_messages_range(&session.id, seq, seq + 1) {
+                    Ok(mut page) if !page.is_empty() => page.remove(0).stored.message.text,
+                    Ok(_) => String::new(),
+                    Err(e) => return self.notice(LogLevel::Error, format!("Cannot fork: {e}")),
+                };
+                ((seq.max(1) - 1) as usize, Some(text))
+            }
         };
         let parent_id = session.id.clone();
         let fork = match store.fork_session(&parent_id, through) {
@@ -60,37 +71,21 @@ impl Engine {
             LogLevel::Info,
             format!("forked session {} from {parent_id} ({through} messages copied)", fork.id),
         );
-        let session_id = fork.id.clone();
         self.session = Some(fork);
-        let history = self.load_stored(stored.into_iter().take(through).collect());
         self.summary = None;
         self.pins.clear();
         self.compaction_declined = None;
         self.turn = Default::default();
-        self.emit(Event::SessionReady {
-            session_id: Some(session_id),
-            resumed: true,
-            history,
-            forked: Some(Forked { parent_id, before_prompt, prompt }),
-        });
+        self.load_session(Some(Forked { parent_id, before_prompt, prompt }));
         self.resume_summary();
         self.resume_pins();
-    }
-
-    /// `stored` becomes the history; returns it as the UI shows a resumed session.
-    pub(super) fn load_stored(&mut self, stored: Vec<StoredMessage>) -> Vec<HistoryEntry> {
-        self.history = stored.iter().map(|m| m.message.clone()).collect();
-        stored
-            .into_iter()
-            .map(|m| HistoryEntry { message: m.message, status: m.status, note: m.note })
-            .collect()
     }
 
     /// After a prompt joined the history: its number, for the Chat pane's `#N`.
     pub(super) fn announce_prompt(&self) {
         if let Some(last) = self.history.last().filter(|m| m.is_prompt()) {
             let images = last.images.iter().map(|i| i.placeholder()).collect();
-            let number = self.history.iter().filter(|m| m.is_prompt()).count();
+            let number = self.history.prompts();
             self.emit(Event::PromptRecorded { number, images });
         }
     }

@@ -148,7 +148,7 @@ impl Engine {
     /// (A future that does not borrow the engine, so the engine task stays `Send`.)
     fn graph_context(&self, window_tokens: usize) -> impl Future<Output = String> + Send + 'static {
         let graph = self.graph.clone();
-        let files = files_in_view(&self.history, &self.workspace);
+        let files = files_in_view(self.history.held(), &self.workspace);
         let cap = window_tokens.saturating_mul(4) / 8;
         let budgets = &self.config.context;
         let summary = budgets.semantic_summary.saturating_mul(4).min(cap);

@@ -58,7 +58,7 @@ impl Engine {
     /// WORDS (any case), or the latest prompt; answered by a notice.
     pub(super) fn pin(&mut self, words: Option<String>, pinned: bool) {
         let words = words.map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty());
-        let found = self.history.iter().enumerate().rev().find(|(i, m)| {
+        let found = self.history.indexed().rev().find(|(i, m)| {
             pinnable(m)
                 && (pinned || self.pins.contains(i))
                 && match &words {
@@ -98,7 +98,8 @@ impl Engine {
         match store.pins(&session.id) {
             Ok(seqs) => {
                 self.pins =
-                    seqs.into_iter().filter(|&s| s >= 1 && s <= self.history.len()).map(|s| s - 1).collect()
+                    seqs.into_iter().filter(|&s| s >= 1 && s <= self.history.len()).map(|s| s - 1).collect();
+                self.read_early_pins();
             }
             Err(e) => self.log(LogLevel::Error, format!("could not load the session's pins: {e}")),
         }

@@ -101,10 +101,10 @@ impl Engine {
         RequestParts { system, tools, text_tools }
     }
 
-    /// The messages a request carries: those after the summary in force.
+    /// The messages a request carries: those after the summary in force (and held:
+    /// `history.rs` lets go only of what no request would send).
     pub(super) fn live_history(&self) -> &[Message] {
-        let from = self.summary.as_ref().map_or(0, |s| s.through.min(self.history.len()));
-        &self.history[from..]
+        self.history.from(self.summary.as_ref().map_or(0, |s| s.through))
     }
 
     /// Estimated input tokens of the next request on `kind` and the space there is for them (the

@@ -2,8 +2,9 @@
 //! into work and reports `Event`s.
 //!
 //! Invariants: exactly one turn runs at a time (prompts sent meanwhile are queued); every
-//! message that reached the user is in `history` and, when a store is open, in the database;
-//! nothing here blocks on the UI — events go out on an unbounded channel.
+//! message that reached the user is, when a store is open, in the database, and in `history`
+//! while a request can still carry it (`history.rs`); nothing here blocks on the UI — events go
+//! out on an unbounded channel.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use crate::engine::approval::grants::Grants;
 use crate::engine::config::{Config, Secrets, ToolMode};
 use crate::engine::git::hooks::TrustedHooks;
 use crate::engine::learning;
-use crate::engine::llm::{Message, ProviderKind};
+use crate::engine::llm::ProviderKind;
 use crate::engine::protocol::{Event, LogLevel, Op};
 use crate::engine::store::{SessionInfo, Store};
 use crate::engine::tools::{ReadLedger, Workspace};
@@ -70,7 +71,8 @@ pub(super) struct Engine {
     pub(super) system_prompt: String,
     pub(super) store: Option<Store>,
     pub(super) session: Option<SessionInfo>,
-    pub(super) history: Vec<Message>,
+    /// The session's messages the engine holds: the newest part only (`history.rs`).
+    pub(super) history: super::history::History,
     /// The summary in force: it stands for the first messages of `history` in requests
     /// (`compaction.rs`).
     pub(super) summary: Option<crate::engine::llm::compact::Summary>,
@@ -166,7 +168,7 @@ impl Engine {
             system_prompt,
             store: setup.store,
             session: setup.resume,
-            history: Vec::new(),
+            history: Default::default(),
             summary: None,
             pins: Default::default(),
             in_view: None,
@@ -320,6 +322,10 @@ impl Engine {
             Op::Pin { words, pinned } => self.pin(words, pinned),
             Op::InView { file } => self.set_in_view(file),
             Op::Fork { before_prompt } => self.fork(before_prompt),
+            Op::LoadOlder { before, from } => self.load_older(before, from),
+            Op::SearchSession { query, before, ignore_case } => {
+                self.search_session(query, before, ignore_case)
+            }
             Op::Compact { focus } => {
                 if let Err(super::reply::Interrupt::Shutdown) = self.compact_now(focus).await {
                     return LoopControl::Shutdown;
@@ -337,24 +343,8 @@ impl Engine {
     }
 
     fn start_session(&mut self) {
-        let mut history = Vec::new();
-        if let (Some(store), Some(session)) = (&self.store, &self.session) {
-            match store.load_messages(&session.id) {
-                Ok(stored) => history = self.load_stored(stored),
-                Err(e) => self.emit(Event::Notice {
-                    level: LogLevel::Error,
-                    text: format!("could not load the session: {e}"),
-                }),
-            }
-        }
         self.reconcile_pending_changes();
-        let resumed = self.session.is_some();
-        self.emit(Event::SessionReady {
-            session_id: self.session.as_ref().map(|s| s.id.clone()),
-            resumed,
-            history,
-            forked: None,
-        });
+        self.load_session(None);
         self.resume_summary();
         self.resume_pins();
         self.announce_workspace_files();

@@ -138,6 +138,7 @@ impl Engine {
         self.turn.flagged = self.command_turn.as_ref().is_some_and(|c| c.flagged);
         let (outcome, flow) = self.run_steps().await;
         self.emit(Event::TurnEnded(outcome));
+        self.trim_held();
         if self.turn.edits_applied > 0 {
             self.announce_workspace_files(); // new files for the `@` completion
         }

@@ -56,7 +56,7 @@ pub use mcp::{McpActivity, McpServerReport};
 pub use models::{DownloadOffer, FirstRunOffer, LocalModel, ModelOrigin, PullProgress};
 pub use plan::{PlanDecision, PlanProposal};
 pub use project::{ProjectOp, ProjectReply};
-pub use session::{Forked, HistoryEntry};
+pub use session::{Forked, HistoryEntry, Older};
 pub use syntax::{FileSyntax, SyntaxError, SyntaxErrorKind, SyntaxVerdict, syntax_lines};
 pub use templates::{
     FieldError, ParamKind, TemplateInfo, TemplateList, TemplateOp, TemplateParam, TemplateSource,
@@ -122,6 +122,12 @@ pub enum Op {
     /// `before_prompt`-th prompt (from 1), or all of it (`/fork [N]`); answered by
     /// `Event::SessionReady` with `forked` set, or a notice when there is nothing to fork.
     Fork { before_prompt: Option<usize> },
+    /// Read the stored messages at positions `from..before` (0-based; `None`: the page before
+    /// `before`) for the Chat pane scrolling up: answered by `Event::OlderMessages`.
+    LoadOlder { before: usize, from: Option<usize> },
+    /// Find the newest stored message before position `before` whose text contains `query`
+    /// (Chat search past the loaded messages): answered by `Event::SessionSearch`.
+    SearchSession { query: String, before: usize, ignore_case: bool },
     /// Use another provider and/or model for the next turns.
     SwitchModel { provider: ProviderKind, model: Option<String> },
     /// Ask for the models the current provider offers (`Event::Models`), and the local GGUF
@@ -198,13 +204,29 @@ pub enum TurnOutcome {
 /// What the engine reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// The engine is ready; for a resumed session, its stored history. Sent again when the
-    /// engine switches to a fork (`forked`): its history replaces the conversation shown.
+    /// The engine is ready; for a resumed session, its newest stored messages (at most a page,
+    /// `agent::paging::PAGE`) and what comes before them. Sent again when the engine switches
+    /// to a fork (`forked`): its history replaces the conversation shown.
     SessionReady {
         session_id: Option<String>,
         resumed: bool,
         history: Vec<HistoryEntry>,
+        older: Older,
         forked: Option<Forked>,
+    },
+    /// The stored messages at positions `older..` that `Op::LoadOlder` asked for; empty when
+    /// there is nothing to read.
+    OlderMessages {
+        history: Vec<HistoryEntry>,
+        /// The messages still before them, and how many of those are prompts.
+        older: usize,
+        prompts: usize,
+    },
+    /// The answer to `Op::SearchSession`: the position (0-based) of the newest message before
+    /// the loaded ones containing `query`; `None`: no match.
+    SessionSearch {
+        query: String,
+        found: Option<usize>,
     },
     /// A session row was created (on the first prompt of a new session).
     SessionCreated {

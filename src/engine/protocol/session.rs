@@ -14,6 +14,15 @@ pub struct HistoryEntry {
     pub note: Option<String>,
 }
 
+/// What a page of a session's messages leaves out before it (`Event::SessionReady`): the
+/// older messages, read when the Chat pane scrolls up (`Op::LoadOlder`), and how many of them are
+/// prompts, so the page's prompts keep their numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Older {
+    pub messages: usize,
+    pub prompts: usize,
+}
+
 /// A session forked from another (`Op::Fork`): carried by the `Event::SessionReady` that
 /// switches to it, whose history then replaces what the Chat pane shows.
 #[derive(Debug, Clone, PartialEq)]

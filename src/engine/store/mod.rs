@@ -6,6 +6,8 @@
 //! - [`migrations`] brings the schema up to date, tracked by `PRAGMA user_version`; a database
 //!   from a newer kv1nt is refused with [`StoreError::TooNew`].
 //! - [`sessions`] is the typed API ([`Store`]) the engine uses.
+//! - [`pages`] reads a session a page at a time (resume, Chat scrolling up, Chat search) so
+//!   nobody holds a long session whole.
 //! - [`recall`] searches every message's text, calls and results (FTS5, kept by triggers).
 //! - [`compactions`] holds the summaries that stand for a session's oldest messages.
 //! - [`todos`] holds each session's plan (the `todo` tool's list).
@@ -32,6 +34,7 @@ pub mod examples;
 pub mod forget;
 pub mod forks;
 pub mod migrations;
+pub mod pages;
 pub mod proposals;
 pub mod recall;
 pub mod sessions;
@@ -47,6 +50,7 @@ pub use db::{open_connection, open_in_memory};
 pub use examples::AcceptedEdit;
 pub use forget::LearningRecords;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION, migrate};
+pub use pages::PagedMessage;
 pub use proposals::{NewProposal, ProposalRecord};
 pub use recall::{RecallHit, RecallScope};
 pub use sessions::{MessageStatus, SessionInfo, Store, StoredMessage, now_rfc3339};

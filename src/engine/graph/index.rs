@@ -35,6 +35,9 @@ use super::parse::{Language, ParsedFile, parse_source};
 use super::store::GraphDb;
 use super::{GraphError, Result, packages};
 
+mod one_file;
+pub use one_file::reindex_file;
+
 /// Files written per transaction.
 const BATCH: usize = 128;
 /// A run writing at least this many files, and at least half the tree, is a bulk run.
@@ -396,59 +399,5 @@ pub fn index_repository(
     totals(db, &mut report)?;
     report.elapsed = start.elapsed();
     progress(IndexProgress::Done);
-    Ok(report)
-}
-
-/// Re-indexes one file (deleted → its rows removed) and re-resolves what it touches.
-pub fn reindex_file(root: &Path, db: &GraphDb, path: &Path) -> Result<IndexReport> {
-    let start = Instant::now();
-    let _lock = db.lock_for_index(IndexOptions::default().lock_timeout)?;
-    db.resume_fts()?;
-    let root = std::fs::canonicalize(root).map_err(|e| GraphError::io(root, e))?;
-    let abs = if path.is_absolute() { path.to_path_buf() } else { root.join(path) };
-    let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
-    let rel = rel_path(&root, &abs)
-        .ok_or_else(|| GraphError::OutsideRoot { path: path.to_path_buf(), root: root.clone() })?;
-    let mut report = IndexReport::default();
-    let mut changes = Changes::default();
-    let total_files = db.conn.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))? as usize;
-    if packages::is_manifest(&rel) {
-        packages::reindex(db, &root, &rel, IndexOptions::default().max_file_bytes)?;
-        totals(db, &mut report)?;
-        report.elapsed = start.elapsed();
-        return Ok(report);
-    }
-    let md = std::fs::metadata(&abs).ok().filter(|m| m.is_file());
-    let lang = Language::from_path(&rel);
-    match (md, lang) {
-        (Some(md), Some(lang)) => {
-            report.files_seen = 1;
-            if md.len() > IndexOptions::default().max_file_bytes {
-                report.skipped_too_large.push(rel.clone());
-                let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
-                changes.note(&tx, &rel, None)?;
-                ingest::delete_file(&tx, &rel)?;
-                tx.commit()?;
-            } else {
-                let known: Option<String> =
-                    db.conn.query_row("SELECT hash FROM files WHERE path = ?1", [&rel], |r| r.get(0)).ok();
-                let c = Candidate { rel, abs, size: md.len(), mtime_ns: mtime_ns(&md), lang };
-                let mut batch = vec![process(&c, known.as_deref())];
-                apply(db, &mut batch, &mut report, &mut changes)?;
-            }
-        }
-        _ => {
-            let tx = Transaction::new_unchecked(&db.conn, TransactionBehavior::Immediate)?;
-            changes.note(&tx, &rel, None)?;
-            let existed = tx.execute("DELETE FROM files WHERE path = ?1", [&rel])? > 0;
-            tx.commit()?;
-            if existed {
-                report.files_deleted = 1;
-            }
-        }
-    }
-    resolve(db, changes, total_files.max(1) * 4)?;
-    totals(db, &mut report)?;
-    report.elapsed = start.elapsed();
     Ok(report)
 }

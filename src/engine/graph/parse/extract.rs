@@ -60,6 +60,8 @@ pub struct Ctx<'a> {
     pub types: std::collections::HashMap<String, usize>,
     /// What the `uses`/`returns` refs of this file need to remember (`type_refs`).
     pub type_refs: super::type_refs::State,
+    /// Previous siblings of the children of the containers walked (`siblings`).
+    pub siblings: super::siblings::Siblings,
 }
 
 impl<'a> Ctx<'a> {
@@ -87,11 +89,17 @@ impl<'a> Ctx<'a> {
             depth: 0,
             types: std::collections::HashMap::new(),
             type_refs: Default::default(),
+            siblings: Default::default(),
         }
     }
 
     pub fn text(&self, node: Node) -> &'a str {
         node.utf8_text(self.src).unwrap_or("")
+    }
+
+    /// The source between two byte offsets (empty if they are not on character boundaries).
+    pub fn bytes_text(&self, start: usize, end: usize) -> &'a str {
+        self.src.get(start..end).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
     }
 
     pub fn field_text(&self, node: Node, field: &str) -> Option<&'a str> {
@@ -247,49 +255,32 @@ impl<'a> Ctx<'a> {
     /// Doc comment from the comments right above `node` (skipping `skip` kinds such as
     /// attributes/decorators), accepted by `is_doc`, cleaned of comment markers.
     pub fn doc_above(&self, node: Node, skip: &[&str], is_doc: impl Fn(&str) -> bool) -> Option<String> {
+        debug_assert!(skip.iter().all(|k| super::siblings::KINDS.contains(k)), "{skip:?}");
         let mut lines: Vec<&str> = Vec::new();
-        let mut cur = node;
         let mut next_row = node.start_position().row;
-        while let Some(prev) = cur.prev_sibling() {
-            if skip.contains(&prev.kind()) {
-                cur = prev;
-                next_row = prev.start_position().row;
+        for prev in self.siblings.above(node) {
+            if skip.contains(&prev.kind) {
+                next_row = prev.start_row;
                 continue;
             }
-            if !prev.kind().contains("comment") || prev.end_position().row + 1 < next_row {
+            if !prev.kind.contains("comment") || prev.end_row + 1 < next_row {
                 break;
             }
-            let text = self.text(prev);
+            let text = self.bytes_text(prev.start_byte, prev.end_byte);
             if !is_doc(text) {
                 break;
             }
             lines.push(text);
-            next_row = prev.start_position().row;
-            cur = prev;
+            next_row = prev.start_row;
         }
         if lines.is_empty() {
             return None;
         }
         lines.reverse();
-        let cleaned: Vec<String> = lines.iter().flat_map(|t| clean_comment(t)).collect();
+        let cleaned: Vec<String> = lines.iter().flat_map(|t| super::siblings::clean_comment(t)).collect();
         let doc = cleaned.join("\n").trim().to_string();
         (!doc.is_empty()).then(|| truncate(doc, MAX_DOC))
     }
-}
-
-/// Removes comment markers (`///`, `//!`, `//`, `#`, `/**`, `*/`, leading `*`) line by line.
-pub fn clean_comment(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| {
-            let l = l.trim();
-            let l = l.strip_suffix("*/").unwrap_or(l);
-            let l = ["///", "//!", "//", "/**", "/*", "*", "#"]
-                .iter()
-                .find_map(|m| l.strip_prefix(m))
-                .unwrap_or(l);
-            l.trim().to_string()
-        })
-        .collect()
 }
 
 /// A Python-style string literal's content without quotes/prefixes, dedented.

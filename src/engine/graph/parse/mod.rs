@@ -22,6 +22,7 @@ mod javascript;
 mod python;
 mod rust;
 mod rust_paths;
+mod siblings;
 mod type_refs;
 mod typescript;
 

@@ -25,13 +25,14 @@ pub fn walk(ctx: &mut Ctx, node: Node) {
             .take_while(|c| c.kind().contains("comment"))
             .map(|c| ctx.text(c))
             .filter(|t| t.starts_with("//!") || t.starts_with("/*!"))
-            .flat_map(super::extract::clean_comment)
+            .flat_map(super::siblings::clean_comment)
             .collect();
         let doc = inner.join("\n").trim().to_string();
         if !doc.is_empty() {
             ctx.entities[0].doc = Some(doc);
         }
     }
+    ctx.siblings.note(node);
     for child in named_children(node) {
         item(ctx, child);
     }
@@ -79,14 +80,12 @@ fn item(ctx: &mut Ctx, node: Node) {
 
 fn attrs_text<'a>(ctx: &Ctx<'a>, node: Node) -> Vec<&'a str> {
     let mut out = Vec::new();
-    let mut cur = node.prev_sibling();
-    while let Some(p) = cur {
-        match p.kind() {
-            "attribute_item" => out.push(ctx.text(p)),
+    for p in ctx.siblings.above(node) {
+        match p.kind {
+            "attribute_item" => out.push(ctx.bytes_text(p.start_byte, p.end_byte)),
             k if k.contains("comment") => {}
             _ => break,
         }
-        cur = p.prev_sibling();
     }
     out
 }

@@ -15,6 +15,7 @@ use super::type_refs::add_type_refs;
 use crate::engine::graph::model::EntityKind;
 
 pub fn walk(ctx: &mut Ctx, node: Node) {
+    ctx.siblings.note(node);
     for child in named_children(node) {
         decl(ctx, child);
     }

@@ -19,6 +19,7 @@ pub fn walk(ctx: &mut Ctx, node: Node) {
 
 /// The walker shared by TypeScript and JavaScript (their grammars agree on these nodes).
 pub fn walk_ecma(ctx: &mut Ctx, node: Node) {
+    ctx.siblings.note(node);
     for child in named_children(node) {
         stmt(ctx, child);
     }

@@ -165,6 +165,12 @@ async fn the_models_run_asks_then_streams_live_output_then_the_summary() {
     let done = tui.wait_for("layers: env-cleared", WAIT).expect("the summary line");
     assert!(done.contains("tick-33") && done.contains("■ exit 0"), "{done}");
     tui.wait_for("It printed three ticks.", WAIT).expect("the model got the result");
+    // The reply's last words arrive just before the turn ends; a prompt sent in between is kept
+    // in the composer ("a reply is streaming"), so the next one waits for the end, as a user does.
+    tui.wait_for_fn("the turn to end", WAIT, |s| {
+        !crate::support::pty::screen_text(s).contains("streaming, Esc cancels")
+    })
+    .expect("the turn ends");
 
     // A second run, cancelled with Ctrl+C from the Output pane.
     tui.send("now a long one");

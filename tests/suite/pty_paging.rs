@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use crate::support::pty::Key;
 use crate::support::{ScriptedServer, Wire};
-use kv1nt::engine::protocol::{Message, MessageStatus};
-use kv1nt::engine::store::Store;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -18,22 +16,12 @@ async fn ctrl_f_finds_a_word_in_an_old_message_not_loaded_at_start() {
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(repo.join(".git")).unwrap();
     let home = dir.path().join("home");
-    let id = {
-        let store = Store::open(&home).unwrap();
-        let session = store.create_session(repo.to_str().unwrap(), "anthropic", "claude-sonnet-4-5").unwrap();
-        for i in 0..1_000 {
-            let reply = if i == 4 {
-                "the leak was in the AXOLOTL-3 cache all along".to_string()
-            } else {
-                format!("reply {i}")
-            };
-            store
-                .append_message(&session.id, &Message::user(format!("prompt {i}")), MessageStatus::Complete)
-                .unwrap();
-            store.append_message(&session.id, &Message::assistant(reply), MessageStatus::Complete).unwrap();
-        }
-        session.id
-    };
+    let id = super::pty_search::seed_session(
+        &home,
+        &repo,
+        1_000,
+        (4, "the leak was in the AXOLOTL-3 cache all along"),
+    );
     let mut tui = super::pty_e2e::launch_sized(dir.path(), &server, &["--resume", &id], 160, 40);
     let screen = tui.wait_for("reply 999", WAIT).expect("the resumed session is shown");
     assert!(!screen.contains("AXOLOTL-3"));

@@ -18,22 +18,7 @@ async fn ctrl_f_brings_a_word_from_far_up_a_resumed_session_into_view() {
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(repo.join(".git")).unwrap();
     let home = dir.path().join("home");
-    let id = {
-        let store = Store::open(&home).unwrap();
-        let session = store.create_session(repo.to_str().unwrap(), "anthropic", "claude-sonnet-4-5").unwrap();
-        for i in 0..150 {
-            let reply = if i == 2 {
-                "the flaky test was QUOKKA-7 all along".to_string()
-            } else {
-                format!("reply {i}")
-            };
-            store
-                .append_message(&session.id, &Message::user(format!("prompt {i}")), MessageStatus::Complete)
-                .unwrap();
-            store.append_message(&session.id, &Message::assistant(reply), MessageStatus::Complete).unwrap();
-        }
-        session.id
-    };
+    let id = seed_session(&home, &repo, 150, (2, "the flaky test was QUOKKA-7 all along"));
     let mut tui = super::pty_e2e::launch_sized(dir.path(), &server, &["--resume", &id], 160, 40);
     tui.wait_for("reply 149", WAIT).expect("the resumed session is shown");
     assert!(!tui.screen_text().contains("QUOKKA-7"), "the word starts far above the screen");
@@ -84,4 +69,24 @@ async fn scrolling_up_while_a_reply_streams_keeps_the_top_line_fixed() {
     tui.wait_for("Quit", WAIT).expect("quitting while a reply streams asks first");
     tui.send("y");
     assert_eq!(tui.wait_exit(WAIT), Some(0));
+}
+
+/// A stored session of `turns` prompt/reply pairs in `home` for `repo` ("prompt i" / "reply i",
+/// except reply `special.0`, which is `special.1`); returns its id for `--resume`.
+pub(super) fn seed_session(
+    home: &std::path::Path,
+    repo: &std::path::Path,
+    turns: usize,
+    special: (usize, &str),
+) -> String {
+    let store = Store::open(home).unwrap();
+    let session = store.create_session(repo.to_str().unwrap(), "anthropic", "claude-sonnet-4-5").unwrap();
+    for i in 0..turns {
+        let reply = if i == special.0 { special.1.to_string() } else { format!("reply {i}") };
+        store
+            .append_message(&session.id, &Message::user(format!("prompt {i}")), MessageStatus::Complete)
+            .unwrap();
+        store.append_message(&session.id, &Message::assistant(reply), MessageStatus::Complete).unwrap();
+    }
+    session.id
 }
